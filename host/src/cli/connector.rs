@@ -1,0 +1,141 @@
+//! `ats-host connector inspect|call`: for connector authors, one file at a time, no server.
+
+use super::LimitArgs;
+use crate::runtime::state::MemoryStateStore;
+use crate::runtime::{CallContext, Field, Invocation, Runtime};
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectorCommand {
+    /// Validate a connector component and print its manifest.
+    Inspect {
+        /// The connector `.wasm` component.
+        file: PathBuf,
+    },
+    /// Run one operation of a connector, e.g. `list-jobs`, and print the result as JSON.
+    Call {
+        /// The connector `.wasm` component.
+        file: PathBuf,
+        /// The operation (WIT name): describe, list-jobs, list-stages, upsert-candidate, ...
+        operation: String,
+        /// Connection config, repeatable: `--config base-url=https://... --config api-key=...`.
+        #[arg(long = "config", value_name = "NAME=VALUE")]
+        config: Vec<String>,
+        /// The operation's input as JSON, e.g. `{"page-token": null, "since": null, "limit": 10}`
+        /// for list-jobs (field names as in the WIT, `-` or `_`). Reads default to the first page.
+        #[arg(long)]
+        input: Option<String>,
+        /// Allow requests to loopback/private networks (for a local or on-premise ATS).
+        #[arg(long)]
+        allow_private_networks: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+}
+
+pub async fn run(command: ConnectorCommand) -> anyhow::Result<()> {
+    match command {
+        ConnectorCommand::Inspect { file } => {
+            let runtime = Runtime::new(LimitArgs::default_for_cli().limits(), Arc::new(MemoryStateStore::default()), None)?;
+            let connector = load(&runtime, &file).await?;
+            let info = connector.info();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "file": file.display().to_string(),
+                    "sha256": info.sha256,
+                    "size_bytes": info.size_bytes,
+                    "manifest": crate::runtime::loader::ManifestView::from(&connector.manifest),
+                }))?
+            );
+            Ok(())
+        }
+        ConnectorCommand::Call { file, operation, config, input, allow_private_networks, limits } => {
+            let invocation = parse_invocation(&operation, input.as_deref())?;
+            let runtime = Runtime::new(limits.limits(), Arc::new(MemoryStateStore::default()), None)?;
+            let connector = load(&runtime, &file).await?;
+            let mut context = CallContext::new("cli", parse_config(&config)?);
+            context.allow_private_networks = allow_private_networks;
+            match runtime.call(&connector, &context, invocation).await {
+                Ok(output) => {
+                    println!("{}", serde_json::to_string_pretty(&output)?);
+                    Ok(())
+                }
+                Err(error) => bail!("{operation} failed ({}): {error}", error.kind()),
+            }
+        }
+    }
+}
+
+impl LimitArgs {
+    fn default_for_cli() -> Self {
+        Self {
+            call_timeout_ms: 60_000,
+            memory_mb: 128,
+            allocator: crate::runtime::AllocatorChoice::OnDemand,
+        }
+    }
+}
+
+async fn load(runtime: &Runtime, file: &PathBuf) -> anyhow::Result<Arc<crate::runtime::LoadedConnector>> {
+    let wasm = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    Ok(runtime.load(wasm, &file.display().to_string()).await?)
+}
+
+fn parse_config(pairs: &[String]) -> anyhow::Result<Vec<Field>> {
+    pairs
+        .iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) => Ok(Field { name: name.trim().into(), value: value.into() }),
+            None => bail!("--config `{pair}` must look like NAME=VALUE"),
+        })
+        .collect()
+}
+
+/// Builds the invocation from the operation name and optional JSON input. Reads without
+/// input default to the first page; WIT-style kebab-case keys are accepted.
+fn parse_invocation(operation: &str, input: Option<&str>) -> anyhow::Result<Invocation> {
+    let known: Vec<&str> = std::iter::once("describe")
+        .chain(crate::runtime::Operation::ALL.iter().map(|op| op.wit_name()))
+        .collect();
+    if !known.contains(&operation) {
+        bail!("unknown operation `{operation}`; expected one of: {}", known.join(", "));
+    }
+    let input = match input {
+        Some(text) => {
+            let value: serde_json::Value =
+                serde_json::from_str(text).with_context(|| format!("--input is not valid JSON: {text}"))?;
+            Some(snake_case_keys(value))
+        }
+        None => match operation {
+            "list-jobs" | "list-applications" => Some(serde_json::json!({})),
+            "list-stages" => Some(serde_json::json!({ "job_id": null })),
+            _ => None,
+        },
+    };
+    let mut request = serde_json::json!({ "operation": operation });
+    if let Some(mut input) = input {
+        if matches!(operation, "list-jobs" | "list-applications")
+            && let Some(object) = input.as_object_mut()
+        {
+            for key in ["page_token", "since", "limit"] {
+                object.entry(key).or_insert(serde_json::Value::Null);
+            }
+        }
+        request["input"] = input;
+    }
+    serde_json::from_value(request).with_context(|| format!("--input does not match the input of `{operation}` (see wit/connector.wit)"))
+}
+
+fn snake_case_keys(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.into_iter().map(|(k, v)| (k.replace('-', "_"), snake_case_keys(v))).collect()
+        }
+        serde_json::Value::Array(items) => items.into_iter().map(snake_case_keys).collect(),
+        other => other,
+    }
+}

@@ -1,0 +1,103 @@
+//! The `ats-host` command line (clap): `serve`, `connector inspect|call`, `sandbox-ats`.
+
+mod connector;
+mod serve;
+
+use crate::runtime::{AllocatorChoice, Limits};
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "ats-host", version, about = "WebAssembly plugin host for applicant-tracking-system (ATS) connectors")]
+pub struct Cli {
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value = "text", env = "ATS_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the host: load connectors (bundled + a watched directory) and serve the HTTP API.
+    Serve(serve::ServeArgs),
+    /// Work with one connector file (for connector authors).
+    #[command(subcommand)]
+    Connector(connector::ConnectorCommand),
+    /// Run only the sandbox ATS (the REST API the example connector talks to).
+    SandboxAts {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7800")]
+        listen: SocketAddr,
+        /// API key clients must send as a bearer token.
+        #[arg(long, default_value = crate::sandbox_ats::DEMO_API_KEY)]
+        api_key: String,
+    },
+}
+
+/// Sandbox limits, shared by `serve` and `connector call`.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Wall-clock limit of one connector call (milliseconds).
+    #[arg(long, default_value_t = 60_000, env = "ATS_CALL_TIMEOUT_MS")]
+    pub call_timeout_ms: u64,
+    /// Memory limit of one connector call (MiB).
+    #[arg(long, default_value_t = 128, env = "ATS_MEMORY_MB")]
+    pub memory_mb: u64,
+    /// Instance allocator: auto (pooling, falling back to on-demand), pooling, on-demand.
+    #[arg(long, value_enum, default_value = "auto", env = "ATS_ALLOCATOR")]
+    pub allocator: AllocatorChoice,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            call_timeout: Duration::from_millis(self.call_timeout_ms),
+            memory_bytes: self.memory_mb << 20,
+            allocator: self.allocator,
+            ..Limits::default()
+        }
+    }
+}
+
+/// Parses the command line and runs it.
+pub fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Connector(command) => connector::run(command).await,
+            Command::SandboxAts { listen, api_key } => {
+                let addr = crate::sandbox_ats::start(listen, &api_key).await?;
+                println!("sandbox ATS listening on http://{addr} (API key: {api_key}); Ctrl-C stops it");
+                tokio::signal::ctrl_c().await?;
+                Ok(())
+            }
+        }
+    })
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,wasmtime=warn,cranelift=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// `data-dir/connectors` unless given.
+pub fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}

@@ -1,0 +1,17 @@
+//! The ATS connector host: a WebAssembly sandbox that runs one connector component per
+//! applicant tracking system behind the typed `ats:connector` WIT contract.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`runtime`] | the sandbox: engine, loading, hot swap, calls, egress |
+//! | [`api`] | the HTTP API (axum) |
+//! | [`cli`] | the `ats-host` command line |
+//! | [`sandbox_ats`] | a small in-process ATS for the demo and for trying connectors |
+//! | [`bundled`] | connectors compiled into the binary |
+
+pub mod api;
+pub mod bundled;
+pub mod cli;
+pub mod demo;
+pub mod runtime;
+pub mod sandbox_ats;

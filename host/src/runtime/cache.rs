@@ -1,0 +1,79 @@
+//! On-disk cache of compiled components, keyed by sha256 of the wasm bytes and the engine's
+//! compatibility hash (a different wasmtime version or engine configuration misses the
+//! cache instead of loading an incompatible artifact).
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// How a component was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CompileOrigin {
+    Compiled,
+    Cached,
+}
+
+pub struct ArtifactCache {
+    dir: PathBuf,
+    engine_hash: String,
+}
+
+impl ArtifactCache {
+    /// A cache in `dir` (created on first write).
+    pub fn new(dir: impl Into<PathBuf>, engine: &Engine) -> Self {
+        let mut hasher = DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        Self {
+            dir: dir.into(),
+            engine_hash: format!("{:016x}", hasher.finish()),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path_for(&self, sha256: &str) -> PathBuf {
+        self.dir.join(format!("{sha256}-{}.cwasm", self.engine_hash))
+    }
+
+    /// Loads the compiled form of `wasm` from the cache, or compiles and stores it. A cache
+    /// entry that fails to load is recompiled and overwritten; a cache that cannot be
+    /// written only costs a recompile next time.
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        sha256: &str,
+    ) -> wasmtime::Result<(Component, CompileOrigin)> {
+        let path = self.path_for(sha256);
+        // Read into memory rather than mmap the file: a cache file truncated by someone
+        // else while mapped would crash the process (SIGBUS); a copy costs microseconds.
+        if let Ok(bytes) = std::fs::read(&path) {
+            // SAFETY: only this cache writes files under this name, atomically (temp file
+            // + rename), from `Component::serialize` of the same engine configuration; the
+            // engine hash in the name rejects artifacts of another engine, and wasmtime
+            // checks the artifact header and its compatibility before use.
+            match unsafe { Component::deserialize(engine, &bytes) } {
+                Ok(component) => return Ok((component, CompileOrigin::Cached)),
+                Err(error) => tracing::warn!(path = %path.display(), %error, "discarding unusable cached artifact"),
+            }
+        }
+        let component = Component::new(engine, wasm)?;
+        if let Err(error) = self.store(&path, &component) {
+            tracing::warn!(dir = %self.dir.display(), %error, "cannot write compiled-artifact cache");
+        }
+        Ok((component, CompileOrigin::Compiled))
+    }
+
+    fn store(&self, path: &Path, component: &Component) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let bytes = component.serialize().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let temp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&temp, bytes)?;
+        std::fs::rename(&temp, path)?;
+        Ok(())
+    }
+}

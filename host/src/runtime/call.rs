@@ -1,0 +1,378 @@
+//! One connector call: a fresh `Store` and instance from the version's `InstancePre`, the
+//! CPU (epoch) and wall-clock deadlines, the memory cap, the output cap, and the mapping of
+//! every way a call can end onto [`CallError`].
+
+use super::bindings::ats::connector::types::Config;
+use super::bindings::*;
+use super::call_state::{CallIdentity, CallSetup, CallState, LogLines};
+use super::engine::ticks_for;
+use super::loader::LoadedConnector;
+use super::{CallContext, Runtime};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+use tracing::Instrument;
+use wasmtime::Store;
+
+/// One operation with its input. Serialised as `{"operation": "list-jobs", "input": {...}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "operation", content = "input", rename_all = "kebab-case")]
+pub enum Invocation {
+    Describe,
+    ListJobs(PageRequest),
+    ListStages {
+        job_id: Option<String>,
+        #[serde(default = "first_page")]
+        page: PageRequest,
+    },
+    ListApplications(PageRequest),
+    GetCandidate {
+        candidate_id: String,
+    },
+    FindCandidates {
+        lookup: CandidateLookup,
+        #[serde(default = "first_page")]
+        page: PageRequest,
+    },
+    UpsertCandidate(CandidateInput),
+    CreateApplication(ApplicationInput),
+    MoveApplication {
+        application_id: String,
+        stage_id: String,
+    },
+    AddNote(NoteInput),
+    AddTag(TagInput),
+    AddAttachment(AttachmentInput),
+    RejectApplication(RejectInput),
+    WriteResult(ResultInput),
+    ParseWebhook(WebhookRequest),
+}
+
+/// The first page, no filter.
+pub fn first_page() -> PageRequest {
+    PageRequest {
+        page_token: None,
+        since: None,
+        limit: None,
+    }
+}
+
+impl Invocation {
+    /// The declared operation this invocation needs; `None` for `describe`.
+    pub fn operation(&self) -> Option<Operation> {
+        Some(match self {
+            Invocation::Describe => return None,
+            Invocation::ListJobs(_) => Operation::ListJobs,
+            Invocation::ListStages { .. } => Operation::ListStages,
+            Invocation::ListApplications(_) => Operation::ListApplications,
+            Invocation::GetCandidate { .. } => Operation::GetCandidate,
+            Invocation::FindCandidates { .. } => Operation::FindCandidates,
+            Invocation::UpsertCandidate(_) => Operation::UpsertCandidate,
+            Invocation::CreateApplication(_) => Operation::CreateApplication,
+            Invocation::MoveApplication { .. } => Operation::MoveApplication,
+            Invocation::AddNote(_) => Operation::AddNote,
+            Invocation::AddTag(_) => Operation::AddTag,
+            Invocation::AddAttachment(_) => Operation::AddAttachment,
+            Invocation::RejectApplication(_) => Operation::RejectApplication,
+            Invocation::WriteResult(_) => Operation::WriteResult,
+            Invocation::ParseWebhook(_) => Operation::ParseWebhook,
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        self.operation().map_or("describe", Operation::wit_name)
+    }
+}
+
+/// What a successful call returned.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Output {
+    Manifest(Manifest),
+    Jobs(JobPage),
+    Stages(StagePage),
+    Applications(ApplicationPage),
+    Candidate(Candidate),
+    Candidates(CandidatePage),
+    Upserted(UpsertResult),
+    Application(Application),
+    Receipt(WriteReceipt),
+    Events(Vec<ChangeEvent>),
+}
+
+/// How a call can fail. The connector's own typed answer is [`CallError::Connector`];
+/// everything else is the sandbox stopping or refusing the call.
+#[derive(Debug, Error)]
+pub enum CallError {
+    #[error("{}", describe_ats_error(.0))]
+    Connector(AtsError),
+    #[error("connector {connector} does not declare `{operation}` in its manifest")]
+    NotDeclared { connector: String, operation: String },
+    #[error("call exceeded its time limit of {}ms", limit.as_millis())]
+    Timeout { limit: Duration },
+    #[error("connector exceeded its memory limit of {limit} bytes")]
+    MemoryLimit { limit: u64 },
+    #[error("connector output of {size} bytes exceeds the cap of {limit} bytes")]
+    OutputTooLarge { size: u64, limit: u64 },
+    #[error("connector trapped: {message}")]
+    Trap { message: String },
+    #[error("host could not run the call: {0}")]
+    Host(String),
+}
+
+impl CallError {
+    /// A short machine-readable kind, e.g. for metrics and API errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CallError::Connector(AtsError::Unauthorized(_)) => "unauthorized",
+            CallError::Connector(AtsError::Forbidden(_)) => "forbidden",
+            CallError::Connector(AtsError::NotFound(_)) => "not-found",
+            CallError::Connector(AtsError::Conflict(_)) => "conflict",
+            CallError::Connector(AtsError::RateLimited(_)) => "rate-limited",
+            CallError::Connector(AtsError::InvalidInput(_)) => "invalid-input",
+            CallError::Connector(AtsError::Unsupported(_)) | CallError::NotDeclared { .. } => "unsupported",
+            CallError::Connector(AtsError::Transient(_)) => "transient",
+            CallError::Connector(AtsError::Remote(_)) => "remote",
+            CallError::Timeout { .. } => "timeout",
+            CallError::MemoryLimit { .. } => "memory-limit",
+            CallError::OutputTooLarge { .. } => "output-too-large",
+            CallError::Trap { .. } => "trap",
+            CallError::Host(_) => "host",
+        }
+    }
+}
+
+/// A readable one-line form of the connector's typed error.
+pub fn describe_ats_error(error: &AtsError) -> String {
+    match error {
+        AtsError::Unauthorized(m) => format!("unauthorized: {m}"),
+        AtsError::Forbidden(m) => format!("forbidden: {m}"),
+        AtsError::NotFound(m) => format!("not found: {m}"),
+        AtsError::Conflict(m) => format!("conflict: {m}"),
+        AtsError::RateLimited(r) => match r.retry_after_seconds {
+            Some(s) => format!("rate limited, retry after {s}s: {}", r.message),
+            None => format!("rate limited: {}", r.message),
+        },
+        AtsError::InvalidInput(m) => format!("invalid input: {m}"),
+        AtsError::Unsupported(m) => format!("unsupported: {m}"),
+        AtsError::Transient(m) => format!("transient failure: {m}"),
+        AtsError::Remote(r) => format!("remote error {}: {}", r.status, r.body_excerpt),
+    }
+}
+
+impl Runtime {
+    /// Runs `invocation` on `connector` in a fresh instance under this runtime's limits.
+    pub async fn call(
+        &self,
+        connector: &LoadedConnector,
+        context: &CallContext,
+        invocation: Invocation,
+    ) -> Result<Output, CallError> {
+        let manifest = &connector.manifest;
+        if let Some(operation) = invocation.operation()
+            && !manifest.operations.contains(&operation)
+        {
+            return Err(CallError::NotDeclared {
+                connector: manifest.id.clone(),
+                operation: operation.wit_name().to_string(),
+            });
+        }
+        let identity = Arc::new(CallIdentity {
+            connector_id: manifest.id.clone(),
+            connector_version: manifest.connector_version.clone(),
+            connection_id: context.connection_id.clone(),
+        });
+        let span = tracing::info_span!(
+            "connector_call",
+            connector = %identity.connector_id,
+            version = %identity.connector_version,
+            connection = %identity.connection_id,
+            operation = invocation.name(),
+        );
+        let policy = self.egress_policy(manifest, context);
+        self.run(&connector.pre, identity, policy, &context.config, invocation)
+            .instrument(span)
+            .await
+    }
+
+    pub(super) async fn run(
+        &self,
+        pre: &ConnectorWorldPre<CallState>,
+        identity: Arc<CallIdentity>,
+        policy: Arc<super::egress::EgressPolicy>,
+        config: &Config,
+        invocation: Invocation,
+    ) -> Result<Output, CallError> {
+        let limits = &self.limits;
+        let state = CallState::new(CallSetup {
+            identity: identity.clone(),
+            egress: self.egress.clone(),
+            policy,
+            state: self.state.clone(),
+            memory_bytes: limits.memory_bytes,
+            max_log_bytes: limits.max_log_bytes_per_call,
+            max_state_value_bytes: limits.max_state_value_bytes,
+            max_http_requests: limits.max_http_requests_per_call,
+        });
+        let logs = state.logs.clone();
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.set_epoch_deadline(ticks_for(limits.call_timeout, limits.epoch_tick));
+        store.epoch_deadline_trap();
+
+        let outcome = tokio::time::timeout(limits.call_timeout, async {
+            let instance = pre.instantiate_async(&mut store).await?;
+            dispatch(&instance, &mut store, config, invocation).await
+        })
+        .await;
+        let memory_limit_hit = store.data().limiter.memory_limit_hit;
+        drop(store);
+        let logs = logs.take();
+        let stderr_tail = logs.stderr_tail();
+        forward_logs(&identity, logs);
+
+        let result = match outcome {
+            Err(_elapsed) => Err(CallError::Timeout { limit: limits.call_timeout }),
+            Ok(Err(trap)) => Err(classify_trap(trap, memory_limit_hit, limits, stderr_tail)),
+            Ok(Ok(Err(ats_error))) => Err(CallError::Connector(ats_error)),
+            Ok(Ok(Ok(output))) => Ok(output),
+        };
+        let output = result?;
+        let size = json_size(&output);
+        if size > limits.max_output_bytes {
+            return Err(CallError::OutputTooLarge {
+                size,
+                limit: limits.max_output_bytes,
+            });
+        }
+        Ok(output)
+    }
+}
+
+async fn dispatch(
+    instance: &ConnectorWorld,
+    store: &mut Store<CallState>,
+    config: &Config,
+    invocation: Invocation,
+) -> wasmtime::Result<Result<Output, AtsError>> {
+    let guest = instance.ats_connector_connector();
+    let s = &mut *store;
+    Ok(match invocation {
+        Invocation::Describe => Ok(Output::Manifest(guest.call_describe(s).await?)),
+        Invocation::ListJobs(page) => guest.call_list_jobs(s, config, &page).await?.map(Output::Jobs),
+        Invocation::ListStages { job_id, page } => guest
+            .call_list_stages(s, config, job_id.as_deref(), &page)
+            .await?
+            .map(Output::Stages),
+        Invocation::ListApplications(page) => guest
+            .call_list_applications(s, config, &page)
+            .await?
+            .map(Output::Applications),
+        Invocation::GetCandidate { candidate_id } => guest
+            .call_get_candidate(s, config, &candidate_id)
+            .await?
+            .map(Output::Candidate),
+        Invocation::FindCandidates { lookup, page } => guest
+            .call_find_candidates(s, config, &lookup, &page)
+            .await?
+            .map(Output::Candidates),
+        Invocation::UpsertCandidate(input) => guest
+            .call_upsert_candidate(s, config, &input)
+            .await?
+            .map(Output::Upserted),
+        Invocation::CreateApplication(input) => guest
+            .call_create_application(s, config, &input)
+            .await?
+            .map(Output::Application),
+        Invocation::MoveApplication { application_id, stage_id } => guest
+            .call_move_application(s, config, &application_id, &stage_id)
+            .await?
+            .map(Output::Receipt),
+        Invocation::AddNote(input) => guest.call_add_note(s, config, &input).await?.map(Output::Receipt),
+        Invocation::AddTag(input) => guest.call_add_tag(s, config, &input).await?.map(Output::Receipt),
+        Invocation::AddAttachment(input) => guest
+            .call_add_attachment(s, config, &input)
+            .await?
+            .map(Output::Receipt),
+        Invocation::RejectApplication(input) => guest
+            .call_reject_application(s, config, &input)
+            .await?
+            .map(Output::Receipt),
+        Invocation::WriteResult(input) => guest
+            .call_write_result(s, config, &input)
+            .await?
+            .map(Output::Receipt),
+        Invocation::ParseWebhook(request) => guest
+            .call_parse_webhook(s, config, &request)
+            .await?
+            .map(Output::Events),
+    })
+}
+
+fn classify_trap(
+    error: wasmtime::Error,
+    memory_limit_hit: bool,
+    limits: &super::Limits,
+    stderr_tail: Option<String>,
+) -> CallError {
+    if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
+        return CallError::Timeout { limit: limits.call_timeout };
+    }
+    if memory_limit_hit {
+        return CallError::MemoryLimit { limit: limits.memory_bytes };
+    }
+    if let Some(wasmtime::Trap::AllocationTooLarge) = error.downcast_ref::<wasmtime::Trap>() {
+        return CallError::Host(format!("{error:#}"));
+    }
+    // The wasm backtrace of a stripped guest says little; keep it at debug level and
+    // report the trap reason plus what the guest printed (a Rust panic message).
+    tracing::debug!(error = format!("{error:?}"), "connector trap details");
+    let mut message = match error.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => trap.to_string(),
+        None => error.root_cause().to_string(),
+    };
+    if let Some(tail) = stderr_tail {
+        message.push_str(&format!(" (guest stderr: {tail})"));
+    }
+    CallError::Trap { message }
+}
+
+fn forward_logs(identity: &CallIdentity, logs: LogLines) {
+    use super::bindings::ats::connector::log::Level;
+    let (connector, connection) = (&identity.connector_id, &identity.connection_id);
+    for (level, message) in logs.lines {
+        match level {
+            Level::Trace => tracing::trace!(%connector, %connection, "{message}"),
+            Level::Debug => tracing::debug!(%connector, %connection, "{message}"),
+            Level::Info => tracing::info!(%connector, %connection, "{message}"),
+            Level::Warn => tracing::warn!(%connector, %connection, "{message}"),
+            Level::Error => tracing::error!(%connector, %connection, "{message}"),
+        }
+    }
+    for line in String::from_utf8_lossy(&logs.stderr).lines().filter(|l| !l.trim().is_empty()) {
+        tracing::info!(%connector, %connection, stream = "stderr", "{line}");
+    }
+    if logs.dropped_bytes > 0 {
+        tracing::warn!(%connector, %connection, dropped_bytes = logs.dropped_bytes, "connector log output over the per-call cap was dropped");
+    }
+}
+
+/// Size of the value's JSON encoding, without allocating it.
+fn json_size<T: Serialize>(value: &T) -> u64 {
+    struct Counter(u64);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    match serde_json::to_writer(&mut counter, value) {
+        Ok(()) => counter.0,
+        Err(_) => u64::MAX,
+    }
+}

@@ -1,0 +1,297 @@
+//! Per-call state: what one `Store` holds while a connector call runs, and the host
+//! implementations of the guest's imports (`http`, `log`, `state`) on top of it.
+//!
+//! Nothing here outlives the call. WASI is present only because `wasm32-wasip2` guests
+//! import it; the context grants nothing: no files, no env, no args, no sockets, and stderr
+//! is captured (capped) and forwarded to tracing.
+
+use super::bindings::ats::connector::http::{HttpError, Request, Response};
+use super::bindings::ats::connector::log::Level;
+use super::bindings::ats::connector::{http, log, state, types};
+use super::egress::EgressPolicy;
+use super::http::EgressClient;
+use super::state::StateStore;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use wasmtime::component::ResourceTable;
+use wasmtime::{ResourceLimiter, format_err};
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// Who is calling: used for state scoping and log fields.
+#[derive(Debug, Clone)]
+pub struct CallIdentity {
+    pub connector_id: String,
+    pub connector_version: String,
+    pub connection_id: String,
+}
+
+/// The data of one call's `Store`.
+pub struct CallState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(super) limiter: CallLimiter,
+    pub(super) logs: LogBuffer,
+    identity: Arc<CallIdentity>,
+    egress: Arc<EgressClient>,
+    policy: Arc<EgressPolicy>,
+    state: Arc<dyn StateStore>,
+    max_state_value_bytes: usize,
+    http_requests_left: u32,
+}
+
+/// Inputs to build a [`CallState`].
+pub(super) struct CallSetup {
+    pub identity: Arc<CallIdentity>,
+    pub egress: Arc<EgressClient>,
+    pub policy: Arc<EgressPolicy>,
+    pub state: Arc<dyn StateStore>,
+    pub memory_bytes: u64,
+    pub max_log_bytes: usize,
+    pub max_state_value_bytes: usize,
+    pub max_http_requests: u32,
+}
+
+impl CallState {
+    pub(super) fn new(setup: CallSetup) -> Self {
+        let logs = LogBuffer::new(setup.max_log_bytes);
+        let wasi = WasiCtx::builder().stderr(logs.clone()).build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: CallLimiter {
+                memory_bytes: usize::try_from(setup.memory_bytes).unwrap_or(usize::MAX),
+                memory_limit_hit: false,
+            },
+            logs,
+            identity: setup.identity,
+            egress: setup.egress,
+            policy: setup.policy,
+            state: setup.state,
+            max_state_value_bytes: setup.max_state_value_bytes,
+            http_requests_left: setup.max_http_requests,
+        }
+    }
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Memory and table caps of one call; remembers whether the memory cap was hit so the
+/// resulting trap can be reported as `memory limit`, not as a generic trap.
+pub struct CallLimiter {
+    memory_bytes: usize,
+    pub(super) memory_limit_hit: bool,
+}
+
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+impl ResourceLimiter for CallLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            self.memory_limit_hit = true;
+            return Err(format_err!(
+                "memory limit of {} bytes reached (the guest asked for {desired})",
+                self.memory_bytes
+            ));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// The guest's log lines and stderr of one call, capped at a byte budget. What does not fit
+/// is counted, not kept. Shared (cheaply cloned) so it can be read after a timeout dropped
+/// the store.
+#[derive(Clone)]
+pub struct LogBuffer(Arc<Mutex<LogLines>>);
+
+#[derive(Default)]
+pub(super) struct LogLines {
+    budget: usize,
+    pub lines: Vec<(Level, String)>,
+    pub stderr: Vec<u8>,
+    pub dropped_bytes: usize,
+}
+
+impl LogLines {
+    /// What the guest said last on stderr: a Rust panic's location and message when there
+    /// was one, otherwise the last line.
+    pub(super) fn stderr_tail(&self) -> Option<String> {
+        let text = String::from_utf8_lossy(&self.stderr);
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        if let Some(start) = lines.iter().rposition(|l| l.contains("panicked at")) {
+            let panic: Vec<&str> = lines[start..]
+                .iter()
+                .copied()
+                .take_while(|l| !l.starts_with("note: run with `RUST_BACKTRACE"))
+                .collect();
+            return Some(panic.join(" "));
+        }
+        lines.last().map(|l| l.to_string())
+    }
+}
+
+/// Longest single log line kept (bytes); longer ones are cut.
+const MAX_LOG_LINE_BYTES: usize = 4096;
+
+impl LogBuffer {
+    fn new(budget: usize) -> Self {
+        Self(Arc::new(Mutex::new(LogLines {
+            budget,
+            ..LogLines::default()
+        })))
+    }
+
+    fn push_line(&self, level: Level, mut message: String) {
+        let mut logs = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if message.len() > MAX_LOG_LINE_BYTES {
+            let cut = (0..=MAX_LOG_LINE_BYTES)
+                .rev()
+                .find(|i| message.is_char_boundary(*i))
+                .unwrap_or(0);
+            logs.dropped_bytes += message.len() - cut;
+            message.truncate(cut);
+            message.push('…');
+        }
+        if message.len() > logs.budget {
+            logs.dropped_bytes += message.len();
+            return;
+        }
+        logs.budget -= message.len();
+        logs.lines.push((level, message));
+    }
+
+    fn push_stderr(&self, bytes: &[u8]) {
+        let mut logs = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let keep = bytes.len().min(logs.budget);
+        logs.budget -= keep;
+        logs.dropped_bytes += bytes.len() - keep;
+        logs.stderr.extend_from_slice(&bytes[..keep]);
+    }
+
+    pub(super) fn take(&self) -> LogLines {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+}
+
+impl IsTerminal for LogBuffer {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for LogBuffer {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+impl tokio::io::AsyncWrite for LogBuffer {
+    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        self.push_stderr(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl types::Host for CallState {}
+
+impl http::Host for CallState {
+    async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, HttpError>> {
+        if self.http_requests_left == 0 {
+            return Ok(Err(HttpError::Denied(
+                "this call made too many HTTP requests (see limits.max_http_requests_per_call)".into(),
+            )));
+        }
+        self.http_requests_left -= 1;
+        let started = std::time::Instant::now();
+        let method = request.method.clone();
+        let url = redact_query(&request.url).to_string();
+        let result = self.egress.send(&self.policy, request).await;
+        match &result {
+            Ok(response) => tracing::debug!(
+                connector = %self.identity.connector_id,
+                connection = %self.identity.connection_id,
+                %method, %url, status = response.status,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "egress request"
+            ),
+            Err(error) => tracing::info!(
+                connector = %self.identity.connector_id,
+                connection = %self.identity.connection_id,
+                %method, %url, ?error,
+                "egress request failed"
+            ),
+        }
+        Ok(result)
+    }
+}
+
+/// The URL without its query string, which may carry keys or session ids.
+fn redact_query(url: &str) -> &str {
+    url.split_once('?').map_or(url, |(path, _)| path)
+}
+
+impl log::Host for CallState {
+    async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        self.logs.push_line(level, message);
+        Ok(())
+    }
+}
+
+const MAX_STATE_KEY_BYTES: usize = 256;
+
+impl state::Host for CallState {
+    async fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        Ok(self.state.get(&self.identity.connection_id, &key))
+    }
+
+    async fn set(&mut self, key: String, value: String, ttl_seconds: Option<u32>) -> wasmtime::Result<()> {
+        if key.len() > MAX_STATE_KEY_BYTES || value.len() > self.max_state_value_bytes {
+            return Err(format_err!(
+                "state entry too large: key {} bytes (cap {MAX_STATE_KEY_BYTES}), value {} bytes (cap {})",
+                key.len(),
+                value.len(),
+                self.max_state_value_bytes
+            ));
+        }
+        let ttl = ttl_seconds.map(|s| Duration::from_secs(u64::from(s)));
+        self.state.set(&self.identity.connection_id, &key, value, ttl);
+        Ok(())
+    }
+
+    async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
+        self.state.delete(&self.identity.connection_id, &key);
+        Ok(())
+    }
+}

@@ -1,0 +1,104 @@
+//! The one wasmtime `Engine` of the process: Cranelift, epoch interruption with a ticker
+//! thread, and the pooling instance allocator with a fallback to on-demand allocation when
+//! the address space is limited (containers with `ulimit -v`, small VMs).
+
+use super::limits::{AllocatorChoice, Limits};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// Which allocator the engine ended up with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AllocatorKind {
+    Pooling,
+    OnDemand,
+}
+
+/// Builds the engine for `limits`. With [`AllocatorChoice::Auto`], a pooling engine that
+/// cannot reserve its address space falls back to on-demand, with a warning.
+pub fn build_engine(limits: &Limits) -> wasmtime::Result<(Engine, AllocatorKind)> {
+    match limits.allocator {
+        AllocatorChoice::OnDemand => Ok((Engine::new(&base_config(limits))?, AllocatorKind::OnDemand)),
+        AllocatorChoice::Pooling => Ok((Engine::new(&pooling_config(limits))?, AllocatorKind::Pooling)),
+        AllocatorChoice::Auto => match Engine::new(&pooling_config(limits)) {
+            Ok(engine) => Ok((engine, AllocatorKind::Pooling)),
+            Err(error) => {
+                tracing::warn!(
+                    %error,
+                    "pooling allocator unavailable (address space limited?); using on-demand allocation"
+                );
+                Ok((Engine::new(&base_config(limits))?, AllocatorKind::OnDemand))
+            }
+        },
+    }
+}
+
+fn base_config(_limits: &Limits) -> Config {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    // Connectors use neither component-model async nor threads: keep stores lean.
+    config.concurrency_support(false);
+    config
+}
+
+fn pooling_config(limits: &Limits) -> Config {
+    let instances = limits.pooling_instances.max(1);
+    let mut pooling = PoolingAllocationConfig::default();
+    pooling
+        .total_component_instances(instances)
+        // A wasm32-wasip2 Rust component is a handful of core instances (main module plus
+        // the shims wit-component generates) with one memory and a few tables.
+        .total_core_instances(instances.saturating_mul(8))
+        .total_memories(instances.saturating_mul(2))
+        .total_tables(instances.saturating_mul(4))
+        .total_stacks(instances)
+        .max_memory_size(usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX))
+        // Keep the first pages of a slot resident between calls: fewer page faults for the
+        // next fresh instance of the same connector.
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(64 << 10);
+    let mut config = base_config(limits);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+    config
+}
+
+/// Increments the engine's epoch every `tick` on a thread of its own, until dropped.
+pub struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    pub fn start(engine: &Engine, tick: Duration) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let weak = engine.weak();
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("ats-epoch-ticker".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .map(|_| ())
+            .unwrap_or_else(|e| tracing::error!(%e, "cannot start the epoch ticker; CPU limits will not fire"));
+        Self { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Epoch ticks that cover `timeout` (at least one).
+pub fn ticks_for(timeout: Duration, tick: Duration) -> u64 {
+    let tick_ms = tick.as_millis().max(1);
+    u64::try_from(timeout.as_millis().div_ceil(tick_ms)).unwrap_or(u64::MAX).max(1) + 1
+}

@@ -1,0 +1,143 @@
+//! The sandbox: one wasmtime engine, connector loading and validation, a fresh instance per
+//! call under CPU, wall-clock, memory and output limits, and the mediated host imports.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`bindings`] | the host side of `wit/` (`bindgen!`) |
+//! | [`engine`] | `Engine` config, pooling with on-demand fallback, the epoch ticker |
+//! | [`limits`] | every limit and its default |
+//! | [`cache`] | compiled artifacts on disk, keyed by sha256 + engine hash |
+//! | [`loader`] | validate → compile → `instantiate_pre` → `describe()` |
+//! | [`registry`] | active and earlier versions per connector; atomic swap, rollback |
+//! | [`watcher`] | hot loading from a directory |
+//! | [`call`] | one call: fresh store, deadlines, error mapping |
+//! | [`call_state`] | per-call store data and the `http`/`log`/`state` imports |
+//! | [`egress`] | the egress allow-list and private-network block |
+//! | [`http`] | outbound HTTP for guests (reqwest), size caps, timeouts |
+//! | [`state`] | per-connection key/value state with TTL |
+
+pub mod bindings;
+pub mod cache;
+pub mod call;
+pub mod call_state;
+pub mod egress;
+pub mod engine;
+pub mod http;
+pub mod limits;
+pub mod loader;
+pub mod registry;
+pub mod state;
+pub mod watcher;
+
+pub use bindings::{Field, Manifest, Operation};
+pub use call::{CallError, Invocation, Output};
+pub use engine::AllocatorKind;
+pub use limits::{AllocatorChoice, Limits};
+pub use loader::{LoadError, LoadedConnector};
+pub use registry::Registry;
+
+use bindings::ConnectorWorld;
+use cache::ArtifactCache;
+use call_state::CallState;
+use egress::EgressPolicy;
+use engine::EpochTicker;
+use state::StateStore;
+use std::path::PathBuf;
+use std::sync::Arc;
+use thiserror::Error;
+use wasmtime::Engine;
+use wasmtime::component::{HasSelf, Linker};
+
+/// How one call is made: on behalf of which connection, with which config.
+#[derive(Debug, Clone, Default)]
+pub struct CallContext {
+    /// Scopes the connector's `state`, and tags logs.
+    pub connection_id: String,
+    pub config: Vec<Field>,
+    /// Lets this connection reach loopback and private networks (tests, the demo, an ATS
+    /// on the customer's own network). Off by default.
+    pub allow_private_networks: bool,
+}
+
+impl CallContext {
+    pub fn new(connection_id: impl Into<String>, config: Vec<Field>) -> Self {
+        Self {
+            connection_id: connection_id.into(),
+            config,
+            allow_private_networks: false,
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum RuntimeError {
+    #[error("cannot create the wasm engine: {0}")]
+    Engine(String),
+    #[error("cannot link host interfaces: {0}")]
+    Link(String),
+    #[error("cannot create the HTTP client: {0}")]
+    Http(String),
+}
+
+/// The connector sandbox. Cheap to share behind an `Arc`.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<CallState>,
+    limits: Limits,
+    allocator: AllocatorKind,
+    egress: Arc<http::EgressClient>,
+    state: Arc<dyn StateStore>,
+    cache: Option<Arc<ArtifactCache>>,
+    _ticker: EpochTicker,
+}
+
+impl Runtime {
+    /// A runtime with `limits`, connector state in `state`, and (optionally) compiled
+    /// artifacts cached in `cache_dir`.
+    pub fn new(
+        limits: Limits,
+        state: Arc<dyn StateStore>,
+        cache_dir: Option<PathBuf>,
+    ) -> Result<Self, RuntimeError> {
+        let (engine, allocator) =
+            engine::build_engine(&limits).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
+        ConnectorWorld::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)
+            .map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
+        let egress = http::EgressClient::new(&limits).map_err(|e| RuntimeError::Http(e.to_string()))?;
+        let cache = cache_dir.map(|dir| Arc::new(ArtifactCache::new(dir, &engine)));
+        let ticker = EpochTicker::start(&engine, limits.epoch_tick);
+        Ok(Self {
+            engine,
+            linker,
+            limits,
+            allocator,
+            egress: Arc::new(egress),
+            state,
+            cache,
+            _ticker: ticker,
+        })
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn allocator(&self) -> AllocatorKind {
+        self.allocator
+    }
+
+    /// The egress allow-list of one call: the manifest's entries rendered with the config.
+    fn egress_policy(&self, manifest: &Manifest, context: &CallContext) -> Arc<EgressPolicy> {
+        let (policy, warnings) = EgressPolicy::from_manifest(
+            &manifest.egress_hosts,
+            &context.config,
+            context.allow_private_networks,
+        );
+        for warning in warnings {
+            tracing::warn!(connector = %manifest.id, connection = %context.connection_id, "{warning}");
+        }
+        Arc::new(policy)
+    }
+}

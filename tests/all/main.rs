@@ -1,0 +1,6 @@
+//! The one integration-test binary (wasmtime's layout): a module per area.
+
+mod egress;
+mod example_connector;
+mod loading;
+mod sandbox_limits;

@@ -1,0 +1,136 @@
+//! Misbehaving guests are stopped by the sandbox with a typed error, and the host and other
+//! calls carry on.
+
+use ats_host::runtime::{AllocatorChoice, CallError, Invocation, Limits, Output, call::first_page};
+use ats_tests::{context, guests, load, runtime, slow_server, test_limits, within};
+
+fn list_jobs() -> Invocation {
+    Invocation::ListJobs(first_page())
+}
+
+fn title(output: Output) -> String {
+    match output {
+        Output::Jobs(page) => page.items.into_iter().next().map(|j| j.title).unwrap_or_default(),
+        other => panic!("expected jobs, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn infinite_loop_times_out_while_other_calls_keep_working() {
+    let runtime = runtime(test_limits());
+    let guest = load(&runtime, guests::MISBEHAVE).await;
+
+    let spinning = {
+        let (runtime, guest) = (runtime.clone(), guest.clone());
+        tokio::spawn(async move { runtime.call(&guest, &context("a", &[("behaviour", "loop")]), list_jobs()).await })
+    };
+    // While one instance spins, another call on the same connector answers.
+    let ok = within("a normal call", runtime.call(&guest, &context("b", &[]), list_jobs())).await;
+    assert_eq!(title(ok.expect("normal call succeeds")), "ok");
+
+    let result = within("the looping call", spinning).await.expect("task joins");
+    assert!(matches!(result, Err(CallError::Timeout { .. })), "{result:?}");
+    assert_eq!(result.expect_err("timeout").kind(), "timeout");
+
+    let after = runtime.call(&guest, &context("a", &[]), list_jobs()).await;
+    assert_eq!(title(after.expect("the host survived")), "ok");
+}
+
+#[tokio::test]
+async fn memory_bomb_is_stopped_at_the_limit() {
+    let runtime = runtime(test_limits());
+    let guest = load(&runtime, guests::MISBEHAVE).await;
+    let result = within("memory bomb", runtime.call(&guest, &context("a", &[("behaviour", "memory-bomb")]), list_jobs())).await;
+    match result {
+        Err(CallError::MemoryLimit { limit }) => assert_eq!(limit, 32 << 20),
+        other => panic!("expected the memory limit, got {other:?}"),
+    }
+    assert!(runtime.call(&guest, &context("a", &[]), list_jobs()).await.is_ok());
+}
+
+#[tokio::test]
+async fn guest_blocked_in_a_slow_host_request_hits_the_wall_clock_timeout() {
+    let runtime = runtime(test_limits());
+    let guest = load(&runtime, guests::MISBEHAVE).await;
+    let server = slow_server().await;
+    let url = format!("http://127.0.0.1:{}/slow", server.port());
+    let mut ctx = context("a", &[("behaviour", "fetch"), ("url", &url)]);
+    ctx.allow_private_networks = true;
+    let result = within("slow request", runtime.call(&guest, &ctx, list_jobs())).await;
+    assert!(matches!(result, Err(CallError::Timeout { .. })), "{result:?}");
+}
+
+#[tokio::test]
+async fn panic_is_a_typed_trap_with_the_guest_message_and_the_host_survives() {
+    let runtime = runtime(test_limits());
+    let guest = load(&runtime, guests::MISBEHAVE).await;
+    let result = runtime.call(&guest, &context("a", &[("behaviour", "panic")]), list_jobs()).await;
+    match result {
+        Err(CallError::Trap { message }) => {
+            assert!(message.contains("panics on purpose"), "the panic message is reported: {message}")
+        }
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    assert!(runtime.call(&guest, &context("a", &[]), list_jobs()).await.is_ok());
+}
+
+#[tokio::test]
+async fn oversized_output_is_refused_at_the_cap() {
+    let runtime = runtime(test_limits());
+    let guest = load(&runtime, guests::MISBEHAVE).await;
+    let ctx = context("a", &[("behaviour", "big-output"), ("size", "1048576")]);
+    match runtime.call(&guest, &ctx, list_jobs()).await {
+        Err(CallError::OutputTooLarge { size, limit }) => {
+            assert_eq!(limit, 256 << 10);
+            assert!(size > 1 << 20);
+        }
+        other => panic!("expected the output cap, got {other:?}"),
+    }
+    let small = context("a", &[("behaviour", "big-output"), ("size", "1000")]);
+    assert_eq!(title(runtime.call(&guest, &small, list_jobs()).await.expect("small output")).len(), 1000);
+}
+
+#[tokio::test]
+async fn log_floods_and_stderr_are_capped_not_fatal() {
+    let runtime = runtime(test_limits());
+    let guest = load(&runtime, guests::MISBEHAVE).await;
+    let flood = context("a", &[("behaviour", "log-flood"), ("count", "5000")]);
+    assert_eq!(title(runtime.call(&guest, &flood, list_jobs()).await.expect("flood")), "flooded");
+    let stderr = context("a", &[("behaviour", "stderr")]);
+    assert_eq!(title(runtime.call(&guest, &stderr, list_jobs()).await.expect("stderr")), "wrote stderr");
+}
+
+#[tokio::test]
+async fn state_is_kept_per_connection_across_fresh_instances() {
+    let runtime = runtime(test_limits());
+    let guest = load(&runtime, guests::MISBEHAVE).await;
+    let count = |connection: &'static str| {
+        let (runtime, guest) = (runtime.clone(), guest.clone());
+        async move { title(runtime.call(&guest, &context(connection, &[("behaviour", "count")]), list_jobs()).await.expect("count")) }
+    };
+    assert_eq!(count("a").await, "1");
+    assert_eq!(count("a").await, "2");
+    assert_eq!(count("b").await, "1");
+}
+
+#[tokio::test]
+async fn undeclared_operations_are_refused_without_calling_the_guest() {
+    let runtime = runtime(test_limits());
+    let guest = load(&runtime, guests::MISBEHAVE).await;
+    let result = runtime
+        .call(&guest, &context("a", &[]), Invocation::GetCandidate { candidate_id: "1".into() })
+        .await;
+    assert!(matches!(result, Err(CallError::NotDeclared { .. })), "{result:?}");
+    assert_eq!(result.expect_err("refused").kind(), "unsupported");
+}
+
+#[tokio::test]
+async fn on_demand_and_pooling_allocators_run_the_same_guest() {
+    for allocator in [AllocatorChoice::OnDemand, AllocatorChoice::Pooling] {
+        let runtime = runtime(Limits { allocator, ..test_limits() });
+        let guest = load(&runtime, guests::MISBEHAVE).await;
+        let memory = runtime.call(&guest, &context("a", &[("behaviour", "memory-bomb")]), list_jobs()).await;
+        assert!(matches!(memory, Err(CallError::MemoryLimit { .. })), "{allocator:?}: {memory:?}");
+        assert!(runtime.call(&guest, &context("a", &[]), list_jobs()).await.is_ok(), "{allocator:?}");
+    }
+}

@@ -1,0 +1,84 @@
+//! Test support: paths of the purpose-built guest components, runtimes with test limits,
+//! and small loopback servers. Everything listens on 127.0.0.1 only.
+
+use ats_host::runtime::state::MemoryStateStore;
+use ats_host::runtime::{CallContext, Field, Limits, LoadedConnector, Runtime};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Paths of the test guests built by `build.rs` (`MISBEHAVE`, `ECHO_V1`, `ECHO_V2`, `OTHER_WORLD`).
+pub mod guests {
+    include!(concat!(env!("OUT_DIR"), "/guests.rs"));
+}
+
+/// Limits small enough that misbehaviour is caught quickly in tests.
+pub fn test_limits() -> Limits {
+    Limits {
+        call_timeout: Duration::from_millis(1500),
+        memory_bytes: 32 << 20,
+        max_output_bytes: 256 << 10,
+        pooling_instances: 64,
+        ..Limits::default()
+    }
+}
+
+/// A runtime with `limits` and an in-memory state store, no artifact cache.
+pub fn runtime(limits: Limits) -> Arc<Runtime> {
+    Arc::new(Runtime::new(limits, Arc::new(MemoryStateStore::default()), None).expect("runtime starts"))
+}
+
+pub fn read(path: impl AsRef<Path>) -> Vec<u8> {
+    std::fs::read(path.as_ref()).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.as_ref().display()))
+}
+
+/// Loads a guest component file; panics with the load error.
+pub async fn load(runtime: &Runtime, path: &str) -> Arc<LoadedConnector> {
+    match runtime.load(read(path), path).await {
+        Ok(connector) => connector,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// A call context with `key=value` config pairs.
+pub fn context(connection: &str, pairs: &[(&str, &str)]) -> CallContext {
+    CallContext::new(
+        connection,
+        pairs.iter().map(|(k, v)| Field { name: (*k).into(), value: (*v).into() }).collect(),
+    )
+}
+
+/// Serves `app` on 127.0.0.1 with a free port.
+pub async fn serve(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+/// A server whose `/slow` answers after a minute and `/ok` at once.
+pub async fn slow_server() -> SocketAddr {
+    use axum::routing::get;
+    serve(
+        axum::Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    "finally"
+                }),
+            )
+            .route("/ok", get(|| async { "ok" })),
+    )
+    .await
+}
+
+/// Fails the test instead of hanging when a limit does not fire.
+pub async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), future)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not finish within 30 s: the limit did not fire"))
+}
