@@ -13,10 +13,13 @@ fn main() {
     let names: Vec<&str> = packages.iter().map(String::as_str).collect();
     let built = ats_guest_build::build_guests(&root, &names);
 
-    let mut generated = String::from("/// Connectors compiled into this binary: (cargo package, component bytes).\n");
+    let mut generated = String::from(
+        "/// Connectors compiled into this binary: (cargo package, component bytes).\n",
+    );
     generated.push_str("pub const BUNDLED: &[(&str, &[u8])] = &[\n");
     for guest in &built {
-        generated.push_str(&format!("    ({:?}, include_bytes!({:?})),\n", guest.package, guest.path));
+        generated
+            .push_str(&format!("    ({:?}, include_bytes!({:?})),\n", guest.package, guest.path));
     }
     generated.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("bundled.rs");
@@ -32,12 +35,15 @@ fn main() {
     ]);
 }
 
-/// Package names of the crates under `connectors/`.
+/// Package names of the connector components under `connectors/`: the crates built as
+/// `cdylib`. Plain library crates there (shared helpers such as `connectors/salesforce`) are
+/// dependencies of connectors, not connectors.
 fn connector_packages(dir: &Path) -> Vec<String> {
     let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
     let mut names: Vec<String> = entries
         .filter_map(Result::ok)
         .filter_map(|entry| fs::read_to_string(entry.path().join("Cargo.toml")).ok())
+        .filter(|manifest| manifest.contains("\"cdylib\""))
         .filter_map(|manifest| {
             manifest.lines().find_map(|line| {
                 let value = line.trim().strip_prefix("name")?.trim().strip_prefix('=')?;

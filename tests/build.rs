@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-const GUESTS: [&str; 4] = ["guest-misbehave", "guest-echo-v1", "guest-echo-v2", "guest-other-world"];
+const GUESTS: [&str; 4] =
+    ["guest-misbehave", "guest-echo-v1", "guest-echo-v2", "guest-other-world"];
 
 fn main() {
     let tests_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
@@ -19,5 +20,9 @@ fn main() {
     }
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("guests.rs");
     std::fs::write(out, generated).expect("write guests.rs");
-    ats_guest_build::rerun_if_changed(&[root.join("wit"), root.join("sdk"), tests_dir.join("guests")]);
+    ats_guest_build::rerun_if_changed(&[
+        root.join("wit"),
+        root.join("sdk"),
+        tests_dir.join("guests"),
+    ]);
 }

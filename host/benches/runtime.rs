@@ -1,1 +1,109 @@
-fn main(){}
+//! Runtime benchmark: prints figures, asserts nothing (timings never go in tests).
+//!
+//! `cargo bench -p ats-host --bench runtime` prints
+//! - per-call cost of a fresh instance with no I/O (`describe()` of the bundled example
+//!   connector): pooling vs on-demand allocator, and the parts of it (store, instantiate, call);
+//! - cold compile vs cached load of that connector;
+//! - peak RSS of the process.
+//!
+//! `ATS_BENCH_ITERATIONS` sets the number of calls per figure (default 20000);
+//! `ATS_BENCH_POOLING_ONLY=1` skips the on-demand figures (for profiling).
+
+use ats_host::runtime::state::MemoryStateStore;
+use ats_host::runtime::{AllocatorChoice, CallContext, Invocation, Limits, Runtime};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn main() -> anyhow::Result<()> {
+    let iterations: u32 =
+        std::env::var("ATS_BENCH_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let (_, wasm) = ats_host::bundled::BUNDLED
+        .iter()
+        .find(|(package, _)| *package == "minimal-connector")
+        .ok_or_else(|| anyhow::anyhow!("the example connector is not bundled"))?;
+    println!(
+        "connector: examples/minimal-connector, {} KiB of wasm; {iterations} calls per figure\n",
+        wasm.len() / 1024
+    );
+
+    tokio.block_on(async {
+        let mut per_call = Vec::new();
+        let only_pooling = std::env::var("ATS_BENCH_POOLING_ONLY").is_ok();
+        let allocators: &[AllocatorChoice] =
+            if only_pooling { &[AllocatorChoice::Pooling] } else { &[AllocatorChoice::Pooling, AllocatorChoice::OnDemand] };
+        for &allocator in allocators {
+            let runtime = Runtime::new(
+                Limits { allocator, ..Limits::default() },
+                Arc::new(MemoryStateStore::default()),
+                None,
+            )?;
+            let connector = runtime.load(wasm.to_vec(), "bench").await?;
+            let context = CallContext::default();
+            for _ in 0..500 {
+                runtime.call(&connector, &context, Invocation::Describe).await?;
+            }
+            let started = Instant::now();
+            for _ in 0..iterations {
+                runtime.call(&connector, &context, Invocation::Describe).await?;
+            }
+            let micros = started.elapsed().as_secs_f64() * 1e6 / f64::from(iterations);
+            println!("fresh-instance call, describe(), {allocator:?}: {micros:.1} µs/call");
+            per_call.push(micros);
+
+            let breakdown = runtime.measure_call_phases(&connector, iterations).await?;
+            println!(
+                "    phases: store + WASI ctx {:.1} µs, instantiate {:.1} µs, first call {:.1} µs, drop {:.1} µs",
+                breakdown.store.as_secs_f64() * 1e6,
+                breakdown.instantiate.as_secs_f64() * 1e6,
+                breakdown.call.as_secs_f64() * 1e6,
+                breakdown.drop.as_secs_f64() * 1e6,
+            );
+        }
+        if let [pooling, on_demand] = per_call[..] {
+            println!("on-demand / pooling ratio: {:.2}x\n", on_demand / pooling);
+        }
+
+        let cache = tempdir()?;
+        let make = || Runtime::new(Limits::default(), Arc::new(MemoryStateStore::default()), Some(cache.clone()));
+        let cold = time(|| async { make()?.load(wasm.to_vec(), "bench").await.map(drop).map_err(anyhow::Error::from) }).await?;
+        let cached = time(|| async { make()?.load(wasm.to_vec(), "bench").await.map(drop).map_err(anyhow::Error::from) }).await?;
+        println!(
+            "load (validate + compile + describe): cold {:.1} ms, cached {:.1} ms, ratio {:.1}x",
+            cold.as_secs_f64() * 1e3,
+            cached.as_secs_f64() * 1e3,
+            cold.as_secs_f64() / cached.as_secs_f64()
+        );
+        let _ = std::fs::remove_dir_all(&cache);
+        println!("peak RSS: {} MiB", peak_rss_kib() / 1024);
+        anyhow::Ok(())
+    })
+}
+
+async fn time<F, Fut>(f: F) -> anyhow::Result<Duration>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let started = Instant::now();
+    f().await?;
+    Ok(started.elapsed())
+}
+
+fn tempdir() -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("ats-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}

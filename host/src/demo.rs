@@ -47,8 +47,14 @@ impl DemoStatus {
 }
 
 /// Starts the sandbox ATS and the demo loop.
-pub async fn start(runtime: Arc<Runtime>, registry: Arc<Registry>, interval: Duration) -> anyhow::Result<Arc<DemoStatus>> {
-    let addr = sandbox_ats::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), sandbox_ats::DEMO_API_KEY).await?;
+pub async fn start(
+    runtime: Arc<Runtime>,
+    registry: Arc<Registry>,
+    interval: Duration,
+) -> anyhow::Result<Arc<DemoStatus>> {
+    let addr =
+        sandbox_ats::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), sandbox_ats::DEMO_API_KEY)
+            .await?;
     let sandbox_url = format!("http://{addr}");
     tracing::info!(%sandbox_url, "demo: sandbox ATS listening");
     let status = Arc::new(DemoStatus::default());
@@ -75,7 +81,8 @@ fn field(name: &str, value: &str) -> Field {
 
 async fn round(runtime: &Runtime, registry: &Registry, context: &CallContext, status: &DemoStatus) {
     let Some(connector) = registry.active(DEMO_CONNECTOR) else {
-        status.update(|s| s.last_error = Some(format!("connector `{DEMO_CONNECTOR}` is not loaded")));
+        status
+            .update(|s| s.last_error = Some(format!("connector `{DEMO_CONNECTOR}` is not loaded")));
         return;
     };
     let started = Instant::now();
@@ -111,7 +118,9 @@ async fn round(runtime: &Runtime, registry: &Registry, context: &CallContext, st
             custom_fields: Vec::new(),
         });
         match runtime.call(&connector, context, push).await {
-            Ok(Output::Upserted(r)) => Ok(format!("candidate {} {:?}", r.candidate_id, r.outcome).to_lowercase()),
+            Ok(Output::Upserted(r)) => {
+                Ok(format!("candidate {} {:?}", r.candidate_id, r.outcome).to_lowercase())
+            }
             Ok(other) => Err(format!("unexpected output {other:?}")),
             Err(e) => Err(e.to_string()),
         }

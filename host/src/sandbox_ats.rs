@@ -100,6 +100,7 @@ pub async fn start(addr: SocketAddr, api_key: &str) -> std::io::Result<SocketAdd
 }
 
 impl Sandbox {
+    #[allow(clippy::result_large_err)] // the error is the finished HTTP answer
     fn authorize(&self, headers: &HeaderMap) -> Result<(), Response> {
         let presented = headers
             .get("authorization")
@@ -129,7 +130,11 @@ struct JobQuery {
     updated_since: Option<String>,
 }
 
-async fn list_jobs(State(s): State<Sandbox>, headers: HeaderMap, Query(q): Query<JobQuery>) -> Response {
+async fn list_jobs(
+    State(s): State<Sandbox>,
+    headers: HeaderMap,
+    Query(q): Query<JobQuery>,
+) -> Response {
     if let Err(denied) = s.authorize(&headers) {
         return denied;
     }
@@ -143,7 +148,8 @@ async fn list_jobs(State(s): State<Sandbox>, headers: HeaderMap, Query(q): Query
             None => true,
         })
         .collect();
-    let page: Vec<&Value> = matching.iter().skip(q.offset).take(q.limit.unwrap_or(50).min(200)).copied().collect();
+    let page: Vec<&Value> =
+        matching.iter().skip(q.offset).take(q.limit.unwrap_or(50).min(200)).copied().collect();
     Json(json!({ "jobs": page, "total": matching.len() })).into_response()
 }
 
@@ -163,7 +169,11 @@ async fn list_stages(State(s): State<Sandbox>, headers: HeaderMap) -> Response {
     }
 }
 
-async fn list_job_stages(State(s): State<Sandbox>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn list_job_stages(
+    State(s): State<Sandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     if let Err(denied) = s.authorize(&headers) {
         return denied;
     }
@@ -178,7 +188,11 @@ struct CandidateQuery {
     email: Option<String>,
 }
 
-async fn find_candidates(State(s): State<Sandbox>, headers: HeaderMap, Query(q): Query<CandidateQuery>) -> Response {
+async fn find_candidates(
+    State(s): State<Sandbox>,
+    headers: HeaderMap,
+    Query(q): Query<CandidateQuery>,
+) -> Response {
     if let Err(denied) = s.authorize(&headers) {
         return denied;
     }
@@ -187,16 +201,20 @@ async fn find_candidates(State(s): State<Sandbox>, headers: HeaderMap, Query(q):
         .candidates
         .iter()
         .filter(|c| match &q.email {
-            Some(email) => c["emails"]
-                .as_array()
-                .is_some_and(|emails| emails.iter().any(|e| e.as_str().is_some_and(|e| e.eq_ignore_ascii_case(email)))),
+            Some(email) => c["emails"].as_array().is_some_and(|emails| {
+                emails.iter().any(|e| e.as_str().is_some_and(|e| e.eq_ignore_ascii_case(email)))
+            }),
             None => true,
         })
         .collect();
     Json(json!({ "candidates": found })).into_response()
 }
 
-async fn create_candidate(State(s): State<Sandbox>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+async fn create_candidate(
+    State(s): State<Sandbox>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
     if let Err(denied) = s.authorize(&headers) {
         return denied;
     }

@@ -66,24 +66,25 @@ pub fn error_for_status(status: u16, retry_after: Option<&str>, body: &[u8]) -> 
             message: format!("HTTP 503: {detail}"),
         }),
         408 | 500..=599 => AtsError::Transient(format!("HTTP {status}: {detail}")),
-        _ => AtsError::Remote(RemoteFailure {
-            status,
-            body_excerpt: detail,
-        }),
+        _ => AtsError::Remote(RemoteFailure { status, body_excerpt: detail }),
     }
 }
 
 /// The typed error for a failure of the host `http` import itself.
 pub fn from_http_error(error: HttpError) -> AtsError {
     match error {
-        HttpError::Denied(reason) => AtsError::Forbidden(format!("egress denied by host: {reason}")),
+        HttpError::Denied(reason) => {
+            AtsError::Forbidden(format!("egress denied by host: {reason}"))
+        }
         HttpError::Timeout(reason) => AtsError::Transient(format!("timeout: {reason}")),
         HttpError::Connect(reason) => AtsError::Transient(format!("connection failed: {reason}")),
         HttpError::TooLarge(limit) => AtsError::Remote(RemoteFailure {
             status: 0,
             body_excerpt: format!("response larger than the host's cap of {limit} bytes"),
         }),
-        HttpError::InvalidRequest(reason) => AtsError::InvalidInput(format!("bad request: {reason}")),
+        HttpError::InvalidRequest(reason) => {
+            AtsError::InvalidInput(format!("bad request: {reason}"))
+        }
     }
 }
 

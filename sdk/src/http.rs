@@ -40,10 +40,7 @@ impl Request {
     }
 
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.inner.headers.push(Field {
-            name: name.to_string(),
-            value: value.into(),
-        });
+        self.inner.headers.push(Field { name: name.to_string(), value: value.into() });
         self
     }
 
@@ -97,11 +94,7 @@ impl Response {
 
     /// The first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.0
-            .headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_str())
+        self.0.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_str())
     }
 
     /// `Ok(self)` for 2xx, otherwise the typed error for the status.
@@ -122,4 +115,93 @@ impl Response {
             })
         })
     }
+}
+
+/// A `multipart/form-data` body (RFC 7578), for file uploads.
+#[derive(Debug, Default)]
+pub struct Multipart {
+    parts: Vec<u8>,
+    boundary: String,
+}
+
+impl Multipart {
+    pub fn new() -> Self {
+        Self { parts: Vec::new(), boundary: "ats-connector-boundary-7d1f0c9a2e4b".to_string() }
+    }
+
+    /// A plain text field.
+    pub fn text(mut self, name: &str, value: &str) -> Self {
+        self.head(name, None, None);
+        self.parts.extend_from_slice(value.as_bytes());
+        self.parts.extend_from_slice(b"\r\n");
+        self
+    }
+
+    /// A file field.
+    pub fn file(mut self, name: &str, filename: &str, content_type: &str, content: &[u8]) -> Self {
+        self.head(name, Some(filename), Some(content_type));
+        self.parts.extend_from_slice(content);
+        self.parts.extend_from_slice(b"\r\n");
+        self
+    }
+
+    fn head(&mut self, name: &str, filename: Option<&str>, content_type: Option<&str>) {
+        let quote = |s: &str| s.replace(['"', '\r', '\n'], "_");
+        let mut head = format!(
+            "--{}\r\nContent-Disposition: form-data; name=\"{}\"",
+            self.boundary,
+            quote(name)
+        );
+        if let Some(filename) = filename {
+            head.push_str(&format!("; filename=\"{}\"", quote(filename)));
+        }
+        if let Some(content_type) = content_type {
+            head.push_str(&format!("\r\nContent-Type: {content_type}"));
+        }
+        head.push_str("\r\n\r\n");
+        self.parts.extend_from_slice(head.as_bytes());
+    }
+
+    /// The body and its `content-type` header value.
+    pub fn finish(mut self) -> (Vec<u8>, String) {
+        self.parts.extend_from_slice(format!("--{}--\r\n", self.boundary).as_bytes());
+        (self.parts, format!("multipart/form-data; boundary={}", self.boundary))
+    }
+}
+
+impl Request {
+    /// A `multipart/form-data` body.
+    pub fn multipart(self, form: Multipart) -> Self {
+        let (body, content_type) = form.finish();
+        self.body(body, &content_type)
+    }
+
+    /// An `application/x-www-form-urlencoded` body (OAuth2 token requests).
+    pub fn form(self, fields: &[(&str, &str)]) -> Self {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.body(body.into_bytes(), "application/x-www-form-urlencoded")
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub fn url_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Base64 (standard alphabet, padded), for ATS APIs that take files inline.
+pub fn base64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

@@ -25,6 +25,7 @@ pub mod config;
 pub mod errors;
 pub mod http;
 pub mod paging;
+pub mod time;
 
 /// Bindings generated from `wit/` (the `ats:connector` package).
 pub mod bindings {
@@ -66,10 +67,7 @@ pub trait Connector {
     ) -> Result<StagePage, AtsError> {
         Err(errors::unsupported(Operation::ListStages))
     }
-    fn list_applications(
-        _config: Config,
-        _page: PageRequest,
-    ) -> Result<ApplicationPage, AtsError> {
+    fn list_applications(_config: Config, _page: PageRequest) -> Result<ApplicationPage, AtsError> {
         Err(errors::unsupported(Operation::ListApplications))
     }
     fn get_candidate(_config: Config, _candidate_id: String) -> Result<Candidate, AtsError> {
@@ -155,7 +153,10 @@ impl<T: Connector> bindings::exports::ats::connector::connector::Guest for Adapt
     fn upsert_candidate(config: Config, input: CandidateInput) -> Result<UpsertResult, AtsError> {
         T::upsert_candidate(config, input)
     }
-    fn create_application(config: Config, input: ApplicationInput) -> Result<Application, AtsError> {
+    fn create_application(
+        config: Config,
+        input: ApplicationInput,
+    ) -> Result<Application, AtsError> {
         T::create_application(config, input)
     }
     fn move_application(
@@ -180,7 +181,10 @@ impl<T: Connector> bindings::exports::ats::connector::connector::Guest for Adapt
     fn write_result(config: Config, input: ResultInput) -> Result<WriteReceipt, AtsError> {
         T::write_result(config, input)
     }
-    fn parse_webhook(config: Config, request: WebhookRequest) -> Result<Vec<ChangeEvent>, AtsError> {
+    fn parse_webhook(
+        config: Config,
+        request: WebhookRequest,
+    ) -> Result<Vec<ChangeEvent>, AtsError> {
         T::parse_webhook(config, request)
     }
 }

@@ -10,17 +10,17 @@ const OFFSET_PREFIX: &str = "offset:";
 /// The offset a token stands for; no token means the first page (offset 0).
 pub fn offset_from_token(token: Option<&str>) -> Result<u64, AtsError> {
     let Some(token) = token else { return Ok(0) };
-    token
-        .strip_prefix(OFFSET_PREFIX)
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| AtsError::InvalidInput(format!("page token `{token}` is not an offset token")))
+    token.strip_prefix(OFFSET_PREFIX).and_then(|n| n.parse().ok()).ok_or_else(|| {
+        AtsError::InvalidInput(format!("page token `{token}` is not an offset token"))
+    })
 }
 
 /// The token for the page after one that started at `offset` and returned `returned` of
 /// `limit` items; `None` when that page was the last (it came back short).
 pub fn next_offset_token(offset: u64, returned: usize, limit: u32) -> Option<String> {
     let returned = returned as u64;
-    (returned > 0 && returned >= u64::from(limit)).then(|| format!("{OFFSET_PREFIX}{}", offset + returned))
+    (returned > 0 && returned >= u64::from(limit))
+        .then(|| format!("{OFFSET_PREFIX}{}", offset + returned))
 }
 
 /// Encodes any cursor as a page token.

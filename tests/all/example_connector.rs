@@ -2,16 +2,19 @@
 //! sandbox ATS: paging, incremental reads, upsert dedupe, typed auth errors.
 
 use ats_host::runtime::bindings::{AtsError, CandidateInput, UpsertOutcome};
-use ats_host::runtime::{CallContext, CallError, Invocation, LoadedConnector, Output, Runtime, call::first_page};
+use ats_host::runtime::{
+    CallContext, CallError, Invocation, LoadedConnector, Output, Runtime, call::first_page,
+};
 use ats_host::sandbox_ats;
 use ats_tests::{context, runtime, test_limits};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 async fn setup(api_key: &str) -> (Arc<Runtime>, Arc<LoadedConnector>, CallContext) {
-    let addr = sandbox_ats::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), sandbox_ats::DEMO_API_KEY)
-        .await
-        .expect("sandbox ATS starts");
+    let addr =
+        sandbox_ats::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), sandbox_ats::DEMO_API_KEY)
+            .await
+            .expect("sandbox ATS starts");
     let runtime = runtime(test_limits());
     let (_, wasm) = ats_host::bundled::BUNDLED
         .iter()
@@ -32,7 +35,9 @@ async fn pages_through_all_jobs_and_filters_by_since() {
     let mut ids = Vec::new();
     let mut pages = 0;
     loop {
-        let Ok(Output::Jobs(result)) = runtime.call(&connector, &ctx, Invocation::ListJobs(page.clone())).await else {
+        let Ok(Output::Jobs(result)) =
+            runtime.call(&connector, &ctx, Invocation::ListJobs(page.clone())).await
+        else {
             panic!("list-jobs failed");
         };
         pages += 1;
@@ -47,7 +52,9 @@ async fn pages_through_all_jobs_and_filters_by_since() {
 
     let mut since = first_page();
     since.since = Some("2026-11-10T00:00:00Z".into());
-    let Ok(Output::Jobs(recent)) = runtime.call(&connector, &ctx, Invocation::ListJobs(since)).await else {
+    let Ok(Output::Jobs(recent)) =
+        runtime.call(&connector, &ctx, Invocation::ListJobs(since)).await
+    else {
         panic!("incremental list-jobs failed");
     };
     let recent: Vec<String> = recent.items.into_iter().map(|j| j.id).collect();
@@ -84,7 +91,11 @@ async fn a_wrong_key_is_unauthorized_and_stages_are_read() {
 
     let (runtime, connector, ctx) = setup(sandbox_ats::DEMO_API_KEY).await;
     let stages = runtime
-        .call(&connector, &ctx, Invocation::ListStages { job_id: Some("job-1".into()), page: first_page() })
+        .call(
+            &connector,
+            &ctx,
+            Invocation::ListStages { job_id: Some("job-1".into()), page: first_page() },
+        )
         .await;
     match stages {
         Ok(Output::Stages(page)) => {
@@ -94,7 +105,11 @@ async fn a_wrong_key_is_unauthorized_and_stages_are_read() {
         other => panic!("{other:?}"),
     }
     let missing = runtime
-        .call(&connector, &ctx, Invocation::ListStages { job_id: Some("nope".into()), page: first_page() })
+        .call(
+            &connector,
+            &ctx,
+            Invocation::ListStages { job_id: Some("nope".into()), page: first_page() },
+        )
         .await;
     assert!(matches!(missing, Err(CallError::Connector(AtsError::NotFound(_)))), "{missing:?}");
 }

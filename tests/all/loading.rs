@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 async fn echo_title(runtime: &Runtime, registry: &Registry) -> Result<String, String> {
     let connector = registry.active("echo").ok_or("echo not loaded")?;
-    match runtime.call(&connector, &context("swap", &[]), Invocation::ListJobs(first_page())).await {
+    match runtime.call(&connector, &context("swap", &[]), Invocation::ListJobs(first_page())).await
+    {
         Ok(Output::Jobs(page)) => Ok(page.items[0].title.clone()),
         other => Err(format!("{other:?}")),
     }
@@ -30,17 +31,27 @@ async fn garbage_core_modules_and_other_worlds_are_rejected_with_clear_messages(
 
     let other = runtime.load(read(guests::OTHER_WORLD), "other-world.wasm").await;
     let message = other.expect_err("other world rejected").to_string();
-    assert!(message.contains("does not implement the world ats:connector/connector-world@0.1.0"), "{message}");
+    assert!(
+        message.contains("does not implement the world ats:connector/connector-world@0.1.0"),
+        "{message}"
+    );
 
     let truncated = read(guests::ECHO_V1)[..4096].to_vec();
-    let message = runtime.load(truncated, "truncated.wasm").await.expect_err("truncated").to_string();
+    let message =
+        runtime.load(truncated, "truncated.wasm").await.expect_err("truncated").to_string();
     assert!(message.starts_with("truncated.wasm: is not a valid component"), "{message}");
 }
 
 #[tokio::test]
 async fn compiled_artifacts_are_cached_on_disk() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let make = || Runtime::new(test_limits(), Arc::new(MemoryStateStore::default()), Some(dir.path().join("compiled")));
+    let make = || {
+        Runtime::new(
+            test_limits(),
+            Arc::new(MemoryStateStore::default()),
+            Some(dir.path().join("compiled")),
+        )
+    };
     let first = make().expect("runtime").load(read(guests::ECHO_V1), "echo").await.expect("loads");
     assert_eq!(first.compile_origin, CompileOrigin::Compiled);
     let second_runtime = make().expect("runtime");
@@ -52,11 +63,15 @@ async fn compiled_artifacts_are_cached_on_disk() {
     for entry in std::fs::read_dir(dir.path().join("compiled")).expect("cache dir") {
         std::fs::write(entry.expect("entry").path(), b"corrupt").expect("overwrite");
     }
-    let third = make().expect("runtime").load(read(guests::ECHO_V1), "echo").await.expect("recompiles");
+    let third =
+        make().expect("runtime").load(read(guests::ECHO_V1), "echo").await.expect("recompiles");
     assert_eq!(third.compile_origin, CompileOrigin::Compiled);
 }
 
-async fn echo_title_of(runtime: &Runtime, connector: &ats_host::runtime::LoadedConnector) -> String {
+async fn echo_title_of(
+    runtime: &Runtime,
+    connector: &ats_host::runtime::LoadedConnector,
+) -> String {
     match runtime.call(connector, &context("c", &[]), Invocation::ListJobs(first_page())).await {
         Ok(Output::Jobs(page)) => page.items[0].title.clone(),
         other => panic!("{other:?}"),
@@ -115,7 +130,8 @@ async fn hot_swap_under_load_fails_no_call_and_new_calls_see_the_new_version() {
     let (v1_calls, v2_calls) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let tasks: Vec<_> = (0..8)
         .map(|_| {
-            let (runtime, registry, stop, failures) = (runtime.clone(), registry.clone(), stop.clone(), failures.clone());
+            let (runtime, registry, stop, failures) =
+                (runtime.clone(), registry.clone(), stop.clone(), failures.clone());
             let (v1_calls, v2_calls) = (v1_calls.clone(), v2_calls.clone());
             tokio::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {

@@ -1,6 +1,8 @@
 //! The one integration-test binary (wasmtime's layout): a module per area.
 
+mod connectors;
 mod egress;
 mod example_connector;
 mod loading;
 mod sandbox_limits;
+mod sync;

@@ -22,7 +22,9 @@ async fn infinite_loop_times_out_while_other_calls_keep_working() {
 
     let spinning = {
         let (runtime, guest) = (runtime.clone(), guest.clone());
-        tokio::spawn(async move { runtime.call(&guest, &context("a", &[("behaviour", "loop")]), list_jobs()).await })
+        tokio::spawn(async move {
+            runtime.call(&guest, &context("a", &[("behaviour", "loop")]), list_jobs()).await
+        })
     };
     // While one instance spins, another call on the same connector answers.
     let ok = within("a normal call", runtime.call(&guest, &context("b", &[]), list_jobs())).await;
@@ -40,7 +42,11 @@ async fn infinite_loop_times_out_while_other_calls_keep_working() {
 async fn memory_bomb_is_stopped_at_the_limit() {
     let runtime = runtime(test_limits());
     let guest = load(&runtime, guests::MISBEHAVE).await;
-    let result = within("memory bomb", runtime.call(&guest, &context("a", &[("behaviour", "memory-bomb")]), list_jobs())).await;
+    let result = within(
+        "memory bomb",
+        runtime.call(&guest, &context("a", &[("behaviour", "memory-bomb")]), list_jobs()),
+    )
+    .await;
     match result {
         Err(CallError::MemoryLimit { limit }) => assert_eq!(limit, 32 << 20),
         other => panic!("expected the memory limit, got {other:?}"),
@@ -67,7 +73,10 @@ async fn panic_is_a_typed_trap_with_the_guest_message_and_the_host_survives() {
     let result = runtime.call(&guest, &context("a", &[("behaviour", "panic")]), list_jobs()).await;
     match result {
         Err(CallError::Trap { message }) => {
-            assert!(message.contains("panics on purpose"), "the panic message is reported: {message}")
+            assert!(
+                message.contains("panics on purpose"),
+                "the panic message is reported: {message}"
+            )
         }
         other => panic!("expected a trap, got {other:?}"),
     }
@@ -87,7 +96,10 @@ async fn oversized_output_is_refused_at_the_cap() {
         other => panic!("expected the output cap, got {other:?}"),
     }
     let small = context("a", &[("behaviour", "big-output"), ("size", "1000")]);
-    assert_eq!(title(runtime.call(&guest, &small, list_jobs()).await.expect("small output")).len(), 1000);
+    assert_eq!(
+        title(runtime.call(&guest, &small, list_jobs()).await.expect("small output")).len(),
+        1000
+    );
 }
 
 #[tokio::test]
@@ -97,7 +109,10 @@ async fn log_floods_and_stderr_are_capped_not_fatal() {
     let flood = context("a", &[("behaviour", "log-flood"), ("count", "5000")]);
     assert_eq!(title(runtime.call(&guest, &flood, list_jobs()).await.expect("flood")), "flooded");
     let stderr = context("a", &[("behaviour", "stderr")]);
-    assert_eq!(title(runtime.call(&guest, &stderr, list_jobs()).await.expect("stderr")), "wrote stderr");
+    assert_eq!(
+        title(runtime.call(&guest, &stderr, list_jobs()).await.expect("stderr")),
+        "wrote stderr"
+    );
 }
 
 #[tokio::test]
@@ -106,7 +121,14 @@ async fn state_is_kept_per_connection_across_fresh_instances() {
     let guest = load(&runtime, guests::MISBEHAVE).await;
     let count = |connection: &'static str| {
         let (runtime, guest) = (runtime.clone(), guest.clone());
-        async move { title(runtime.call(&guest, &context(connection, &[("behaviour", "count")]), list_jobs()).await.expect("count")) }
+        async move {
+            title(
+                runtime
+                    .call(&guest, &context(connection, &[("behaviour", "count")]), list_jobs())
+                    .await
+                    .expect("count"),
+            )
+        }
     };
     assert_eq!(count("a").await, "1");
     assert_eq!(count("a").await, "2");
@@ -129,8 +151,12 @@ async fn on_demand_and_pooling_allocators_run_the_same_guest() {
     for allocator in [AllocatorChoice::OnDemand, AllocatorChoice::Pooling] {
         let runtime = runtime(Limits { allocator, ..test_limits() });
         let guest = load(&runtime, guests::MISBEHAVE).await;
-        let memory = runtime.call(&guest, &context("a", &[("behaviour", "memory-bomb")]), list_jobs()).await;
+        let memory =
+            runtime.call(&guest, &context("a", &[("behaviour", "memory-bomb")]), list_jobs()).await;
         assert!(matches!(memory, Err(CallError::MemoryLimit { .. })), "{allocator:?}: {memory:?}");
-        assert!(runtime.call(&guest, &context("a", &[]), list_jobs()).await.is_ok(), "{allocator:?}");
+        assert!(
+            runtime.call(&guest, &context("a", &[]), list_jobs()).await.is_ok(),
+            "{allocator:?}"
+        );
     }
 }

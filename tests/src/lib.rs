@@ -8,6 +8,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod conformance;
+pub mod fakes;
+pub mod log_capture;
+
 /// Paths of the test guests built by `build.rs` (`MISBEHAVE`, `ECHO_V1`, `ECHO_V2`, `OTHER_WORLD`).
 pub mod guests {
     include!(concat!(env!("OUT_DIR"), "/guests.rs"));
@@ -26,16 +30,41 @@ pub fn test_limits() -> Limits {
 
 /// A runtime with `limits` and an in-memory state store, no artifact cache.
 pub fn runtime(limits: Limits) -> Arc<Runtime> {
-    Arc::new(Runtime::new(limits, Arc::new(MemoryStateStore::default()), None).expect("runtime starts"))
+    Arc::new(
+        Runtime::new(limits, Arc::new(MemoryStateStore::default()), None).expect("runtime starts"),
+    )
 }
 
 pub fn read(path: impl AsRef<Path>) -> Vec<u8> {
-    std::fs::read(path.as_ref()).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.as_ref().display()))
+    std::fs::read(path.as_ref())
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.as_ref().display()))
 }
 
 /// Loads a guest component file; panics with the load error.
 pub async fn load(runtime: &Runtime, path: &str) -> Arc<LoadedConnector> {
     match runtime.load(read(path), path).await {
+        Ok(connector) => connector,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The wasm of a connector bundled into the host, by cargo package name
+/// (e.g. `connector-otys`).
+pub fn bundled_wasm(package: &str) -> Vec<u8> {
+    ats_host::bundled::BUNDLED
+        .iter()
+        .find(|(name, _)| *name == package)
+        .map(|(_, wasm)| wasm.to_vec())
+        .unwrap_or_else(|| {
+            panic!(
+                "connector package `{package}` is not bundled (is it a cdylib under connectors/?)"
+            )
+        })
+}
+
+/// Loads a bundled connector into `runtime`; panics with the load error.
+pub async fn bundled_connector(runtime: &Runtime, package: &str) -> Arc<LoadedConnector> {
+    match runtime.load(bundled_wasm(package), package).await {
         Ok(connector) => connector,
         Err(e) => panic!("{e}"),
     }
@@ -51,7 +80,8 @@ pub fn context(connection: &str, pairs: &[(&str, &str)]) -> CallContext {
 
 /// Serves `app` on 127.0.0.1 with a free port.
 pub async fn serve(app: axum::Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind loopback");
+    let listener =
+        tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;

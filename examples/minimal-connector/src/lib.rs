@@ -107,10 +107,7 @@ impl Connector for SandboxAts {
         let url = format!("{base}/api/candidates");
         let created: RemoteCandidate =
             authorized(Request::post(url), &config)?.json(&body)?.send_ok()?.json()?;
-        Ok(UpsertResult {
-            candidate_id: created.id,
-            outcome: UpsertOutcome::Created,
-        })
+        Ok(UpsertResult { candidate_id: created.id, outcome: UpsertOutcome::Created })
     }
 }
 

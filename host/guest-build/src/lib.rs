@@ -70,10 +70,7 @@ pub fn build_guests(workspace_root: &Path, packages: &[&str]) -> Vec<BuiltGuest>
                 .join(GUEST_PROFILE)
                 .join(format!("{}.wasm", package.replace('-', "_")));
             assert!(path.exists(), "guest build finished but {} is missing", path.display());
-            BuiltGuest {
-                package: package.to_string(),
-                path,
-            }
+            BuiltGuest { package: package.to_string(), path }
         })
         .collect()
 }
@@ -94,17 +91,16 @@ fn guest_target_dir() -> PathBuf {
         .find(|p| p.file_name().is_some_and(|n| n == "build"))
         .and_then(Path::parent)
         .expect("OUT_DIR has the usual <profile>/build/<pkg>/out shape");
-    profile_dir
-        .parent()
-        .unwrap_or(profile_dir)
-        .join("wasm-guests")
+    profile_dir.parent().unwrap_or(profile_dir).join("wasm-guests")
 }
 
 fn ensure_target_installed() {
     if target_installed() {
         return;
     }
-    println!("cargo:warning=installing the {GUEST_TARGET} Rust target (rustup target add {GUEST_TARGET})");
+    println!(
+        "cargo:warning=installing the {GUEST_TARGET} Rust target (rustup target add {GUEST_TARGET})"
+    );
     let mut rustup = Command::new("rustup");
     rustup.args(["target", "add", GUEST_TARGET]);
     if let Ok(toolchain) = env::var("RUSTUP_TOOLCHAIN") {
@@ -126,8 +122,5 @@ fn target_installed() -> bool {
         return false;
     };
     let sysroot = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    Path::new(&sysroot)
-        .join("lib/rustlib")
-        .join(GUEST_TARGET)
-        .exists()
+    Path::new(&sysroot).join("lib/rustlib").join(GUEST_TARGET).exists()
 }

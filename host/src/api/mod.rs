@@ -55,21 +55,34 @@ async fn list_connectors(State(state): State<AppState>) -> Json<serde_json::Valu
 async fn get_connector(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     match state.registry.active(&id) {
         Some(active) => {
-            let versions = state.registry.list().into_iter().find(|c| c.id == id).map(|c| c.versions);
+            let versions =
+                state.registry.list().into_iter().find(|c| c.id == id).map(|c| c.versions);
             Json(json!({ "id": id, "manifest": crate::runtime::loader::ManifestView::from(&active.manifest), "active": active.info(), "versions": versions }))
                 .into_response()
         }
-        None => problem(StatusCode::NOT_FOUND, "connector not found", format!("no connector `{id}` is loaded; GET /connectors lists them")),
+        None => problem(
+            StatusCode::NOT_FOUND,
+            "connector not found",
+            format!("no connector `{id}` is loaded; GET /connectors lists them"),
+        ),
     }
 }
 
 async fn demo(State(state): State<AppState>) -> Response {
     match &state.demo {
         Some(demo) => Json(demo.snapshot()).into_response(),
-        None => problem(StatusCode::NOT_FOUND, "demo not running", "start the host with `serve --demo`".into()),
+        None => problem(
+            StatusCode::NOT_FOUND,
+            "demo not running",
+            "start the host with `serve --demo`".into(),
+        ),
     }
 }
 
 async fn not_found(uri: axum::http::Uri) -> Response {
-    problem(StatusCode::NOT_FOUND, "not found", format!("no route for {uri}; try GET /health or GET /connectors"))
+    problem(
+        StatusCode::NOT_FOUND,
+        "not found",
+        format!("no route for {uri}; try GET /health or GET /connectors"),
+    )
 }

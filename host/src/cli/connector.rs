@@ -39,7 +39,11 @@ pub enum ConnectorCommand {
 pub async fn run(command: ConnectorCommand) -> anyhow::Result<()> {
     match command {
         ConnectorCommand::Inspect { file } => {
-            let runtime = Runtime::new(LimitArgs::default_for_cli().limits(), Arc::new(MemoryStateStore::default()), None)?;
+            let runtime = Runtime::new(
+                LimitArgs::default_for_cli().limits(),
+                Arc::new(MemoryStateStore::default()),
+                None,
+            )?;
             let connector = load(&runtime, &file).await?;
             let info = connector.info();
             println!(
@@ -53,9 +57,17 @@ pub async fn run(command: ConnectorCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        ConnectorCommand::Call { file, operation, config, input, allow_private_networks, limits } => {
+        ConnectorCommand::Call {
+            file,
+            operation,
+            config,
+            input,
+            allow_private_networks,
+            limits,
+        } => {
             let invocation = parse_invocation(&operation, input.as_deref())?;
-            let runtime = Runtime::new(limits.limits(), Arc::new(MemoryStateStore::default()), None)?;
+            let runtime =
+                Runtime::new(limits.limits(), Arc::new(MemoryStateStore::default()), None)?;
             let connector = load(&runtime, &file).await?;
             let mut context = CallContext::new("cli", parse_config(&config)?);
             context.allow_private_networks = allow_private_networks;
@@ -80,7 +92,10 @@ impl LimitArgs {
     }
 }
 
-async fn load(runtime: &Runtime, file: &PathBuf) -> anyhow::Result<Arc<crate::runtime::LoadedConnector>> {
+async fn load(
+    runtime: &Runtime,
+    file: &PathBuf,
+) -> anyhow::Result<Arc<crate::runtime::LoadedConnector>> {
     let wasm = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     Ok(runtime.load(wasm, &file.display().to_string()).await?)
 }
@@ -106,8 +121,8 @@ fn parse_invocation(operation: &str, input: Option<&str>) -> anyhow::Result<Invo
     }
     let input = match input {
         Some(text) => {
-            let value: serde_json::Value =
-                serde_json::from_str(text).with_context(|| format!("--input is not valid JSON: {text}"))?;
+            let value: serde_json::Value = serde_json::from_str(text)
+                .with_context(|| format!("--input is not valid JSON: {text}"))?;
             Some(snake_case_keys(value))
         }
         None => match operation {
@@ -127,7 +142,9 @@ fn parse_invocation(operation: &str, input: Option<&str>) -> anyhow::Result<Invo
         }
         request["input"] = input;
     }
-    serde_json::from_value(request).with_context(|| format!("--input does not match the input of `{operation}` (see wit/connector.wit)"))
+    serde_json::from_value(request).with_context(|| {
+        format!("--input does not match the input of `{operation}` (see wit/connector.wit)")
+    })
 }
 
 fn snake_case_keys(value: serde_json::Value) -> serde_json::Value {

@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "ats-host", version, about = "WebAssembly plugin host for applicant-tracking-system (ATS) connectors")]
+#[command(
+    name = "ats-host",
+    version,
+    about = "WebAssembly plugin host for applicant-tracking-system (ATS) connectors"
+)]
 pub struct Cli {
     /// Log format.
     #[arg(long, global = true, value_enum, default_value = "text", env = "ATS_LOG_FORMAT")]
@@ -79,7 +83,9 @@ pub fn run() -> anyhow::Result<()> {
             Command::Connector(command) => connector::run(command).await,
             Command::SandboxAts { listen, api_key } => {
                 let addr = crate::sandbox_ats::start(listen, &api_key).await?;
-                println!("sandbox ATS listening on http://{addr} (API key: {api_key}); Ctrl-C stops it");
+                println!(
+                    "sandbox ATS listening on http://{addr} (API key: {api_key}); Ctrl-C stops it"
+                );
                 tokio::signal::ctrl_c().await?;
                 Ok(())
             }
@@ -88,8 +94,9 @@ pub fn run() -> anyhow::Result<()> {
 }
 
 fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,wasmtime=warn,cranelift=warn"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,wasmtime=warn,cranelift=warn")
+    });
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

@@ -42,9 +42,11 @@ pub struct ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let connectors_dir = args.connectors_dir.clone().unwrap_or_else(|| args.data_dir.join("connectors"));
-    std::fs::create_dir_all(&connectors_dir)
-        .with_context(|| format!("cannot create the connectors directory {}", connectors_dir.display()))?;
+    let connectors_dir =
+        args.connectors_dir.clone().unwrap_or_else(|| args.data_dir.join("connectors"));
+    std::fs::create_dir_all(&connectors_dir).with_context(|| {
+        format!("cannot create the connectors directory {}", connectors_dir.display())
+    })?;
     let runtime = Arc::new(Runtime::new(
         args.limits.limits(),
         Arc::new(MemoryStateStore::default()),
@@ -58,7 +60,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             let origin = format!("bundled:{package}");
             match runtime.load(wasm.to_vec(), &origin).await {
                 Ok(connector) => {
-                    let (id, version) = (connector.manifest.id.clone(), connector.manifest.connector_version.clone());
+                    let (id, version) = (
+                        connector.manifest.id.clone(),
+                        connector.manifest.connector_version.clone(),
+                    );
                     if let Installed::Activated { .. } = registry.install(connector) {
                         tracing::info!(%origin, connector = %id, %version, "bundled connector loaded");
                     }
@@ -78,7 +83,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     watcher.spawn(Duration::from_millis(args.poll_ms.max(50)));
 
     let demo = if args.demo {
-        Some(crate::demo::start(runtime.clone(), registry.clone(), Duration::from_secs(args.demo_interval_secs.max(1))).await?)
+        Some(
+            crate::demo::start(
+                runtime.clone(),
+                registry.clone(),
+                Duration::from_secs(args.demo_interval_secs.max(1)),
+            )
+            .await?,
+        )
     } else {
         None
     };

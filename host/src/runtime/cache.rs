@@ -25,10 +25,7 @@ impl ArtifactCache {
     pub fn new(dir: impl Into<PathBuf>, engine: &Engine) -> Self {
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        Self {
-            dir: dir.into(),
-            engine_hash: format!("{:016x}", hasher.finish()),
-        }
+        Self { dir: dir.into(), engine_hash: format!("{:016x}", hasher.finish()) }
     }
 
     pub fn dir(&self) -> &Path {
@@ -58,7 +55,9 @@ impl ArtifactCache {
             // checks the artifact header and its compatibility before use.
             match unsafe { Component::deserialize(engine, &bytes) } {
                 Ok(component) => return Ok((component, CompileOrigin::Cached)),
-                Err(error) => tracing::warn!(path = %path.display(), %error, "discarding unusable cached artifact"),
+                Err(error) => {
+                    tracing::warn!(path = %path.display(), %error, "discarding unusable cached artifact")
+                }
             }
         }
         let component = Component::new(engine, wasm)?;

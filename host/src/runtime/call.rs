@@ -10,7 +10,7 @@ use super::loader::LoadedConnector;
 use super::{CallContext, Runtime};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use thiserror::Error;
 use tracing::Instrument;
 use wasmtime::Store;
@@ -51,11 +51,7 @@ pub enum Invocation {
 
 /// The first page, no filter.
 pub fn first_page() -> PageRequest {
-    PageRequest {
-        page_token: None,
-        since: None,
-        limit: None,
-    }
+    PageRequest { page_token: None, since: None, limit: None }
 }
 
 impl Invocation {
@@ -131,7 +127,9 @@ impl CallError {
             CallError::Connector(AtsError::Conflict(_)) => "conflict",
             CallError::Connector(AtsError::RateLimited(_)) => "rate-limited",
             CallError::Connector(AtsError::InvalidInput(_)) => "invalid-input",
-            CallError::Connector(AtsError::Unsupported(_)) | CallError::NotDeclared { .. } => "unsupported",
+            CallError::Connector(AtsError::Unsupported(_)) | CallError::NotDeclared { .. } => {
+                "unsupported"
+            }
             CallError::Connector(AtsError::Transient(_)) => "transient",
             CallError::Connector(AtsError::Remote(_)) => "remote",
             CallError::Timeout { .. } => "timeout",
@@ -205,22 +203,7 @@ impl Runtime {
         invocation: Invocation,
     ) -> Result<Output, CallError> {
         let limits = &self.limits;
-        let state = CallState::new(CallSetup {
-            identity: identity.clone(),
-            egress: self.egress.clone(),
-            policy,
-            state: self.state.clone(),
-            memory_bytes: limits.memory_bytes,
-            max_log_bytes: limits.max_log_bytes_per_call,
-            max_state_value_bytes: limits.max_state_value_bytes,
-            max_http_requests: limits.max_http_requests_per_call,
-        });
-        let logs = state.logs.clone();
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.limiter);
-        store.set_epoch_deadline(ticks_for(limits.call_timeout, limits.epoch_tick));
-        store.epoch_deadline_trap();
-
+        let (mut store, logs) = self.new_store(identity.clone(), policy);
         let outcome = tokio::time::timeout(limits.call_timeout, async {
             let instance = pre.instantiate_async(&mut store).await?;
             dispatch(&instance, &mut store, config, invocation).await
@@ -241,13 +224,88 @@ impl Runtime {
         let output = result?;
         let size = json_size(&output);
         if size > limits.max_output_bytes {
-            return Err(CallError::OutputTooLarge {
-                size,
-                limit: limits.max_output_bytes,
-            });
+            return Err(CallError::OutputTooLarge { size, limit: limits.max_output_bytes });
         }
         Ok(output)
     }
+}
+
+impl Runtime {
+    /// A fresh store for one call, with the memory limiter and the CPU deadline installed.
+    fn new_store(
+        &self,
+        identity: Arc<CallIdentity>,
+        policy: Arc<super::egress::EgressPolicy>,
+    ) -> (Store<CallState>, super::call_state::LogBuffer) {
+        let limits = &self.limits;
+        let state = CallState::new(CallSetup {
+            identity,
+            egress: self.egress.clone(),
+            policy,
+            state: self.state.clone(),
+            memory_bytes: limits.memory_bytes,
+            max_log_bytes: limits.max_log_bytes_per_call,
+            max_state_value_bytes: limits.max_state_value_bytes,
+            max_http_requests: limits.max_http_requests_per_call,
+        });
+        let logs = state.logs.clone();
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.set_epoch_deadline(ticks_for(limits.call_timeout, limits.epoch_tick));
+        store.epoch_deadline_trap();
+        (store, logs)
+    }
+
+    /// Average time of each phase of a fresh-instance `describe()` call over `iterations`
+    /// calls: for benchmarks and diagnostics ("where does the per-call time go").
+    pub async fn measure_call_phases(
+        &self,
+        connector: &LoadedConnector,
+        iterations: u32,
+    ) -> Result<CallPhases, CallError> {
+        let identity = Arc::new(CallIdentity {
+            connector_id: connector.manifest.id.clone(),
+            connector_version: connector.manifest.connector_version.clone(),
+            connection_id: "measure".into(),
+        });
+        let mut phases = CallPhases::default();
+        let host_error = |e: wasmtime::Error| CallError::Host(format!("{e:#}"));
+        for _ in 0..iterations {
+            let started = Instant::now();
+            let (mut store, _logs) = self.new_store(identity.clone(), Arc::default());
+            let stored = Instant::now();
+            let instance = connector.pre.instantiate_async(&mut store).await.map_err(host_error)?;
+            let instantiated = Instant::now();
+            instance
+                .ats_connector_connector()
+                .call_describe(&mut store)
+                .await
+                .map_err(host_error)?;
+            let called = Instant::now();
+            drop(store);
+            let dropped = Instant::now();
+            phases.store += stored - started;
+            phases.instantiate += instantiated - stored;
+            phases.call += called - instantiated;
+            phases.drop += dropped - called;
+        }
+        let n = iterations.max(1);
+        Ok(CallPhases {
+            store: phases.store / n,
+            instantiate: phases.instantiate / n,
+            call: phases.call / n,
+            drop: phases.drop / n,
+        })
+    }
+}
+
+/// See [`Runtime::measure_call_phases`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CallPhases {
+    pub store: Duration,
+    pub instantiate: Duration,
+    pub call: Duration,
+    pub drop: Duration,
 }
 
 async fn dispatch(
@@ -260,53 +318,49 @@ async fn dispatch(
     let s = &mut *store;
     Ok(match invocation {
         Invocation::Describe => Ok(Output::Manifest(guest.call_describe(s).await?)),
-        Invocation::ListJobs(page) => guest.call_list_jobs(s, config, &page).await?.map(Output::Jobs),
-        Invocation::ListStages { job_id, page } => guest
-            .call_list_stages(s, config, job_id.as_deref(), &page)
-            .await?
-            .map(Output::Stages),
-        Invocation::ListApplications(page) => guest
-            .call_list_applications(s, config, &page)
-            .await?
-            .map(Output::Applications),
-        Invocation::GetCandidate { candidate_id } => guest
-            .call_get_candidate(s, config, &candidate_id)
-            .await?
-            .map(Output::Candidate),
-        Invocation::FindCandidates { lookup, page } => guest
-            .call_find_candidates(s, config, &lookup, &page)
-            .await?
-            .map(Output::Candidates),
-        Invocation::UpsertCandidate(input) => guest
-            .call_upsert_candidate(s, config, &input)
-            .await?
-            .map(Output::Upserted),
-        Invocation::CreateApplication(input) => guest
-            .call_create_application(s, config, &input)
-            .await?
-            .map(Output::Application),
+        Invocation::ListJobs(page) => {
+            guest.call_list_jobs(s, config, &page).await?.map(Output::Jobs)
+        }
+        Invocation::ListStages { job_id, page } => {
+            guest.call_list_stages(s, config, job_id.as_deref(), &page).await?.map(Output::Stages)
+        }
+        Invocation::ListApplications(page) => {
+            guest.call_list_applications(s, config, &page).await?.map(Output::Applications)
+        }
+        Invocation::GetCandidate { candidate_id } => {
+            guest.call_get_candidate(s, config, &candidate_id).await?.map(Output::Candidate)
+        }
+        Invocation::FindCandidates { lookup, page } => {
+            guest.call_find_candidates(s, config, &lookup, &page).await?.map(Output::Candidates)
+        }
+        Invocation::UpsertCandidate(input) => {
+            guest.call_upsert_candidate(s, config, &input).await?.map(Output::Upserted)
+        }
+        Invocation::CreateApplication(input) => {
+            guest.call_create_application(s, config, &input).await?.map(Output::Application)
+        }
         Invocation::MoveApplication { application_id, stage_id } => guest
             .call_move_application(s, config, &application_id, &stage_id)
             .await?
             .map(Output::Receipt),
-        Invocation::AddNote(input) => guest.call_add_note(s, config, &input).await?.map(Output::Receipt),
-        Invocation::AddTag(input) => guest.call_add_tag(s, config, &input).await?.map(Output::Receipt),
-        Invocation::AddAttachment(input) => guest
-            .call_add_attachment(s, config, &input)
-            .await?
-            .map(Output::Receipt),
-        Invocation::RejectApplication(input) => guest
-            .call_reject_application(s, config, &input)
-            .await?
-            .map(Output::Receipt),
-        Invocation::WriteResult(input) => guest
-            .call_write_result(s, config, &input)
-            .await?
-            .map(Output::Receipt),
-        Invocation::ParseWebhook(request) => guest
-            .call_parse_webhook(s, config, &request)
-            .await?
-            .map(Output::Events),
+        Invocation::AddNote(input) => {
+            guest.call_add_note(s, config, &input).await?.map(Output::Receipt)
+        }
+        Invocation::AddTag(input) => {
+            guest.call_add_tag(s, config, &input).await?.map(Output::Receipt)
+        }
+        Invocation::AddAttachment(input) => {
+            guest.call_add_attachment(s, config, &input).await?.map(Output::Receipt)
+        }
+        Invocation::RejectApplication(input) => {
+            guest.call_reject_application(s, config, &input).await?.map(Output::Receipt)
+        }
+        Invocation::WriteResult(input) => {
+            guest.call_write_result(s, config, &input).await?.map(Output::Receipt)
+        }
+        Invocation::ParseWebhook(request) => {
+            guest.call_parse_webhook(s, config, &request).await?.map(Output::Events)
+        }
     })
 }
 

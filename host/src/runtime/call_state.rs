@@ -78,10 +78,7 @@ impl CallState {
 
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
@@ -158,19 +155,14 @@ const MAX_LOG_LINE_BYTES: usize = 4096;
 
 impl LogBuffer {
     fn new(budget: usize) -> Self {
-        Self(Arc::new(Mutex::new(LogLines {
-            budget,
-            ..LogLines::default()
-        })))
+        Self(Arc::new(Mutex::new(LogLines { budget, ..LogLines::default() })))
     }
 
     fn push_line(&self, level: Level, mut message: String) {
         let mut logs = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if message.len() > MAX_LOG_LINE_BYTES {
-            let cut = (0..=MAX_LOG_LINE_BYTES)
-                .rev()
-                .find(|i| message.is_char_boundary(*i))
-                .unwrap_or(0);
+            let cut =
+                (0..=MAX_LOG_LINE_BYTES).rev().find(|i| message.is_char_boundary(*i)).unwrap_or(0);
             logs.dropped_bytes += message.len() - cut;
             message.truncate(cut);
             message.push('…');
@@ -194,7 +186,6 @@ impl LogBuffer {
     pub(super) fn take(&self) -> LogLines {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
-
 }
 
 impl IsTerminal for LogBuffer {
@@ -210,7 +201,11 @@ impl StdoutStream for LogBuffer {
 }
 
 impl tokio::io::AsyncWrite for LogBuffer {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         self.push_stderr(buf);
         Poll::Ready(Ok(buf.len()))
     }
@@ -230,7 +225,8 @@ impl http::Host for CallState {
     async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, HttpError>> {
         if self.http_requests_left == 0 {
             return Ok(Err(HttpError::Denied(
-                "this call made too many HTTP requests (see limits.max_http_requests_per_call)".into(),
+                "this call made too many HTTP requests (see limits.max_http_requests_per_call)"
+                    .into(),
             )));
         }
         self.http_requests_left -= 1;
@@ -276,7 +272,12 @@ impl state::Host for CallState {
         Ok(self.state.get(&self.identity.connection_id, &key))
     }
 
-    async fn set(&mut self, key: String, value: String, ttl_seconds: Option<u32>) -> wasmtime::Result<()> {
+    async fn set(
+        &mut self,
+        key: String,
+        value: String,
+        ttl_seconds: Option<u32>,
+    ) -> wasmtime::Result<()> {
         if key.len() > MAX_STATE_KEY_BYTES || value.len() > self.max_state_value_bytes {
             return Err(format_err!(
                 "state entry too large: key {} bytes (cap {MAX_STATE_KEY_BYTES}), value {} bytes (cap {})",

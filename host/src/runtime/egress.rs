@@ -41,7 +41,9 @@ enum PortPattern {
 
 /// Why an allow-list entry was rejected.
 #[derive(Debug, Error, PartialEq, Eq)]
-#[error("egress entry `{entry}` is invalid: {reason} (expected scheme://host[:port], e.g. https://api.example.com or https://*.example.com:8443)")]
+#[error(
+    "egress entry `{entry}` is invalid: {reason} (expected scheme://host[:port], e.g. https://api.example.com or https://*.example.com:8443)"
+)]
 pub struct InvalidEntry {
     pub entry: String,
     pub reason: &'static str,
@@ -51,10 +53,7 @@ impl AllowedHost {
     /// Parses `scheme://host[:port]` (`*.` subdomain wildcard, `:*` any port, an optional
     /// trailing `/`, nothing else).
     pub fn parse(entry: &str) -> Result<Self, InvalidEntry> {
-        let invalid = |reason| InvalidEntry {
-            entry: entry.to_string(),
-            reason,
-        };
+        let invalid = |reason| InvalidEntry { entry: entry.to_string(), reason };
         let (scheme, rest) = entry.split_once("://").ok_or_else(|| invalid("missing scheme"))?;
         let scheme = scheme.to_ascii_lowercase();
         if scheme != "http" && scheme != "https" {
@@ -84,7 +83,9 @@ impl AllowedHost {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
         if !valid_host {
-            return Err(invalid("host may contain only letters, digits, '.', '-' and a leading '*.'"));
+            return Err(invalid(
+                "host may contain only letters, digits, '.', '-' and a leading '*.'",
+            ));
         }
         Ok(Self { scheme, host, port })
     }
@@ -141,9 +142,13 @@ pub struct EgressPolicy {
 /// Why a request was denied.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum EgressDenied {
-    #[error("{url} is not on this connector's egress allow-list ({allowed}); add it to the manifest's egress-hosts or the connection config")]
+    #[error(
+        "{url} is not on this connector's egress allow-list ({allowed}); add it to the manifest's egress-hosts or the connection config"
+    )]
     NotAllowed { url: String, allowed: String },
-    #[error("`{host}` ({addr}) is a private or local address; private networks are blocked unless the connection sets allow-private-networks")]
+    #[error(
+        "`{host}` ({addr}) is a private or local address; private networks are blocked unless the connection sets allow-private-networks"
+    )]
     PrivateAddress { host: String, addr: IpAddr },
     #[error("{url} is not an absolute http(s) URL")]
     BadUrl { url: String },
@@ -171,13 +176,7 @@ impl EgressPolicy {
                 )),
             }
         }
-        (
-            Self {
-                allowed,
-                allow_private_networks,
-            },
-            warnings,
-        )
+        (Self { allowed, allow_private_networks }, warnings)
     }
 
     /// Checks scheme, host and port of `url` against the allow-list (before any DNS), and
@@ -211,10 +210,7 @@ impl EgressPolicy {
     /// Checks one resolved address against the private-network block.
     pub fn check_addr(&self, host: &str, addr: IpAddr) -> Result<(), EgressDenied> {
         if !self.allow_private_networks && is_private(addr) {
-            return Err(EgressDenied::PrivateAddress {
-                host: host.to_string(),
-                addr,
-            });
+            return Err(EgressDenied::PrivateAddress { host: host.to_string(), addr });
         }
         Ok(())
     }
@@ -311,10 +307,7 @@ mod tests {
     use super::*;
 
     fn cfg(pairs: &[(&str, &str)]) -> Vec<Field> {
-        pairs
-            .iter()
-            .map(|(k, v)| Field { name: k.to_string(), value: v.to_string() })
-            .collect()
+        pairs.iter().map(|(k, v)| Field { name: k.to_string(), value: v.to_string() }).collect()
     }
 
     fn allows(policy: &EgressPolicy, url: &str) -> bool {
@@ -345,7 +338,8 @@ mod tests {
 
     #[test]
     fn config_values_are_substituted_but_cannot_widen_the_list() {
-        let entries = ["https://{instance}.my.salesforce.com".to_string(), "{base-url}".to_string()];
+        let entries =
+            ["https://{instance}.my.salesforce.com".to_string(), "{base-url}".to_string()];
         let config = cfg(&[("instance", "acme"), ("base-url", "https://ats.acme.nl/api/v2")]);
         let (policy, warnings) = EgressPolicy::from_manifest(&entries, &config, false);
         assert!(warnings.is_empty(), "{warnings:?}");
@@ -368,7 +362,15 @@ mod tests {
         ));
         let (open, _) = EgressPolicy::from_manifest(&entries, &[], true);
         assert!(allows(&open, "http://127.0.0.1:9000/"));
-        for private in ["10.1.2.3", "192.168.1.1", "169.254.169.254", "100.64.0.1", "::1", "fd00::1", "::ffff:10.0.0.1"] {
+        for private in [
+            "10.1.2.3",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "::ffff:10.0.0.1",
+        ] {
             assert!(is_private(private.parse().expect("ip")), "{private}");
         }
         for public in ["8.8.8.8", "2a00:1450::1", "::ffff:8.8.8.8"] {

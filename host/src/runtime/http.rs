@@ -44,7 +44,11 @@ impl EgressClient {
     }
 
     /// Performs one guest request under `policy`.
-    pub async fn send(&self, policy: &EgressPolicy, request: Request) -> Result<Response, HttpError> {
+    pub async fn send(
+        &self,
+        policy: &EgressPolicy,
+        request: Request,
+    ) -> Result<Response, HttpError> {
         let url = reqwest::Url::parse(&request.url)
             .map_err(|e| HttpError::InvalidRequest(format!("bad URL `{}`: {e}", request.url)))?;
         policy.check_url(&url).map_err(|e| HttpError::Denied(e.to_string()))?;
@@ -54,17 +58,17 @@ impl EgressClient {
             .timeout_ms
             .map(|ms| Duration::from_millis(u64::from(ms)).min(self.request_timeout))
             .unwrap_or(self.request_timeout);
-        let client = if policy.allow_private_networks {
-            &self.private_allowed
-        } else {
-            &self.strict
-        };
+        let client =
+            if policy.allow_private_networks { &self.private_allowed } else { &self.strict };
         let mut builder = client.request(method, url).timeout(timeout);
         for header in &request.headers {
-            let name = reqwest::header::HeaderName::from_bytes(header.name.as_bytes())
-                .map_err(|_| HttpError::InvalidRequest(format!("bad header name `{}`", header.name)))?;
-            let value = reqwest::header::HeaderValue::from_str(&header.value)
-                .map_err(|_| HttpError::InvalidRequest(format!("bad value for header `{}`", header.name)))?;
+            let name =
+                reqwest::header::HeaderName::from_bytes(header.name.as_bytes()).map_err(|_| {
+                    HttpError::InvalidRequest(format!("bad header name `{}`", header.name))
+                })?;
+            let value = reqwest::header::HeaderValue::from_str(&header.value).map_err(|_| {
+                HttpError::InvalidRequest(format!("bad value for header `{}`", header.name))
+            })?;
             builder = builder.header(name, value);
         }
         if let Some(body) = request.body {
@@ -143,17 +147,18 @@ impl Resolve for CheckedResolver {
         let block_private = self.block_private;
         Box::pin(async move {
             let host = name.as_str().to_string();
-            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let resolved: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let allowed: Vec<SocketAddr> = resolved
                 .iter()
                 .copied()
                 .filter(|addr| !(block_private && is_private(addr.ip())))
                 .collect();
             match (allowed.is_empty(), resolved.first()) {
-                (true, Some(first)) => Err(Box::new(EgressDenied::PrivateAddress {
-                    host,
-                    addr: first.ip(),
-                }) as Box<dyn std::error::Error + Send + Sync>),
+                (true, Some(first)) => {
+                    Err(Box::new(EgressDenied::PrivateAddress { host, addr: first.ip() })
+                        as Box<dyn std::error::Error + Send + Sync>)
+                }
                 _ => Ok(Box::new(allowed.into_iter()) as Addrs),
             }
         })

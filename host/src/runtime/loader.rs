@@ -3,12 +3,12 @@
 //! `instantiate_pre`. Only a version that passes every step is returned; the caller swaps it
 //! into the registry.
 
+use super::Runtime;
 use super::bindings::{ConnectorWorldPre, Manifest};
 use super::cache::CompileOrigin;
 use super::call::{Invocation, Output};
 use super::call_state::{CallIdentity, CallState};
 use super::egress::{AllowedHost, EgressPolicy};
-use super::Runtime;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -107,11 +107,17 @@ impl LoadedConnector {
 pub enum LoadError {
     #[error("{origin}: cannot read the file: {reason}")]
     Read { origin: String, reason: String },
-    #[error("{origin}: is {size} bytes, over the limit of {limit} bytes (limits.max_component_bytes)")]
+    #[error(
+        "{origin}: is {size} bytes, over the limit of {limit} bytes (limits.max_component_bytes)"
+    )]
     TooLarge { origin: String, size: u64, limit: u64 },
-    #[error("{origin}: not a WebAssembly file (it does not start with the \\0asm header); expected a component built with `--target wasm32-wasip2`")]
+    #[error(
+        "{origin}: not a WebAssembly file (it does not start with the \\0asm header); expected a component built with `--target wasm32-wasip2`"
+    )]
     NotWasm { origin: String },
-    #[error("{origin}: is a core WebAssembly module, not a component; build the connector with `--target wasm32-wasip2` (or wrap it with `wasm-tools component new`)")]
+    #[error(
+        "{origin}: is a core WebAssembly module, not a component; build the connector with `--target wasm32-wasip2` (or wrap it with `wasm-tools component new`)"
+    )]
     CoreModule { origin: String },
     #[error("{origin}: is not a valid component: {reason}")]
     Invalid { origin: String, reason: String },
@@ -126,7 +132,11 @@ pub enum LoadError {
 impl Runtime {
     /// Validates and compiles `wasm` (see the module doc). `origin` names the source in
     /// messages. Compilation runs on a blocking thread.
-    pub async fn load(&self, wasm: Vec<u8>, origin: &str) -> Result<Arc<LoadedConnector>, LoadError> {
+    pub async fn load(
+        &self,
+        wasm: Vec<u8>,
+        origin: &str,
+    ) -> Result<Arc<LoadedConnector>, LoadError> {
         let started = Instant::now();
         let origin = origin.to_string();
         let size = wasm.len() as u64;
@@ -138,14 +148,18 @@ impl Runtime {
         let digest = sha256.clone();
         let compiled = tokio::task::spawn_blocking(move || match &cache {
             Some(cache) => cache.load_or_compile(&engine, &wasm, &digest),
-            None => wasmtime::component::Component::new(&engine, &wasm).map(|c| (c, CompileOrigin::Compiled)),
+            None => wasmtime::component::Component::new(&engine, &wasm)
+                .map(|c| (c, CompileOrigin::Compiled)),
         })
         .await
         .map_err(|e| LoadError::Invalid { origin: origin.clone(), reason: e.to_string() })?;
-        let (component, compile_origin) =
-            compiled.map_err(|e| LoadError::Invalid { origin: origin.clone(), reason: format!("{e:#}") })?;
+        let (component, compile_origin) = compiled
+            .map_err(|e| LoadError::Invalid { origin: origin.clone(), reason: format!("{e:#}") })?;
 
-        let wrong_world = |e: wasmtime::Error| LoadError::WrongWorld { origin: origin.clone(), reason: format!("{e:#}") };
+        let wrong_world = |e: wasmtime::Error| LoadError::WrongWorld {
+            origin: origin.clone(),
+            reason: format!("{e:#}"),
+        };
         let instance_pre = self.linker.instantiate_pre(&component).map_err(wrong_world)?;
         let pre = ConnectorWorldPre::new(instance_pre).map_err(wrong_world)?;
 
@@ -155,14 +169,21 @@ impl Runtime {
             connection_id: "describe".into(),
         });
         let manifest = match self
-            .run(&pre, identity, Arc::new(EgressPolicy::default()), &Vec::new(), Invocation::Describe)
+            .run(
+                &pre,
+                identity,
+                Arc::new(EgressPolicy::default()),
+                &Vec::new(),
+                Invocation::Describe,
+            )
             .await
         {
             Ok(Output::Manifest(manifest)) => manifest,
             Ok(_) => unreachable!("describe returns a manifest"),
             Err(e) => return Err(LoadError::Describe { origin, reason: e.to_string() }),
         };
-        validate_manifest(&manifest).map_err(|reason| LoadError::Manifest { origin: origin.clone(), reason })?;
+        validate_manifest(&manifest)
+            .map_err(|reason| LoadError::Manifest { origin: origin.clone(), reason })?;
 
         Ok(Arc::new(LoadedConnector {
             manifest,
@@ -199,10 +220,7 @@ fn check_header(wasm: &[u8], size: u64, limit: u64, origin: &str) -> Result<(), 
 fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
     let id_ok = !manifest.id.is_empty()
         && manifest.id.len() <= 64
-        && manifest
-            .id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && manifest.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !id_ok {
         return Err(format!("id `{}` must be 1-64 characters of [a-z0-9-]", manifest.id));
     }
@@ -210,7 +228,8 @@ fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
         return Err("connector-version is empty".into());
     }
     for (i, field) in manifest.config_fields.iter().enumerate() {
-        if field.name.is_empty() || manifest.config_fields[..i].iter().any(|f| f.name == field.name) {
+        if field.name.is_empty() || manifest.config_fields[..i].iter().any(|f| f.name == field.name)
+        {
             return Err(format!("config field `{}` is empty or declared twice", field.name));
         }
     }

@@ -61,11 +61,7 @@ pub struct CallContext {
 
 impl CallContext {
     pub fn new(connection_id: impl Into<String>, config: Vec<Field>) -> Self {
-        Self {
-            connection_id: connection_id.into(),
-            config,
-            allow_private_networks: false,
-        }
+        Self { connection_id: connection_id.into(), config, allow_private_networks: false }
     }
 }
 
@@ -102,10 +98,12 @@ impl Runtime {
         let (engine, allocator) =
             engine::build_engine(&limits).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
         ConnectorWorld::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)
             .map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
-        let egress = http::EgressClient::new(&limits).map_err(|e| RuntimeError::Http(e.to_string()))?;
+        let egress =
+            http::EgressClient::new(&limits).map_err(|e| RuntimeError::Http(e.to_string()))?;
         let cache = cache_dir.map(|dir| Arc::new(ArtifactCache::new(dir, &engine)));
         let ticker = EpochTicker::start(&engine, limits.epoch_tick);
         Ok(Self {

@@ -61,10 +61,7 @@ impl Default for Registry {
 
 impl Registry {
     pub fn new(keep: usize) -> Self {
-        Self {
-            connectors: RwLock::new(BTreeMap::new()),
-            keep: keep.max(1),
-        }
+        Self { connectors: RwLock::new(BTreeMap::new()), keep: keep.max(1) }
     }
 
     /// Makes `connector` the active version of its id.
@@ -75,10 +72,8 @@ impl Registry {
             versions.active = index;
             return Installed::AlreadyLoaded;
         }
-        let replaced = versions
-            .loaded
-            .get(versions.active)
-            .map(|v| v.manifest.connector_version.clone());
+        let replaced =
+            versions.loaded.get(versions.active).map(|v| v.manifest.connector_version.clone());
         versions.loaded.push(connector);
         if versions.loaded.len() > self.keep {
             versions.loaded.remove(0);
@@ -107,7 +102,8 @@ impl Registry {
     pub fn activate(&self, id: &str, version: &str) -> Result<Arc<LoadedConnector>, RegistryError> {
         let mut all = self.connectors.write().unwrap_or_else(PoisonError::into_inner);
         let versions = all.get_mut(id).ok_or_else(|| RegistryError::UnknownConnector(id.into()))?;
-        let index = find_version(versions, version).ok_or_else(|| unknown_version(id, version, versions))?;
+        let index = find_version(versions, version)
+            .ok_or_else(|| unknown_version(id, version, versions))?;
         versions.active = index;
         Ok(versions.loaded[index].clone())
     }
@@ -138,10 +134,7 @@ impl Registry {
 }
 
 fn find_version(versions: &Versions, wanted: &str) -> Option<usize> {
-    let by_version = versions
-        .loaded
-        .iter()
-        .rposition(|v| v.manifest.connector_version == wanted);
+    let by_version = versions.loaded.iter().rposition(|v| v.manifest.connector_version == wanted);
     by_version.or_else(|| {
         let matches: Vec<usize> = (0..versions.loaded.len())
             .filter(|&i| wanted.len() >= 8 && versions.loaded[i].sha256.starts_with(wanted))

@@ -13,10 +13,15 @@ pub trait StateStore: Send + Sync {
     fn delete(&self, scope: &str, key: &str);
 }
 
+/// `(scope, key)` of one state entry.
+type EntryId = (String, String);
+/// A stored value and the instant it expires, if it does.
+type Entry = (String, Option<Instant>);
+
 /// A process-local [`StateStore`]; entries expire lazily on read.
 #[derive(Default)]
 pub struct MemoryStateStore {
-    entries: Mutex<HashMap<(String, String), (String, Option<Instant>)>>,
+    entries: Mutex<HashMap<EntryId, Entry>>,
 }
 
 impl StateStore for MemoryStateStore {

@@ -62,7 +62,8 @@ impl Connector for Misbehave {
                 "flooded".into()
             }
             "count" => {
-                let next = state::get("counter").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) + 1;
+                let next =
+                    state::get("counter").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) + 1;
                 state::set("counter", &next.to_string(), Some(3600));
                 next.to_string()
             }

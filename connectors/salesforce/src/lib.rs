@@ -1,0 +1,1 @@
+//! Salesforce helpers shared by the Tigris and MySolution connectors (being written).

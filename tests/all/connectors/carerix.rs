@@ -1,0 +1,1 @@
+//! The carerix connector against its fake (being written).

@@ -1,0 +1,7 @@
+//! The bundled connectors against their fake ATS servers: protocol specifics, the generic
+//! conformance kit and the seed scenario, a module per connector.
+
+mod carerix;
+mod mysolution;
+mod otys;
+mod tigris;

@@ -1,0 +1,1 @@
+//! The mysolution connector against its fake (being written).

@@ -1,0 +1,1 @@
+//! The otys connector against its fake (being written).

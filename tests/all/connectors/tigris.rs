@@ -1,0 +1,1 @@
+//! The tigris connector against its fake (being written).

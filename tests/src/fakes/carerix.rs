@@ -1,0 +1,1 @@
+//! Fake carerix server (being written).

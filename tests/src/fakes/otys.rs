@@ -1,0 +1,1 @@
+//! Fake otys server (being written).
