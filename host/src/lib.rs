@@ -8,10 +8,14 @@
 //! | [`cli`] | the `ats-host` command line |
 //! | [`sandbox_ats`] | a small in-process ATS for the demo and for trying connectors |
 //! | [`bundled`] | connectors compiled into the binary |
+//! | [`webhooks`] | outbound webhooks: subscriptions, signed deliveries, retries, dead letters |
+//! | [`metrics`] | Prometheus metrics |
 
 pub mod api;
 pub mod bundled;
 pub mod cli;
 pub mod demo;
+pub mod metrics;
 pub mod runtime;
 pub mod sandbox_ats;
+pub mod webhooks;

@@ -1,6 +1,8 @@
 //! The HTTP API (axum). For now: health and the loaded connectors; the demo's last result
 //! when the demo runs. Errors are JSON; unknown routes answer 404 JSON.
 
+pub mod auth;
+
 use crate::demo::DemoStatus;
 use crate::runtime::{Registry, Runtime};
 use axum::extract::{Path, State};

@@ -189,9 +189,15 @@ impl Runtime {
             operation = invocation.name(),
         );
         let policy = self.egress_policy(manifest, context);
-        self.run(&connector.pre, identity, policy, &context.config, invocation)
+        let operation = invocation.name();
+        let started = Instant::now();
+        let result = self
+            .run(&connector.pre, identity, policy, &context.config, invocation)
             .instrument(span)
-            .await
+            .await;
+        let outcome = result.as_ref().map_or_else(CallError::kind, |_| "ok");
+        crate::metrics::global().connector_call(&manifest.id, operation, outcome, started.elapsed());
+        result
     }
 
     pub(super) async fn run(

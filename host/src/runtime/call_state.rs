@@ -234,6 +234,13 @@ impl http::Host for CallState {
         let method = request.method.clone();
         let url = redact_query(&request.url).to_string();
         let result = self.egress.send(&self.policy, request).await;
+        let status = match &result {
+            Ok(response) => response.status.to_string(),
+            Err(HttpError::Denied(_)) => "denied".to_string(),
+            Err(HttpError::Timeout(_)) => "timeout".to_string(),
+            Err(_) => "error".to_string(),
+        };
+        crate::metrics::global().egress_request(&self.identity.connector_id, &status);
         match &result {
             Ok(response) => tracing::debug!(
                 connector = %self.identity.connector_id,

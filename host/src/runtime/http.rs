@@ -138,8 +138,8 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// DNS resolution that removes blocked addresses from the answer.
-struct CheckedResolver {
-    block_private: bool,
+pub struct CheckedResolver {
+    pub block_private: bool,
 }
 
 impl Resolve for CheckedResolver {

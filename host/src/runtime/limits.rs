@@ -71,7 +71,8 @@ impl Default for Limits {
     }
 }
 
-mod millis {
+/// Serde form of a `Duration` as whole milliseconds.
+pub mod millis {
     use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;
 

@@ -1,0 +1,220 @@
+//! API keys and who is calling. Keys are random 32-byte tokens shown once; only their
+//! SHA-256 is stored (tree `api.keys`: hash → record). An **operator** key can do everything;
+//! a **tenant** key is confined to its tenant. The bootstrap operator key comes from the
+//! config/`ATS_OPERATOR_KEY`, or is generated on first start and written to
+//! `DATA_DIR/operator.key` (mode 0600).
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use thiserror::Error;
+
+/// Who a key speaks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "kebab-case")]
+pub enum Caller {
+    Operator,
+    Tenant { tenant_id: String },
+}
+
+impl Caller {
+    /// May this caller see objects of `tenant_id`?
+    pub fn can_see(&self, tenant_id: &str) -> bool {
+        match self {
+            Caller::Operator => true,
+            Caller::Tenant { tenant_id: own } => own == tenant_id,
+        }
+    }
+
+    /// The tenant a tenant key is confined to; `None` for the operator.
+    pub fn tenant(&self) -> Option<&str> {
+        match self {
+            Caller::Operator => None,
+            Caller::Tenant { tenant_id } => Some(tenant_id),
+        }
+    }
+}
+
+/// A stored key (without the key itself).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyRecord {
+    pub id: String,
+    pub label: String,
+    #[serde(flatten)]
+    pub caller: Caller,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Error)]
+pub enum KeyError {
+    #[error("API key store: {0}")]
+    Storage(#[from] sled::Error),
+    #[error("cannot read or write the operator key file {path}: {source}")]
+    KeyFile { path: String, source: std::io::Error },
+}
+
+#[derive(Clone)]
+pub struct KeyStore {
+    keys: sled::Tree,
+    operator_hash: String,
+}
+
+impl KeyStore {
+    /// Opens the key tree. `operator_key` wins; else `DATA_DIR/operator.key` is read, or
+    /// created with a new key. Returns the store and, when a key was generated, the key.
+    pub fn open(
+        db: &sled::Db,
+        data_dir: &Path,
+        operator_key: Option<&str>,
+    ) -> Result<(Self, Option<String>), KeyError> {
+        let keys = db.open_tree("api.keys")?;
+        let path = data_dir.join("operator.key");
+        let (key, generated) = match operator_key {
+            Some(key) => (key.trim().to_string(), None),
+            None => match std::fs::read_to_string(&path) {
+                Ok(key) => (key.trim().to_string(), None),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    let key = new_key("op");
+                    write_private(&path, &key).map_err(|source| KeyError::KeyFile {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+                    (key.clone(), Some(key))
+                }
+                Err(source) => {
+                    return Err(KeyError::KeyFile { path: path.display().to_string(), source });
+                }
+            },
+        };
+        Ok((KeyStore { keys, operator_hash: hash(&key) }, generated))
+    }
+
+    /// Mints a key for a tenant; the returned string is the only copy of the key.
+    pub fn create_tenant_key(
+        &self,
+        tenant_id: &str,
+        label: &str,
+    ) -> Result<(String, KeyRecord), KeyError> {
+        let key = new_key("tn");
+        let record = KeyRecord {
+            id: format!("key_{}", &hash(&key)[..12]),
+            label: label.to_string(),
+            caller: Caller::Tenant { tenant_id: tenant_id.to_string() },
+            created_at: crate::webhooks::now_ms(),
+        };
+        self.keys.insert(hash(&key).as_bytes(), serde_json::to_vec(&record).unwrap_or_default())?;
+        Ok((key, record))
+    }
+
+    /// Who `key` belongs to, if anyone.
+    pub fn authenticate(&self, key: &str) -> Result<Option<Caller>, KeyError> {
+        let digest = hash(key.trim());
+        if constant_time_eq(digest.as_bytes(), self.operator_hash.as_bytes()) {
+            return Ok(Some(Caller::Operator));
+        }
+        Ok(self
+            .keys
+            .get(digest.as_bytes())?
+            .and_then(|raw| serde_json::from_slice::<KeyRecord>(&raw).ok())
+            .map(|record| record.caller))
+    }
+
+    /// Keys of one tenant (or all), without the keys themselves.
+    pub fn list(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, KeyError> {
+        let mut records = Vec::new();
+        for entry in self.keys.iter() {
+            let (_, raw) = entry?;
+            if let Ok(record) = serde_json::from_slice::<KeyRecord>(&raw)
+                && tenant.is_none_or(|t| record.caller.tenant() == Some(t))
+            {
+                records.push(record);
+            }
+        }
+        Ok(records)
+    }
+
+    /// Revokes a key by its id; returns whether it existed (within `tenant` if given).
+    pub fn revoke(&self, id: &str, tenant: Option<&str>) -> Result<bool, KeyError> {
+        for entry in self.keys.iter() {
+            let (digest, raw) = entry?;
+            if let Ok(record) = serde_json::from_slice::<KeyRecord>(&raw)
+                && record.id == id
+                && tenant.is_none_or(|t| record.caller.tenant() == Some(t))
+            {
+                self.keys.remove(digest)?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// A new random key, e.g. `ats_tn_3f9c…` (32 random bytes, hex).
+pub fn new_key(kind: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("ats_{kind}_{}", hex::encode(bytes))
+}
+
+fn hash(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_stored_hashed_and_resolve_to_their_caller() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = sled::Config::new().temporary(true).open().expect("sled");
+        let (store, generated) = KeyStore::open(&db, dir.path(), None).expect("open");
+        let operator = generated.expect("a first start generates the operator key");
+        assert_eq!(store.authenticate(&operator).expect("auth"), Some(Caller::Operator));
+        let (tenant_key, record) = store.create_tenant_key("acme", "sourcer").expect("mint");
+        assert_eq!(
+            store.authenticate(&tenant_key).expect("auth"),
+            Some(Caller::Tenant { tenant_id: "acme".into() })
+        );
+        assert_eq!(store.authenticate("ats_tn_wrong").expect("auth"), None);
+        let raw: Vec<u8> = db
+            .open_tree("api.keys")
+            .expect("tree")
+            .iter()
+            .flat_map(|e| {
+                let (k, v) = e.expect("entry");
+                [k.to_vec(), v.to_vec()].concat()
+            })
+            .collect();
+        assert!(!String::from_utf8_lossy(&raw).contains(&tenant_key), "key stored in clear");
+        assert!(store.revoke(&record.id, Some("other")).expect("revoke") == false);
+        assert!(store.revoke(&record.id, Some("acme")).expect("revoke"));
+        assert_eq!(store.authenticate(&tenant_key).expect("auth"), None);
+        // A second start reads the same operator key back.
+        let (again, generated) = KeyStore::open(&db, dir.path(), None).expect("reopen");
+        assert!(generated.is_none());
+        assert_eq!(again.authenticate(&operator).expect("auth"), Some(Caller::Operator));
+    }
+}

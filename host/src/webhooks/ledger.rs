@@ -1,0 +1,237 @@
+//! Subscriptions and deliveries on sled. Trees: `webhooks.subscriptions` (id → JSON),
+//! `webhooks.deliveries` (id → JSON), `webhooks.due` (`{next_attempt_ms:020}/{id}` → empty,
+//! the queue of pending attempts in time order) and `webhooks.meta` (the fan-out cursor).
+//! A delivery and its queue entry change in one transaction, so a crash never loses or
+//! doubles a pending attempt.
+
+use super::{Delivery, DeliveryStatus, OutboundEvent, Subscription, now_ms};
+use sha2::{Digest, Sha256};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum LedgerError {
+    #[error("webhook store: {0}")]
+    Storage(#[from] sled::Error),
+    #[error("webhook store holds an unreadable record under {key}: {reason}")]
+    Corrupt { key: String, reason: String },
+    #[error("no webhook subscription `{0}`")]
+    UnknownSubscription(String),
+    #[error("no webhook delivery `{0}`")]
+    UnknownDelivery(String),
+}
+
+/// The webhook trees of one sled database.
+#[derive(Clone)]
+pub struct Ledger {
+    subscriptions: sled::Tree,
+    deliveries: sled::Tree,
+    due: sled::Tree,
+    meta: sled::Tree,
+}
+
+const CURSOR_KEY: &[u8] = b"fan-out-cursor";
+
+impl Ledger {
+    pub fn open(db: &sled::Db) -> Result<Self, LedgerError> {
+        Ok(Ledger {
+            subscriptions: db.open_tree("webhooks.subscriptions")?,
+            deliveries: db.open_tree("webhooks.deliveries")?,
+            due: db.open_tree("webhooks.due")?,
+            meta: db.open_tree("webhooks.meta")?,
+        })
+    }
+
+    pub fn put_subscription(&self, subscription: &Subscription) -> Result<(), LedgerError> {
+        self.subscriptions.insert(subscription.id.as_bytes(), encode(subscription))?;
+        Ok(())
+    }
+
+    pub fn subscription(&self, id: &str) -> Result<Option<Subscription>, LedgerError> {
+        self.subscriptions.get(id.as_bytes())?.map(|raw| decode(id, &raw)).transpose()
+    }
+
+    pub fn delete_subscription(&self, id: &str) -> Result<bool, LedgerError> {
+        Ok(self.subscriptions.remove(id.as_bytes())?.is_some())
+    }
+
+    /// Every subscription, optionally only one tenant's.
+    pub fn subscriptions(&self, tenant: Option<&str>) -> Result<Vec<Subscription>, LedgerError> {
+        let mut all = Vec::new();
+        for entry in self.subscriptions.iter() {
+            let (key, raw) = entry?;
+            let subscription: Subscription = decode(&String::from_utf8_lossy(&key), &raw)?;
+            if tenant.is_none_or(|t| t == subscription.tenant_id) {
+                all.push(subscription);
+            }
+        }
+        Ok(all)
+    }
+
+    /// Disables a subscription and cancels its pending deliveries.
+    pub fn disable(&self, id: &str, reason: &str) -> Result<(), LedgerError> {
+        let mut subscription =
+            self.subscription(id)?.ok_or_else(|| LedgerError::UnknownSubscription(id.into()))?;
+        subscription.enabled = false;
+        subscription.disabled_reason = Some(reason.to_string());
+        self.put_subscription(&subscription)?;
+        for delivery in self.deliveries(Some(&subscription.tenant_id), None)? {
+            if delivery.subscription_id == id && delivery.status == DeliveryStatus::Pending {
+                let mut cancelled = delivery.clone();
+                cancelled.status = DeliveryStatus::Cancelled;
+                cancelled.last_error = Some(format!("subscription disabled: {reason}"));
+                self.save(&delivery, &cancelled)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates the delivery of `event` to `subscription` unless it exists (fan-out is
+    /// idempotent: running it twice after a crash delivers once). Returns whether it is new.
+    pub fn enqueue(
+        &self,
+        subscription: &Subscription,
+        event: &OutboundEvent,
+    ) -> Result<bool, LedgerError> {
+        let id = delivery_id(&subscription.id, &event.id);
+        if self.deliveries.contains_key(id.as_bytes())? {
+            return Ok(false);
+        }
+        let now = now_ms();
+        let delivery = Delivery {
+            id,
+            subscription_id: subscription.id.clone(),
+            tenant_id: subscription.tenant_id.clone(),
+            event_id: event.id.clone(),
+            event_type: event.event_type.clone(),
+            payload: serde_json::to_value(event).unwrap_or_default(),
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            next_attempt_at: now,
+            last_status_code: None,
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.write(None, &delivery)?;
+        Ok(true)
+    }
+
+    pub fn delivery(&self, id: &str) -> Result<Option<Delivery>, LedgerError> {
+        self.deliveries.get(id.as_bytes())?.map(|raw| decode(id, &raw)).transpose()
+    }
+
+    /// Deliveries, optionally of one tenant and in one status, newest first.
+    pub fn deliveries(
+        &self,
+        tenant: Option<&str>,
+        status: Option<DeliveryStatus>,
+    ) -> Result<Vec<Delivery>, LedgerError> {
+        let mut found = Vec::new();
+        for entry in self.deliveries.iter() {
+            let (key, raw) = entry?;
+            let delivery: Delivery = decode(&String::from_utf8_lossy(&key), &raw)?;
+            if tenant.is_none_or(|t| t == delivery.tenant_id)
+                && status.is_none_or(|s| s == delivery.status)
+            {
+                found.push(delivery);
+            }
+        }
+        found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.id.cmp(&b.id)));
+        Ok(found)
+    }
+
+    /// Pending deliveries whose next attempt is due at `now`, oldest first.
+    pub fn due(&self, now: i64, limit: usize) -> Result<Vec<Delivery>, LedgerError> {
+        let mut ready = Vec::new();
+        for entry in self.due.range(..due_key(now.saturating_add(1), "")) {
+            let (key, _) = entry?;
+            let key = String::from_utf8_lossy(&key).into_owned();
+            let Some((_, id)) = key.split_once('/') else { continue };
+            if let Some(delivery) = self.delivery(id)?
+                && delivery.status == DeliveryStatus::Pending
+            {
+                ready.push(delivery);
+            }
+            if ready.len() >= limit {
+                break;
+            }
+        }
+        Ok(ready)
+    }
+
+    /// Records a delivery's new state (`previous` is what was stored before), keeping the
+    /// due-queue in step in the same transaction.
+    pub fn save(&self, previous: &Delivery, next: &Delivery) -> Result<(), LedgerError> {
+        self.write(Some(previous), next)
+    }
+
+    /// Puts a dead-lettered or cancelled delivery back in the queue for one more round of
+    /// attempts, with the same id.
+    pub fn replay(&self, id: &str) -> Result<Delivery, LedgerError> {
+        let previous = self.delivery(id)?.ok_or_else(|| LedgerError::UnknownDelivery(id.into()))?;
+        let mut next = previous.clone();
+        next.status = DeliveryStatus::Pending;
+        next.attempts = 0;
+        next.next_attempt_at = now_ms();
+        next.updated_at = next.next_attempt_at;
+        self.write(Some(&previous), &next)?;
+        Ok(next)
+    }
+
+    pub fn fan_out_cursor(&self) -> Result<Option<String>, LedgerError> {
+        Ok(self.meta.get(CURSOR_KEY)?.map(|raw| String::from_utf8_lossy(&raw).into_owned()))
+    }
+
+    pub fn set_fan_out_cursor(&self, cursor: &str) -> Result<(), LedgerError> {
+        self.meta.insert(CURSOR_KEY, cursor.as_bytes())?;
+        Ok(())
+    }
+
+    fn write(&self, previous: Option<&Delivery>, next: &Delivery) -> Result<(), LedgerError> {
+        let old_due = previous
+            .filter(|p| p.status == DeliveryStatus::Pending)
+            .map(|p| due_key(p.next_attempt_at, &p.id));
+        let new_due = (next.status == DeliveryStatus::Pending)
+            .then(|| due_key(next.next_attempt_at, &next.id));
+        let encoded = encode(next);
+        (&self.deliveries, &self.due)
+            .transaction(|(deliveries, due)| {
+                if let Some(old) = &old_due {
+                    due.remove(old.as_bytes())?;
+                }
+                if let Some(new) = &new_due {
+                    due.insert(new.as_bytes(), &[])?;
+                }
+                deliveries.insert(next.id.as_bytes(), encoded.as_slice())?;
+                Ok::<(), ConflictableTransactionError<()>>(())
+            })
+            .map_err(|error| match error {
+                TransactionError::Storage(e) => LedgerError::Storage(e),
+                TransactionError::Abort(()) => LedgerError::Corrupt {
+                    key: next.id.clone(),
+                    reason: "transaction aborted".into(),
+                },
+            })
+    }
+}
+
+/// Stable delivery id of one event to one subscription.
+pub fn delivery_id(subscription_id: &str, event_id: &str) -> String {
+    let digest = Sha256::digest(format!("{subscription_id}\n{event_id}").as_bytes());
+    format!("dlv_{}", &hex::encode(digest)[..24])
+}
+
+fn due_key(at_ms: i64, id: &str) -> String {
+    format!("{:020}/{id}", at_ms.max(0))
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+fn decode<T: serde::de::DeserializeOwned>(key: &str, raw: &[u8]) -> Result<T, LedgerError> {
+    serde_json::from_slice(raw)
+        .map_err(|e| LedgerError::Corrupt { key: key.to_string(), reason: e.to_string() })
+}
