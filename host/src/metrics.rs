@@ -117,8 +117,7 @@ impl Metrics {
                     let _ = writeln!(out, "{metric}{} {value}", render_labels(labels, None));
                 }
             }
-            for ((metric, labels), histogram) in histograms.iter().filter(|((n, _), _)| n == name)
-            {
+            for ((metric, labels), histogram) in histograms.iter().filter(|((n, _), _)| n == name) {
                 for (count, bound) in histogram.buckets.iter().zip(LATENCY_BUCKETS) {
                     let le = bound.to_string();
                     let _ = writeln!(

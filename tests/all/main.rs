@@ -1,5 +1,6 @@
 //! The one integration-test binary (wasmtime's layout): a module per area.
 
+mod api;
 mod connectors;
 mod egress;
 mod example_connector;

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod api_host;
 pub mod conformance;
 pub mod fakes;
 pub mod log_capture;

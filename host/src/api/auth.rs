@@ -218,3 +218,43 @@ mod tests {
         assert_eq!(again.authenticate(&operator).expect("auth"), Some(Caller::Operator));
     }
 }
+
+/// Extracts the caller from `Authorization: Bearer <key>` (or `X-Api-Key`); 401 otherwise.
+impl axum::extract::FromRequestParts<super::AppState> for Caller {
+    type Rejection = super::problem::Problem;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &super::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let key = header("authorization")
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .or_else(|| header("x-api-key"))
+            .ok_or_else(super::problem::Problem::unauthorized)?;
+        match state.keys.authenticate(key) {
+            Ok(Some(caller)) => Ok(caller),
+            Ok(None) => Err(super::problem::Problem::unauthorized()),
+            Err(error) => Err(super::problem::Problem::internal(error)),
+        }
+    }
+}
+
+/// A caller holding the operator key; 403 for tenant keys.
+pub struct Operator;
+
+impl axum::extract::FromRequestParts<super::AppState> for Operator {
+    type Rejection = super::problem::Problem;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &super::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match Caller::from_request_parts(parts, state).await? {
+            Caller::Operator => Ok(Operator),
+            Caller::Tenant { .. } => Err(super::problem::Problem::forbidden(
+                "this route needs the operator key; tenant keys manage only their own tenant",
+            )),
+        }
+    }
+}

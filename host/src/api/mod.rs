@@ -1,47 +1,103 @@
-//! The HTTP API (axum). For now: health and the loaded connectors; the demo's last result
-//! when the demo runs. Errors are JSON; unknown routes answer 404 JSON.
+//! The HTTP API (axum). Unversioned operational routes (`/health`, `/metrics`, `/demo`)
+//! and the JSON API under `/v1`, authenticated with API keys, documented by the
+//! generated `/v1/openapi.json`. Errors are `application/problem+json`.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`auth`] | API keys, operator vs tenant callers |
+//! | [`problem`] | error answers and JSON body extraction |
+//! | [`openapi`] | the self-documenting route table |
+//! | [`connectors`] | `/v1/connectors` |
+//! | [`webhooks`] | `/v1/webhooks`, `/v1/webhook-deliveries` |
+//! | [`tenants`] | `/v1/tenants` and tenant API keys |
 
 pub mod auth;
+pub mod connectors;
+pub mod openapi;
+pub mod problem;
+pub mod tenants;
+pub mod webhooks;
 
 use crate::demo::DemoStatus;
 use crate::runtime::{Registry, Runtime};
-use axum::extract::{Path, State};
+use crate::webhooks::dispatcher::Dispatcher;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::json;
+use openapi::{Access, Routes};
+use problem::Problem;
+use serde_json::{Value, json};
+use std::path::PathBuf;
 use std::sync::Arc;
+
+/// Largest JSON request body accepted by default (attachments have their own cap).
+pub const MAX_JSON_BODY_BYTES: usize = 1 << 20;
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
     pub runtime: Arc<Runtime>,
     pub registry: Arc<Registry>,
+    pub keys: auth::KeyStore,
+    pub webhooks: Arc<Dispatcher>,
+    /// Where uploaded connectors are saved (the watched directory).
+    pub connectors_dir: Option<PathBuf>,
     pub demo: Option<Arc<DemoStatus>>,
 }
 
+/// The whole API.
 pub fn router(state: AppState) -> Router {
+    let (v1, endpoints) = v1_routes().into_parts();
+    let document = Arc::new(openapi::document(&endpoints));
     Router::new()
         .route("/health", get(health))
-        .route("/connectors", get(list_connectors))
-        .route("/connectors/{id}", get(get_connector))
+        .route("/metrics", get(metrics))
         .route("/demo", get(demo))
+        .route(
+            "/v1/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { Json((*document).clone()) }
+            }),
+        )
+        .merge(v1)
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
+        .layer(axum::middleware::from_fn(count_requests))
         .with_state(state)
 }
 
-fn problem(status: StatusCode, title: &str, detail: String) -> Response {
-    let body = json!({ "type": "about:blank", "title": title, "status": status.as_u16(), "detail": detail });
-    let mut response = (status, Json(body)).into_response();
-    response.headers_mut().insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("application/problem+json"),
+/// Every documented `/v1` route.
+pub fn v1_routes() -> Routes<AppState> {
+    let routes = Routes::default().add(
+        "GET",
+        "/v1/me",
+        "auth",
+        Access::AnyKey,
+        "Who the presented API key belongs to",
+        None,
+        get(me),
     );
+    let routes = connectors::routes(routes);
+    let routes = tenants::routes(routes);
+    webhooks::routes(routes)
+}
+
+/// The generated OpenAPI document (also served at `/v1/openapi.json`).
+pub fn openapi_document() -> Value {
+    openapi::document(&v1_routes().into_parts().1)
+}
+
+async fn count_requests(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    crate::metrics::global().api_request(response.status().as_u16());
     response
 }
 
-async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
+async fn health(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
@@ -50,41 +106,44 @@ async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
     }))
 }
 
-async fn list_connectors(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(json!({ "connectors": state.registry.list() }))
+async fn metrics() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::metrics::global().render(),
+    )
+        .into_response()
 }
 
-async fn get_connector(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    match state.registry.active(&id) {
-        Some(active) => {
-            let versions =
-                state.registry.list().into_iter().find(|c| c.id == id).map(|c| c.versions);
-            Json(json!({ "id": id, "manifest": crate::runtime::loader::ManifestView::from(&active.manifest), "active": active.info(), "versions": versions }))
-                .into_response()
-        }
-        None => problem(
-            StatusCode::NOT_FOUND,
-            "connector not found",
-            format!("no connector `{id}` is loaded; GET /connectors lists them"),
-        ),
-    }
+async fn me(caller: auth::Caller) -> Json<auth::Caller> {
+    Json(caller)
 }
 
 async fn demo(State(state): State<AppState>) -> Response {
     match &state.demo {
         Some(demo) => Json(demo.snapshot()).into_response(),
-        None => problem(
+        None => Problem::new(
             StatusCode::NOT_FOUND,
             "demo not running",
-            "start the host with `serve --demo`".into(),
-        ),
+            "start the host with `serve --demo`",
+        )
+        .into_response(),
     }
 }
 
 async fn not_found(uri: axum::http::Uri) -> Response {
-    problem(
+    Problem::new(
         StatusCode::NOT_FOUND,
         "not found",
-        format!("no route for {uri}; try GET /health or GET /connectors"),
+        format!("no route for {uri}; GET /v1/openapi.json lists every route"),
     )
+    .into_response()
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed",
+        format!("{method} is not supported on {uri}; GET /v1/openapi.json lists every route"),
+    )
+    .into_response()
 }

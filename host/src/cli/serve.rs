@@ -94,7 +94,32 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let app = api::router(AppState { runtime, registry, demo });
+    let db = sled::open(args.data_dir.join("db")).with_context(|| {
+        format!(
+            "cannot open the store in {} (is another ats-host using this data dir?)",
+            args.data_dir.join("db").display()
+        )
+    })?;
+    let (keys, generated) = api::auth::KeyStore::open(&db, &args.data_dir, None)?;
+    if let Some(key) = generated {
+        tracing::info!(
+            "operator API key created and saved to {}: {key}",
+            args.data_dir.join("operator.key").display()
+        );
+    }
+    let webhooks = Arc::new(crate::webhooks::dispatcher::Dispatcher::new(
+        crate::webhooks::ledger::Ledger::open(&db)?,
+        crate::webhooks::dispatcher::DeliveryPolicy::default(),
+    )?);
+    webhooks.clone().spawn(Duration::from_secs(1));
+    let app = api::router(AppState {
+        runtime,
+        registry,
+        keys,
+        webhooks,
+        connectors_dir: Some(connectors_dir.clone()),
+        demo,
+    });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {} (in use? pass --listen)", args.listen))?;

@@ -196,7 +196,12 @@ impl Runtime {
             .instrument(span)
             .await;
         let outcome = result.as_ref().map_or_else(CallError::kind, |_| "ok");
-        crate::metrics::global().connector_call(&manifest.id, operation, outcome, started.elapsed());
+        crate::metrics::global().connector_call(
+            &manifest.id,
+            operation,
+            outcome,
+            started.elapsed(),
+        );
         result
     }
 

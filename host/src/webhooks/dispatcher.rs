@@ -67,10 +67,7 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn new(
-        ledger: Ledger,
-        policy: DeliveryPolicy,
-    ) -> Result<Self, reqwest::Error> {
+    pub fn new(ledger: Ledger, policy: DeliveryPolicy) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .dns_resolver(Arc::new(CheckedResolver {
                 block_private: !policy.allow_private_networks,
@@ -192,7 +189,9 @@ impl Dispatcher {
                 tracing::warn!(subscription = %subscription.id, "webhook subscription disabled: receiver answered 410 Gone");
                 return Ok(());
             }
-            Outcome::Retry { code, error, retry_after } if next.attempts < self.policy.max_attempts => {
+            Outcome::Retry { code, error, retry_after }
+                if next.attempts < self.policy.max_attempts =>
+            {
                 next.last_status_code = code;
                 next.last_error = Some(error);
                 next.next_attempt_at = now_ms().saturating_add(

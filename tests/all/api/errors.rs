@@ -1,0 +1,79 @@
+//! Cross-cutting API behaviour: the OpenAPI document covers every route, errors are
+//! problem+json with a useful message, keys are required, bodies are limited.
+
+use ats_tests::api_host::{ApiHost, send};
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn every_documented_route_exists_and_every_route_is_documented() {
+    let host = ApiHost::start().await;
+    let (status, document) = send(host.http.get(host.url("/v1/openapi.json"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(document["openapi"], "3.1.0");
+    let paths = document["paths"].as_object().expect("paths");
+    let mut checked = 0;
+    for (path, methods) in paths {
+        for method in methods.as_object().expect("methods").keys() {
+            let concrete = path.replace("{", "x").replace("}", "");
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let (status, body) = send(host.op(method.clone(), &concrete)).await;
+            let title = body["title"].as_str().unwrap_or_default();
+            assert!(
+                title != "not found" && title != "method not allowed",
+                "{method} {path} is documented but not routed: {status} {body}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "only {checked} routes documented");
+    // The reverse: routes the API is known to serve are in the document.
+    for path in [
+        "/v1/connectors",
+        "/v1/webhooks",
+        "/v1/webhook-deliveries/{id}/replay",
+        "/v1/tenants/{tenant}/keys",
+    ] {
+        assert!(paths.contains_key(path), "{path} missing from the OpenAPI document");
+    }
+}
+
+#[tokio::test]
+async fn missing_or_invalid_keys_get_401_and_tenant_keys_cannot_use_operator_routes() {
+    let host = ApiHost::start().await;
+    let (status, body) = send(host.http.get(host.url("/v1/connectors"))).await;
+    assert_eq!(status, 401);
+    assert!(body["detail"].as_str().expect("detail").contains("Authorization: Bearer"));
+    let (status, _) = send(host.with_key("ats_tn_nope", Method::GET, "/v1/connectors")).await;
+    assert_eq!(status, 401);
+    let tenant = host.tenant_key("acme").await;
+    let (status, me) = send(host.with_key(&tenant, Method::GET, "/v1/me")).await;
+    assert_eq!((status, me["tenant_id"].as_str()), (200, Some("acme")));
+    let (status, body) =
+        send(host.with_key(&tenant, Method::POST, "/v1/tenants/acme/keys").json(&json!({}))).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["detail"].as_str().expect("detail").contains("operator key"));
+}
+
+#[tokio::test]
+async fn unknown_routes_bad_json_and_oversized_bodies_are_problem_json() {
+    let host = ApiHost::start().await;
+    let response = host.op(Method::GET, "/v1/nope").send().await.expect("send");
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    let (status, body) = send(
+        host.op(Method::POST, "/v1/webhooks")
+            .header("content-type", "application/json")
+            .body("{not json"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body["detail"].as_str().expect("detail").contains("not valid JSON"), "{body}");
+    let (status, body) = send(host.op(Method::POST, "/v1/webhooks").body("{}")).await;
+    assert_eq!(status, 415, "{body}");
+    let huge = json!({"url": "x".repeat(2 << 20), "tenant_id": "acme"});
+    let (status, body) = send(host.op(Method::POST, "/v1/webhooks").json(&huge)).await;
+    assert_eq!(status, 413, "{body}");
+    let (status, body) = send(host.op(Method::DELETE, "/v1/connectors")).await;
+    assert_eq!(status, 405, "{body}");
+}
