@@ -1,4 +1,5 @@
-//! `ats-host connector inspect|call`: for connector authors, one file at a time, no server.
+//! `ats-host connector inspect|call`: for connector authors, one file at a time, no server;
+//! `connector list|upload|rollback`: the loaded connectors of a running host.
 
 use super::LimitArgs;
 use crate::runtime::state::MemoryStateStore;
@@ -10,6 +11,25 @@ use std::sync::Arc;
 
 #[derive(Debug, Subcommand)]
 pub enum ConnectorCommand {
+    /// List the connectors loaded in a running host.
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        api: super::client::ApiArgs,
+    },
+    /// Upload a connector component to a running host (validated, then hot-loaded).
+    Upload {
+        file: PathBuf,
+        #[command(flatten)]
+        api: super::client::ApiArgs,
+    },
+    /// Activate the previously loaded version of a connector on a running host.
+    Rollback {
+        id: String,
+        #[command(flatten)]
+        api: super::client::ApiArgs,
+    },
     /// Validate a connector component and print its manifest.
     Inspect {
         /// The connector `.wasm` component.
@@ -38,6 +58,47 @@ pub enum ConnectorCommand {
 
 pub async fn run(command: ConnectorCommand) -> anyhow::Result<()> {
     match command {
+        ConnectorCommand::List { json, api } => {
+            let list = super::client::Client::new(&api)?.get("/v1/connectors").await?;
+            let rows = list["data"].as_array().cloned().unwrap_or_default();
+            super::client::print_rows(
+                &rows,
+                &[
+                    ("id", "/id"),
+                    ("ats", "/active/ats_name"),
+                    ("version", "/active/version"),
+                    ("sha256", "/active/sha256"),
+                    ("operations", "/active/operations"),
+                ],
+                json,
+            );
+            Ok(())
+        }
+        ConnectorCommand::Upload { file, api } => {
+            let wasm =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let answer = super::client::Client::new(&api)?
+                .call(
+                    reqwest::Method::POST,
+                    "/v1/connectors",
+                    Some(super::client::Body::Wasm(wasm)),
+                )
+                .await?;
+            println!(
+                "active: {} {} (replaced {})",
+                answer["active"]["id"].as_str().unwrap_or("?"),
+                answer["active"]["version"].as_str().unwrap_or("?"),
+                answer["replaced"].as_str().unwrap_or("nothing")
+            );
+            Ok(())
+        }
+        ConnectorCommand::Rollback { id, api } => {
+            let answer = super::client::Client::new(&api)?
+                .post(&format!("/v1/connectors/{id}/rollback"), serde_json::Value::Null)
+                .await?;
+            println!("active: {} {}", id, answer["active"]["version"].as_str().unwrap_or("?"));
+            Ok(())
+        }
         ConnectorCommand::Inspect { file } => {
             let runtime = Runtime::new(
                 LimitArgs::default_for_cli().limits(),

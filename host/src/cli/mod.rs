@@ -1,6 +1,10 @@
-//! The `ats-host` command line (clap): `serve`, `connector inspect|call`, `sandbox-ats`.
+//! The `ats-host` command line (clap): `serve`; for connector authors `connector
+//! inspect|call`; for operators the API clients `connector list|upload|rollback`,
+//! `connection`, `sync now`, `runs`, `events tail`, `webhook`; and `sandbox-ats`.
 
+mod client;
 mod connector;
+mod ops;
 mod serve;
 
 use crate::runtime::{AllocatorChoice, Limits};
@@ -36,6 +40,46 @@ pub enum Command {
     /// Work with one connector file (for connector authors).
     #[command(subcommand)]
     Connector(connector::ConnectorCommand),
+    /// Manage connections on a running host.
+    Connection {
+        #[command(subcommand)]
+        command: ops::ConnectionCommand,
+        #[command(flatten)]
+        api: client::ApiArgs,
+    },
+    /// Start syncs on a running host.
+    Sync {
+        #[command(subcommand)]
+        command: ops::SyncCommand,
+        #[command(flatten)]
+        api: client::ApiArgs,
+    },
+    /// List sync runs of a running host.
+    Runs {
+        #[arg(long)]
+        connection: Option<String>,
+        /// success, partial, failed, cancelled, running, queued.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        api: client::ApiArgs,
+    },
+    /// Read the event log of a running host.
+    Events {
+        #[command(subcommand)]
+        command: ops::EventsCommand,
+        #[command(flatten)]
+        api: client::ApiArgs,
+    },
+    /// Webhook subscriptions and deliveries of a running host.
+    Webhook {
+        #[command(subcommand)]
+        command: ops::WebhookCommand,
+        #[command(flatten)]
+        api: client::ApiArgs,
+    },
     /// Run only the sandbox ATS (the REST API the example connector talks to).
     SandboxAts {
         /// Address to listen on.
@@ -81,6 +125,19 @@ pub fn run() -> anyhow::Result<()> {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Connector(command) => connector::run(command).await,
+            Command::Connection { command, api } => {
+                ops::connection(&client::Client::new(&api)?, command).await
+            }
+            Command::Sync { command, api } => ops::sync(&client::Client::new(&api)?, command).await,
+            Command::Runs { connection, status, json, api } => {
+                ops::runs(&client::Client::new(&api)?, connection, status, json).await
+            }
+            Command::Events { command, api } => {
+                ops::events(&client::Client::new(&api)?, command).await
+            }
+            Command::Webhook { command, api } => {
+                ops::webhook(&client::Client::new(&api)?, command).await
+            }
             Command::SandboxAts { listen, api_key } => {
                 let addr = crate::sandbox_ats::start(listen, &api_key).await?;
                 println!(

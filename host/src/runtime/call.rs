@@ -186,6 +186,7 @@ impl Runtime {
             connector = %identity.connector_id,
             version = %identity.connector_version,
             connection = %identity.connection_id,
+            tenant = %context.tenant_id,
             operation = invocation.name(),
         );
         let policy = self.egress_policy(manifest, context);

@@ -53,6 +53,8 @@ use wasmtime::component::{HasSelf, Linker};
 pub struct CallContext {
     /// Scopes the connector's `state`, and tags logs.
     pub connection_id: String,
+    /// The tenant owning the connection (tags logs and spans; empty for ad-hoc calls).
+    pub tenant_id: String,
     pub config: Vec<Field>,
     /// Lets this connection reach loopback and private networks (tests, the demo, an ATS
     /// on the customer's own network). Off by default.
@@ -61,7 +63,12 @@ pub struct CallContext {
 
 impl CallContext {
     pub fn new(connection_id: impl Into<String>, config: Vec<Field>) -> Self {
-        Self { connection_id: connection_id.into(), config, allow_private_networks: false }
+        Self {
+            connection_id: connection_id.into(),
+            tenant_id: String::new(),
+            config,
+            allow_private_networks: false,
+        }
     }
 }
 

@@ -1,0 +1,296 @@
+//! Operator subcommands against a running host: connections, sync now with a live progress
+//! line, runs, the event log and webhook deliveries.
+
+use super::client::{Client, pairs, print_rows};
+use anyhow::bail;
+use clap::Subcommand;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::io::Write as _;
+use std::time::Duration;
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectionCommand {
+    /// Create a connection of a tenant to an ATS through a loaded connector.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        /// Connector id (see `ats-host connector list`).
+        #[arg(long)]
+        connector: String,
+        /// A name for people.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Config value, repeatable: `--config base-url=https://...`.
+        #[arg(long = "config", value_name = "NAME=VALUE")]
+        config: Vec<String>,
+        /// Secret value (write-only, encrypted at rest), repeatable: `--secret api-key=...`.
+        #[arg(long = "secret", value_name = "NAME=VALUE")]
+        secrets: Vec<String>,
+        /// Allow the connector to reach loopback/private networks (an on-premise ATS).
+        #[arg(long)]
+        allow_private_networks: bool,
+    },
+    /// List connections.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Call the ATS once with the connection's credentials: ok, unauthorized or unreachable.
+    Check { id: String },
+    /// Delete a connection and its synced data.
+    Delete { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Start a sync now (coalesces with a running or queued one) and show its progress.
+    Now {
+        connection: String,
+        /// `jobs` (jobs and stages) or `applications`.
+        #[arg(long, default_value = "jobs")]
+        kind: String,
+        /// Return the run id at once instead of waiting for the run to end.
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Print events after a cursor; with --follow keep printing new ones.
+    Tail {
+        #[arg(long)]
+        after: Option<String>,
+        #[arg(long)]
+        follow: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// List subscriptions.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List deliveries, e.g. `--status dead-letter`.
+    Deliveries {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queue a dead-lettered delivery again (same delivery id).
+    Replay { delivery: String },
+}
+
+pub async fn connection(client: &Client, command: ConnectionCommand) -> anyhow::Result<()> {
+    match command {
+        ConnectionCommand::Create {
+            tenant,
+            connector,
+            name,
+            config,
+            secrets,
+            allow_private_networks,
+        } => {
+            let body = json!({
+                "tenant_id": tenant,
+                "connector_id": connector,
+                "name": name,
+                "config": pairs(&config, "config")?,
+                "secrets": pairs(&secrets, "secret")?,
+                "allow_private_networks": allow_private_networks,
+            });
+            let created = client.post("/v1/connections", body).await?;
+            println!("created connection {}", created["id"].as_str().unwrap_or("?"));
+            println!("{}", serde_json::to_string_pretty(&created)?);
+        }
+        ConnectionCommand::List { json } => {
+            let list = client.get("/v1/connections").await?;
+            let rows = list["data"].as_array().cloned().unwrap_or_default();
+            print_rows(
+                &rows,
+                &[
+                    ("id", "/id"),
+                    ("tenant", "/tenant_id"),
+                    ("connector", "/connector_id"),
+                    ("status", "/status"),
+                    ("name", "/name"),
+                ],
+                json,
+            );
+        }
+        ConnectionCommand::Check { id } => {
+            let answer = client.post(&format!("/v1/connections/{id}/check"), json!({})).await?;
+            println!(
+                "{}: {}",
+                answer["status"].as_str().unwrap_or("?"),
+                answer["detail"].as_str().unwrap_or("")
+            );
+            if answer["status"] != "ok" {
+                std::process::exit(1);
+            }
+        }
+        ConnectionCommand::Delete { id } => {
+            client.call(Method::DELETE, &format!("/v1/connections/{id}"), None).await?;
+            println!("deleted connection {id}");
+        }
+    }
+    Ok(())
+}
+
+pub async fn sync(client: &Client, command: SyncCommand) -> anyhow::Result<()> {
+    let SyncCommand::Now { connection, kind, no_wait } = command;
+    let started =
+        client.post(&format!("/v1/connections/{connection}/sync"), json!({"kind": kind})).await?;
+    let Some(run_id) = started["run_id"].as_str().map(str::to_string) else {
+        bail!("the host did not return a run id: {started}");
+    };
+    if started["coalesced"] == true {
+        eprintln!("joined run {run_id}, already queued or running");
+    }
+    if no_wait {
+        println!("{run_id}");
+        return Ok(());
+    }
+    let spinner = ['|', '/', '-', '\\'];
+    let mut tick = 0usize;
+    loop {
+        let run = client.get(&format!("/v1/runs/{run_id}")).await?;
+        let state = run["state"].as_str().unwrap_or("?").to_string();
+        let progress = &run["progress"];
+        let pages = progress["pages"].as_u64().unwrap_or(0);
+        let records = progress["records"].as_u64().unwrap_or(0);
+        let bar_len = (pages as usize % 30) + 1;
+        eprint!(
+            "\r{} [{:<30}] {state:<9} pages {pages:>5}  records {records:>7}",
+            spinner[tick % spinner.len()],
+            "=".repeat(bar_len)
+        );
+        let _ = std::io::stderr().flush();
+        tick += 1;
+        if !matches!(state.as_str(), "queued" | "running") {
+            eprintln!();
+            println!("{}", serde_json::to_string_pretty(&run)?);
+            if state != "success" {
+                std::process::exit(1);
+            }
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+pub async fn runs(
+    client: &Client,
+    connection: Option<String>,
+    status: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mut query = vec![];
+    if let Some(c) = connection {
+        query.push(format!("connection_id={c}"));
+    }
+    if let Some(s) = status {
+        query.push(format!("status={s}"));
+    }
+    let list = client.get(&format!("/v1/runs?{}", query.join("&"))).await?;
+    let rows = list["data"].as_array().cloned().unwrap_or_default();
+    print_rows(
+        &rows,
+        &[
+            ("id", "/id"),
+            ("connection", "/connection_id"),
+            ("kind", "/kind"),
+            ("state", "/state"),
+            ("seen", "/counts/seen"),
+            ("created", "/counts/created"),
+            ("updated", "/counts/updated"),
+            ("error", "/error"),
+        ],
+        json,
+    );
+    Ok(())
+}
+
+pub async fn events(client: &Client, command: EventsCommand) -> anyhow::Result<()> {
+    let EventsCommand::Tail { mut after, follow, json } = command;
+    loop {
+        let path = match &after {
+            Some(cursor) => format!("/v1/events?after={cursor}&limit=200"),
+            None => "/v1/events?limit=200".to_string(),
+        };
+        let page = client.get(&path).await?;
+        for event in page["data"].as_array().cloned().unwrap_or_default() {
+            if json {
+                println!("{event}");
+            } else {
+                println!(
+                    "{}  {:<28} {}  {}",
+                    event["id"].as_str().unwrap_or("?"),
+                    event["type"].as_str().unwrap_or("?"),
+                    event["connection_id"].as_str().unwrap_or("-"),
+                    event["data"]
+                );
+            }
+        }
+        if let Some(next) = page["next_cursor"].as_str() {
+            after = Some(next.to_string());
+        }
+        if !follow {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+pub async fn webhook(client: &Client, command: WebhookCommand) -> anyhow::Result<()> {
+    match command {
+        WebhookCommand::List { json } => {
+            let list = client.get("/v1/webhooks").await?;
+            let rows = list["data"].as_array().cloned().unwrap_or_default();
+            print_rows(
+                &rows,
+                &[
+                    ("id", "/id"),
+                    ("tenant", "/tenant_id"),
+                    ("enabled", "/enabled"),
+                    ("url", "/url"),
+                    ("events", "/event_types"),
+                ],
+                json,
+            );
+        }
+        WebhookCommand::Deliveries { status, json } => {
+            let path = match status {
+                Some(s) => format!("/v1/webhook-deliveries?status={s}"),
+                None => "/v1/webhook-deliveries".into(),
+            };
+            let list = client.get(&path).await?;
+            let rows = list["data"].as_array().cloned().unwrap_or_default();
+            print_rows(
+                &rows,
+                &[
+                    ("id", "/id"),
+                    ("event", "/event_type"),
+                    ("status", "/status"),
+                    ("attempts", "/attempts"),
+                    ("last", "/last_status_code"),
+                    ("error", "/last_error"),
+                ],
+                json,
+            );
+        }
+        WebhookCommand::Replay { delivery } => {
+            let answer = client
+                .post(&format!("/v1/webhook-deliveries/{delivery}/replay"), Value::Null)
+                .await?;
+            println!("queued {} again", answer["id"].as_str().unwrap_or(&delivery));
+        }
+    }
+    Ok(())
+}
