@@ -3,6 +3,7 @@
 //! `connection`, `sync now`, `runs`, `events tail`, `webhook`; and `sandbox-ats`.
 
 mod client;
+pub mod config;
 mod connector;
 mod ops;
 mod serve;
