@@ -36,7 +36,7 @@ async fn upload_activates_a_new_version_and_rollback_returns_to_the_previous_one
     let (status, body) = send(host.op(Method::POST, "/v1/connectors").body(echo_v2)).await;
     assert_eq!(status, 201, "{body}");
     let v2 = body["active"]["version"].as_str().expect("version").to_string();
-    assert_eq!(body["replaced"].as_str().is_some(), true);
+    assert!(body["replaced"].as_str().is_some());
     assert_eq!(host.registry.active(&id).expect("active").manifest.connector_version, v2);
     let files = std::fs::read_dir(host.data_dir.path().join("connectors")).expect("dir").count();
     assert_eq!(files, 2, "uploads are saved to the watched directory");
