@@ -10,6 +10,7 @@
 //! | [`bundled`] | connectors compiled into the binary |
 //! | [`webhooks`] | outbound webhooks: subscriptions, signed deliveries, retries, dead letters |
 //! | [`metrics`] | Prometheus metrics |
+//! | [`writes`] | writes to an ATS: push candidate, single writes, idempotency journal |
 
 pub mod api;
 pub mod bundled;
@@ -19,3 +20,4 @@ pub mod metrics;
 pub mod runtime;
 pub mod sandbox_ats;
 pub mod webhooks;
+pub mod writes;

@@ -1,0 +1,361 @@
+//! Writes to an ATS through its connector: the composite "push candidate" (upsert +
+//! application + CV + note + tags + source + answers, each part reported), single writes
+//! (move stage, note, tag, attachment, reject, result), and the result → note fallback for
+//! ATSs without a result field. Every write runs under the [`journal`] so a retry with the
+//! same `Idempotency-Key` writes nothing twice.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`journal`] | idempotency keys, part-by-part progress, stored answers |
+//! | [`requests`] | the JSON bodies of write requests and their validation |
+
+pub mod journal;
+pub mod requests;
+
+use crate::runtime::bindings::{
+    ApplicationInput, AtsError, AttachmentInput, AttachmentKind, CandidateInput, NoteInput,
+    Operation, RejectInput, ResultInput, TagInput, Target, UpsertOutcome,
+};
+use crate::runtime::{CallContext, CallError, Invocation, LoadedConnector, Output, Runtime};
+use journal::{Begin, Journal, JournalError, JournalKey};
+use requests::{PushCandidate, ValidatedFile, WriteRequest};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Where a write goes.
+pub struct WriteTarget<'a> {
+    pub runtime: &'a Runtime,
+    pub connector: Arc<LoadedConnector>,
+    pub context: CallContext,
+}
+
+/// Why a write failed as a whole (parts of a push that fail are reported, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("{0}")]
+    Call(CallError),
+    #[error("{field}: {problem}")]
+    Invalid { field: String, problem: String },
+    #[error("the {connector} connector cannot {operation}: {detail}")]
+    Unsupported { connector: String, operation: String, detail: String },
+}
+
+/// The answer of a write: HTTP status and body, also what the journal replays.
+pub struct WriteAnswer {
+    pub status: u16,
+    pub body: Value,
+    /// True when the answer comes from the journal and nothing was written now.
+    pub replayed: bool,
+}
+
+/// Runs `request` once per idempotency key (when one is given).
+pub async fn execute(
+    target: &WriteTarget<'_>,
+    journal: &Journal,
+    key: Option<JournalKey>,
+    request: WriteRequest,
+) -> Result<WriteAnswer, WriteError> {
+    let validated =
+        request.validate().map_err(|(field, problem)| WriteError::Invalid { field, problem })?;
+    let done = match &key {
+        Some(key) => {
+            let print = journal::fingerprint(request.route(), &request.fingerprint_body());
+            match journal.begin(key, &print)? {
+                Begin::Replay { status, body } => {
+                    return Ok(WriteAnswer { status, body, replayed: true });
+                }
+                Begin::Run { done } => done,
+            }
+        }
+        None => Vec::new(),
+    };
+    let mut run = Run { target, journal, key: key.as_ref(), done, wrote: false };
+    let result = match validated {
+        WriteRequest::PushCandidate(push) => run.push(push).await,
+        other => run.single(other).await,
+    };
+    match (&key, &result) {
+        (Some(key), Ok((status, body))) => journal.finish(key, *status, body)?,
+        (Some(key), Err(_)) if !run.wrote => journal.abandon(key)?,
+        (Some(key), Err(error)) => {
+            journal.finish(key, 502, &json!({"error": error.to_string()}))?;
+        }
+        (None, _) => {}
+    }
+    result.map(|(status, body)| WriteAnswer { status, body, replayed: false })
+}
+
+struct Run<'a, 'b> {
+    target: &'a WriteTarget<'b>,
+    journal: &'a Journal,
+    key: Option<&'a JournalKey>,
+    /// Parts finished by an earlier attempt with the same key.
+    done: Vec<(String, Value)>,
+    /// Whether anything was written in the ATS by this or an earlier attempt.
+    wrote: bool,
+}
+
+impl Run<'_, '_> {
+    fn supports(&self, operation: Operation) -> bool {
+        self.target.connector.manifest.operations.contains(&operation)
+    }
+
+    async fn call(&self, invocation: Invocation) -> Result<Output, CallError> {
+        self.target.runtime.call(&self.target.connector, &self.target.context, invocation).await
+    }
+
+    /// Runs one part unless an earlier attempt did it; journals its result.
+    async fn part(&mut self, name: &str, invocation: Invocation) -> Result<Output, CallError> {
+        if let Some((_, result)) = self.done.iter().find(|(part, _)| part == name)
+            && let Ok(output) = serde_json::from_value::<Output>(result.clone())
+        {
+            self.wrote = true;
+            return Ok(output);
+        }
+        let output = self.call(invocation).await?;
+        self.wrote = true;
+        let result = serde_json::to_value(&output).unwrap_or(Value::Null);
+        if let Some(key) = self.key
+            && let Err(error) = self.journal.part_done(key, name, &result)
+        {
+            tracing::error!(%error, part = name, "cannot journal a finished write part");
+        }
+        Ok(output)
+    }
+
+    async fn push(&mut self, push: PushCandidate) -> Result<(u16, Value), WriteError> {
+        let connector = self.target.connector.manifest.id.clone();
+        if !self.supports(Operation::UpsertCandidate) {
+            return Err(WriteError::Unsupported {
+                connector,
+                operation: "upsert-candidate".into(),
+                detail: "its manifest does not declare it".into(),
+            });
+        }
+        let candidate = CandidateInput {
+            first_name: push.candidate.first_name.clone(),
+            last_name: push.candidate.last_name.clone(),
+            emails: push.candidate.emails.clone(),
+            phones: push.candidate.phones.clone(),
+            source: push.source.clone(),
+            custom_fields: push.candidate.custom_field_list(),
+        };
+        let Output::Upserted(upserted) = self
+            .part("candidate", Invocation::UpsertCandidate(candidate))
+            .await
+            .map_err(WriteError::Call)?
+        else {
+            return Err(WriteError::Call(CallError::Host(
+                "upsert-candidate returned another shape".into(),
+            )));
+        };
+        let candidate_id = upserted.candidate_id.clone();
+        let created = matches!(upserted.outcome, UpsertOutcome::Created);
+        let outcome = if created { "created" } else { "matched" };
+        let mut parts = vec![
+            json!({"part": "candidate", "status": "done", "candidate_id": candidate_id, "outcome": outcome}),
+        ];
+        let mut application_id = None;
+
+        if let Some(job_id) = &push.job_id {
+            let input = ApplicationInput {
+                candidate_id: candidate_id.clone(),
+                job_id: job_id.clone(),
+                stage_id: push.stage_id.clone(),
+                source: push.source.clone(),
+                answers: push.answer_list(),
+            };
+            let (report, output) = self
+                .optional(
+                    "application",
+                    Operation::CreateApplication,
+                    Invocation::CreateApplication(input),
+                )
+                .await;
+            if let Some(Output::Application(application)) = output {
+                application_id = Some(application.id.clone());
+            }
+            parts.push(report);
+        }
+        if let Some(cv) = &push.validated_cv {
+            let input = attachment(Target::Candidate(candidate_id.clone()), cv, AttachmentKind::Cv);
+            parts.push(
+                self.optional("cv", Operation::AddAttachment, Invocation::AddAttachment(input))
+                    .await
+                    .0,
+            );
+        }
+        let note_target = match &application_id {
+            Some(id) => Target::Application(id.clone()),
+            None => Target::Candidate(candidate_id.clone()),
+        };
+        if let Some(body) = &push.note {
+            let input = NoteInput { target: note_target.clone(), body: body.clone() };
+            parts.push(
+                self.optional("note", Operation::AddNote, Invocation::AddNote(input)).await.0,
+            );
+        }
+        for tag in &push.tags {
+            let input =
+                TagInput { target: Target::Candidate(candidate_id.clone()), tag: tag.clone() };
+            parts.push(
+                self.optional(&format!("tag:{tag}"), Operation::AddTag, Invocation::AddTag(input))
+                    .await
+                    .0,
+            );
+        }
+        let complete = parts.iter().all(|p| p["status"] == "done");
+        let status = if created { 201 } else { 200 };
+        Ok((
+            status,
+            json!({
+                "candidate_id": candidate_id,
+                "candidate_outcome": outcome,
+                "application_id": application_id,
+                "complete": complete,
+                "parts": parts,
+            }),
+        ))
+    }
+
+    /// A part of a push that may fail or be unsupported without failing the push: its
+    /// report, and its output when it succeeded.
+    async fn optional(
+        &mut self,
+        name: &str,
+        operation: Operation,
+        invocation: Invocation,
+    ) -> (Value, Option<Output>) {
+        if !self.supports(operation) {
+            let detail = format!(
+                "the {} connector does not support {}",
+                self.target.connector.manifest.id,
+                operation.wit_name()
+            );
+            return (json!({"part": name, "status": "unsupported", "detail": detail}), None);
+        }
+        match self.part(name, invocation).await {
+            Ok(output) => {
+                let remote_id = match &output {
+                    Output::Application(application) => Some(application.id.clone()),
+                    Output::Receipt(receipt) => receipt.remote_id.clone(),
+                    _ => None,
+                };
+                (json!({"part": name, "status": "done", "remote_id": remote_id}), Some(output))
+            }
+            Err(CallError::Connector(AtsError::Conflict(message))) => {
+                (json!({"part": name, "status": "exists", "detail": message}), None)
+            }
+            Err(error) => (
+                json!({"part": name, "status": "failed", "error": error.kind(), "detail": error.to_string()}),
+                None,
+            ),
+        }
+    }
+
+    async fn single(&mut self, request: WriteRequest) -> Result<(u16, Value), WriteError> {
+        let (operation, invocation, fallback) = match request {
+            WriteRequest::MoveStage { application_id, stage_id } => (
+                Operation::MoveApplication,
+                Invocation::MoveApplication { application_id, stage_id },
+                None,
+            ),
+            WriteRequest::AddNote { target, body } => (
+                Operation::AddNote,
+                Invocation::AddNote(NoteInput { target: target.into(), body }),
+                None,
+            ),
+            WriteRequest::AddTag { target, tag } => (
+                Operation::AddTag,
+                Invocation::AddTag(TagInput { target: target.into(), tag }),
+                None,
+            ),
+            WriteRequest::AddAttachment { target, file, kind, validated } => {
+                let file = validated.unwrap_or_else(|| ValidatedFile::from_parts(&file));
+                (
+                    Operation::AddAttachment,
+                    Invocation::AddAttachment(attachment(target.into(), &file, kind.into())),
+                    None,
+                )
+            }
+            WriteRequest::Reject { application_id, reason } => (
+                Operation::RejectApplication,
+                Invocation::RejectApplication(RejectInput { application_id, reason }),
+                None,
+            ),
+            WriteRequest::WriteResult { application_id, score, link, summary } => {
+                let note = result_note(score, link.as_deref(), summary.as_deref());
+                (
+                    Operation::WriteResult,
+                    Invocation::WriteResult(ResultInput {
+                        application_id: application_id.clone(),
+                        score,
+                        link,
+                        summary,
+                    }),
+                    Some(Invocation::AddNote(NoteInput {
+                        target: Target::Application(application_id),
+                        body: note,
+                    })),
+                )
+            }
+            WriteRequest::PushCandidate(_) => unreachable!("handled by push"),
+        };
+        let (invocation, used_fallback) = if self.supports(operation) {
+            (invocation, false)
+        } else if let Some(note) = fallback.filter(|_| self.supports(Operation::AddNote)) {
+            (note, true)
+        } else {
+            return Err(WriteError::Unsupported {
+                connector: self.target.connector.manifest.id.clone(),
+                operation: operation.wit_name().into(),
+                detail: if operation == Operation::WriteResult {
+                    "the ATS has neither a result field nor notes".into()
+                } else {
+                    "its manifest does not declare it".into()
+                },
+            });
+        };
+        let output = self.part("write", invocation).await.map_err(WriteError::Call)?;
+        let remote_id = match &output {
+            Output::Receipt(receipt) => receipt.remote_id.clone(),
+            _ => None,
+        };
+        let mut body = json!({"status": "done", "remote_id": remote_id});
+        if used_fallback {
+            body["fallback"] = json!("note");
+            body["detail"] = json!(format!(
+                "the {} connector has no result field; the result was written as a note on the application",
+                self.target.connector.manifest.id
+            ));
+        }
+        Ok((200, body))
+    }
+}
+
+fn attachment(target: Target, file: &ValidatedFile, kind: AttachmentKind) -> AttachmentInput {
+    AttachmentInput {
+        target,
+        filename: file.filename.clone(),
+        content_type: file.content_type.clone(),
+        kind,
+        content: file.content.clone(),
+    }
+}
+
+/// The note written when an ATS has no result field.
+pub fn result_note(score: Option<f64>, link: Option<&str>, summary: Option<&str>) -> String {
+    let mut lines = vec!["Assessment result".to_string()];
+    if let Some(score) = score {
+        lines.push(format!("Score: {score}"));
+    }
+    if let Some(summary) = summary {
+        lines.push(summary.to_string());
+    }
+    if let Some(link) = link {
+        lines.push(format!("Report: {link}"));
+    }
+    lines.join("\n")
+}
