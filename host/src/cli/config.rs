@@ -74,10 +74,8 @@ impl FileConfig {
         let Some(path) = path else { return Ok(FileConfig::default()) };
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-        Self::parse(&text).map_err(|message| ConfigError::Parse {
-            path: path.display().to_string(),
-            message,
-        })
+        Self::parse(&text)
+            .map_err(|message| ConfigError::Parse { path: path.display().to_string(), message })
     }
 
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -100,7 +98,11 @@ mod tests {
         assert_eq!(config.limits.allocator, Some(AllocatorChoice::OnDemand));
         let webhooks = config.webhooks.expect("section");
         assert_eq!(webhooks.max_attempts, 3);
-        assert_eq!(webhooks.base_delay, DeliveryPolicy::default().base_delay, "defaults fill the rest");
+        assert_eq!(
+            webhooks.base_delay,
+            DeliveryPolicy::default().base_delay,
+            "defaults fill the rest"
+        );
     }
 
     #[test]
