@@ -10,6 +10,7 @@
 //! | [`bundled`] | connectors compiled into the binary |
 //! | [`webhooks`] | outbound webhooks: subscriptions, signed deliveries, retries, dead letters |
 //! | [`metrics`] | Prometheus metrics |
+//! | [`store`] | persistent state: the `Store` trait and its sled implementation |
 //! | [`writes`] | writes to an ATS: push candidate, single writes, idempotency journal |
 
 pub mod api;
@@ -19,5 +20,6 @@ pub mod demo;
 pub mod metrics;
 pub mod runtime;
 pub mod sandbox_ats;
+pub mod store;
 pub mod webhooks;
 pub mod writes;

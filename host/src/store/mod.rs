@@ -1,0 +1,148 @@
+//! Persistent state of the host behind the [`Store`] trait, with the embedded sled
+//! implementation [`SledStore`] as the default (one data directory, nothing to install).
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`model`] | the records: tenants, connections, runs, checkpoints, jobs, stages, applications, events |
+//! | [`secrets`] | encryption at rest of connection secrets |
+//! | [`sled_store`] | the sled implementation, its trees and key layout |
+//!
+//! **Atomic pages.** [`Store::commit_page`] writes a synced page's records, its events and
+//! the checkpoint in one transaction: a host killed at any instant either has the page or
+//! has not, so a resumed run neither loses nor duplicates records or events.
+//!
+//! **A networked backend** (several host nodes sharing the work) implements the same trait on
+//! PostgreSQL: one table per tree keyed like the sled keys; `commit_page` is one SQL
+//! transaction; the event log is a `bigserial` sequence; and the scheduler claims due syncs
+//! with `SELECT ... FROM schedules WHERE due_at <= now() ORDER BY due_at FOR UPDATE SKIP
+//! LOCKED LIMIT n` plus a lease column (`leased_until`), so each sync runs on one node at a
+//! time and a crashed node's lease simply expires. Webhook deliveries are claimed the same way.
+
+pub mod model;
+pub mod secrets;
+pub mod sled_store;
+
+pub use model::*;
+pub use secrets::{SecretBox, SecretError, Secrets};
+pub use sled_store::SledStore;
+
+use thiserror::Error;
+
+/// The on-disk format this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error(
+        "cannot open the store in {dir}: {reason}. Is another ats-host running with this data dir? Otherwise move the directory away to start fresh."
+    )]
+    Open { dir: String, reason: String },
+    #[error(
+        "the store in {dir} has format version {found}, this build reads version {expected}; use a matching ats-host build or start with an empty data dir"
+    )]
+    Format { dir: String, found: String, expected: u32 },
+    #[error("store I/O: {0}")]
+    Io(#[from] sled::Error),
+    #[error("the store holds an unreadable record in {tree} under `{key}`: {reason}")]
+    Corrupt { tree: &'static str, key: String, reason: String },
+    #[error(transparent)]
+    Secrets(#[from] SecretError),
+    #[error("no {what} `{id}`")]
+    NotFound { what: &'static str, id: String },
+}
+
+/// Filter of [`Store::runs`].
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    pub tenant_id: Option<String>,
+    pub connection_id: Option<String>,
+    pub state: Option<RunState>,
+    /// Runs older than this run id (the cursor of the previous page).
+    pub before: Option<String>,
+    pub limit: usize,
+}
+
+/// Filter of the unified reads ([`Store::jobs`], [`Store::applications`]).
+#[derive(Debug, Clone, Default)]
+pub struct RecordFilter {
+    pub tenant_id: Option<String>,
+    pub connection_id: Option<String>,
+    /// Only records the host changed after this instant (unix ms).
+    pub updated_after: Option<i64>,
+    /// Records after this record key (`connection \0 remote id`, see [`record_key`]).
+    pub after: Option<String>,
+    pub limit: usize,
+}
+
+/// The key of a connection's record, the position cursors of unified reads point at.
+pub fn record_key(connection_id: &str, remote_id: &str) -> String {
+    format!("{connection_id}\0{remote_id}")
+}
+
+/// The storage the sync engine and the API use.
+pub trait Store: Send + Sync {
+    fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError>;
+    fn tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+
+    /// Saves a connection; `secrets` replaces the stored secrets when given.
+    fn put_connection(
+        &self,
+        connection: &Connection,
+        secrets: Option<&Secrets>,
+    ) -> Result<(), StoreError>;
+    fn connection(&self, id: &str) -> Result<Option<Connection>, StoreError>;
+    fn connection_with_secrets(
+        &self,
+        id: &str,
+    ) -> Result<Option<ConnectionWithSecrets>, StoreError>;
+    fn connections(&self, tenant_id: Option<&str>) -> Result<Vec<Connection>, StoreError>;
+    /// Deletes a connection with its checkpoints and synced records (events stay).
+    fn delete_connection(&self, id: &str) -> Result<bool, StoreError>;
+
+    fn put_run(&self, run: &Run) -> Result<(), StoreError>;
+    fn run(&self, id: &str) -> Result<Option<Run>, StoreError>;
+    /// Newest first.
+    fn runs(&self, filter: &RunFilter) -> Result<Vec<Run>, StoreError>;
+
+    fn checkpoint(&self, connection_id: &str, kind: SyncKind) -> Result<Checkpoint, StoreError>;
+    fn put_checkpoint(
+        &self,
+        connection_id: &str,
+        kind: SyncKind,
+        checkpoint: &Checkpoint,
+    ) -> Result<(), StoreError>;
+
+    fn job(&self, connection_id: &str, remote_id: &str) -> Result<Option<StoredJob>, StoreError>;
+    fn put_job(&self, job: &StoredJob) -> Result<(), StoreError>;
+    /// Jobs in key order (connection, remote id).
+    fn jobs(&self, filter: &RecordFilter) -> Result<Vec<StoredJob>, StoreError>;
+    fn stages(&self, connection_id: &str) -> Result<Vec<StoredStage>, StoreError>;
+    fn application(
+        &self,
+        connection_id: &str,
+        remote_id: &str,
+    ) -> Result<Option<StoredApplication>, StoreError>;
+    fn applications(&self, filter: &RecordFilter) -> Result<Vec<StoredApplication>, StoreError>;
+
+    /// Appends events outside a page (e.g. from writes and inbound webhooks).
+    fn append_events(
+        &self,
+        tenant_id: &str,
+        connection_id: &str,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<Event>, StoreError>;
+    /// Events after `after` (a seq), oldest first, optionally of one tenant.
+    fn events(
+        &self,
+        tenant_id: Option<&str>,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError>;
+
+    /// Writes one synced page atomically (see the module doc); returns the events appended.
+    fn commit_page(&self, page: PageCommit) -> Result<Vec<Event>, StoreError>;
+
+    /// Flushes to disk.
+    fn flush(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,271 @@
+//! The records the host keeps: tenants, connections, sync runs, checkpoints, the last-seen
+//! jobs, stages and applications of each connection, and the event log.
+
+use super::secrets::Secrets;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectionStatus {
+    Active,
+    /// The ATS refused the credentials; schedules are paused until the connection is updated.
+    NeedsReauth,
+    /// Paused by the operator.
+    Paused,
+}
+
+/// How often each sync of a connection runs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Schedules {
+    /// Jobs + stages sync interval (seconds). Default 3 h.
+    pub jobs_every_secs: u64,
+    /// Applications watch interval (seconds). Default 5 min.
+    pub applications_every_secs: u64,
+    pub enabled: bool,
+}
+
+impl Default for Schedules {
+    fn default() -> Self {
+        Schedules { jobs_every_secs: 3 * 3600, applications_every_secs: 300, enabled: true }
+    }
+}
+
+/// Smallest and largest schedule intervals accepted.
+pub const MIN_INTERVAL_SECS: u64 = 60;
+pub const MAX_INTERVAL_SECS: u64 = 7 * 24 * 3600;
+
+/// A tenant's connection to one ATS through one connector. Secrets live apart (encrypted)
+/// and are never part of this record's JSON.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Connection {
+    pub id: String,
+    pub tenant_id: String,
+    pub connector_id: String,
+    /// Use this connector version instead of the active one.
+    pub pinned_version: Option<String>,
+    pub name: String,
+    pub config: BTreeMap<String, String>,
+    /// Names of the secret fields that are set (values are write-only).
+    #[serde(default)]
+    pub secret_names: Vec<String>,
+    pub allow_private_networks: bool,
+    pub status: ConnectionStatus,
+    pub status_detail: Option<String>,
+    pub schedules: Schedules,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A connection with its decrypted secrets, for making calls. Never serialised.
+#[derive(Debug, Clone)]
+pub struct ConnectionWithSecrets {
+    pub connection: Connection,
+    pub secrets: Secrets,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum SyncKind {
+    /// Jobs and stages.
+    Jobs,
+    /// Applications and their stages.
+    Applications,
+}
+
+impl SyncKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncKind::Jobs => "jobs",
+            SyncKind::Applications => "applications",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SyncKind> {
+        match text {
+            "jobs" => Some(SyncKind::Jobs),
+            "applications" => Some(SyncKind::Applications),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunState {
+    Queued,
+    Running,
+    Success,
+    /// Stopped early (a limit, a long Retry-After, a repeated page token); the checkpoint is
+    /// kept and the next run resumes. Never reported as success.
+    Partial,
+    Failed,
+    Cancelled,
+}
+
+impl RunState {
+    pub fn is_finished(self) -> bool {
+        !matches!(self, RunState::Queued | RunState::Running)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Queued => "queued",
+            RunState::Running => "running",
+            RunState::Success => "success",
+            RunState::Partial => "partial",
+            RunState::Failed => "failed",
+            RunState::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RunCounts {
+    pub seen: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub closed: u64,
+    pub reopened: u64,
+    pub deleted: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RunProgress {
+    pub pages: u64,
+    pub records: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Run {
+    pub id: String,
+    pub tenant_id: String,
+    pub connection_id: String,
+    pub kind: SyncKind,
+    /// `schedule` or `manual`.
+    pub trigger: String,
+    pub state: RunState,
+    pub full_scan: bool,
+    pub counts: RunCounts,
+    pub progress: RunProgress,
+    pub queued_at: i64,
+    pub started_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub error: Option<String>,
+}
+
+/// Where a sync stands between runs and between pages.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Checkpoint {
+    /// High-water mark of `updated_at` after the last completed incremental pass.
+    pub watermark: Option<String>,
+    /// The run in progress (or interrupted) and where it was.
+    pub run_id: Option<String>,
+    pub page_token: Option<String>,
+    /// The `since` the interrupted pass used (kept so a resume uses the same filter).
+    pub pass_since: Option<String>,
+    /// Highest `updated_at` seen in the current pass.
+    pub pass_max_updated: Option<String>,
+    pub pass_full_scan: bool,
+    pub pages_in_pass: u64,
+    pub last_full_scan_at: Option<i64>,
+    pub last_run_at: Option<i64>,
+    pub consecutive_failures: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredJob {
+    pub connection_id: String,
+    pub tenant_id: String,
+    pub remote_id: String,
+    pub code: Option<String>,
+    pub title: String,
+    /// `open` or `closed`, as the ATS says.
+    pub status: String,
+    pub location: Option<String>,
+    pub description: Option<String>,
+    pub assigned_users: Vec<String>,
+    pub remote_updated_at: Option<String>,
+    pub raw: serde_json::Value,
+    /// Newly synced jobs start inactive until the customer activates them.
+    pub active: bool,
+    /// Frozen jobs keep their fields; ATS updates are recorded in `raw` only.
+    pub frozen: bool,
+    /// Closed (or deleted) in the ATS.
+    pub archived: bool,
+    pub first_seen_at: i64,
+    pub updated_at: i64,
+    /// The full scan that last saw this job (deletion detection).
+    pub last_seen_scan: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredStage {
+    pub connection_id: String,
+    pub remote_id: String,
+    pub job_id: Option<String>,
+    pub name: String,
+    pub position: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredApplication {
+    pub connection_id: String,
+    pub tenant_id: String,
+    pub remote_id: String,
+    pub candidate_id: String,
+    pub job_id: String,
+    pub stage_id: Option<String>,
+    pub status: String,
+    pub remote_updated_at: Option<String>,
+    /// When the host first saw the application in its current stage.
+    pub stage_entered_at: i64,
+    pub raw: serde_json::Value,
+    pub first_seen_at: i64,
+    pub updated_at: i64,
+}
+
+/// An entry of the append-only event log.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Event {
+    /// Position in the log; the cursor.
+    pub seq: u64,
+    pub id: String,
+    pub tenant_id: String,
+    pub connection_id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub subject_id: String,
+    pub data: serde_json::Value,
+    pub occurred_at: i64,
+}
+
+/// An event before it has a place in the log.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event_type: &'static str,
+    pub subject_id: String,
+    pub data: serde_json::Value,
+}
+
+/// Everything one synced page changes, written atomically with the checkpoint.
+#[derive(Debug, Clone)]
+pub struct PageCommit {
+    pub connection_id: String,
+    pub tenant_id: String,
+    pub kind: SyncKind,
+    pub jobs: Vec<StoredJob>,
+    pub stages: Vec<StoredStage>,
+    pub applications: Vec<StoredApplication>,
+    pub events: Vec<NewEvent>,
+    pub checkpoint: Checkpoint,
+    pub run: Run,
+}
