@@ -11,6 +11,7 @@
 //! | [`webhooks`] | outbound webhooks: subscriptions, signed deliveries, retries, dead letters |
 //! | [`metrics`] | Prometheus metrics |
 //! | [`store`] | persistent state: the `Store` trait and its sled implementation |
+//! | [`sync`] | the sync engine: schedules, runs, checkpoints, change detection |
 //! | [`writes`] | writes to an ATS: push candidate, single writes, idempotency journal |
 
 pub mod api;
@@ -21,5 +22,6 @@ pub mod metrics;
 pub mod runtime;
 pub mod sandbox_ats;
 pub mod store;
+pub mod sync;
 pub mod webhooks;
 pub mod writes;

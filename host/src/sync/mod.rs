@@ -1,0 +1,410 @@
+//! The sync engine: per connection a jobs sync (default every 3 h) and an applications
+//! watch (default every 5 min), start times spread with jitter, "sync now" that coalesces
+//! with a queued or running run, never two runs of one sync at once, failures backing the
+//! schedule off, and `needs-reauth` connections paused.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`runner`] | one run: passes, pages, checkpoints, retries, guards |
+//! | [`detect`] | change detection → stored records + events |
+//! | [`budget`] | the per-connection rate budget shared by syncs and writes |
+//! | [`time`] | RFC 3339 timestamps for watermarks |
+
+pub mod budget;
+pub mod detect;
+pub mod runner;
+pub mod time;
+
+use crate::runtime::{CallContext, Field, LoadedConnector, Registry, Runtime};
+use crate::store::{
+    Connection, ConnectionStatus, ConnectionWithSecrets, Run, RunCounts, RunFilter, RunProgress,
+    RunState, Store, StoreError, SyncKind,
+};
+use budget::RateBudgets;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore, watch};
+
+/// Tunables of the engine.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncConfig {
+    /// Records asked for per page.
+    pub page_size: u32,
+    /// Pages one run may read before it stops `partial` (the next run continues).
+    pub max_pages_per_run: u64,
+    /// Incremental reads ask for records changed since the watermark minus this window.
+    #[serde(with = "crate::runtime::limits::millis")]
+    pub overlap: Duration,
+    /// A full scan (which detects deletions) at least this often.
+    #[serde(with = "crate::runtime::limits::millis")]
+    pub full_scan_every: Duration,
+    /// `Retry-After` waits up to this long happen inside the run; longer ones end it `partial`.
+    #[serde(with = "crate::runtime::limits::millis")]
+    pub inline_retry_after_max: Duration,
+    /// Wait when a 429 carries no `Retry-After` (seconds).
+    pub default_retry_after_secs: u32,
+    pub max_rate_limit_waits: u32,
+    /// Retries of a transient failure within a run.
+    pub transient_retries: u32,
+    #[serde(with = "crate::runtime::limits::millis")]
+    pub retry_base: Duration,
+    #[serde(with = "crate::runtime::limits::millis")]
+    pub retry_max: Duration,
+    /// Connector calls per second per connection (syncs and writes together).
+    pub calls_per_second: f64,
+    /// Runs executing at once, over all connections.
+    pub max_concurrent_runs: usize,
+    /// How often the scheduler looks for due syncs.
+    #[serde(with = "crate::runtime::limits::millis")]
+    pub scheduler_tick: Duration,
+    /// Longest delay a new connection's first syncs are spread over.
+    #[serde(with = "crate::runtime::limits::millis")]
+    pub first_run_jitter: Duration,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            page_size: 100,
+            max_pages_per_run: 10_000,
+            overlap: Duration::from_secs(300),
+            full_scan_every: Duration::from_secs(24 * 3600),
+            inline_retry_after_max: Duration::from_secs(30),
+            default_retry_after_secs: 30,
+            max_rate_limit_waits: 10,
+            transient_retries: 4,
+            retry_base: Duration::from_secs(1),
+            retry_max: Duration::from_secs(30),
+            calls_per_second: 10.0,
+            max_concurrent_runs: 16,
+            scheduler_tick: Duration::from_secs(1),
+            first_run_jitter: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no connection `{0}`")]
+    UnknownConnection(String),
+}
+
+/// A sync slot: (connection, kind).
+type SlotKey = (String, SyncKind);
+
+pub struct SyncEngine {
+    store: Arc<dyn Store>,
+    runtime: Arc<Runtime>,
+    registry: Arc<Registry>,
+    config: SyncConfig,
+    pub budgets: RateBudgets,
+    /// The run queued or running per slot, with a channel that tells when it ends.
+    slots: Mutex<HashMap<SlotKey, (String, watch::Receiver<Option<Run>>)>>,
+    /// Due syncs: (due at unix ms, connection, kind).
+    due: Mutex<BTreeSet<(i64, String, SyncKind)>>,
+    permits: Arc<Semaphore>,
+    wake: Notify,
+    /// Notified when a committed page appended events (the webhook fan-out listens).
+    pub events_appended: Notify,
+}
+
+/// The call context of a connection: its config and secrets as connector config fields.
+pub fn call_context(connection: &ConnectionWithSecrets) -> CallContext {
+    let c = &connection.connection;
+    let mut fields: Vec<Field> =
+        c.config.iter().map(|(k, v)| Field { name: k.clone(), value: v.clone() }).collect();
+    fields.extend(
+        connection.secrets.0.iter().map(|(k, v)| Field { name: k.clone(), value: v.clone() }),
+    );
+    let mut context = CallContext::new(c.id.clone(), fields);
+    context.tenant_id = c.tenant_id.clone();
+    context.allow_private_networks = c.allow_private_networks;
+    context
+}
+
+impl SyncEngine {
+    pub fn new(
+        store: Arc<dyn Store>,
+        runtime: Arc<Runtime>,
+        registry: Arc<Registry>,
+        config: SyncConfig,
+    ) -> Arc<Self> {
+        Arc::new(SyncEngine {
+            budgets: RateBudgets::new(config.calls_per_second),
+            permits: Arc::new(Semaphore::new(config.max_concurrent_runs.max(1))),
+            store,
+            runtime,
+            registry,
+            config,
+            slots: Mutex::new(HashMap::new()),
+            due: Mutex::new(BTreeSet::new()),
+            wake: Notify::new(),
+            events_appended: Notify::new(),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn config(&self) -> &SyncConfig {
+        &self.config
+    }
+
+    /// The connector version a connection uses: its pinned version, else the active one.
+    pub fn resolve_connector(
+        &self,
+        connection: &Connection,
+    ) -> Result<Arc<LoadedConnector>, String> {
+        match &connection.pinned_version {
+            Some(version) => {
+                self.registry.version(&connection.connector_id, version).map_err(|e| e.to_string())
+            }
+            None => self.registry.active(&connection.connector_id).ok_or_else(|| {
+                format!(
+                    "connector `{}` is not loaded; GET /v1/connectors lists the loaded ones",
+                    connection.connector_id
+                )
+            }),
+        }
+    }
+
+    /// Marks runs a previous process left queued or running as cancelled (their
+    /// checkpoints stay, so the next run resumes), and schedules every connection.
+    pub fn recover_and_schedule(&self) -> Result<(), SyncError> {
+        let filter = RunFilter { limit: usize::MAX, ..RunFilter::default() };
+        for mut run in self.store.runs(&filter)? {
+            if !run.state.is_finished() {
+                run.state = RunState::Cancelled;
+                run.error = Some(
+                    "the host stopped during this run; the next run resumes from its checkpoint"
+                        .into(),
+                );
+                run.ended_at = Some(crate::webhooks::now_ms());
+                self.store.put_run(&run)?;
+            }
+        }
+        for connection in self.store.connections(None)? {
+            self.schedule(&connection);
+        }
+        Ok(())
+    }
+
+    /// (Re)computes when a connection's syncs are due.
+    pub fn schedule(&self, connection: &Connection) {
+        self.unschedule(&connection.id);
+        if !connection.schedules.enabled || connection.status != ConnectionStatus::Active {
+            return;
+        }
+        let now = crate::webhooks::now_ms();
+        for kind in [SyncKind::Jobs, SyncKind::Applications] {
+            let interval = self.interval(connection, kind);
+            let checkpoint = self.store.checkpoint(&connection.id, kind).unwrap_or_default();
+            let due = match checkpoint.last_run_at {
+                Some(last) => (last + backed_off(interval, checkpoint.consecutive_failures))
+                    .max(now + self.jitter(interval / 10)),
+                None => now + self.jitter(self.config.first_run_jitter.as_millis() as i64),
+            };
+            self.due.lock().unwrap_or_else(PoisonError::into_inner).insert((
+                due,
+                connection.id.clone(),
+                kind,
+            ));
+        }
+        self.wake.notify_one();
+    }
+
+    pub fn unschedule(&self, connection_id: &str) {
+        self.due
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(_, id, _)| id != connection_id);
+    }
+
+    /// When the syncs of `connection_id` are next due (unix ms).
+    pub fn next_due(&self, connection_id: &str) -> Vec<(SyncKind, i64)> {
+        let due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
+        due.iter()
+            .filter(|(_, id, _)| id == connection_id)
+            .map(|(at, _, kind)| (*kind, *at))
+            .collect()
+    }
+
+    fn interval(&self, connection: &Connection, kind: SyncKind) -> i64 {
+        let secs = match kind {
+            SyncKind::Jobs => connection.schedules.jobs_every_secs,
+            SyncKind::Applications => connection.schedules.applications_every_secs,
+        };
+        i64::try_from(secs.max(1)).unwrap_or(i64::MAX / 2).saturating_mul(1000)
+    }
+
+    fn jitter(&self, max_ms: i64) -> i64 {
+        if max_ms <= 0 { 0 } else { rand::rng().random_range(0..max_ms) }
+    }
+
+    /// Starts a run of `kind` for `connection_id` now, or joins the one queued or running.
+    /// Returns the run id and whether it was coalesced.
+    pub fn sync_now(
+        self: &Arc<Self>,
+        connection_id: &str,
+        kind: SyncKind,
+        trigger: &str,
+    ) -> Result<(String, bool), SyncError> {
+        let connection = self
+            .store
+            .connection(connection_id)?
+            .ok_or_else(|| SyncError::UnknownConnection(connection_id.to_string()))?;
+        let key = (connection_id.to_string(), kind);
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((run_id, _)) = slots.get(&key) {
+            return Ok((run_id.clone(), true));
+        }
+        let now = crate::webhooks::now_ms();
+        let run = Run {
+            id: new_run_id(now),
+            tenant_id: connection.tenant_id.clone(),
+            connection_id: connection_id.to_string(),
+            kind,
+            trigger: trigger.to_string(),
+            state: RunState::Queued,
+            full_scan: false,
+            counts: RunCounts::default(),
+            progress: RunProgress::default(),
+            queued_at: now,
+            started_at: None,
+            ended_at: None,
+            error: None,
+        };
+        self.store.put_run(&run)?;
+        let (sender, receiver) = watch::channel(None);
+        slots.insert(key.clone(), (run.id.clone(), receiver));
+        drop(slots);
+        let engine = self.clone();
+        let run_id = run.id.clone();
+        tokio::spawn(async move {
+            let permit = engine.permits.clone().acquire_owned().await;
+            let finished = engine.execute(run).await;
+            drop(permit);
+            engine.slots.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+            if let Ok(Some(connection)) = engine.store.connection(&finished.connection_id) {
+                engine.reschedule_after(&connection, finished.kind, &finished);
+            }
+            let _ = sender.send(Some(finished));
+        });
+        Ok((run_id, false))
+    }
+
+    /// Starts (or joins) a run and waits for its end.
+    pub async fn run_and_wait(
+        self: &Arc<Self>,
+        connection_id: &str,
+        kind: SyncKind,
+    ) -> Result<Run, SyncError> {
+        let (run_id, _) = self.sync_now(connection_id, kind, "manual")?;
+        self.wait(&run_id).await
+    }
+
+    /// Waits for the end of a run started by this engine.
+    pub async fn wait(&self, run_id: &str) -> Result<Run, SyncError> {
+        let receiver = {
+            let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+            slots.values().find(|(id, _)| id == run_id).map(|(_, rx)| rx.clone())
+        };
+        if let Some(mut receiver) = receiver {
+            while receiver.borrow().is_none() {
+                if receiver.changed().await.is_err() {
+                    break;
+                }
+            }
+            if let Some(run) = receiver.borrow().clone() {
+                return Ok(run);
+            }
+        }
+        self.store.run(run_id)?.ok_or_else(|| {
+            SyncError::Store(StoreError::NotFound { what: "run", id: run_id.into() })
+        })
+    }
+
+    fn reschedule_after(&self, connection: &Connection, kind: SyncKind, run: &Run) {
+        let mut due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
+        due.retain(|(_, id, k)| !(id == &connection.id && *k == kind));
+        if !connection.schedules.enabled || connection.status != ConnectionStatus::Active {
+            return;
+        }
+        let failures = self
+            .store
+            .checkpoint(&connection.id, kind)
+            .map(|c| c.consecutive_failures)
+            .unwrap_or(0);
+        let interval = self.interval(connection, kind);
+        let next = if run.state == RunState::Partial {
+            // Resume soon, after any cool-down the ATS asked for.
+            let cool =
+                self.budgets.cool_down_left(&connection.id).map_or(0, |d| d.as_millis() as i64);
+            crate::webhooks::now_ms() + cool.max(1000).min(interval)
+        } else {
+            crate::webhooks::now_ms() + backed_off(interval, failures) + self.jitter(interval / 20)
+        };
+        due.insert((next, connection.id.clone(), kind));
+    }
+
+    /// Runs the scheduler until the process ends.
+    pub fn spawn_scheduler(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            loop {
+                engine.start_due();
+                tokio::select! {
+                    _ = engine.wake.notified() => {}
+                    _ = tokio::time::sleep(engine.config.scheduler_tick) => {}
+                }
+            }
+        })
+    }
+
+    /// Starts every sync that is due now.
+    pub fn start_due(self: &Arc<Self>) {
+        let now = crate::webhooks::now_ms();
+        let ready: Vec<(i64, String, SyncKind)> = {
+            let mut due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
+            let ready: Vec<_> = due.iter().take_while(|(at, _, _)| *at <= now).cloned().collect();
+            for entry in &ready {
+                due.remove(entry);
+            }
+            ready
+        };
+        for (_, connection_id, kind) in ready {
+            match self.store.connection(&connection_id) {
+                Ok(Some(c)) if c.status == ConnectionStatus::Active && c.schedules.enabled => {
+                    if let Err(error) = self.sync_now(&connection_id, kind, "schedule") {
+                        tracing::error!(%error, connection = %connection_id, "cannot start a scheduled sync");
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Number of scheduled sync slots (for metrics and the benchmark).
+    pub fn scheduled_count(&self) -> usize {
+        self.due.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+}
+
+/// The interval after `failures` consecutive failed runs: doubled per failure, at most 16x
+/// and at most a day (but never shorter than the interval).
+fn backed_off(interval: i64, failures: u32) -> i64 {
+    let factor = 1i64 << failures.min(4);
+    interval.saturating_mul(factor).min(interval.max(24 * 3600 * 1000))
+}
+
+fn new_run_id(now: i64) -> String {
+    let suffix: u32 = rand::rng().random();
+    format!("run_{now:013}_{suffix:08x}")
+}

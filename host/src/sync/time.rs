@@ -1,0 +1,106 @@
+//! RFC 3339 timestamps as ATSs send them (`2026-11-24T09:00:00Z`, with fractions or an
+//! offset, or a bare date), to unix milliseconds and back, for watermarks and overlap
+//! windows. Unparseable values are treated as "unknown", never as a panic.
+
+/// Unix milliseconds of an RFC 3339 timestamp or `YYYY-MM-DD` date.
+pub fn parse_ms(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let date = text.get(..10)?;
+    let mut parts = date.split('-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: u32 = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let rest = &text[10..];
+    if rest.is_empty() {
+        return Some(days * 86_400_000);
+    }
+    let rest = rest.strip_prefix(['T', 't', ' '])?;
+    let hour: i64 = rest.get(0..2)?.parse().ok()?;
+    let minute: i64 = rest.get(3..5)?.parse().ok()?;
+    let second: i64 = rest.get(6..8)?.parse().ok()?;
+    let mut tail = &rest[8..];
+    let mut millis = 0i64;
+    if let Some(fraction) = tail.strip_prefix('.') {
+        let digits: String = fraction.chars().take_while(char::is_ascii_digit).collect();
+        tail = &fraction[digits.len()..];
+        let padded = format!("{digits:0<3}");
+        millis = padded.get(..3)?.parse().ok()?;
+    }
+    let offset_minutes = match tail {
+        "" | "Z" | "z" => 0,
+        _ => {
+            let sign = match tail.chars().next()? {
+                '+' => 1,
+                '-' => -1,
+                _ => return None,
+            };
+            let h: i64 = tail.get(1..3)?.parse().ok()?;
+            let m: i64 = tail.get(4..6).or_else(|| tail.get(3..5))?.parse().ok()?;
+            sign * (h * 60 + m)
+        }
+    };
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+    Some(seconds * 1000 + millis)
+}
+
+/// RFC 3339 UTC with milliseconds, e.g. `2026-11-24T09:00:00.000Z`.
+pub fn format_ms(ms: i64) -> String {
+    let seconds = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let days = seconds.div_euclid(86_400);
+    let of_day = seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        of_day / 3600,
+        (of_day % 3600) / 60,
+        of_day % 60
+    )
+}
+
+// Howard Hinnant's civil calendar algorithms.
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_common_shapes_and_round_trips() {
+        let base = parse_ms("2026-11-24T09:00:00Z").expect("utc");
+        assert_eq!(parse_ms("2026-11-24T10:00:00+01:00"), Some(base));
+        assert_eq!(parse_ms("2026-11-24T09:00:00.250Z"), Some(base + 250));
+        assert_eq!(parse_ms("2026-11-24 09:00:00"), Some(base));
+        assert_eq!(parse_ms("2026-11-24"), Some(base - 9 * 3_600_000));
+        assert_eq!(format_ms(base), "2026-11-24T09:00:00.000Z");
+        assert_eq!(parse_ms(&format_ms(base + 1)), Some(base + 1));
+        assert_eq!(parse_ms("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_ms("yesterday"), None);
+        assert_eq!(parse_ms("2026-13-01"), None);
+    }
+}
