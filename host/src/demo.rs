@@ -47,11 +47,9 @@ impl DemoStatus {
 }
 
 /// Starts the sandbox ATS and the demo loop.
-pub async fn start(
-    runtime: Arc<Runtime>,
-    registry: Arc<Registry>,
-    interval: Duration,
-) -> anyhow::Result<Arc<DemoStatus>> {
+pub async fn start(host: &crate::app::Host, interval: Duration) -> anyhow::Result<Arc<DemoStatus>> {
+    let runtime = host.state.runtime.clone();
+    let registry = host.state.registry.clone();
     let addr =
         sandbox_ats::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), sandbox_ats::DEMO_API_KEY)
             .await?;

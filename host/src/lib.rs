@@ -3,6 +3,7 @@
 //!
 //! | module | owns |
 //! |---|---|
+//! | [`app`] | assembles a running host (store, keys, sync engine, webhooks, API) |
 //! | [`runtime`] | the sandbox: engine, loading, hot swap, calls, egress |
 //! | [`api`] | the HTTP API (axum) |
 //! | [`cli`] | the `ats-host` command line |
@@ -15,6 +16,7 @@
 //! | [`writes`] | writes to an ATS: push candidate, single writes, idempotency journal |
 
 pub mod api;
+pub mod app;
 pub mod bundled;
 pub mod cli;
 pub mod demo;

@@ -2,10 +2,11 @@
 //! a temporary data directory with its sled store, API keys, and the webhook worker with
 //! fast retries allowed to deliver to loopback receivers.
 
-use ats_host::api::{self, AppState};
+use ats_host::app::{Host, HostOptions};
 use ats_host::runtime::Registry;
+use ats_host::store::SledStore;
+use ats_host::sync::{SyncConfig, SyncEngine};
 use ats_host::webhooks::dispatcher::{DeliveryPolicy, Dispatcher};
-use ats_host::webhooks::ledger::Ledger;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +16,8 @@ pub struct ApiHost {
     pub http: reqwest::Client,
     pub webhooks: Arc<Dispatcher>,
     pub registry: Arc<Registry>,
+    pub sync: Arc<SyncEngine>,
+    pub store: Arc<SledStore>,
     pub data_dir: tempfile::TempDir,
 }
 
@@ -30,38 +33,44 @@ pub fn fast_delivery_policy() -> DeliveryPolicy {
 }
 
 impl ApiHost {
+    /// A host on a fresh data directory with the bundled connectors, syncs driven by hand.
     pub async fn start() -> Self {
+        Self::start_with(SyncConfig {
+            retry_base: Duration::from_millis(20),
+            retry_max: Duration::from_millis(100),
+            ..SyncConfig::default()
+        })
+        .await
+    }
+
+    pub async fn start_with(sync: SyncConfig) -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let runtime = crate::runtime(crate::test_limits());
-        let registry = Arc::new(Registry::default());
-        for (package, wasm) in ats_host::bundled::BUNDLED {
-            let connector = runtime.load(wasm.to_vec(), package).await.expect("bundled loads");
-            registry.install(connector);
-        }
-        let db = sled::open(data_dir.path().join("db")).expect("sled opens");
-        let (keys, generated) =
-            api::auth::KeyStore::open(&db, data_dir.path(), None).expect("key store");
-        let operator_key = generated.expect("a new data dir generates the operator key");
-        let webhooks = Arc::new(
-            Dispatcher::new(Ledger::open(&db).expect("ledger"), fast_delivery_policy())
-                .expect("dispatcher"),
-        );
-        webhooks.clone().spawn(Duration::from_millis(20));
-        let state = AppState {
-            runtime,
-            registry: registry.clone(),
-            keys,
-            webhooks: webhooks.clone(),
-            connectors_dir: Some(data_dir.path().join("connectors")),
-            demo: None,
-        };
-        let addr = crate::serve(api::router(state)).await;
+        let host = Host::start(
+            crate::test_limits(),
+            HostOptions {
+                data_dir: data_dir.path().to_path_buf(),
+                connectors_dir: Some(data_dir.path().join("connectors")),
+                operator_key: None,
+                secret_key: None,
+                sync,
+                webhooks: fast_delivery_policy(),
+                run_scheduler: false,
+            },
+        )
+        .await
+        .expect("host starts");
+        host.load_bundled().await;
+        let operator_key =
+            host.generated_operator_key.clone().expect("a new data dir generates the operator key");
+        let addr = crate::serve(host.router()).await;
         ApiHost {
             base: format!("http://{addr}"),
             operator_key,
             http: reqwest::Client::new(),
-            webhooks,
-            registry,
+            webhooks: host.webhooks.clone(),
+            registry: host.state.registry.clone(),
+            sync: host.sync.clone(),
+            store: host.store.clone(),
             data_dir,
         }
     }

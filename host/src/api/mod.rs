@@ -9,14 +9,22 @@
 //! | [`openapi`] | the self-documenting route table |
 //! | [`connectors`] | `/v1/connectors` |
 //! | [`webhooks`] | `/v1/webhooks`, `/v1/webhook-deliveries` |
-//! | [`tenants`] | `/v1/tenants` and tenant API keys |
+//! | [`tenants`] | tenant API keys |
+//! | [`connections`] | `/v1/tenants`, `/v1/connections` |
+//! | [`syncs`] | sync now, schedules, `/v1/runs` |
+//! | [`records`] | unified reads and `/v1/events` |
+//! | [`writes`] | writes through connectors, with idempotency keys |
 
 pub mod auth;
+pub mod connections;
 pub mod connectors;
 pub mod openapi;
 pub mod problem;
+pub mod records;
+pub mod syncs;
 pub mod tenants;
 pub mod webhooks;
+pub mod writes;
 
 use crate::demo::DemoStatus;
 use crate::runtime::{Registry, Runtime};
@@ -42,6 +50,9 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub keys: auth::KeyStore,
     pub webhooks: Arc<Dispatcher>,
+    pub store: Arc<dyn crate::store::Store>,
+    pub sync: Arc<crate::sync::SyncEngine>,
+    pub journal: crate::writes::journal::Journal,
     /// Where uploaded connectors are saved (the watched directory).
     pub connectors_dir: Option<PathBuf>,
     pub demo: Option<Arc<DemoStatus>>,
@@ -83,6 +94,10 @@ pub fn v1_routes() -> Routes<AppState> {
     );
     let routes = connectors::routes(routes);
     let routes = tenants::routes(routes);
+    let routes = connections::routes(routes);
+    let routes = syncs::routes(routes);
+    let routes = records::routes(routes);
+    let routes = writes::routes(routes);
     webhooks::routes(routes)
 }
 

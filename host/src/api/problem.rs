@@ -152,6 +152,29 @@ fn json_problem(rejection: JsonRejection) -> Problem {
     }
 }
 
+/// An optional JSON body: empty means `T::default()`.
+pub fn optional_json<T: serde::de::DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, Problem> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        let text = e.to_string();
+        if e.is_syntax() || e.is_eof() {
+            Problem::bad_request(format!("the body is not valid JSON: {text}"))
+        } else {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid request body",
+                format!("the body does not match the expected shape: {text}"),
+            )
+            .with_fields(vec![FieldProblem {
+                field: field_from_message(&text),
+                problem: text.clone(),
+            }])
+        }
+    })
+}
+
 /// `missing field `email`` / `unknown field `foo`` → the field's name.
 fn field_from_message(message: &str) -> String {
     message

@@ -17,6 +17,12 @@
 //! memory_mb = 128
 //! allocator = "auto"               # auto | pooling | on-demand
 //!
+//! [sync]
+//! page_size = 100
+//! max_pages_per_run = 10000
+//! overlap = 300000                 # milliseconds
+//! calls_per_second = 10.0
+//!
 //! [webhooks]
 //! max_attempts = 8
 //! base_delay = 30000               # milliseconds
@@ -44,6 +50,7 @@ pub struct FileConfig {
     #[serde(default)]
     pub limits: LimitsSection,
     pub webhooks: Option<DeliveryPolicy>,
+    pub sync: Option<crate::sync::SyncConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]

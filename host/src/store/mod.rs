@@ -3,6 +3,7 @@
 //!
 //! | module | owns |
 //! |---|---|
+//! | [`connector_state`] | the connectors' `state` import, persisted |
 //! | [`model`] | the records: tenants, connections, runs, checkpoints, jobs, stages, applications, events |
 //! | [`secrets`] | encryption at rest of connection secrets |
 //! | [`sled_store`] | the sled implementation, its trees and key layout |
@@ -18,6 +19,7 @@
 //! LOCKED LIMIT n` plus a lease column (`leased_until`), so each sync runs on one node at a
 //! time and a crashed node's lease simply expires. Webhook deliveries are claimed the same way.
 
+pub mod connector_state;
 pub mod model;
 pub mod secrets;
 pub mod sled_store;

@@ -111,7 +111,7 @@ pub struct SyncEngine {
     permits: Arc<Semaphore>,
     wake: Notify,
     /// Notified when a committed page appended events (the webhook fan-out listens).
-    pub events_appended: Notify,
+    pub events_appended: Arc<Notify>,
 }
 
 /// The call context of a connection: its config and secrets as connector config fields.
@@ -145,7 +145,7 @@ impl SyncEngine {
             slots: Mutex::new(HashMap::new()),
             due: Mutex::new(BTreeSet::new()),
             wake: Notify::new(),
-            events_appended: Notify::new(),
+            events_appended: Arc::new(Notify::new()),
         })
     }
 

@@ -295,7 +295,9 @@ impl SyncEngine {
                 page.next_page_token
             }
             _ => {
-                return Err(Stop::Failed("the connector returned another shape than a page".into()));
+                return Err(Stop::Failed(
+                    "the connector returned another shape than a page".into(),
+                ));
             }
         };
         run.counts = counts;
@@ -356,7 +358,7 @@ impl SyncEngine {
         commit.run = run.clone();
         let appended = self.store.commit_page(commit.clone())?;
         if !appended.is_empty() {
-            self.events_appended.notify_waiters();
+            self.events_appended.notify_one();
         }
         Ok(())
     }

@@ -288,3 +288,59 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     }
     text
 }
+
+impl Dispatcher {
+    /// Offers every event of the store's log after the saved fan-out cursor, then moves
+    /// the cursor. Crash-safe: deliveries are idempotent per (subscription, event).
+    pub fn fan_out_from(&self, store: &dyn crate::store::Store) -> Result<usize, FanOutError> {
+        let mut offered = 0;
+        loop {
+            let after = self.ledger.fan_out_cursor()?.and_then(|c| c.parse::<u64>().ok());
+            let events = store.events(None, after, 500)?;
+            let Some(last) = events.last().map(|e| e.seq) else { return Ok(offered) };
+            for event in &events {
+                let mut data = event.data.clone();
+                if let Some(map) = data.as_object_mut() {
+                    map.insert("connection_id".into(), serde_json::json!(event.connection_id));
+                }
+                self.offer(&OutboundEvent {
+                    id: event.id.clone(),
+                    tenant_id: event.tenant_id.clone(),
+                    event_type: event.event_type.clone(),
+                    data,
+                    occurred_at: event.occurred_at,
+                })?;
+                offered += 1;
+            }
+            self.ledger.set_fan_out_cursor(&last.to_string())?;
+        }
+    }
+
+    /// Runs the fan-out whenever `appended` is notified, and every `tick`.
+    pub fn spawn_fan_out(
+        self: Arc<Self>,
+        store: Arc<dyn crate::store::Store>,
+        appended: Arc<tokio::sync::Notify>,
+        tick: Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = self.fan_out_from(store.as_ref()) {
+                    tracing::error!(%error, "webhook fan-out failed");
+                }
+                tokio::select! {
+                    _ = appended.notified() => {}
+                    _ = tokio::time::sleep(tick) => {}
+                }
+            }
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FanOutError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}

@@ -27,6 +27,8 @@ pub struct WriteTarget<'a> {
     pub runtime: &'a Runtime,
     pub connector: Arc<LoadedConnector>,
     pub context: CallContext,
+    /// The connection's rate budget, shared with its syncs.
+    pub budgets: Option<&'a crate::sync::budget::RateBudgets>,
 }
 
 /// Why a write failed as a whole (parts of a push that fail are reported, not errors).
@@ -103,6 +105,11 @@ impl Run<'_, '_> {
     }
 
     async fn call(&self, invocation: Invocation) -> Result<Output, CallError> {
+        if let Some(budgets) = self.target.budgets {
+            budgets
+                .acquire(&self.target.context.connection_id, &self.target.connector.manifest.id)
+                .await;
+        }
         self.target.runtime.call(&self.target.connector, &self.target.context, invocation).await
     }
 

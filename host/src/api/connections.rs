@@ -1,0 +1,415 @@
+//! `/v1/tenants` and `/v1/connections`: tenants, and their connections to an ATS. Config
+//! is validated against the connector's declared fields (every missing, unknown or misplaced
+//! field listed at once); secrets are write-only, encrypted at rest, never returned or logged.
+//! A check calls the ATS once and reports ok / unauthorized / unreachable.
+
+use super::AppState;
+use super::auth::{Caller, Operator};
+use super::openapi::{Access, Routes};
+use super::problem::{Body, FieldProblem, Problem};
+use crate::runtime::bindings::{AtsError, PageRequest};
+use crate::runtime::{CallError, Invocation};
+use crate::store::{
+    Connection, ConnectionStatus, MAX_INTERVAL_SECS, MIN_INTERVAL_SECS, Schedules, Secrets, Tenant,
+};
+use crate::webhooks::{new_id, now_ms};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
+    routes
+        .add("GET", "/v1/tenants", "tenants", Access::Operator, "List tenants", None, get(list_tenants))
+        .add("POST", "/v1/tenants", "tenants", Access::Operator, "Create a tenant", Some(json!({"id": "acme", "name": "Acme Recruiting"})), post(create_tenant))
+        .add("GET", "/v1/connections", "connections", Access::AnyKey, "List connections (a tenant key sees its own)", None, get(list))
+        .add("POST", "/v1/connections", "connections", Access::AnyKey, "Create a connection; config is checked against the connector's declared fields", Some(json!({"tenant_id": "acme", "connector_id": "otys", "name": "Acme OTYS", "config": {"base-url": "https://ows.otys.nl"}, "secrets": {"api-key": "..."}, "schedules": {"jobs_every_secs": 10800, "applications_every_secs": 300}})), post(create))
+        .add("GET", "/v1/connections/{id}", "connections", Access::AnyKey, "One connection (secrets are never returned)", None, get(show))
+        .add("PATCH", "/v1/connections/{id}", "connections", Access::AnyKey, "Update name, config, secrets, schedules, pinned version or status; new secrets resume a needs-reauth connection", Some(json!({"secrets": {"api-key": "new"}})), axum::routing::patch(update))
+        .add("DELETE", "/v1/connections/{id}", "connections", Access::AnyKey, "Delete a connection and its synced data", None, axum::routing::delete(remove))
+        .add("POST", "/v1/connections/{id}/check", "connections", Access::AnyKey, "Call the ATS once: ok, unauthorized or unreachable", None, post(check))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantBody {
+    id: String,
+    #[serde(default)]
+    name: String,
+}
+
+async fn list_tenants(State(state): State<AppState>, _op: Operator) -> Response {
+    match state.store.tenants() {
+        Ok(tenants) => Json(json!({"data": tenants})).into_response(),
+        Err(e) => Problem::internal(e).into_response(),
+    }
+}
+
+async fn create_tenant(
+    State(state): State<AppState>,
+    _op: Operator,
+    Body(body): Body<TenantBody>,
+) -> Response {
+    if let Err(problem) = super::tenants::check_tenant_id(&body.id) {
+        return problem.into_response();
+    }
+    match state.store.tenant(&body.id) {
+        Ok(Some(_)) => {
+            return Problem::conflict(format!("tenant `{}` exists", body.id)).into_response();
+        }
+        Ok(None) => {}
+        Err(e) => return Problem::internal(e).into_response(),
+    }
+    let tenant = Tenant { id: body.id.clone(), name: body.name, created_at: now_ms() };
+    match state.store.put_tenant(&tenant) {
+        Ok(()) => (StatusCode::CREATED, Json(tenant)).into_response(),
+        Err(e) => Problem::internal(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    tenant_id: Option<String>,
+    connector_id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    config: BTreeMap<String, String>,
+    #[serde(default)]
+    secrets: BTreeMap<String, String>,
+    pinned_version: Option<String>,
+    #[serde(default)]
+    allow_private_networks: bool,
+    schedules: Option<Schedules>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    name: Option<String>,
+    config: Option<BTreeMap<String, String>>,
+    secrets: Option<BTreeMap<String, String>>,
+    /// `null` unpins (use the active version).
+    #[serde(default, with = "double_option")]
+    pinned_version: Option<Option<String>>,
+    schedules: Option<Schedules>,
+    /// `active` or `paused`.
+    status: Option<String>,
+}
+
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(d).map(Some)
+    }
+}
+
+/// The connection if the caller may see it; 404 otherwise (ids do not leak).
+pub fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<Connection, Problem> {
+    match state.store.connection(id) {
+        Ok(Some(c)) if caller.can_see(&c.tenant_id) => Ok(c),
+        Ok(_) => Err(Problem::not_found("connection", id)),
+        Err(e) => Err(Problem::internal(e)),
+    }
+}
+
+fn view(state: &AppState, connection: &Connection) -> Value {
+    let mut value = serde_json::to_value(connection).unwrap_or_default();
+    let next: BTreeMap<&str, i64> =
+        state.sync.next_due(&connection.id).into_iter().map(|(k, at)| (k.as_str(), at)).collect();
+    value["next_sync_at"] = json!(next);
+    value
+}
+
+async fn list(State(state): State<AppState>, caller: Caller) -> Response {
+    match state.store.connections(caller.tenant()) {
+        Ok(all) => Json(json!({"data": all.iter().map(|c| view(&state, c)).collect::<Vec<_>>()}))
+            .into_response(),
+        Err(e) => Problem::internal(e).into_response(),
+    }
+}
+
+async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
+    match visible(&state, &caller, &id) {
+        Ok(c) => Json(view(&state, &c)).into_response(),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// Checks config and secrets against the connector's declared fields; lists every problem.
+fn check_fields(
+    state: &AppState,
+    connector_id: &str,
+    pinned: Option<&str>,
+    config: &BTreeMap<String, String>,
+    secrets: &BTreeMap<String, String>,
+) -> Result<(), Problem> {
+    let connector = match pinned {
+        Some(version) => state
+            .registry
+            .version(connector_id, version)
+            .map_err(|e| Problem::invalid("pinned_version", e.to_string()))?,
+        None => state.registry.active(connector_id).ok_or_else(|| {
+            Problem::invalid(
+                "connector_id",
+                format!("no connector `{connector_id}` is loaded; GET /v1/connectors lists them"),
+            )
+        })?,
+    };
+    let declared = &connector.manifest.config_fields;
+    let mut problems = Vec::new();
+    for field in declared {
+        let (here, other, place) =
+            if field.secret { (secrets, config, "secrets") } else { (config, secrets, "config") };
+        if other.contains_key(&field.name) {
+            let wrong = if field.secret { "config" } else { "secrets" };
+            problems.push(FieldProblem {
+                field: format!("{wrong}.{}", field.name),
+                problem: format!("belongs under `{place}`"),
+            });
+        } else if field.required && here.get(&field.name).is_none_or(|v| v.trim().is_empty()) {
+            problems.push(FieldProblem {
+                field: format!("{place}.{}", field.name),
+                problem: format!("required: {}", field.help),
+            });
+        }
+    }
+    for (place, map) in [("config", config), ("secrets", secrets)] {
+        for name in map.keys() {
+            if !declared.iter().any(|f| &f.name == name) {
+                let known: Vec<&str> = declared.iter().map(|f| f.name.as_str()).collect();
+                problems.push(FieldProblem {
+                    field: format!("{place}.{name}"),
+                    problem: format!(
+                        "unknown field; {connector_id} declares: {}",
+                        known.join(", ")
+                    ),
+                });
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let summary: Vec<String> =
+        problems.iter().map(|p| format!("{} ({})", p.field, p.problem)).collect();
+    Err(Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid connection config",
+        format!("fix these fields: {}", summary.join("; ")),
+    )
+    .with_fields(problems))
+}
+
+fn check_schedules(schedules: &Schedules) -> Result<(), Problem> {
+    for (name, secs) in [
+        ("schedules.jobs_every_secs", schedules.jobs_every_secs),
+        ("schedules.applications_every_secs", schedules.applications_every_secs),
+    ] {
+        if !(MIN_INTERVAL_SECS..=MAX_INTERVAL_SECS).contains(&secs) {
+            return Err(Problem::invalid(
+                name,
+                format!(
+                    "{secs} is out of range: use {MIN_INTERVAL_SECS}..={MAX_INTERVAL_SECS} seconds (1 minute to 7 days)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body<CreateBody>,
+) -> Response {
+    let tenant_id = match (&caller, body.tenant_id.clone()) {
+        (Caller::Tenant { tenant_id }, None) => tenant_id.clone(),
+        (Caller::Tenant { tenant_id }, Some(asked)) if *tenant_id == asked => asked,
+        (Caller::Tenant { .. }, Some(_)) => {
+            return Problem::invalid(
+                "tenant_id",
+                "a tenant key creates connections of its own tenant; leave tenant_id out",
+            )
+            .into_response();
+        }
+        (Caller::Operator, Some(asked)) => asked,
+        (Caller::Operator, None) => {
+            return Problem::invalid("tenant_id", "required with the operator key").into_response();
+        }
+    };
+    if body.allow_private_networks && caller != Caller::Operator {
+        return Problem::invalid(
+            "allow_private_networks",
+            "only the operator key may let a connection reach private networks",
+        )
+        .into_response();
+    }
+    match state.store.tenant(&tenant_id) {
+        Ok(Some(_)) => {}
+        Ok(None) if caller == Caller::Operator => {
+            return Problem::invalid(
+                "tenant_id",
+                format!("no tenant `{tenant_id}`; create it with POST /v1/tenants"),
+            )
+            .into_response();
+        }
+        Ok(None) => {
+            // A tenant key's tenant exists implicitly.
+            let _ = state.store.put_tenant(&Tenant {
+                id: tenant_id.clone(),
+                name: tenant_id.clone(),
+                created_at: now_ms(),
+            });
+        }
+        Err(e) => return Problem::internal(e).into_response(),
+    }
+    if let Err(p) = check_fields(
+        &state,
+        &body.connector_id,
+        body.pinned_version.as_deref(),
+        &body.config,
+        &body.secrets,
+    ) {
+        return p.into_response();
+    }
+    let schedules = body.schedules.unwrap_or_default();
+    if let Err(p) = check_schedules(&schedules) {
+        return p.into_response();
+    }
+    let now = now_ms();
+    let connection = Connection {
+        id: new_id("conn"),
+        tenant_id,
+        connector_id: body.connector_id,
+        pinned_version: body.pinned_version,
+        name: body.name,
+        config: body.config,
+        secret_names: body.secrets.keys().cloned().collect(),
+        allow_private_networks: body.allow_private_networks,
+        status: ConnectionStatus::Active,
+        status_detail: None,
+        schedules,
+        created_at: now,
+        updated_at: now,
+    };
+    if let Err(e) = state.store.put_connection(&connection, Some(&Secrets(body.secrets))) {
+        return Problem::internal(e).into_response();
+    }
+    state.sync.schedule(&connection);
+    tracing::info!(connection = %connection.id, tenant = %connection.tenant_id, connector = %connection.connector_id, "connection created");
+    (StatusCode::CREATED, Json(view(&state, &connection))).into_response()
+}
+
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<UpdateBody>,
+) -> Response {
+    let mut connection = match visible(&state, &caller, &id) {
+        Ok(c) => c,
+        Err(p) => return p.into_response(),
+    };
+    let current = match state.store.connection_with_secrets(&id) {
+        Ok(Some(c)) => c.secrets,
+        Ok(None) => return Problem::not_found("connection", &id).into_response(),
+        Err(e) => return Problem::internal(e).into_response(),
+    };
+    let config = body.config.clone().unwrap_or_else(|| connection.config.clone());
+    let mut secrets = current.0.clone();
+    if let Some(new) = &body.secrets {
+        secrets.extend(new.clone());
+    }
+    let pinned = body.pinned_version.clone().unwrap_or_else(|| connection.pinned_version.clone());
+    if let Err(p) =
+        check_fields(&state, &connection.connector_id, pinned.as_deref(), &config, &secrets)
+    {
+        return p.into_response();
+    }
+    if let Some(schedules) = &body.schedules {
+        if let Err(p) = check_schedules(schedules) {
+            return p.into_response();
+        }
+        connection.schedules = schedules.clone();
+    }
+    if let Some(name) = body.name {
+        connection.name = name;
+    }
+    match body.status.as_deref() {
+        None => {}
+        Some("active") => connection.status = ConnectionStatus::Active,
+        Some("paused") => connection.status = ConnectionStatus::Paused,
+        Some(other) => {
+            return Problem::invalid("status", format!("`{other}` is not `active` or `paused`"))
+                .into_response();
+        }
+    }
+    if body.secrets.is_some() && connection.status == ConnectionStatus::NeedsReauth {
+        connection.status = ConnectionStatus::Active;
+        connection.status_detail = None;
+    }
+    connection.config = config;
+    connection.pinned_version = pinned;
+    connection.secret_names = secrets.keys().cloned().collect();
+    connection.updated_at = now_ms();
+    let new_secrets = body.secrets.is_some().then_some(Secrets(secrets));
+    if let Err(e) = state.store.put_connection(&connection, new_secrets.as_ref()) {
+        return Problem::internal(e).into_response();
+    }
+    state.sync.schedule(&connection);
+    Json(view(&state, &connection)).into_response()
+}
+
+async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
+    if let Err(p) = visible(&state, &caller, &id) {
+        return p.into_response();
+    }
+    state.sync.unschedule(&id);
+    match state.store.delete_connection(&id) {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => Problem::internal(e).into_response(),
+    }
+}
+
+async fn check(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
+    if let Err(p) = visible(&state, &caller, &id) {
+        return p.into_response();
+    }
+    let connection = match state.store.connection_with_secrets(&id) {
+        Ok(Some(c)) => c,
+        Ok(None) => return Problem::not_found("connection", &id).into_response(),
+        Err(e) => return Problem::internal(e).into_response(),
+    };
+    let connector = match state.sync.resolve_connector(&connection.connection) {
+        Ok(c) => c,
+        Err(reason) => return Json(json!({"status": "error", "detail": reason})).into_response(),
+    };
+    let context = crate::sync::call_context(&connection);
+    let page = PageRequest { page_token: None, since: None, limit: Some(1) };
+    let invocation = if connector.manifest.operations.contains(&crate::runtime::Operation::ListJobs)
+    {
+        Invocation::ListJobs(page)
+    } else {
+        Invocation::ListStages { job_id: None, page }
+    };
+    let started = std::time::Instant::now();
+    let (status, detail) = match state.runtime.call(&connector, &context, invocation).await {
+        Ok(_) => ("ok", "the ATS answered with these credentials".to_string()),
+        Err(CallError::Connector(AtsError::Unauthorized(m) | AtsError::Forbidden(m))) => {
+            ("unauthorized", m)
+        }
+        Err(error @ (CallError::Timeout { .. } | CallError::Connector(AtsError::Transient(_)))) => {
+            ("unreachable", error.to_string())
+        }
+        Err(error) => ("error", error.to_string()),
+    };
+    Json(json!({"status": status, "detail": detail, "connector": connector.info().version, "took_ms": started.elapsed().as_millis() as u64})).into_response()
+}

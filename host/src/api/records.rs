@@ -1,0 +1,259 @@
+//! Unified reads from the store: `/v1/jobs` (with activate / freeze), `/v1/stages`,
+//! `/v1/applications`, and the event log `/v1/events`. Lists are paginated with a stable
+//! cursor (the record's position in the store, not an offset) and filter on
+//! `updated_after` (unix milliseconds of the host's last change to the record).
+
+use super::AppState;
+use super::auth::Caller;
+use super::connections::visible;
+use super::openapi::{Access, Routes};
+use super::problem::{Body, Problem};
+use crate::store::{RecordFilter, record_key};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
+    routes
+        .add(
+            "GET",
+            "/v1/jobs",
+            "records",
+            Access::AnyKey,
+            "Synced jobs; filter by connection_id, updated_after; page with cursor",
+            None,
+            get(list_jobs),
+        )
+        .add(
+            "GET",
+            "/v1/connections/{id}/jobs/{job}",
+            "records",
+            Access::AnyKey,
+            "One synced job",
+            None,
+            get(show_job),
+        )
+        .add(
+            "POST",
+            "/v1/connections/{id}/jobs/{job}/flags",
+            "records",
+            Access::AnyKey,
+            "Activate / deactivate a job for the product, freeze it against ATS updates",
+            Some(json!({"active": true, "frozen": false})),
+            post(job_flags),
+        )
+        .add(
+            "GET",
+            "/v1/connections/{id}/stages",
+            "records",
+            Access::AnyKey,
+            "The connection's pipeline stages",
+            None,
+            get(list_stages),
+        )
+        .add(
+            "GET",
+            "/v1/applications",
+            "records",
+            Access::AnyKey,
+            "Synced applications; filter by connection_id, updated_after; page with cursor",
+            None,
+            get(list_applications),
+        )
+        .add(
+            "GET",
+            "/v1/events",
+            "events",
+            Access::AnyKey,
+            "The event log after a cursor (`after`), oldest first",
+            None,
+            get(list_events),
+        )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    connection_id: Option<String>,
+    updated_after: Option<i64>,
+    cursor: Option<String>,
+    limit: Option<usize>,
+}
+
+fn filter(state: &AppState, caller: &Caller, query: ListQuery) -> Result<RecordFilter, Problem> {
+    if let Some(connection) = &query.connection_id {
+        visible(state, caller, connection)?;
+    }
+    let after = match query.cursor {
+        None => None,
+        Some(cursor) => Some(
+            URL_SAFE_NO_PAD
+                .decode(cursor.as_bytes())
+                .ok()
+                .and_then(|raw| String::from_utf8(raw).ok())
+                .ok_or_else(|| {
+                    Problem::invalid(
+                        "cursor",
+                        "not a cursor this API returned; pass `next_cursor` from the previous page",
+                    )
+                })?,
+        ),
+    };
+    Ok(RecordFilter {
+        tenant_id: caller.tenant().map(str::to_string),
+        connection_id: query.connection_id,
+        updated_after: query.updated_after,
+        after,
+        limit: query.limit.unwrap_or(100).clamp(1, 1000),
+    })
+}
+
+fn cursor(connection_id: &str, remote_id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(record_key(connection_id, remote_id))
+}
+
+async fn list_jobs(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let filter = match filter(&state, &caller, query) {
+        Ok(f) => f,
+        Err(p) => return p.into_response(),
+    };
+    match state.store.jobs(&filter) {
+        Ok(jobs) => {
+            let next = (jobs.len() == filter.limit)
+                .then(|| jobs.last().map(|j| cursor(&j.connection_id, &j.remote_id)))
+                .flatten();
+            Json(json!({"data": jobs, "next_cursor": next})).into_response()
+        }
+        Err(e) => Problem::internal(e).into_response(),
+    }
+}
+
+async fn show_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, job)): Path<(String, String)>,
+) -> Response {
+    if let Err(p) = visible(&state, &caller, &id) {
+        return p.into_response();
+    }
+    match state.store.job(&id, &job) {
+        Ok(Some(job)) => Json(job).into_response(),
+        Ok(None) => Problem::not_found("job", &job).into_response(),
+        Err(e) => Problem::internal(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Flags {
+    active: Option<bool>,
+    frozen: Option<bool>,
+}
+
+async fn job_flags(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, job)): Path<(String, String)>,
+    Body(flags): Body<Flags>,
+) -> Response {
+    if let Err(p) = visible(&state, &caller, &id) {
+        return p.into_response();
+    }
+    let mut stored = match state.store.job(&id, &job) {
+        Ok(Some(job)) => job,
+        Ok(None) => return Problem::not_found("job", &job).into_response(),
+        Err(e) => return Problem::internal(e).into_response(),
+    };
+    if flags.active.is_none() && flags.frozen.is_none() {
+        return Problem::invalid("active", "give `active` and/or `frozen`").into_response();
+    }
+    if let Some(active) = flags.active {
+        stored.active = active;
+    }
+    if let Some(frozen) = flags.frozen {
+        stored.frozen = frozen;
+    }
+    stored.updated_at = crate::webhooks::now_ms();
+    match state.store.put_job(&stored) {
+        Ok(()) => Json(stored).into_response(),
+        Err(e) => Problem::internal(e).into_response(),
+    }
+}
+
+async fn list_stages(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(p) = visible(&state, &caller, &id) {
+        return p.into_response();
+    }
+    match state.store.stages(&id) {
+        Ok(stages) => Json(json!({"data": stages})).into_response(),
+        Err(e) => Problem::internal(e).into_response(),
+    }
+}
+
+async fn list_applications(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let filter = match filter(&state, &caller, query) {
+        Ok(f) => f,
+        Err(p) => return p.into_response(),
+    };
+    match state.store.applications(&filter) {
+        Ok(apps) => {
+            let next = (apps.len() == filter.limit)
+                .then(|| apps.last().map(|a| cursor(&a.connection_id, &a.remote_id)))
+                .flatten();
+            Json(json!({"data": apps, "next_cursor": next})).into_response()
+        }
+        Err(e) => Problem::internal(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventQuery {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<EventQuery>,
+) -> Response {
+    let after = match query.after.as_deref() {
+        None => None,
+        Some(text) => match text.trim_start_matches("evt_").parse::<u64>() {
+            Ok(seq) => Some(seq),
+            Err(_) => {
+                return Problem::invalid(
+                    "after",
+                    format!("`{text}` is not an event cursor; pass `next_cursor` or an event id"),
+                )
+                .into_response();
+            }
+        },
+    };
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    match state.store.events(caller.tenant(), after, limit) {
+        Ok(events) => {
+            let next = events.last().map(|e| e.seq.to_string()).or(query.after);
+            Json(json!({"data": events, "next_cursor": next})).into_response()
+        }
+        Err(e) => Problem::internal(e).into_response(),
+    }
+}

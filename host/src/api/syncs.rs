@@ -1,0 +1,208 @@
+//! `/v1/connections/{id}/sync`, `/v1/connections/{id}/schedules` and `/v1/runs`: sync now
+//! (coalescing), schedules, and runs with their progress.
+
+use super::AppState;
+use super::auth::Caller;
+use super::connections::visible;
+use super::openapi::{Access, Routes};
+use super::problem::{Body, Problem};
+use crate::store::{RunFilter, RunState, Schedules, SyncKind};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
+    routes
+        .add(
+            "POST",
+            "/v1/connections/{id}/sync",
+            "syncs",
+            Access::AnyKey,
+            "Sync now: starts a run, or joins the one queued or running (coalesced)",
+            Some(json!({"kind": "jobs"})),
+            post(sync_now),
+        )
+        .add(
+            "GET",
+            "/v1/connections/{id}/schedules",
+            "syncs",
+            Access::AnyKey,
+            "The connection's sync schedules and next due times",
+            None,
+            get(schedules),
+        )
+        .add(
+            "PUT",
+            "/v1/connections/{id}/schedules",
+            "syncs",
+            Access::AnyKey,
+            "Replace the connection's sync schedules",
+            Some(
+                json!({"jobs_every_secs": 10800, "applications_every_secs": 300, "enabled": true}),
+            ),
+            axum::routing::put(put_schedules),
+        )
+        .add(
+            "GET",
+            "/v1/runs",
+            "syncs",
+            Access::AnyKey,
+            "Sync runs, newest first; filter by connection_id and status; page with cursor",
+            None,
+            get(list_runs),
+        )
+        .add(
+            "GET",
+            "/v1/runs/{id}",
+            "syncs",
+            Access::AnyKey,
+            "One run, with progress while it runs",
+            None,
+            get(show_run),
+        )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SyncBody {
+    kind: Option<String>,
+}
+
+async fn sync_now(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(p) = visible(&state, &caller, &id) {
+        return p.into_response();
+    }
+    let body: SyncBody = match super::problem::optional_json(&body) {
+        Ok(b) => b,
+        Err(p) => return p.into_response(),
+    };
+    let kind_text = body.kind.unwrap_or_else(|| "jobs".into());
+    let Some(kind) = SyncKind::parse(&kind_text) else {
+        return Problem::invalid("kind", format!("`{kind_text}` is not `jobs` or `applications`"))
+            .into_response();
+    };
+    match state.sync.sync_now(&id, kind, "manual") {
+        Ok((run_id, coalesced)) => {
+            let status = if coalesced { StatusCode::OK } else { StatusCode::ACCEPTED };
+            (status, Json(json!({"run_id": run_id, "coalesced": coalesced}))).into_response()
+        }
+        Err(e) => Problem::internal(e).into_response(),
+    }
+}
+
+async fn schedules(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    match visible(&state, &caller, &id) {
+        Ok(c) => {
+            let next: std::collections::BTreeMap<&str, i64> =
+                state.sync.next_due(&id).into_iter().map(|(k, at)| (k.as_str(), at)).collect();
+            Json(json!({"schedules": c.schedules, "status": c.status, "next_sync_at": next}))
+                .into_response()
+        }
+        Err(p) => p.into_response(),
+    }
+}
+
+async fn put_schedules(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(schedules): Body<Schedules>,
+) -> Response {
+    let mut connection = match visible(&state, &caller, &id) {
+        Ok(c) => c,
+        Err(p) => return p.into_response(),
+    };
+    for (name, secs) in [
+        ("jobs_every_secs", schedules.jobs_every_secs),
+        ("applications_every_secs", schedules.applications_every_secs),
+    ] {
+        if !(crate::store::MIN_INTERVAL_SECS..=crate::store::MAX_INTERVAL_SECS).contains(&secs) {
+            return Problem::invalid(
+                name,
+                format!("{secs} is out of range: use 60..=604800 seconds (1 minute to 7 days)"),
+            )
+            .into_response();
+        }
+    }
+    connection.schedules = schedules;
+    connection.updated_at = crate::webhooks::now_ms();
+    if let Err(e) = state.store.put_connection(&connection, None) {
+        return Problem::internal(e).into_response();
+    }
+    state.sync.schedule(&connection);
+    Json(json!({"schedules": connection.schedules})).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunQuery {
+    connection_id: Option<String>,
+    status: Option<String>,
+    cursor: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list_runs(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<RunQuery>,
+) -> Response {
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(text) => match serde_json::from_value::<RunState>(json!(text)) {
+            Ok(s) => Some(s),
+            Err(_) => return Problem::invalid(
+                "status",
+                format!(
+                    "`{text}` is not one of queued, running, success, partial, failed, cancelled"
+                ),
+            )
+            .into_response(),
+        },
+    };
+    if let Some(connection) = &query.connection_id
+        && let Err(p) = visible(&state, &caller, connection)
+    {
+        return p.into_response();
+    }
+    let limit = query.limit.unwrap_or(50).clamp(1, 500);
+    let filter = RunFilter {
+        tenant_id: caller.tenant().map(str::to_string),
+        connection_id: query.connection_id,
+        state: status,
+        before: query.cursor,
+        limit,
+    };
+    match state.store.runs(&filter) {
+        Ok(runs) => {
+            let next = (runs.len() == limit).then(|| runs.last().map(|r| r.id.clone())).flatten();
+            Json(json!({"data": runs, "next_cursor": next})).into_response()
+        }
+        Err(e) => Problem::internal(e).into_response(),
+    }
+}
+
+async fn show_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    match state.store.run(&id) {
+        Ok(Some(run)) if caller.can_see(&run.tenant_id) => Json(run).into_response(),
+        Ok(_) => Problem::not_found("run", &id).into_response(),
+        Err(e) => Problem::internal(e).into_response(),
+    }
+}

@@ -1,0 +1,304 @@
+//! Writes through a connection's connector: push candidate, move stage, note, tag,
+//! attachment, reject, result. Each accepts an `Idempotency-Key` header; a replayed answer
+//! carries `Idempotent-Replayed: true`. Writes share the connection's rate budget with syncs.
+
+use super::AppState;
+use super::auth::Caller;
+use super::connections::visible;
+use super::openapi::{Access, Routes};
+use super::problem::{Body, Problem};
+use crate::runtime::CallError;
+use crate::runtime::bindings::AtsError;
+use crate::writes::journal::{JournalError, JournalKey};
+use crate::writes::requests::{FileBody, KindBody, PushCandidate, TargetBody, WriteRequest};
+use crate::writes::{WriteError, WriteTarget, execute};
+use axum::Json;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::Deserialize;
+use serde_json::json;
+
+/// Requests carrying files (base64) may be this large.
+const MAX_FILE_BODY_BYTES: usize = 24 << 20;
+
+pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
+    let big = || DefaultBodyLimit::max(MAX_FILE_BODY_BYTES);
+    routes
+        .add("POST", "/v1/connections/{id}/candidates", "writes", Access::AnyKey, "Push a candidate: upsert + application + CV + note + tags + source + answers, each part reported", Some(json!({"candidate": {"first_name": "Ada", "last_name": "Lovelace", "emails": ["ada@example.com"], "phones": ["+31612345678"]}, "job_id": "job-1", "source": "AI sourcer", "answers": [{"question": "Notice period?", "answer": "1 month"}], "cv": {"filename": "cv.pdf", "content_type": "application/pdf", "content_base64": "JVBERi0x..."}, "note": "Hi Ada, ...", "tags": ["sourced"]})), post(push).layer(big()))
+        .add("POST", "/v1/connections/{id}/applications/{application}/move", "writes", Access::AnyKey, "Move an application to a stage", Some(json!({"stage_id": "stage-3"})), post(move_stage))
+        .add("POST", "/v1/connections/{id}/applications/{application}/reject", "writes", Access::AnyKey, "Reject an application with a reason", Some(json!({"reason": "Position filled"})), post(reject))
+        .add("POST", "/v1/connections/{id}/applications/{application}/result", "writes", Access::AnyKey, "Write a result (score, link, summary); falls back to a note where the ATS has no result field", Some(json!({"score": 87.5, "link": "https://assess.example/r/1", "summary": "Strong"})), post(result))
+        .add("POST", "/v1/connections/{id}/notes", "writes", Access::AnyKey, "Add a note to a candidate or an application", Some(json!({"target": {"candidate_id": "c-1"}, "body": "Called, interested"})), post(note))
+        .add("POST", "/v1/connections/{id}/tags", "writes", Access::AnyKey, "Add a tag to a candidate or an application", Some(json!({"target": {"candidate_id": "c-1"}, "tag": "sourced"})), post(tag))
+        .add("POST", "/v1/connections/{id}/attachments", "writes", Access::AnyKey, "Attach a file (CV, report) to a candidate or an application", Some(json!({"target": {"candidate_id": "c-1"}, "kind": "report", "file": {"filename": "report.pdf", "content_type": "application/pdf", "content_base64": "JVBERi0x..."}})), post(attachment).layer(big()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoveBody {
+    stage_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RejectBody {
+    reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResultBody {
+    score: Option<f64>,
+    link: Option<String>,
+    summary: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    target: TargetBody,
+    body: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TagBody {
+    target: TargetBody,
+    tag: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttachmentBody {
+    target: TargetBody,
+    file: FileBody,
+    #[serde(default = "default_kind")]
+    kind: KindBody,
+}
+
+fn default_kind() -> KindBody {
+    KindBody::Other
+}
+
+type Headers = HeaderMap;
+
+async fn push(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    h: Headers,
+    Body(b): Body<PushCandidate>,
+) -> Response {
+    run(&s, &c, &id, &h, WriteRequest::PushCandidate(b)).await
+}
+
+async fn move_stage(
+    State(s): State<AppState>,
+    c: Caller,
+    Path((id, application)): Path<(String, String)>,
+    h: Headers,
+    Body(b): Body<MoveBody>,
+) -> Response {
+    run(
+        &s,
+        &c,
+        &id,
+        &h,
+        WriteRequest::MoveStage { application_id: application, stage_id: b.stage_id },
+    )
+    .await
+}
+
+async fn reject(
+    State(s): State<AppState>,
+    c: Caller,
+    Path((id, application)): Path<(String, String)>,
+    h: Headers,
+    Body(b): Body<RejectBody>,
+) -> Response {
+    run(&s, &c, &id, &h, WriteRequest::Reject { application_id: application, reason: b.reason })
+        .await
+}
+
+async fn result(
+    State(s): State<AppState>,
+    c: Caller,
+    Path((id, application)): Path<(String, String)>,
+    h: Headers,
+    Body(b): Body<ResultBody>,
+) -> Response {
+    run(
+        &s,
+        &c,
+        &id,
+        &h,
+        WriteRequest::WriteResult {
+            application_id: application,
+            score: b.score,
+            link: b.link,
+            summary: b.summary,
+        },
+    )
+    .await
+}
+
+async fn note(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    h: Headers,
+    Body(b): Body<NoteBody>,
+) -> Response {
+    run(&s, &c, &id, &h, WriteRequest::AddNote { target: b.target, body: b.body }).await
+}
+
+async fn tag(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    h: Headers,
+    Body(b): Body<TagBody>,
+) -> Response {
+    run(&s, &c, &id, &h, WriteRequest::AddTag { target: b.target, tag: b.tag }).await
+}
+
+async fn attachment(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    h: Headers,
+    Body(b): Body<AttachmentBody>,
+) -> Response {
+    run(
+        &s,
+        &c,
+        &id,
+        &h,
+        WriteRequest::AddAttachment {
+            target: b.target,
+            file: b.file,
+            kind: b.kind,
+            validated: None,
+        },
+    )
+    .await
+}
+
+async fn run(
+    state: &AppState,
+    caller: &Caller,
+    connection_id: &str,
+    headers: &HeaderMap,
+    request: WriteRequest,
+) -> Response {
+    let connection = match visible(state, caller, connection_id) {
+        Ok(c) => c,
+        Err(p) => return p.into_response(),
+    };
+    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(key)) if !key.trim().is_empty() && key.len() <= 255 => Some(JournalKey {
+            tenant_id: connection.tenant_id.clone(),
+            connection_id: connection.id.clone(),
+            idempotency_key: key.trim().to_string(),
+        }),
+        Some(_) => {
+            return Problem::invalid("Idempotency-Key", "must be 1-255 visible ASCII characters")
+                .into_response();
+        }
+    };
+    let with_secrets = match state.store.connection_with_secrets(connection_id) {
+        Ok(Some(c)) => c,
+        Ok(None) => return Problem::not_found("connection", connection_id).into_response(),
+        Err(e) => return Problem::internal(e).into_response(),
+    };
+    let connector = match state.sync.resolve_connector(&connection) {
+        Ok(c) => c,
+        Err(reason) => {
+            return Problem::new(StatusCode::CONFLICT, "connector not available", reason)
+                .into_response();
+        }
+    };
+    let target = WriteTarget {
+        runtime: &state.runtime,
+        connector,
+        context: crate::sync::call_context(&with_secrets),
+        budgets: Some(&state.sync.budgets),
+    };
+    match execute(&target, &state.journal, key, request).await {
+        Ok(answer) => {
+            let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+            let mut response = (status, Json(answer.body)).into_response();
+            if answer.replayed {
+                response
+                    .headers_mut()
+                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            }
+            response
+        }
+        Err(error) => write_problem(error),
+    }
+}
+
+/// Maps a failed write onto an HTTP problem that says whose fault it was.
+fn write_problem(error: WriteError) -> Response {
+    match error {
+        WriteError::Invalid { field, problem } => Problem::invalid(&field, problem).into_response(),
+        WriteError::Journal(JournalError::KeyReused(key)) => Problem::invalid(
+            "Idempotency-Key",
+            format!("`{key}` was already used for a different request; use a new key"),
+        )
+        .into_response(),
+        WriteError::Journal(JournalError::InProgress(key)) => Problem::conflict(format!(
+            "a request with Idempotency-Key `{key}` is still in progress; retry in a moment"
+        ))
+        .into_response(),
+        WriteError::Journal(e) => Problem::internal(e).into_response(),
+        WriteError::Unsupported { .. } => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not supported by this ATS",
+            error.to_string(),
+        )
+        .into_response(),
+        WriteError::Call(call) => call_problem(call),
+    }
+}
+
+fn call_problem(error: CallError) -> Response {
+    let text = error.to_string();
+    let (status, title) = match &error {
+        CallError::Connector(AtsError::InvalidInput(_)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "the ATS refused the input")
+        }
+        CallError::Connector(AtsError::Conflict(_)) => {
+            (StatusCode::CONFLICT, "conflict in the ATS")
+        }
+        CallError::Connector(AtsError::NotFound(_)) => {
+            (StatusCode::NOT_FOUND, "not found in the ATS")
+        }
+        CallError::Connector(AtsError::Unsupported(_)) | CallError::NotDeclared { .. } => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "not supported by this ATS")
+        }
+        CallError::Connector(AtsError::RateLimited(limit)) => {
+            let mut response =
+                Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate limited by the ATS", text)
+                    .into_response();
+            if let Some(secs) = limit.retry_after_seconds
+                && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+            {
+                response.headers_mut().insert("retry-after", value);
+            }
+            return response;
+        }
+        CallError::Connector(AtsError::Unauthorized(_) | AtsError::Forbidden(_)) => {
+            (StatusCode::BAD_GATEWAY, "the ATS refused the connection's credentials")
+        }
+        CallError::Timeout { .. } => {
+            (StatusCode::GATEWAY_TIMEOUT, "the ATS did not answer in time")
+        }
+        _ => (StatusCode::BAD_GATEWAY, "the ATS write failed"),
+    };
+    Problem::new(status, title, text).into_response()
+}

@@ -1,0 +1,107 @@
+//! Assembles a running host from its parts: the sled store in the data directory, API keys,
+//! the write journal, the sync engine with its scheduler, the webhook worker and its
+//! fan-out from the event log, and the API router. `serve` and the end-to-end tests build
+//! the host the same way.
+
+use crate::api::{self, AppState};
+use crate::runtime::{Limits, Registry, Runtime};
+use crate::store::connector_state::SledStateStore;
+use crate::store::{SecretBox, SledStore, Store};
+use crate::sync::{SyncConfig, SyncEngine};
+use crate::webhooks::dispatcher::{DeliveryPolicy, Dispatcher};
+use crate::webhooks::ledger::Ledger;
+use crate::writes::journal::Journal;
+use anyhow::Context;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct HostOptions {
+    pub data_dir: PathBuf,
+    pub connectors_dir: Option<PathBuf>,
+    pub operator_key: Option<String>,
+    /// Base64 key for secrets at rest (else `DATA_DIR/secret.key`).
+    pub secret_key: Option<String>,
+    pub sync: SyncConfig,
+    pub webhooks: DeliveryPolicy,
+    /// Start the scheduler (tests drive syncs by hand when false).
+    pub run_scheduler: bool,
+}
+
+pub struct Host {
+    pub state: AppState,
+    pub store: Arc<SledStore>,
+    pub sync: Arc<SyncEngine>,
+    pub webhooks: Arc<Dispatcher>,
+    /// The operator key, when this start generated it.
+    pub generated_operator_key: Option<String>,
+}
+
+impl Host {
+    /// Opens the store in the data directory, creates the runtime (compiled-artifact cache
+    /// in `DATA_DIR/compiled`, connector state in the store) and starts the workers.
+    pub async fn start(limits: Limits, options: HostOptions) -> anyhow::Result<Host> {
+        std::fs::create_dir_all(&options.data_dir).with_context(|| {
+            format!("cannot create the data directory {}", options.data_dir.display())
+        })?;
+        let secret_box = SecretBox::open(&options.data_dir, options.secret_key.as_deref())?;
+        let store = Arc::new(SledStore::open(&options.data_dir.join("store"), secret_box)?);
+        let db = store.db().clone();
+        let state_store = Arc::new(SledStateStore::open(&db)?);
+        let runtime =
+            Arc::new(Runtime::new(limits, state_store, Some(options.data_dir.join("compiled")))?);
+        let registry = Arc::new(Registry::default());
+        let (keys, generated) =
+            api::auth::KeyStore::open(&db, &options.data_dir, options.operator_key.as_deref())?;
+        let journal = Journal::open(&db)?;
+        let webhook_tick =
+            options.webhooks.base_delay.clamp(Duration::from_millis(10), Duration::from_secs(1));
+        let webhooks = Arc::new(Dispatcher::new(Ledger::open(&db)?, options.webhooks)?);
+        let dyn_store: Arc<dyn Store> = store.clone();
+        let sync =
+            SyncEngine::new(dyn_store.clone(), runtime.clone(), registry.clone(), options.sync);
+        sync.recover_and_schedule()?;
+        if options.run_scheduler {
+            sync.spawn_scheduler();
+        }
+        webhooks.clone().spawn(webhook_tick);
+        webhooks.clone().spawn_fan_out(
+            dyn_store.clone(),
+            sync.events_appended.clone(),
+            Duration::from_millis(500),
+        );
+        let state = AppState {
+            runtime,
+            registry,
+            keys,
+            webhooks: webhooks.clone(),
+            store: dyn_store,
+            sync: sync.clone(),
+            journal,
+            connectors_dir: options.connectors_dir,
+            demo: None,
+        };
+        Ok(Host { state, store, sync, webhooks, generated_operator_key: generated })
+    }
+
+    /// Loads the connectors compiled into the binary; returns how many were loaded.
+    pub async fn load_bundled(&self) -> usize {
+        let mut loaded = 0;
+        for (package, wasm) in crate::bundled::BUNDLED {
+            let origin = format!("bundled:{package}");
+            match self.state.runtime.load(wasm.to_vec(), &origin).await {
+                Ok(connector) => {
+                    tracing::info!(%origin, connector = %connector.manifest.id, version = %connector.manifest.connector_version, "bundled connector loaded");
+                    self.state.registry.install(connector);
+                    loaded += 1;
+                }
+                Err(error) => tracing::error!(%error, "bundled connector rejected"),
+            }
+        }
+        loaded
+    }
+
+    pub fn router(&self) -> axum::Router {
+        api::router(self.state.clone())
+    }
+}
