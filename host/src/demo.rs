@@ -1,154 +1,182 @@
-//! The demo that `serve --demo` runs: the in-process sandbox ATS on a free loopback port and
-//! a demo connection using the bundled example connector. Every interval it pages through
-//! the sandbox's jobs through the wasm connector and pushes one candidate (created the first
-//! time, matched after), logging what happened; `GET /demo` shows the latest result.
+//! The demo that `serve --demo` runs, with no ATS account: the in-process sandbox ATS on a
+//! free loopback port, a `demo` tenant with a connection to it through the bundled
+//! `sandbox` connector (stored in the data dir like any other), its syncs started at once,
+//! and simulated recruiter activity (an application moved to the next stage, now and then a
+//! new or closed job) every interval, followed by a sync — so runs complete and events
+//! appear within seconds. `GET /demo` summarises connection, runs and events.
 
-use crate::runtime::{CallContext, Field, Invocation, Output, Registry, Runtime};
-use crate::sandbox_ats;
+use crate::app::Host;
+use crate::sandbox_ats::{self, SandboxHandle};
+use crate::store::{
+    Connection, ConnectionStatus, RecordFilter, RunFilter, Schedules, Secrets, Store, SyncKind,
+    Tenant,
+};
 use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
+pub const DEMO_TENANT: &str = "demo";
+pub const DEMO_CONNECTION: &str = "conn_demo";
 /// The connector the demo uses.
-pub const DEMO_CONNECTOR: &str = "minimal";
+pub const DEMO_CONNECTOR: &str = "sandbox";
 
-#[derive(Debug, Clone, Default, Serialize)]
+pub struct DemoStatus {
+    store: Arc<dyn Store>,
+    sandbox_url: String,
+}
+
+#[derive(Debug, Serialize)]
 pub struct DemoSnapshot {
     pub sandbox_url: String,
-    pub rounds: u64,
-    pub connector_version: Option<String>,
-    pub jobs: Vec<DemoJob>,
-    pub last_push: Option<String>,
-    pub last_error: Option<String>,
-    pub last_round_ms: Option<u64>,
+    pub connection: Option<Connection>,
+    pub jobs_synced: usize,
+    pub applications_synced: usize,
+    pub recent_runs: Vec<Value>,
+    pub recent_events: Vec<Value>,
+    pub try_next: Vec<&'static str>,
 }
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DemoJob {
-    pub id: String,
-    pub code: Option<String>,
-    pub title: String,
-    pub status: String,
-    pub location: Option<String>,
-}
-
-#[derive(Default)]
-pub struct DemoStatus(Mutex<DemoSnapshot>);
 
 impl DemoStatus {
     pub fn snapshot(&self) -> DemoSnapshot {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
-    }
-
-    fn update(&self, f: impl FnOnce(&mut DemoSnapshot)) {
-        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner));
+        let store = self.store.as_ref();
+        let filter = RecordFilter {
+            connection_id: Some(DEMO_CONNECTION.into()),
+            limit: 100_000,
+            ..RecordFilter::default()
+        };
+        let runs = store
+            .runs(&RunFilter {
+                connection_id: Some(DEMO_CONNECTION.into()),
+                limit: 5,
+                ..RunFilter::default()
+            })
+            .unwrap_or_default();
+        let events = store.events(Some(DEMO_TENANT), None, 100_000).unwrap_or_default();
+        DemoSnapshot {
+            sandbox_url: self.sandbox_url.clone(),
+            connection: store.connection(DEMO_CONNECTION).ok().flatten(),
+            jobs_synced: store.jobs(&filter).map(|j| j.len()).unwrap_or(0),
+            applications_synced: store.applications(&filter).map(|a| a.len()).unwrap_or(0),
+            recent_runs: runs
+                .iter()
+                .map(|r| json!({"id": r.id, "kind": r.kind, "state": r.state, "counts": r.counts, "error": r.error}))
+                .collect(),
+            recent_events: events
+                .iter()
+                .rev()
+                .take(10)
+                .map(|e| json!({"id": e.id, "type": e.event_type, "subject": e.subject_id, "data": e.data}))
+                .collect(),
+            try_next: vec![
+                "GET /v1/openapi.json",
+                "ats-host connection list",
+                "ats-host runs",
+                "ats-host events tail --follow",
+                "ats-host sync now conn_demo",
+            ],
+        }
     }
 }
 
-/// Starts the sandbox ATS and the demo loop.
-pub async fn start(host: &crate::app::Host, interval: Duration) -> anyhow::Result<Arc<DemoStatus>> {
-    let runtime = host.state.runtime.clone();
-    let registry = host.state.registry.clone();
-    let addr =
+/// Starts the sandbox ATS, the demo connection and the recruiter-activity loop.
+pub async fn start(host: &Host, interval: Duration) -> anyhow::Result<Arc<DemoStatus>> {
+    let (addr, sandbox) =
         sandbox_ats::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), sandbox_ats::DEMO_API_KEY)
             .await?;
     let sandbox_url = format!("http://{addr}");
     tracing::info!(%sandbox_url, "demo: sandbox ATS listening");
-    let status = Arc::new(DemoStatus::default());
-    status.update(|s| s.sandbox_url = sandbox_url.clone());
-    let mut context = CallContext::new(
-        "demo-connection",
-        vec![field("base-url", &sandbox_url), field("api-key", sandbox_ats::DEMO_API_KEY)],
+    let store = host.state.store.clone();
+    if host.state.registry.active(DEMO_CONNECTOR).is_none() {
+        anyhow::bail!(
+            "the demo needs the bundled `{DEMO_CONNECTOR}` connector; do not pass --no-bundled with --demo"
+        );
+    }
+    ensure_connection(store.as_ref(), &sandbox_url)?;
+    let connection = store
+        .connection(DEMO_CONNECTION)?
+        .ok_or_else(|| anyhow::anyhow!("the demo connection was not stored"))?;
+    host.sync.schedule(&connection);
+    host.sync.sync_now(DEMO_CONNECTION, SyncKind::Jobs, "manual")?;
+    tracing::info!(
+        connection = DEMO_CONNECTION,
+        "demo: connection ready; first syncs started (GET /demo shows runs and events)"
     );
-    context.allow_private_networks = true;
-    let shared = status.clone();
+    let sync = host.sync.clone();
     tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
+        // Applications after the first jobs sync has had a moment.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let _ = sync.sync_now(DEMO_CONNECTION, SyncKind::Applications, "manual");
+        let mut round = 0u64;
         loop {
-            ticker.tick().await;
-            round(&runtime, &registry, &context, &shared).await;
+            tokio::time::sleep(interval).await;
+            round += 1;
+            recruiter_activity(&sandbox, round);
+            let _ = sync.sync_now(DEMO_CONNECTION, SyncKind::Applications, "manual");
+            if round % 4 == 0 {
+                let _ = sync.sync_now(DEMO_CONNECTION, SyncKind::Jobs, "manual");
+            }
         }
     });
-    Ok(status)
+    Ok(Arc::new(DemoStatus { store, sandbox_url }))
 }
 
-fn field(name: &str, value: &str) -> Field {
-    Field { name: name.into(), value: value.into() }
-}
-
-async fn round(runtime: &Runtime, registry: &Registry, context: &CallContext, status: &DemoStatus) {
-    let Some(connector) = registry.active(DEMO_CONNECTOR) else {
-        status
-            .update(|s| s.last_error = Some(format!("connector `{DEMO_CONNECTOR}` is not loaded")));
-        return;
-    };
-    let started = Instant::now();
-    let mut jobs = Vec::new();
-    let mut page = crate::runtime::call::first_page();
-    page.limit = Some(5);
-    let outcome: Result<String, String> = async {
-        loop {
-            match runtime.call(&connector, context, Invocation::ListJobs(page.clone())).await {
-                Ok(Output::Jobs(result)) => {
-                    jobs.extend(result.items.into_iter().map(|job| DemoJob {
-                        id: job.id,
-                        code: job.code,
-                        title: job.title,
-                        status: format!("{:?}", job.status).to_lowercase(),
-                        location: job.location,
-                    }));
-                    match result.next_page_token {
-                        Some(token) => page.page_token = Some(token),
-                        None => break,
-                    }
-                }
-                Ok(other) => return Err(format!("unexpected output {other:?}")),
-                Err(e) => return Err(e.to_string()),
-            }
-        }
-        let push = Invocation::UpsertCandidate(crate::runtime::bindings::CandidateInput {
-            first_name: "Sanne".into(),
-            last_name: "de Vries".into(),
-            emails: vec!["sanne.devries@example.com".into()],
-            phones: vec!["+31612345678".into()],
-            source: Some("ats-host demo".into()),
-            custom_fields: Vec::new(),
-        });
-        match runtime.call(&connector, context, push).await {
-            Ok(Output::Upserted(r)) => {
-                Ok(format!("candidate {} {:?}", r.candidate_id, r.outcome).to_lowercase())
-            }
-            Ok(other) => Err(format!("unexpected output {other:?}")),
-            Err(e) => Err(e.to_string()),
-        }
+/// Creates (first start) or re-points (later starts: the sandbox port changes) the demo
+/// tenant and connection.
+fn ensure_connection(store: &dyn Store, sandbox_url: &str) -> anyhow::Result<()> {
+    let now = crate::webhooks::now_ms();
+    if store.tenant(DEMO_TENANT)?.is_none() {
+        store.put_tenant(&Tenant {
+            id: DEMO_TENANT.into(),
+            name: "Demo".into(),
+            created_at: now,
+        })?;
     }
-    .await;
-    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let version = connector.manifest.connector_version.clone();
-    match &outcome {
-        Ok(push) => tracing::info!(
-            jobs = jobs.len(),
-            open = jobs.iter().filter(|j| j.status == "open").count(),
-            push = %push,
-            connector = DEMO_CONNECTOR,
-            %version,
-            elapsed_ms,
-            "demo: synced jobs from the sandbox ATS through the wasm connector"
-        ),
-        Err(error) => tracing::warn!(%error, "demo round failed"),
-    }
-    status.update(|s| {
-        s.rounds += 1;
-        s.connector_version = Some(version);
-        s.last_round_ms = Some(elapsed_ms);
-        match outcome {
-            Ok(push) => {
-                s.jobs = jobs;
-                s.last_push = Some(push);
-                s.last_error = None;
-            }
-            Err(error) => s.last_error = Some(error),
-        }
+    let mut connection = store.connection(DEMO_CONNECTION)?.unwrap_or(Connection {
+        id: DEMO_CONNECTION.into(),
+        tenant_id: DEMO_TENANT.into(),
+        connector_id: DEMO_CONNECTOR.into(),
+        pinned_version: None,
+        name: "Demo: sandbox ATS".into(),
+        config: BTreeMap::new(),
+        secret_names: vec!["api-key".into()],
+        allow_private_networks: true,
+        status: ConnectionStatus::Active,
+        status_detail: None,
+        schedules: Schedules { jobs_every_secs: 300, applications_every_secs: 60, enabled: true },
+        created_at: now,
+        updated_at: now,
     });
+    connection.config.insert("base-url".into(), sandbox_url.to_string());
+    connection.status = ConnectionStatus::Active;
+    connection.updated_at = now;
+    let secrets =
+        Secrets(BTreeMap::from([("api-key".into(), sandbox_ats::DEMO_API_KEY.to_string())]));
+    store.put_connection(&connection, Some(&secrets))?;
+    Ok(())
+}
+
+/// One simulated recruiter action in the sandbox.
+fn recruiter_activity(sandbox: &SandboxHandle, round: u64) {
+    let applications = sandbox.applications();
+    let stages: Vec<String> =
+        sandbox.stages().iter().filter_map(|s| s["id"].as_str().map(str::to_string)).collect();
+    if !applications.is_empty() && !stages.is_empty() {
+        let application = &applications[(round as usize) % applications.len()];
+        let current = application["stage_id"].as_str().unwrap_or_default();
+        let position = stages.iter().position(|s| s == current).unwrap_or(0);
+        let next = &stages[(position + 1) % stages.len()];
+        if let Some(id) = application["id"].as_str() {
+            sandbox.move_application(id, next);
+            tracing::info!(application = id, stage = %next, "demo: a recruiter moved an application");
+        }
+    }
+    if round % 3 == 0 {
+        let id = format!("demo-job-{round}");
+        let updated = crate::sync::time::format_ms(crate::webhooks::now_ms());
+        sandbox.upsert_job(&id, &format!("Demo vacancy #{round}"), "open", &updated);
+        tracing::info!(job = %id, "demo: a recruiter opened a new vacancy");
+    }
 }

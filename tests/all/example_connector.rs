@@ -11,7 +11,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 async fn setup(api_key: &str) -> (Arc<Runtime>, Arc<LoadedConnector>, CallContext) {
-    let addr =
+    let (addr, _sandbox) =
         sandbox_ats::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), sandbox_ats::DEMO_API_KEY)
             .await
             .expect("sandbox ATS starts");

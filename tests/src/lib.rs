@@ -12,6 +12,7 @@ pub mod api_host;
 pub mod conformance;
 pub mod fakes;
 pub mod log_capture;
+pub mod sync_rig;
 
 /// Paths of the test guests built by `build.rs` (`MISBEHAVE`, `ECHO_V1`, `ECHO_V2`, `OTHER_WORLD`).
 pub mod guests {

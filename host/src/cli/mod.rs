@@ -140,7 +140,7 @@ pub fn run() -> anyhow::Result<()> {
                 ops::webhook(&client::Client::new(&api)?, command).await
             }
             Command::SandboxAts { listen, api_key } => {
-                let addr = crate::sandbox_ats::start(listen, &api_key).await?;
+                let (addr, _handle) = crate::sandbox_ats::start(listen, &api_key).await?;
                 println!(
                     "sandbox ATS listening on http://{addr} (API key: {api_key}); Ctrl-C stops it"
                 );

@@ -110,6 +110,7 @@ impl SyncEngine {
             ));
             connection.updated_at = crate::webhooks::now_ms();
             let _ = self.store.put_connection(&connection, None);
+            self.unschedule(connection_id);
             tracing::warn!(connection = %connection_id, "connection needs re-authorisation; its schedules are paused");
         }
     }

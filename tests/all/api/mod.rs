@@ -2,6 +2,7 @@
 //! outbound webhooks.
 
 mod connectors;
+mod end_to_end;
 mod errors;
 mod receiver;
 mod webhooks;

@@ -1,1 +1,9 @@
-//! The sync engine: reliability tests named after RT-01…RT-26 (being written).
+//! The sync engine against the host's sandbox ATS through the bundled `sandbox` connector.
+//! Each test names the reliability case (RT-xx, research/peers-and-reliability.md §3) it covers.
+
+mod crash;
+mod lifecycle;
+mod paging;
+mod rate_limits;
+mod scheduling;
+mod stages;

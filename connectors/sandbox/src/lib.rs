@@ -1,0 +1,281 @@
+//! Connector for the host's sandbox ATS (`host/src/sandbox_ats`): REST + JSON, bearer key,
+//! cursor paging over records ordered by `updated_at`, and every operation of the
+//! `ats:connector` contract. It is the connector of the `serve --demo` walkthrough and of
+//! the sync engine's tests; the example connector shows the same API in fewer lines.
+
+mod records;
+
+use ats_connector_sdk::http::{Request, url_encode};
+use ats_connector_sdk::prelude::*;
+use records::{to_application, to_candidate, to_job, to_stage};
+use serde_json::{Value, json};
+
+struct SandboxConnector;
+
+const PAGE_SIZE: u32 = 100;
+
+impl Connector for SandboxConnector {
+    fn describe() -> Manifest {
+        Manifest {
+            id: "sandbox".into(),
+            ats_name: "Sandbox ATS".into(),
+            connector_version: env!("CARGO_PKG_VERSION").into(),
+            operations: vec![
+                Operation::ListJobs,
+                Operation::ListStages,
+                Operation::ListApplications,
+                Operation::GetCandidate,
+                Operation::FindCandidates,
+                Operation::UpsertCandidate,
+                Operation::CreateApplication,
+                Operation::MoveApplication,
+                Operation::AddNote,
+                Operation::AddTag,
+                Operation::AddAttachment,
+                Operation::RejectApplication,
+                Operation::WriteResult,
+                Operation::ParseWebhook,
+            ],
+            config_fields: vec![
+                ConfigField {
+                    name: "base-url".into(),
+                    secret: false,
+                    required: true,
+                    help: "Root URL of the sandbox ATS, e.g. http://127.0.0.1:7800".into(),
+                },
+                ConfigField {
+                    name: "api-key".into(),
+                    secret: true,
+                    required: true,
+                    help: "API key, sent as a bearer token".into(),
+                },
+            ],
+            egress_hosts: vec!["{base-url}".into()],
+        }
+    }
+
+    fn list_jobs(config: Config, page: PageRequest) -> Result<JobPage, AtsError> {
+        let (items, next_page_token) = list(&config, "jobs", &page)?;
+        Ok(JobPage { items: items.into_iter().map(to_job).collect(), next_page_token })
+    }
+
+    fn list_stages(
+        config: Config,
+        job_id: Option<String>,
+        _page: PageRequest,
+    ) -> Result<StagePage, AtsError> {
+        let path = match &job_id {
+            Some(job) => format!("/api/jobs/{}/stages", url_encode(job)),
+            None => "/api/stages".into(),
+        };
+        let body: Value = get(&config, &path)?;
+        let items =
+            array(&body, "stages").into_iter().map(|s| to_stage(s, job_id.clone())).collect();
+        Ok(StagePage { items, next_page_token: None })
+    }
+
+    fn list_applications(config: Config, page: PageRequest) -> Result<ApplicationPage, AtsError> {
+        let (items, next_page_token) = list(&config, "applications", &page)?;
+        Ok(ApplicationPage {
+            items: items.into_iter().map(to_application).collect(),
+            next_page_token,
+        })
+    }
+
+    fn get_candidate(config: Config, candidate_id: String) -> Result<Candidate, AtsError> {
+        let body: Value = get(&config, &format!("/api/candidates/{}", url_encode(&candidate_id)))?;
+        Ok(to_candidate(body))
+    }
+
+    fn find_candidates(
+        config: Config,
+        lookup: CandidateLookup,
+        _page: PageRequest,
+    ) -> Result<CandidatePage, AtsError> {
+        let found = lookup_candidates(&config, &lookup)?;
+        Ok(CandidatePage {
+            items: found.into_iter().map(to_candidate).collect(),
+            next_page_token: None,
+        })
+    }
+
+    fn upsert_candidate(config: Config, input: CandidateInput) -> Result<UpsertResult, AtsError> {
+        let body = json!({
+            "first_name": input.first_name, "last_name": input.last_name,
+            "emails": input.emails, "phones": input.phones, "source": input.source,
+            "custom_fields": input.custom_fields.iter().map(|f| (f.name.clone(), json!(f.value))).collect::<serde_json::Map<_, _>>(),
+        });
+        let lookups = input
+            .emails
+            .iter()
+            .map(|e| CandidateLookup::Email(e.clone()))
+            .chain(input.phones.iter().map(|p| CandidateLookup::Phone(p.clone())));
+        for lookup in lookups {
+            if let Some(existing) = lookup_candidates(&config, &lookup)?.into_iter().next() {
+                let id = text(&existing, "id");
+                send(&config, "PATCH", &format!("/api/candidates/{}", url_encode(&id)), &body)?;
+                return Ok(UpsertResult { candidate_id: id, outcome: UpsertOutcome::Matched });
+            }
+        }
+        let created = send(&config, "POST", "/api/candidates", &body)?;
+        Ok(UpsertResult { candidate_id: text(&created, "id"), outcome: UpsertOutcome::Created })
+    }
+
+    fn create_application(
+        config: Config,
+        input: ApplicationInput,
+    ) -> Result<Application, AtsError> {
+        let body = json!({
+            "candidate_id": input.candidate_id, "job_id": input.job_id, "stage_id": input.stage_id,
+            "source": input.source,
+            "answers": input.answers.iter().map(|a| json!({"question": a.question, "answer": a.answer})).collect::<Vec<_>>(),
+        });
+        Ok(to_application(send(&config, "POST", "/api/applications", &body)?))
+    }
+
+    fn move_application(
+        config: Config,
+        application_id: String,
+        stage_id: String,
+    ) -> Result<WriteReceipt, AtsError> {
+        let path = format!("/api/applications/{}/move", url_encode(&application_id));
+        send(&config, "POST", &path, &json!({"stage_id": stage_id}))?;
+        Ok(WriteReceipt { remote_id: Some(application_id), remark: None })
+    }
+
+    fn add_note(config: Config, input: NoteInput) -> Result<WriteReceipt, AtsError> {
+        let path = format!("{}/notes", target_path(&input.target));
+        receipt(send(&config, "POST", &path, &json!({"body": input.body}))?)
+    }
+
+    fn add_tag(config: Config, input: TagInput) -> Result<WriteReceipt, AtsError> {
+        let Target::Candidate(candidate) = &input.target else {
+            return Err(AtsError::InvalidInput(
+                "the sandbox ATS tags candidates, not applications".into(),
+            ));
+        };
+        let path = format!("/api/candidates/{}/tags", url_encode(candidate));
+        receipt(send(&config, "POST", &path, &json!({"tag": input.tag}))?)
+    }
+
+    fn add_attachment(config: Config, input: AttachmentInput) -> Result<WriteReceipt, AtsError> {
+        let Target::Candidate(candidate) = &input.target else {
+            return Err(AtsError::InvalidInput(
+                "the sandbox ATS attaches files to candidates, not applications".into(),
+            ));
+        };
+        let kind = match input.kind {
+            AttachmentKind::Cv => "cv",
+            AttachmentKind::Report => "report",
+            AttachmentKind::Other => "other",
+        };
+        let body = json!({
+            "filename": input.filename, "content_type": input.content_type, "kind": kind,
+            "content_base64": ats_connector_sdk::http::base64(&input.content),
+        });
+        let path = format!("/api/candidates/{}/attachments", url_encode(candidate));
+        receipt(send(&config, "POST", &path, &body)?)
+    }
+
+    fn reject_application(config: Config, input: RejectInput) -> Result<WriteReceipt, AtsError> {
+        let path = format!("/api/applications/{}/reject", url_encode(&input.application_id));
+        send(&config, "POST", &path, &json!({"reason": input.reason}))?;
+        Ok(WriteReceipt { remote_id: Some(input.application_id), remark: None })
+    }
+
+    fn write_result(config: Config, input: ResultInput) -> Result<WriteReceipt, AtsError> {
+        let path = format!("/api/applications/{}/result", url_encode(&input.application_id));
+        let body = json!({"score": input.score, "link": input.link, "summary": input.summary});
+        receipt(send(&config, "POST", &path, &body)?)
+    }
+
+    fn parse_webhook(
+        _config: Config,
+        request: WebhookRequest,
+    ) -> Result<Vec<ChangeEvent>, AtsError> {
+        let body: Value = serde_json::from_slice(&request.body)
+            .map_err(|e| AtsError::InvalidInput(format!("webhook body is not JSON: {e}")))?;
+        let kind = match body["event"].as_str() {
+            Some("application.moved") => ChangeKind::ApplicationStageChanged,
+            Some("application.updated" | "application.created") => ChangeKind::ApplicationChanged,
+            Some("job.updated" | "job.created") => ChangeKind::JobChanged,
+            Some("job.deleted") => ChangeKind::JobDeleted,
+            Some("candidate.updated") => ChangeKind::CandidateChanged,
+            other => {
+                return Err(AtsError::InvalidInput(format!("unknown webhook event {other:?}")));
+            }
+        };
+        Ok(vec![ChangeEvent {
+            kind,
+            remote_id: text(&body, "id"),
+            occurred_at: body["at"].as_str().map(str::to_string),
+            raw: body.to_string(),
+        }])
+    }
+}
+
+ats_connector_sdk::export_connector!(SandboxConnector);
+
+fn base(config: &Config) -> Result<String, AtsError> {
+    Ok(config.require("base-url")?.trim_end_matches('/').to_string())
+}
+
+fn authorized(request: Request, config: &Config) -> Result<Request, AtsError> {
+    Ok(request.bearer(config.require("api-key")?))
+}
+
+fn get(config: &Config, path: &str) -> Result<Value, AtsError> {
+    authorized(Request::get(format!("{}{path}", base(config)?)), config)?.send_ok()?.json()
+}
+
+fn send(config: &Config, method: &str, path: &str, body: &Value) -> Result<Value, AtsError> {
+    authorized(Request::new(method, format!("{}{path}", base(config)?)), config)?
+        .json(body)?
+        .send_ok()?
+        .json()
+}
+
+/// One page of a cursor-paged list; the page token is the ATS's `next_cursor`.
+fn list(
+    config: &Config,
+    what: &str,
+    page: &PageRequest,
+) -> Result<(Vec<Value>, Option<String>), AtsError> {
+    let mut path = format!("/api/{what}?limit={}", page.limit.unwrap_or(PAGE_SIZE).clamp(1, 500));
+    if let Some(cursor) = &page.page_token {
+        path.push_str(&format!("&cursor={}", url_encode(cursor)));
+    }
+    if let Some(since) = &page.since {
+        path.push_str(&format!("&updated_since={}", url_encode(since)));
+    }
+    let body = get(config, &path)?;
+    let next = body["next_cursor"].as_str().map(str::to_string);
+    Ok((array(&body, what), next))
+}
+
+fn lookup_candidates(config: &Config, lookup: &CandidateLookup) -> Result<Vec<Value>, AtsError> {
+    let query = match lookup {
+        CandidateLookup::Email(email) => format!("email={}", url_encode(email)),
+        CandidateLookup::Phone(phone) => format!("phone={}", url_encode(phone)),
+    };
+    Ok(array(&get(config, &format!("/api/candidates?{query}"))?, "candidates"))
+}
+
+fn target_path(target: &Target) -> String {
+    match target {
+        Target::Candidate(id) => format!("/api/candidates/{}", url_encode(id)),
+        Target::Application(id) => format!("/api/applications/{}", url_encode(id)),
+    }
+}
+
+fn receipt(answer: Value) -> Result<WriteReceipt, AtsError> {
+    Ok(WriteReceipt { remote_id: answer["id"].as_str().map(str::to_string), remark: None })
+}
+
+fn array(body: &Value, key: &str) -> Vec<Value> {
+    body[key].as_array().cloned().unwrap_or_default()
+}
+
+fn text(value: &Value, key: &str) -> String {
+    value[key].as_str().unwrap_or_default().to_string()
+}

@@ -1,0 +1,87 @@
+//! Job lifecycle: RT-12 (deletions only after a complete full scan), RT-13 (closed → archived
+//! once, reopened → restored), and the seed semantics (new jobs inactive, frozen jobs keep
+//! their fields).
+
+use ats_host::store::{RunState, Store, SyncKind};
+use ats_host::sync::SyncConfig;
+use ats_tests::sync_rig::{CONNECTION, SyncRig, test_sync_config};
+use std::time::Duration;
+
+fn full_scan_every_run() -> SyncConfig {
+    SyncConfig { full_scan_every: Duration::ZERO, ..test_sync_config() }
+}
+
+#[tokio::test]
+async fn rt12_a_deleted_job_is_archived_only_after_a_complete_full_scan() {
+    let rig = SyncRig::start_with(full_scan_every_run()).await;
+    let ids = rig.sandbox.seed_jobs(150, "2026-11-20T10:00:00Z");
+    assert_eq!(rig.run(SyncKind::Jobs).await.state, RunState::Success);
+    rig.sandbox.delete_job(&ids[10]);
+    // A scan that fails half-way deletes nothing.
+    rig.sandbox.seed_jobs(0, "2026-11-20T10:00:00Z");
+    let engine = rig.host.sync.clone();
+    rig.sandbox.set_delay(Duration::from_millis(20));
+    let before = rig.sandbox.request_count();
+    let running =
+        tokio::spawn(async move { engine.run_and_wait(CONNECTION, SyncKind::Jobs).await });
+    while rig.sandbox.request_count() < before + 3 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    rig.sandbox.fail_next(50, 503);
+    let failed = running.await.expect("join").expect("run");
+    assert_eq!(failed.state, RunState::Failed, "{failed:?}");
+    assert!(!rig.job(&ids[10]).archived, "an incomplete scan must not delete");
+    assert!(rig.events_of_type("job.deleted").is_empty());
+    rig.sandbox.set_delay(Duration::ZERO);
+    rig.sandbox.fail_next(0, 503);
+    let complete = rig.run(SyncKind::Jobs).await;
+    assert_eq!(complete.state, RunState::Success, "{complete:?}");
+    assert!(rig.job(&ids[10]).archived);
+    let deleted = rig.events_of_type("job.deleted");
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(deleted[0].subject_id, ids[10]);
+    assert!(!rig.job(&ids[11]).archived, "jobs still in the ATS stay");
+}
+
+#[tokio::test]
+async fn rt13_a_closed_job_is_archived_once_and_a_reopened_one_restored_not_duplicated() {
+    let rig = SyncRig::start().await;
+    assert_eq!(rig.run(SyncKind::Jobs).await.state, RunState::Success);
+    let id = "job-1";
+    rig.sandbox.upsert_job(id, "Backend Developer (Rust)", "closed", "2030-01-01T10:00:00Z");
+    rig.run(SyncKind::Jobs).await;
+    rig.run(SyncKind::Jobs).await;
+    assert!(rig.job(id).archived);
+    assert_eq!(rig.events_of_type("job.closed").len(), 1, "closed once, even over two syncs");
+    rig.sandbox.upsert_job(id, "Backend Developer (Rust)", "open", "2030-01-02T10:00:00Z");
+    rig.run(SyncKind::Jobs).await;
+    let job = rig.job(id);
+    assert!(!job.archived);
+    assert_eq!(rig.events_of_type("job.reopened").len(), 1);
+    let copies = rig.jobs().into_iter().filter(|j| j.remote_id == id).count();
+    assert_eq!(copies, 1, "restored, not duplicated");
+}
+
+#[tokio::test]
+async fn new_jobs_start_inactive_and_frozen_jobs_keep_their_fields() {
+    let rig = SyncRig::start().await;
+    rig.run(SyncKind::Jobs).await;
+    let job = rig.job("job-2");
+    assert!(!job.active, "newly synced jobs start inactive");
+    let mut frozen = job.clone();
+    frozen.active = true;
+    frozen.frozen = true;
+    rig.host.store.put_job(&frozen).expect("store");
+    rig.sandbox.upsert_job("job-2", "Renamed in the ATS", "open", "2030-01-01T10:00:00Z");
+    rig.sandbox.upsert_job("job-3", "Also renamed", "open", "2030-01-01T10:00:00Z");
+    rig.run(SyncKind::Jobs).await;
+    let kept = rig.job("job-2");
+    assert_eq!(kept.title, job.title, "a frozen job is not overwritten");
+    assert!(kept.active);
+    assert_eq!(rig.job("job-3").title, "Also renamed", "other jobs update");
+    assert_eq!(rig.events_of_type("job.updated").len(), 1);
+    // Closing a frozen job in the ATS still archives it.
+    rig.sandbox.upsert_job("job-2", "Renamed in the ATS", "closed", "2030-01-02T10:00:00Z");
+    rig.run(SyncKind::Jobs).await;
+    assert!(rig.job("job-2").archived);
+}

@@ -1,0 +1,153 @@
+//! A sync test rig: the host's sandbox ATS on loopback (with its fault switches), a host on
+//! a temporary data directory with the bundled `sandbox` connector, and one tenant +
+//! connection to the sandbox. Syncs are driven by hand (no scheduler) unless a test starts it.
+
+use ats_host::app::{Host, HostOptions};
+use ats_host::sandbox_ats::{self, SandboxHandle};
+use ats_host::store::{
+    Connection, ConnectionStatus, Event, RecordFilter, Run, Schedules, Secrets, Store,
+    StoredApplication, StoredJob, SyncKind, Tenant,
+};
+use ats_host::sync::SyncConfig;
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+
+pub const KEY: &str = "rig-key";
+pub const CONNECTION: &str = "conn_rig";
+pub const TENANT: &str = "rig";
+
+/// Sync settings for tests: small pages, fast retries, short inline waits.
+pub fn test_sync_config() -> SyncConfig {
+    SyncConfig {
+        page_size: 50,
+        retry_base: std::time::Duration::from_millis(10),
+        retry_max: std::time::Duration::from_millis(50),
+        inline_retry_after_max: std::time::Duration::from_secs(2),
+        calls_per_second: 10_000.0,
+        first_run_jitter: std::time::Duration::from_millis(10),
+        scheduler_tick: std::time::Duration::from_millis(20),
+        ..SyncConfig::default()
+    }
+}
+
+pub struct SyncRig {
+    pub sandbox: SandboxHandle,
+    pub sandbox_url: String,
+    pub host: Host,
+    pub data_dir: tempfile::TempDir,
+}
+
+/// Starts a sandbox ATS on a free loopback port.
+pub async fn start_sandbox() -> (String, SandboxHandle) {
+    let (addr, handle) = sandbox_ats::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), KEY)
+        .await
+        .expect("sandbox starts");
+    (format!("http://{addr}"), handle)
+}
+
+/// Opens a host on `dir` and makes sure the rig's tenant and connection exist.
+pub async fn open_host(dir: &Path, sandbox_url: &str, config: SyncConfig) -> Host {
+    let host = Host::start(
+        crate::test_limits(),
+        HostOptions {
+            data_dir: dir.to_path_buf(),
+            connectors_dir: None,
+            operator_key: None,
+            secret_key: None,
+            sync: config,
+            webhooks: crate::api_host::fast_delivery_policy(),
+            run_scheduler: false,
+        },
+    )
+    .await
+    .expect("host starts");
+    host.load_bundled().await;
+    if host.store.connection(CONNECTION).expect("store").is_none() {
+        host.store
+            .put_tenant(&Tenant { id: TENANT.into(), name: "Rig".into(), created_at: 0 })
+            .expect("tenant");
+        let connection = Connection {
+            id: CONNECTION.into(),
+            tenant_id: TENANT.into(),
+            connector_id: "sandbox".into(),
+            pinned_version: None,
+            name: "rig".into(),
+            config: BTreeMap::from([("base-url".to_string(), sandbox_url.to_string())]),
+            secret_names: vec!["api-key".into()],
+            allow_private_networks: true,
+            status: ConnectionStatus::Active,
+            status_detail: None,
+            schedules: Schedules::default(),
+            created_at: 0,
+            updated_at: 0,
+        };
+        let secrets = Secrets(BTreeMap::from([("api-key".to_string(), KEY.to_string())]));
+        host.store.put_connection(&connection, Some(&secrets)).expect("connection");
+    }
+    host
+}
+
+impl SyncRig {
+    pub async fn start() -> Self {
+        Self::start_with(test_sync_config()).await
+    }
+
+    pub async fn start_with(config: SyncConfig) -> Self {
+        let (sandbox_url, sandbox) = start_sandbox().await;
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let host = open_host(data_dir.path(), &sandbox_url, config).await;
+        SyncRig { sandbox, sandbox_url, host, data_dir }
+    }
+
+    pub async fn run(&self, kind: SyncKind) -> Run {
+        self.host.sync.run_and_wait(CONNECTION, kind).await.expect("run")
+    }
+
+    pub fn jobs(&self) -> Vec<StoredJob> {
+        jobs_of(self.host.store.as_ref())
+    }
+
+    pub fn job(&self, id: &str) -> StoredJob {
+        self.host
+            .store
+            .job(CONNECTION, id)
+            .expect("store")
+            .unwrap_or_else(|| panic!("job {id} not stored"))
+    }
+
+    pub fn applications(&self) -> Vec<StoredApplication> {
+        let filter = RecordFilter {
+            connection_id: Some(CONNECTION.into()),
+            limit: usize::MAX,
+            ..RecordFilter::default()
+        };
+        self.host.store.applications(&filter).expect("store")
+    }
+
+    pub fn events(&self) -> Vec<Event> {
+        events_of(self.host.store.as_ref())
+    }
+
+    /// Events of one type.
+    pub fn events_of_type(&self, event_type: &str) -> Vec<Event> {
+        self.events().into_iter().filter(|e| e.event_type == event_type).collect()
+    }
+
+    pub fn connection(&self) -> Connection {
+        self.host.store.connection(CONNECTION).expect("store").expect("connection")
+    }
+}
+
+pub fn jobs_of(store: &dyn Store) -> Vec<StoredJob> {
+    let filter = RecordFilter {
+        connection_id: Some(CONNECTION.into()),
+        limit: usize::MAX,
+        ..RecordFilter::default()
+    };
+    store.jobs(&filter).expect("store")
+}
+
+pub fn events_of(store: &dyn Store) -> Vec<Event> {
+    store.events(None, None, usize::MAX).expect("store")
+}
