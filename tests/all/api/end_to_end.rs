@@ -215,26 +215,30 @@ async fn a_tenant_key_cannot_reach_another_tenants_objects() {
     let run_id = started["run_id"].as_str().expect("run").to_string();
     wait_run(&host, &acme_key, &run_id).await;
     let job = "job-1";
-    for (method, path) in [
-        (Method::GET, format!("/v1/connections/{acme_connection}")),
-        (Method::PATCH, format!("/v1/connections/{acme_connection}")),
-        (Method::DELETE, format!("/v1/connections/{acme_connection}")),
-        (Method::POST, format!("/v1/connections/{acme_connection}/sync")),
-        (Method::POST, format!("/v1/connections/{acme_connection}/check")),
-        (Method::GET, format!("/v1/connections/{acme_connection}/stages")),
-        (Method::GET, format!("/v1/connections/{acme_connection}/jobs/{job}")),
-        (Method::POST, format!("/v1/connections/{acme_connection}/jobs/{job}/flags")),
-        (Method::GET, format!("/v1/runs/{run_id}")),
-        (Method::GET, format!("/v1/jobs?connection_id={acme_connection}")),
-        (Method::POST, format!("/v1/connections/{acme_connection}/notes")),
+    let none = json!(null);
+    for (method, path, body) in [
+        (Method::GET, format!("/v1/connections/{acme_connection}"), none.clone()),
+        (Method::PATCH, format!("/v1/connections/{acme_connection}"), json!({"name": "mine now"})),
+        (Method::DELETE, format!("/v1/connections/{acme_connection}"), none.clone()),
+        (Method::POST, format!("/v1/connections/{acme_connection}/sync"), json!({"kind": "jobs"})),
+        (Method::POST, format!("/v1/connections/{acme_connection}/check"), none.clone()),
+        (Method::GET, format!("/v1/connections/{acme_connection}/stages"), none.clone()),
+        (Method::GET, format!("/v1/connections/{acme_connection}/schedules"), none.clone()),
+        (Method::GET, format!("/v1/connections/{acme_connection}/jobs/{job}"), none.clone()),
+        (Method::POST, format!("/v1/connections/{acme_connection}/jobs/{job}/flags"), json!({"active": true})),
+        (Method::GET, format!("/v1/runs/{run_id}"), none.clone()),
+        (Method::GET, format!("/v1/jobs?connection_id={acme_connection}"), none.clone()),
+        (Method::GET, format!("/v1/runs?connection_id={acme_connection}"), none.clone()),
+        (Method::POST, format!("/v1/connections/{acme_connection}/notes"), json!({"body": "x", "target": {"candidate_id": "cand-1"}})),
+        (Method::POST, format!("/v1/connections/{acme_connection}/applications/app-1/move"), json!({"stage_id": "stage-2"})),
     ] {
-        let (status, body) = send(
-            host.with_key(&globex_key, method.clone(), &path)
-                .json(&json!({"body": "x", "target": {"candidate_id": "c"}, "active": true})),
-        )
-        .await;
-        assert_eq!(status, 404, "{method} {path} → {status} {body}");
-        assert!(!body.to_string().contains("acme"), "no hint of the other tenant: {body}");
+        let mut request = host.with_key(&globex_key, method.clone(), &path);
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let (status, answer) = send(request).await;
+        assert_eq!(status, 404, "{method} {path} → {status} {answer}");
+        assert!(!answer.to_string().contains("acme"), "no hint of the other tenant: {answer}");
     }
     let (_, own) = send(host.with_key(&globex_key, Method::GET, "/v1/jobs")).await;
     assert!(own["data"].as_array().expect("list").is_empty(), "globex sees none of acme's jobs");
