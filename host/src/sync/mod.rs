@@ -15,7 +15,9 @@ pub mod detect;
 pub mod runner;
 pub mod time;
 
-use crate::runtime::{CallContext, Field, LoadedConnector, Registry, Runtime};
+use crate::runtime::{
+    CallContext, CallError, Field, Invocation, LoadedConnector, Output, Registry, Runtime,
+};
 use crate::store::{
     Connection, ConnectionStatus, ConnectionWithSecrets, Run, RunCounts, RunFilter, RunProgress,
     RunState, Store, StoreError, SyncKind,
@@ -95,12 +97,35 @@ pub enum SyncError {
     UnknownConnection(String),
 }
 
+/// How the engine reaches a connector. The sandbox [`Runtime`] is the transport in
+/// production; the sync benchmark plugs in a native build of the same connector logic to
+/// measure what the sandbox costs.
+pub trait Transport: Send + Sync {
+    fn call<'a>(
+        &'a self,
+        connector: &'a LoadedConnector,
+        context: &'a CallContext,
+        invocation: Invocation,
+    ) -> futures::future::BoxFuture<'a, Result<Output, CallError>>;
+}
+
+impl Transport for Runtime {
+    fn call<'a>(
+        &'a self,
+        connector: &'a LoadedConnector,
+        context: &'a CallContext,
+        invocation: Invocation,
+    ) -> futures::future::BoxFuture<'a, Result<Output, CallError>> {
+        Box::pin(Runtime::call(self, connector, context, invocation))
+    }
+}
+
 /// A sync slot: (connection, kind).
 type SlotKey = (String, SyncKind);
 
 pub struct SyncEngine {
     store: Arc<dyn Store>,
-    runtime: Arc<Runtime>,
+    transport: Arc<dyn Transport>,
     registry: Arc<Registry>,
     config: SyncConfig,
     pub budgets: RateBudgets,
@@ -135,11 +160,21 @@ impl SyncEngine {
         registry: Arc<Registry>,
         config: SyncConfig,
     ) -> Arc<Self> {
+        Self::with_transport(store, runtime, registry, config)
+    }
+
+    /// An engine that reaches connectors through `transport`.
+    pub fn with_transport(
+        store: Arc<dyn Store>,
+        transport: Arc<dyn Transport>,
+        registry: Arc<Registry>,
+        config: SyncConfig,
+    ) -> Arc<Self> {
         Arc::new(SyncEngine {
             budgets: RateBudgets::new(config.calls_per_second),
             permits: Arc::new(Semaphore::new(config.max_concurrent_runs.max(1))),
             store,
-            runtime,
+            transport,
             registry,
             config,
             slots: Mutex::new(HashMap::new()),

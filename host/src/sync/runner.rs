@@ -384,11 +384,11 @@ impl SyncEngine {
                 )));
             }
             self.budgets.acquire(connection_id, connector_id).await;
-            let error = match self.runtime.call(&ctx.connector, &ctx.call, invocation.clone()).await
-            {
-                Ok(output) => return Ok(output),
-                Err(error) => error,
-            };
+            let error =
+                match self.transport.call(&ctx.connector, &ctx.call, invocation.clone()).await {
+                    Ok(output) => return Ok(output),
+                    Err(error) => error,
+                };
             match &error {
                 CallError::Connector(AtsError::RateLimited(limit)) => {
                     let wait = Duration::from_secs(u64::from(

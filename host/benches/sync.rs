@@ -1,0 +1,282 @@
+//! Sync engine figures, printed (nothing asserted):
+//!
+//! 1. 10,000 connections scheduled (20,000 sync slots): the host's idle CPU and RSS.
+//! 2. A sync of 10,000 jobs from the local sandbox ATS through the wasm `sandbox`
+//!    connector vs a native Rust build of the same connector logic, through the same engine,
+//!    store and HTTP server: the ratio is what the sandbox costs.
+//!
+//! `cargo bench -p ats-host --bench sync`
+
+use ats_host::runtime::bindings::{Job, JobPage, JobStatus, Stage, StagePage};
+use ats_host::runtime::state::MemoryStateStore;
+use ats_host::runtime::{
+    CallContext, CallError, Invocation, Limits, LoadedConnector, Output, Registry, Runtime,
+};
+use ats_host::store::{
+    Checkpoint, Connection, ConnectionStatus, Schedules, Secrets, SledStore, Store, SyncKind,
+    Tenant,
+};
+use ats_host::sync::{SyncConfig, SyncEngine, Transport};
+use futures::future::BoxFuture;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const KEY: &str = "bench-key";
+
+fn main() -> anyhow::Result<()> {
+    let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    tokio.block_on(async {
+        idle_scheduler().await?;
+        wasm_vs_native().await
+    })
+}
+
+fn connection(id: &str, base_url: &str) -> Connection {
+    Connection {
+        id: id.into(),
+        tenant_id: "bench".into(),
+        connector_id: "sandbox".into(),
+        pinned_version: None,
+        name: id.into(),
+        config: BTreeMap::from([("base-url".to_string(), base_url.to_string())]),
+        secret_names: vec!["api-key".into()],
+        allow_private_networks: true,
+        status: ConnectionStatus::Active,
+        status_detail: None,
+        schedules: Schedules::default(),
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+fn secrets() -> Secrets {
+    Secrets(BTreeMap::from([("api-key".to_string(), KEY.to_string())]))
+}
+
+async fn idle_scheduler() -> anyhow::Result<()> {
+    let rss_before = rss_kib();
+    let store = Arc::new(SledStore::temporary()?);
+    store.put_tenant(&Tenant { id: "bench".into(), name: "bench".into(), created_at: 0 })?;
+    let now = ats_host::webhooks::now_ms();
+    for i in 0..10_000 {
+        let id = format!("conn_{i:05}");
+        store.put_connection(&connection(&id, "http://127.0.0.1:9"), Some(&secrets()))?;
+        for kind in [SyncKind::Jobs, SyncKind::Applications] {
+            let checkpoint = Checkpoint { last_run_at: Some(now), ..Checkpoint::default() };
+            store.put_checkpoint(&id, kind, &checkpoint)?;
+        }
+    }
+    let runtime =
+        Arc::new(Runtime::new(Limits::default(), Arc::new(MemoryStateStore::default()), None)?);
+    let engine =
+        SyncEngine::new(store, runtime, Arc::new(Registry::default()), SyncConfig::default());
+    let started = Instant::now();
+    engine.recover_and_schedule()?;
+    let scheduled_in = started.elapsed();
+    engine.spawn_scheduler();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let cpu_before = cpu_time();
+    let window = Duration::from_secs(5);
+    tokio::time::sleep(window).await;
+    let cpu = cpu_time().saturating_sub(cpu_before);
+    println!(
+        "10,000 connections, {} sync slots scheduled in {scheduled_in:.1?}",
+        engine.scheduled_count()
+    );
+    println!(
+        "  idle: {:.2}% of one core over {window:?}; RSS {} MiB (+{} MiB for the connections)",
+        cpu.as_secs_f64() / window.as_secs_f64() * 100.0,
+        rss_kib() / 1024,
+        rss_kib().saturating_sub(rss_before) / 1024
+    );
+    Ok(())
+}
+
+async fn wasm_vs_native() -> anyhow::Result<()> {
+    let (addr, sandbox) = ats_host::sandbox_ats::start(([127, 0, 0, 1], 0).into(), KEY).await?;
+    sandbox.seed_jobs(10_000, "2026-11-20T10:00:00Z");
+    let base_url = format!("http://{addr}");
+    let runtime =
+        Arc::new(Runtime::new(Limits::default(), Arc::new(MemoryStateStore::default()), None)?);
+    let registry = Arc::new(Registry::default());
+    let wasm = ats_host::bundled::BUNDLED
+        .iter()
+        .find(|(package, _)| *package == "connector-sandbox")
+        .map(|(_, wasm)| wasm.to_vec())
+        .ok_or_else(|| anyhow::anyhow!("the sandbox connector is not bundled"))?;
+    registry.install(runtime.load(wasm, "bench").await?);
+    let native: Arc<dyn Transport> = Arc::new(NativeSandbox { http: reqwest::Client::new() });
+    let wasm_transport: Arc<dyn Transport> = runtime.clone();
+
+    let mut figures = BTreeMap::new();
+    for round in 0..3 {
+        for (name, transport) in [("wasm", wasm_transport.clone()), ("native", native.clone())] {
+            let store = Arc::new(SledStore::temporary()?);
+            store.put_tenant(&Tenant {
+                id: "bench".into(),
+                name: "bench".into(),
+                created_at: 0,
+            })?;
+            store.put_connection(&connection("conn_bench", &base_url), Some(&secrets()))?;
+            let config = SyncConfig { calls_per_second: 1e9, ..SyncConfig::default() };
+            let engine =
+                SyncEngine::with_transport(store.clone(), transport, registry.clone(), config);
+            let started = Instant::now();
+            let run = engine.run_and_wait("conn_bench", SyncKind::Jobs).await?;
+            let took = started.elapsed();
+            anyhow::ensure!(
+                run.counts.created == 10_012,
+                "{name} run created {} jobs: {run:?}",
+                run.counts.created
+            );
+            figures.entry(name).or_insert_with(Vec::new).push(took);
+            if round == 0 {
+                println!(
+                    "  {name}: {} pages, {} jobs in {took:.1?}",
+                    run.progress.pages, run.counts.created
+                );
+            }
+        }
+    }
+    let median = |name: &str| {
+        let mut runs = figures.get(name).cloned().unwrap_or_default();
+        runs.sort();
+        runs.get(runs.len() / 2).copied().unwrap_or_default()
+    };
+    let (wasm, native) = (median("wasm"), median("native"));
+    println!(
+        "sync of 10,012 jobs (100 per page), median of 3: wasm {wasm:.1?}, native {native:.1?}"
+    );
+    println!(
+        "  wasm / native ratio: {:.3} (the sandbox adds {:.1}%)",
+        wasm.as_secs_f64() / native.as_secs_f64(),
+        (wasm.as_secs_f64() / native.as_secs_f64() - 1.0) * 100.0
+    );
+    Ok(())
+}
+
+/// The sandbox connector's `list-jobs` / `list-stages` logic compiled natively.
+struct NativeSandbox {
+    http: reqwest::Client,
+}
+
+impl NativeSandbox {
+    async fn get(&self, context: &CallContext, path: &str) -> Result<Value, CallError> {
+        let field = |name: &str| {
+            context
+                .config
+                .iter()
+                .find(|f| f.name == name)
+                .map(|f| f.value.clone())
+                .unwrap_or_default()
+        };
+        let url = format!("{}{path}", field("base-url").trim_end_matches('/'));
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(field("api-key"))
+            .send()
+            .await
+            .map_err(|e| CallError::Host(e.to_string()))?;
+        let bytes = response.bytes().await.map_err(|e| CallError::Host(e.to_string()))?;
+        serde_json::from_slice(&bytes).map_err(|e| CallError::Host(e.to_string()))
+    }
+}
+
+impl Transport for NativeSandbox {
+    fn call<'a>(
+        &'a self,
+        _: &'a LoadedConnector,
+        context: &'a CallContext,
+        invocation: Invocation,
+    ) -> BoxFuture<'a, Result<Output, CallError>> {
+        Box::pin(async move {
+            match invocation {
+                Invocation::ListJobs(page) => {
+                    let mut path = format!("/api/jobs?limit={}", page.limit.unwrap_or(100));
+                    if let Some(cursor) = &page.page_token {
+                        path.push_str(&format!("&cursor={cursor}"));
+                    }
+                    if let Some(since) = &page.since {
+                        path.push_str(&format!("&updated_since={since}"));
+                    }
+                    let body = self.get(context, &path).await?;
+                    let items = body["jobs"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(to_job)
+                        .collect();
+                    let next_page_token = body["next_cursor"].as_str().map(str::to_string);
+                    Ok(Output::Jobs(JobPage { items, next_page_token }))
+                }
+                Invocation::ListStages { .. } => {
+                    let body = self.get(context, "/api/stages").await?;
+                    let items = body["stages"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|raw| Stage {
+                            id: raw["id"].as_str().unwrap_or_default().into(),
+                            name: raw["name"].as_str().unwrap_or_default().into(),
+                            job_id: None,
+                            position: raw["position"].as_u64().unwrap_or(0) as u32,
+                            raw: raw.to_string(),
+                        })
+                        .collect();
+                    Ok(Output::Stages(StagePage { items, next_page_token: None }))
+                }
+                other => Err(CallError::Host(format!(
+                    "the native bench connector does not do {other:?}"
+                ))),
+            }
+        })
+    }
+}
+
+fn to_job(raw: Value) -> Job {
+    let text = |key: &str| raw.get(key).and_then(Value::as_str).map(str::to_string);
+    Job {
+        id: text("id").unwrap_or_default(),
+        code: text("ref"),
+        title: text("title").unwrap_or_default(),
+        status: if text("status").as_deref() == Some("closed") {
+            JobStatus::Closed
+        } else {
+            JobStatus::Open
+        },
+        location: text("city"),
+        description: text("description"),
+        department: text("department"),
+        assigned_users: text("recruiter").into_iter().collect(),
+        created_at: text("created_at"),
+        updated_at: text("updated_at"),
+        custom_fields: Vec::new(),
+        raw: raw.to_string(),
+    }
+}
+
+/// User + system CPU time of this process.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    // utime and stime are fields 14 and 15 of /proc/self/stat (11 and 12 after the name).
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
