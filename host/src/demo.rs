@@ -115,7 +115,7 @@ pub async fn start(host: &Host, interval: Duration) -> anyhow::Result<Arc<DemoSt
             round += 1;
             recruiter_activity(&sandbox, round);
             let _ = sync.sync_now(DEMO_CONNECTION, SyncKind::Applications, "manual");
-            if round % 4 == 0 {
+            if round.is_multiple_of(4) {
                 let _ = sync.sync_now(DEMO_CONNECTION, SyncKind::Jobs, "manual");
             }
         }
@@ -173,7 +173,7 @@ fn recruiter_activity(sandbox: &SandboxHandle, round: u64) {
             tracing::info!(application = id, stage = %next, "demo: a recruiter moved an application");
         }
     }
-    if round % 3 == 0 {
+    if round.is_multiple_of(3) {
         let id = format!("demo-job-{round}");
         let updated = crate::sync::time::format_ms(crate::webhooks::now_ms());
         sandbox.upsert_job(&id, &format!("Demo vacancy #{round}"), "open", &updated);

@@ -79,8 +79,8 @@ async fn upserting_the_same_email_twice_matches_the_first_candidate() {
             other => panic!("{other:?}"),
         }
     }
-    assert_eq!(outcomes[0], ("cand-1".to_string(), UpsertOutcome::Created));
-    assert_eq!(outcomes[1], ("cand-1".to_string(), UpsertOutcome::Matched));
+    assert_eq!(outcomes[0].1, UpsertOutcome::Created);
+    assert_eq!(outcomes[1], (outcomes[0].0.clone(), UpsertOutcome::Matched));
 }
 
 #[tokio::test]

@@ -182,43 +182,6 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     file.write_all(b"\n")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_are_stored_hashed_and_resolve_to_their_caller() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = sled::Config::new().temporary(true).open().expect("sled");
-        let (store, generated) = KeyStore::open(&db, dir.path(), None).expect("open");
-        let operator = generated.expect("a first start generates the operator key");
-        assert_eq!(store.authenticate(&operator).expect("auth"), Some(Caller::Operator));
-        let (tenant_key, record) = store.create_tenant_key("acme", "sourcer").expect("mint");
-        assert_eq!(
-            store.authenticate(&tenant_key).expect("auth"),
-            Some(Caller::Tenant { tenant_id: "acme".into() })
-        );
-        assert_eq!(store.authenticate("ats_tn_wrong").expect("auth"), None);
-        let raw: Vec<u8> = db
-            .open_tree("api.keys")
-            .expect("tree")
-            .iter()
-            .flat_map(|e| {
-                let (k, v) = e.expect("entry");
-                [k.to_vec(), v.to_vec()].concat()
-            })
-            .collect();
-        assert!(!String::from_utf8_lossy(&raw).contains(&tenant_key), "key stored in clear");
-        assert!(store.revoke(&record.id, Some("other")).expect("revoke") == false);
-        assert!(store.revoke(&record.id, Some("acme")).expect("revoke"));
-        assert_eq!(store.authenticate(&tenant_key).expect("auth"), None);
-        // A second start reads the same operator key back.
-        let (again, generated) = KeyStore::open(&db, dir.path(), None).expect("reopen");
-        assert!(generated.is_none());
-        assert_eq!(again.authenticate(&operator).expect("auth"), Some(Caller::Operator));
-    }
-}
-
 /// Extracts the caller from `Authorization: Bearer <key>` (or `X-Api-Key`); 401 otherwise.
 impl axum::extract::FromRequestParts<super::AppState> for Caller {
     type Rejection = super::problem::Problem;
@@ -256,5 +219,42 @@ impl axum::extract::FromRequestParts<super::AppState> for Operator {
                 "this route needs the operator key; tenant keys manage only their own tenant",
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_stored_hashed_and_resolve_to_their_caller() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = sled::Config::new().temporary(true).open().expect("sled");
+        let (store, generated) = KeyStore::open(&db, dir.path(), None).expect("open");
+        let operator = generated.expect("a first start generates the operator key");
+        assert_eq!(store.authenticate(&operator).expect("auth"), Some(Caller::Operator));
+        let (tenant_key, record) = store.create_tenant_key("acme", "sourcer").expect("mint");
+        assert_eq!(
+            store.authenticate(&tenant_key).expect("auth"),
+            Some(Caller::Tenant { tenant_id: "acme".into() })
+        );
+        assert_eq!(store.authenticate("ats_tn_wrong").expect("auth"), None);
+        let raw: Vec<u8> = db
+            .open_tree("api.keys")
+            .expect("tree")
+            .iter()
+            .flat_map(|e| {
+                let (k, v) = e.expect("entry");
+                [k.to_vec(), v.to_vec()].concat()
+            })
+            .collect();
+        assert!(!String::from_utf8_lossy(&raw).contains(&tenant_key), "key stored in clear");
+        assert!(!store.revoke(&record.id, Some("other")).expect("revoke"));
+        assert!(store.revoke(&record.id, Some("acme")).expect("revoke"));
+        assert_eq!(store.authenticate(&tenant_key).expect("auth"), None);
+        // A second start reads the same operator key back.
+        let (again, generated) = KeyStore::open(&db, dir.path(), None).expect("reopen");
+        assert!(generated.is_none());
+        assert_eq!(again.authenticate(&operator).expect("auth"), Some(Caller::Operator));
     }
 }

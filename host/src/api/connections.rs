@@ -125,6 +125,7 @@ fn view(state: &AppState, connection: &Connection) -> Value {
     let next: BTreeMap<&str, i64> =
         state.sync.next_due(&connection.id).into_iter().map(|(k, at)| (k.as_str(), at)).collect();
     value["next_sync_at"] = json!(next);
+    value["inbound_webhook_path"] = json!(super::inbound::path(state, &connection.id));
     value
 }
 

@@ -14,10 +14,12 @@
 //! | [`syncs`] | sync now, schedules, `/v1/runs` |
 //! | [`records`] | unified reads and `/v1/events` |
 //! | [`writes`] | writes through connectors, with idempotency keys |
+//! | [`inbound`] | webhooks from the ATS → syncs |
 
 pub mod auth;
 pub mod connections;
 pub mod connectors;
+pub mod inbound;
 pub mod openapi;
 pub mod problem;
 pub mod records;
@@ -98,6 +100,7 @@ pub fn v1_routes() -> Routes<AppState> {
     let routes = syncs::routes(routes);
     let routes = records::routes(routes);
     let routes = writes::routes(routes);
+    let routes = inbound::routes(routes);
     webhooks::routes(routes)
 }
 

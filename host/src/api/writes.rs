@@ -91,7 +91,7 @@ async fn push(
     h: Headers,
     Body(b): Body<PushCandidate>,
 ) -> Response {
-    run(&s, &c, &id, &h, WriteRequest::PushCandidate(b)).await
+    run(&s, &c, &id, &h, WriteRequest::PushCandidate(Box::new(b))).await
 }
 
 async fn move_stage(

@@ -11,13 +11,13 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Args)]
 pub struct ApiArgs {
     /// Base URL of a running host.
-    #[arg(long, default_value = "http://127.0.0.1:8080", env = "ATS_URL")]
+    #[arg(long, global = true, default_value = "http://127.0.0.1:8080", env = "ATS_URL")]
     pub url: String,
     /// API key [default: the operator key in DATA_DIR/operator.key].
-    #[arg(long, env = "ATS_API_KEY", hide_env_values = true)]
+    #[arg(long, global = true, env = "ATS_API_KEY", hide_env_values = true)]
     pub key: Option<String>,
     /// Data directory whose `operator.key` is used when no key is given.
-    #[arg(long, default_value = "data", env = "ATS_DATA_DIR")]
+    #[arg(long, global = true, default_value = "data", env = "ATS_DATA_DIR")]
     pub data_dir: PathBuf,
 }
 

@@ -122,8 +122,13 @@ pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_tracing(cli.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async move {
-        match cli.command {
+    runtime.block_on(execute(cli.command))
+}
+
+/// Runs one parsed command (the binary's `main`, and tests of the operator commands).
+pub async fn execute(command: Command) -> anyhow::Result<()> {
+    {
+        match command {
             Command::Serve(args) => serve::run(args).await,
             Command::Connector(command) => connector::run(command).await,
             Command::Connection { command, api } => {
@@ -148,7 +153,7 @@ pub fn run() -> anyhow::Result<()> {
                 Ok(())
             }
         }
-    })
+    }
 }
 
 fn init_tracing(format: LogFormat) {

@@ -132,7 +132,7 @@ pub async fn connection(client: &Client, command: ConnectionCommand) -> anyhow::
                 answer["detail"].as_str().unwrap_or("")
             );
             if answer["status"] != "ok" {
-                std::process::exit(1);
+                bail!("the connection check failed: {}", answer["status"]);
             }
         }
         ConnectionCommand::Delete { id } => {
@@ -177,7 +177,7 @@ pub async fn sync(client: &Client, command: SyncCommand) -> anyhow::Result<()> {
             eprintln!();
             println!("{}", serde_json::to_string_pretty(&run)?);
             if state != "success" {
-                std::process::exit(1);
+                bail!("run {run_id} ended {state}");
             }
             return Ok(());
         }

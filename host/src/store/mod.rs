@@ -145,6 +145,9 @@ pub trait Store: Send + Sync {
     /// Writes one synced page atomically (see the module doc); returns the events appended.
     fn commit_page(&self, page: PageCommit) -> Result<Vec<Event>, StoreError>;
 
+    /// The secret token of a connection's inbound webhook URL.
+    fn inbound_token(&self, connection_id: &str) -> String;
+
     /// Flushes to disk.
     fn flush(&self) -> Result<(), StoreError>;
 }

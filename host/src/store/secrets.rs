@@ -40,6 +40,8 @@ impl std::fmt::Debug for Secrets {
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: ChaCha20Poly1305,
+    /// The same key, for deriving per-object tokens (HMAC).
+    key: [u8; 32],
 }
 
 impl SecretBox {
@@ -73,14 +75,29 @@ impl SecretBox {
         if bytes.len() != 32 {
             return Err(SecretError::BadKey { origin });
         }
-        Ok(SecretBox { cipher: ChaCha20Poly1305::new(Key::from_slice(&bytes)) })
+        let mut key = [0u8; 32];
+        key.copy_from_slice(&bytes);
+        Ok(SecretBox { cipher: ChaCha20Poly1305::new(Key::from_slice(&key)), key })
     }
 
     /// A box with a random key (tests, throwaway stores).
     pub fn ephemeral() -> Self {
         let mut key = [0u8; 32];
         rand::rng().fill_bytes(&mut key);
-        SecretBox { cipher: ChaCha20Poly1305::new(Key::from_slice(&key)) }
+        SecretBox { cipher: ChaCha20Poly1305::new(Key::from_slice(&key)), key }
+    }
+
+    /// A token bound to `purpose` and `id`, stable for this key (e.g. the secret path of a
+    /// connection's inbound webhook URL).
+    pub fn token(&self, purpose: &str, id: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let Ok(mut mac) = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.key) else {
+            return String::new();
+        };
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(id.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..20])
     }
 
     pub fn seal(&self, secrets: &Secrets) -> Vec<u8> {

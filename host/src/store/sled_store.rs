@@ -384,6 +384,10 @@ impl Store for SledStore {
         }))
     }
 
+    fn inbound_token(&self, connection_id: &str) -> String {
+        self.secret_box.token("inbound-webhook", connection_id)
+    }
+
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())

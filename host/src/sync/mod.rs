@@ -123,6 +123,9 @@ impl Transport for Runtime {
 /// A sync slot: (connection, kind).
 type SlotKey = (String, SyncKind);
 
+/// The run queued or running in a slot, and a channel that tells when it ends.
+type ActiveRun = (String, watch::Receiver<Option<Run>>);
+
 pub struct SyncEngine {
     store: Arc<dyn Store>,
     transport: Arc<dyn Transport>,
@@ -130,7 +133,7 @@ pub struct SyncEngine {
     config: SyncConfig,
     pub budgets: RateBudgets,
     /// The run queued or running per slot, with a channel that tells when it ends.
-    slots: Mutex<HashMap<SlotKey, (String, watch::Receiver<Option<Run>>)>>,
+    slots: Mutex<HashMap<SlotKey, ActiveRun>>,
     /// Due syncs: (due at unix ms, connection, kind).
     due: Mutex<BTreeSet<(i64, String, SyncKind)>>,
     permits: Arc<Semaphore>,

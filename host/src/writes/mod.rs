@@ -75,7 +75,7 @@ pub async fn execute(
     };
     let mut run = Run { target, journal, key: key.as_ref(), done, wrote: false };
     let result = match validated {
-        WriteRequest::PushCandidate(push) => run.push(push).await,
+        WriteRequest::PushCandidate(push) => run.push(*push).await,
         other => run.single(other).await,
     };
     match (&key, &result) {

@@ -142,7 +142,7 @@ impl From<KindBody> for AttachmentKind {
 /// Every write the API offers.
 #[derive(Debug, Clone, Serialize)]
 pub enum WriteRequest {
-    PushCandidate(PushCandidate),
+    PushCandidate(Box<PushCandidate>),
     MoveStage {
         application_id: String,
         stage_id: String,

@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-async fn wait_run(host: &ApiHost, key: &str, run_id: &str) -> Value {
+pub(super) async fn wait_run(host: &ApiHost, key: &str, run_id: &str) -> Value {
     for _ in 0..500 {
         let (_, run) = send(host.with_key(key, Method::GET, &format!("/v1/runs/{run_id}"))).await;
         if !matches!(run["state"].as_str(), Some("queued" | "running")) {
@@ -23,7 +23,7 @@ async fn wait_run(host: &ApiHost, key: &str, run_id: &str) -> Value {
 }
 
 /// Creates tenant `tenant`, a tenant key, and a sandbox connection; returns (key, connection id).
-async fn connect(host: &ApiHost, tenant: &str, sandbox_url: &str) -> (String, String) {
+pub(super) async fn connect(host: &ApiHost, tenant: &str, sandbox_url: &str) -> (String, String) {
     let (status, body) =
         send(host.op(Method::POST, "/v1/tenants").json(&json!({"id": tenant, "name": tenant})))
             .await;
@@ -225,12 +225,24 @@ async fn a_tenant_key_cannot_reach_another_tenants_objects() {
         (Method::GET, format!("/v1/connections/{acme_connection}/stages"), none.clone()),
         (Method::GET, format!("/v1/connections/{acme_connection}/schedules"), none.clone()),
         (Method::GET, format!("/v1/connections/{acme_connection}/jobs/{job}"), none.clone()),
-        (Method::POST, format!("/v1/connections/{acme_connection}/jobs/{job}/flags"), json!({"active": true})),
+        (
+            Method::POST,
+            format!("/v1/connections/{acme_connection}/jobs/{job}/flags"),
+            json!({"active": true}),
+        ),
         (Method::GET, format!("/v1/runs/{run_id}"), none.clone()),
         (Method::GET, format!("/v1/jobs?connection_id={acme_connection}"), none.clone()),
         (Method::GET, format!("/v1/runs?connection_id={acme_connection}"), none.clone()),
-        (Method::POST, format!("/v1/connections/{acme_connection}/notes"), json!({"body": "x", "target": {"candidate_id": "cand-1"}})),
-        (Method::POST, format!("/v1/connections/{acme_connection}/applications/app-1/move"), json!({"stage_id": "stage-2"})),
+        (
+            Method::POST,
+            format!("/v1/connections/{acme_connection}/notes"),
+            json!({"body": "x", "target": {"candidate_id": "cand-1"}}),
+        ),
+        (
+            Method::POST,
+            format!("/v1/connections/{acme_connection}/applications/app-1/move"),
+            json!({"stage_id": "stage-2"}),
+        ),
     ] {
         let mut request = host.with_key(&globex_key, method.clone(), &path);
         if !body.is_null() {

@@ -4,5 +4,6 @@
 mod connectors;
 mod end_to_end;
 mod errors;
+mod inbound;
 mod receiver;
 mod webhooks;

@@ -38,10 +38,11 @@ fn spawn_child(dir: &Path, url: &str) -> std::process::Child {
         .expect("spawn the child host")
 }
 
-/// (remote id → (title, status, archived)) and the events as (type, subject).
-fn snapshot(
-    store: &dyn Store,
-) -> (BTreeMap<String, (String, String, bool)>, Vec<(String, String)>) {
+/// remote id → (title, status, archived).
+type JobStates = BTreeMap<String, (String, String, bool)>;
+
+/// The stored jobs and the events as (type, subject).
+fn snapshot(store: &dyn Store) -> (JobStates, Vec<(String, String)>) {
     let jobs = jobs_of(store)
         .into_iter()
         .map(|j| (j.remote_id, (j.title, j.status, j.archived)))

@@ -1,0 +1,108 @@
+//! The operator CLI against a running host: the same commands an operator types, parsed by
+//! clap and executed in-process against the API.
+
+use ats_host::cli::{Cli, execute};
+use ats_tests::api_host::{ApiHost, send};
+use ats_tests::sync_rig::{KEY, start_sandbox};
+use clap::Parser;
+use reqwest::Method;
+
+async fn ats_host(host: &ApiHost, args: &[&str]) -> anyhow::Result<()> {
+    let mut argv = vec!["ats-host"];
+    argv.extend_from_slice(args);
+    argv.extend_from_slice(&["--url", &host.base, "--key", &host.operator_key]);
+    let cli = Cli::try_parse_from(argv).map_err(|e| anyhow::anyhow!("{e}"))?;
+    execute(cli.command).await
+}
+
+#[tokio::test]
+async fn operator_commands_create_check_sync_list_and_delete() {
+    let host = ApiHost::start().await;
+    let (url, _sandbox) = start_sandbox().await;
+    send(host.op(Method::POST, "/v1/tenants").json(&serde_json::json!({"id": "acme"}))).await;
+    let base_url = format!("base-url={url}");
+    let secret = format!("api-key={KEY}");
+    ats_host(
+        &host,
+        &[
+            "connection",
+            "create",
+            "--tenant",
+            "acme",
+            "--connector",
+            "sandbox",
+            "--config",
+            &base_url,
+            "--secret",
+            &secret,
+            "--allow-private-networks",
+        ],
+    )
+    .await
+    .expect("connection create");
+    let (_, list) = send(host.op(Method::GET, "/v1/connections")).await;
+    let id = list["data"][0]["id"].as_str().expect("created").to_string();
+    ats_host(&host, &["connection", "check", &id]).await.expect("check ok");
+    ats_host(&host, &["sync", "now", &id]).await.expect("sync now waits for a successful run");
+    let (_, jobs) = send(host.op(Method::GET, &format!("/v1/jobs?connection_id={id}"))).await;
+    assert_eq!(jobs["data"].as_array().map(Vec::len), Some(12), "the sync ran");
+    for args in [
+        vec!["connection", "list"],
+        vec!["connector", "list"],
+        vec!["runs", "--status", "success"],
+        vec!["events", "tail"],
+        vec!["webhook", "list"],
+        vec!["webhook", "deliveries", "--status", "dead-letter"],
+    ] {
+        ats_host(&host, &args).await.unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    }
+    let error =
+        ats_host(&host, &["webhook", "replay", "dlv_nope"]).await.expect_err("unknown delivery");
+    assert!(error.to_string().contains("404"), "{error}");
+    let error = ats_host(
+        &host,
+        &[
+            "connection",
+            "create",
+            "--tenant",
+            "acme",
+            "--connector",
+            "sandbox",
+            "--config",
+            "no-equals-sign",
+        ],
+    )
+    .await
+    .expect_err("bad pair");
+    assert!(error.to_string().contains("NAME=VALUE"), "{error}");
+    ats_host(&host, &["connection", "delete", &id]).await.expect("delete");
+    let (status, _) = send(host.op(Method::GET, &format!("/v1/connections/{id}"))).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_failing_check_and_a_wrong_key_are_errors_with_the_reason() {
+    let host = ApiHost::start().await;
+    let (url, sandbox) = start_sandbox().await;
+    send(host.op(Method::POST, "/v1/tenants").json(&serde_json::json!({"id": "acme"}))).await;
+    let (_, created) = send(host.op(Method::POST, "/v1/connections").json(&serde_json::json!({
+        "tenant_id": "acme", "connector_id": "sandbox", "config": {"base-url": url}, "secrets": {"api-key": KEY}, "allow_private_networks": true,
+    })))
+    .await;
+    let id = created["id"].as_str().expect("id");
+    sandbox.set_api_key("rotated");
+    let error = ats_host(&host, &["connection", "check", id]).await.expect_err("unauthorized");
+    assert!(error.to_string().contains("unauthorized"), "{error}");
+    let cli = Cli::try_parse_from([
+        "ats-host",
+        "connection",
+        "list",
+        "--url",
+        &host.base,
+        "--key",
+        "ats_tn_wrong",
+    ])
+    .expect("parse");
+    let error = execute(cli.command).await.expect_err("401");
+    assert!(error.to_string().contains("401"), "{error}");
+}
