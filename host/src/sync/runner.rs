@@ -18,6 +18,7 @@ use rand::Rng;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// Why a run stopped before finishing its pass.
 pub(super) enum Stop {
@@ -43,13 +44,31 @@ pub(super) struct RunContext {
 
 impl SyncEngine {
     /// Executes `run` to its end and returns it finished.
-    pub(super) async fn execute(&self, mut run: Run) -> Run {
+    pub(super) async fn execute(&self, run: Run) -> Run {
+        let span = tracing::info_span!(
+            "sync_run",
+            run = %run.id,
+            tenant = %run.tenant_id,
+            connection = %run.connection_id,
+            kind = run.kind.as_str(),
+            connector = tracing::field::Empty,
+            version = tracing::field::Empty,
+        );
+        self.execute_in_span(run).instrument(span).await
+    }
+
+    async fn execute_in_span(&self, mut run: Run) -> Run {
         run.state = RunState::Running;
         run.started_at = Some(crate::webhooks::now_ms());
         let _ = self.store.put_run(&run);
         tracing::info!(run = %run.id, connection = %run.connection_id, kind = run.kind.as_str(), "sync run started");
         let outcome = match self.prepare(&run) {
-            Ok(context) => self.pass(&mut run, &context).await,
+            Ok(context) => {
+                let span = tracing::Span::current();
+                span.record("connector", context.connector.manifest.id.as_str());
+                span.record("version", context.connector.manifest.connector_version.as_str());
+                self.pass(&mut run, &context).await
+            }
             Err(stop) => Err(stop),
         };
         run.ended_at = Some(crate::webhooks::now_ms());

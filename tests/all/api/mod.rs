@@ -5,5 +5,6 @@ mod connectors;
 mod end_to_end;
 mod errors;
 mod inbound;
+mod observability;
 mod receiver;
 mod webhooks;

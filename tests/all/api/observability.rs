@@ -1,0 +1,54 @@
+//! What an operator watches: `/metrics` in Prometheus text format after real work, and the
+//! tracing spans that tag a run's and a connector call's logs with tenant, connection and
+//! connector version.
+
+use super::end_to_end::{connect, wait_run};
+use ats_tests::api_host::{ApiHost, send};
+use ats_tests::log_capture;
+use ats_tests::sync_rig::start_sandbox;
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_sync_shows_in_metrics_and_its_logs_carry_tenant_connection_and_version() {
+    log_capture::install();
+    let host = ApiHost::start().await;
+    let (url, _sandbox) = start_sandbox().await;
+    let (key, connection) = connect(&host, "observed", &url).await;
+    let (_, started) = send(
+        host.with_key(&key, Method::POST, &format!("/v1/connections/{connection}/sync"))
+            .json(&json!({"kind": "jobs"})),
+    )
+    .await;
+    let run_id = started["run_id"].as_str().expect("run id").to_string();
+    assert_eq!(wait_run(&host, &key, &run_id).await["state"], "success");
+
+    let response = host.http.get(host.url("/metrics")).send().await.expect("metrics");
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.expect("text");
+    for series in [
+        "ats_sync_runs_total{kind=\"jobs\",state=\"success\"}",
+        "ats_connector_call_seconds_bucket{connector=\"sandbox\",operation=\"list-jobs\",le=",
+        "ats_connector_calls_total{connector=\"sandbox\",operation=\"list-jobs\",outcome=\"ok\"}",
+        "ats_egress_requests_total{connector=\"sandbox\",status=\"200\"}",
+        "ats_api_requests_total{status=\"2xx\"}",
+    ] {
+        assert!(text.contains(series), "{series} missing from /metrics:\n{text}");
+    }
+    assert!(text.contains("# TYPE ats_connector_call_seconds histogram"), "{text}");
+
+    let logs = log_capture::captured();
+    let ended = logs
+        .lines()
+        .find(|line| line.contains("sync run ended") && line.contains(&run_id))
+        .unwrap_or_else(|| panic!("no end-of-run log for {run_id}:\n{logs}"));
+    for field in ["tenant=observed", &format!("connection={connection}"), "connector=", "version="]
+    {
+        assert!(ended.contains(field), "run span lacks {field}: {ended}");
+    }
+    let call = logs
+        .lines()
+        .find(|line| line.contains("connector_call{") && line.contains(&connection))
+        .unwrap_or_else(|| panic!("no connector call span for {connection}:\n{logs}"));
+    assert!(call.contains("tenant=observed") && call.contains("version="), "{call}");
+}
