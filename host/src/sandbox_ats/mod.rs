@@ -132,6 +132,16 @@ impl SandboxHandle {
         }
     }
 
+    /// Changes a candidate's email as a recruiter would (bumps its `updated_at`).
+    pub fn change_candidate_email(&self, id: &str, email: &str) {
+        let mut data = self.data();
+        let now = data.now();
+        if let Some(candidate) = data.candidates.iter_mut().find(|c| c["id"] == id) {
+            candidate["emails"] = serde_json::json!([email]);
+            candidate["updated_at"] = now.into();
+        }
+    }
+
     /// The next `count` API requests answer 429 with `Retry-After: retry_after_secs`.
     pub fn rate_limit_next(&self, count: u32, retry_after_secs: u64) {
         self.shared.faults.retry_after_secs.store(retry_after_secs, Ordering::SeqCst);

@@ -126,6 +126,12 @@ pub trait Store: Send + Sync {
         remote_id: &str,
     ) -> Result<Option<StoredApplication>, StoreError>;
     fn applications(&self, filter: &RecordFilter) -> Result<Vec<StoredApplication>, StoreError>;
+    /// The last-seen candidate behind a synced application.
+    fn candidate(
+        &self,
+        connection_id: &str,
+        remote_id: &str,
+    ) -> Result<Option<StoredCandidate>, StoreError>;
 
     /// Appends events outside a page (e.g. from writes and inbound webhooks).
     fn append_events(

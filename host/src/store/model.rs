@@ -233,6 +233,23 @@ pub struct StoredApplication {
     pub updated_at: i64,
 }
 
+/// The last-seen contact details of a candidate behind a synced application: the baseline
+/// `candidate.updated` is detected against.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredCandidate {
+    pub connection_id: String,
+    pub tenant_id: String,
+    pub remote_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub emails: Vec<String>,
+    pub phones: Vec<String>,
+    pub custom_fields: Vec<(String, String)>,
+    pub remote_updated_at: Option<String>,
+    pub first_seen_at: i64,
+    pub updated_at: i64,
+}
+
 /// An entry of the append-only event log.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Event {
@@ -265,6 +282,7 @@ pub struct PageCommit {
     pub jobs: Vec<StoredJob>,
     pub stages: Vec<StoredStage>,
     pub applications: Vec<StoredApplication>,
+    pub candidates: Vec<StoredCandidate>,
     pub events: Vec<NewEvent>,
     pub checkpoint: Checkpoint,
     pub run: Run,

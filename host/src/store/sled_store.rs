@@ -11,6 +11,7 @@
 //! | `jobs` | connection `\0` remote id | [`StoredJob`] |
 //! | `stages` | connection `\0` remote id | [`StoredStage`] |
 //! | `applications` | connection `\0` remote id | [`StoredApplication`] |
+//! | `candidates` | connection `\0` remote id | [`StoredCandidate`] |
 //! | `events` | seq (u64 big-endian) | [`Event`] |
 //!
 //! The webhook and write journals live in the same database under their own trees
@@ -34,6 +35,7 @@ pub struct SledStore {
     jobs: sled::Tree,
     stages: sled::Tree,
     applications: sled::Tree,
+    candidates: sled::Tree,
     events: sled::Tree,
 }
 
@@ -77,6 +79,7 @@ impl SledStore {
             jobs: db.open_tree("jobs")?,
             stages: db.open_tree("stages")?,
             applications: db.open_tree("applications")?,
+            candidates: db.open_tree("candidates")?,
             events: db.open_tree("events")?,
             db,
         })
@@ -222,7 +225,9 @@ impl Store for SledStore {
     fn delete_connection(&self, id: &str) -> Result<bool, StoreError> {
         let existed = self.connections.remove(id.as_bytes())?.is_some();
         self.secrets.remove(id.as_bytes())?;
-        for tree in [&self.jobs, &self.stages, &self.applications, &self.checkpoints] {
+        for tree in
+            [&self.jobs, &self.stages, &self.applications, &self.candidates, &self.checkpoints]
+        {
             for entry in tree.scan_prefix(prefix(id)) {
                 let (k, _) = entry?;
                 tree.remove(k)?;
@@ -305,6 +310,14 @@ impl Store for SledStore {
         get(&self.applications, "applications", &key(&[connection_id, remote_id]))
     }
 
+    fn candidate(
+        &self,
+        connection_id: &str,
+        remote_id: &str,
+    ) -> Result<Option<StoredCandidate>, StoreError> {
+        get(&self.candidates, "candidates", &key(&[connection_id, remote_id]))
+    }
+
     fn applications(&self, filter: &RecordFilter) -> Result<Vec<StoredApplication>, StoreError> {
         scan_records(&self.applications, "applications", filter, |a: &StoredApplication| {
             (&a.tenant_id, a.updated_at)
@@ -352,36 +365,45 @@ impl Store for SledStore {
             &self.jobs,
             &self.stages,
             &self.applications,
+            &self.candidates,
             &self.events,
             &self.checkpoints,
             &self.runs,
         );
-        unwrap_tx(trees.transaction(|(jobs, stages, applications, events, checkpoints, runs)| {
-            for job in &page.jobs {
-                jobs.insert(key(&[&job.connection_id, &job.remote_id]), encode(job))?;
-            }
-            for stage in &page.stages {
-                stages.insert(key(&[&stage.connection_id, &stage.remote_id]), encode(stage))?;
-            }
-            for application in &page.applications {
-                applications.insert(
-                    key(&[&application.connection_id, &application.remote_id]),
-                    encode(application),
+        unwrap_tx(trees.transaction(
+            |(jobs, stages, applications, candidates, events, checkpoints, runs)| {
+                for job in &page.jobs {
+                    jobs.insert(key(&[&job.connection_id, &job.remote_id]), encode(job))?;
+                }
+                for stage in &page.stages {
+                    stages.insert(key(&[&stage.connection_id, &stage.remote_id]), encode(stage))?;
+                }
+                for application in &page.applications {
+                    applications.insert(
+                        key(&[&application.connection_id, &application.remote_id]),
+                        encode(application),
+                    )?;
+                }
+                for candidate in &page.candidates {
+                    candidates.insert(
+                        key(&[&candidate.connection_id, &candidate.remote_id]),
+                        encode(candidate),
+                    )?;
+                }
+                let appended = page
+                    .events
+                    .iter()
+                    .cloned()
+                    .map(|e| append_event(events, &page.tenant_id, &page.connection_id, e))
+                    .collect::<TxResult<Vec<_>>>()?;
+                checkpoints.insert(
+                    key(&[&page.connection_id, page.kind.as_str()]),
+                    encode(&page.checkpoint),
                 )?;
-            }
-            let appended = page
-                .events
-                .iter()
-                .cloned()
-                .map(|e| append_event(events, &page.tenant_id, &page.connection_id, e))
-                .collect::<TxResult<Vec<_>>>()?;
-            checkpoints.insert(
-                key(&[&page.connection_id, page.kind.as_str()]),
-                encode(&page.checkpoint),
-            )?;
-            runs.insert(page.run.id.as_bytes(), encode(&page.run))?;
-            Ok(appended)
-        }))
+                runs.insert(page.run.id.as_bytes(), encode(&page.run))?;
+                Ok(appended)
+            },
+        ))
     }
 
     fn inbound_token(&self, connection_id: &str) -> String {

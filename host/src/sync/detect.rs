@@ -1,10 +1,13 @@
 //! Change detection: compares a record from the ATS with the stored one and decides what to
 //! store and which events to append. Jobs: created (stored inactive), updated (unless
 //! frozen), closed (archived), reopened, deleted (only after a complete full scan).
-//! Applications: created, and entered stage X once per transition.
+//! Applications: created, and entered stage X once per transition. Candidates behind
+//! synced applications: updated when their name, contact details or custom fields change.
 
-use crate::runtime::bindings::{Application, ApplicationStatus, Job, JobStatus, Stage};
-use crate::store::{NewEvent, RunCounts, StoredApplication, StoredJob, StoredStage};
+use crate::runtime::bindings::{Application, ApplicationStatus, Candidate, Job, JobStatus, Stage};
+use crate::store::{
+    NewEvent, RunCounts, StoredApplication, StoredCandidate, StoredJob, StoredStage,
+};
 use serde_json::{Value, json};
 
 /// Where records are being synced to.
@@ -237,4 +240,54 @@ pub fn application(
         });
     }
     (stored, events)
+}
+
+fn candidate_summary(candidate: &StoredCandidate) -> Value {
+    json!({
+        "candidate_id": candidate.remote_id, "first_name": candidate.first_name,
+        "last_name": candidate.last_name, "emails": candidate.emails, "phones": candidate.phones,
+        "custom_fields": candidate.custom_fields,
+    })
+}
+
+/// Decides the stored candidate and its event. The first sight of a candidate is its
+/// baseline (its application's `application.created` announced it); later changes of name,
+/// contact details or custom fields are a `candidate.updated` with before and after.
+pub fn candidate(
+    scope: &Scope,
+    existing: Option<StoredCandidate>,
+    incoming: &Candidate,
+    counts: &mut RunCounts,
+) -> Option<(StoredCandidate, Option<NewEvent>)> {
+    let mut fresh = StoredCandidate {
+        connection_id: scope.connection_id.to_string(),
+        tenant_id: scope.tenant_id.to_string(),
+        remote_id: incoming.id.clone(),
+        first_name: incoming.first_name.clone(),
+        last_name: incoming.last_name.clone(),
+        emails: incoming.emails.clone(),
+        phones: incoming.phones.clone(),
+        custom_fields: incoming
+            .custom_fields
+            .iter()
+            .map(|f| (f.name.clone(), f.value.clone()))
+            .collect(),
+        remote_updated_at: incoming.updated_at.clone(),
+        first_seen_at: scope.now,
+        updated_at: scope.now,
+    };
+    let Some(stored) = existing else {
+        return Some((fresh, None));
+    };
+    if candidate_summary(&stored) == candidate_summary(&fresh) {
+        return None;
+    }
+    counts.updated += 1;
+    fresh.first_seen_at = stored.first_seen_at;
+    let event = NewEvent {
+        event_type: "candidate.updated",
+        subject_id: fresh.remote_id.clone(),
+        data: json!({"before": candidate_summary(&stored), "after": candidate_summary(&fresh)}),
+    };
+    Some((fresh, Some(event)))
 }

@@ -28,6 +28,8 @@ pub(super) enum Stop {
     Failed(String),
     /// The ATS refused the credentials: `failed`, and the connection needs re-authorisation.
     Unauthorized(String),
+    /// The ATS does not know the record asked for: `failed` unless the caller expects it.
+    NotFound(String),
 }
 
 impl From<StoreError> for Stop {
@@ -81,6 +83,10 @@ impl SyncEngine {
             Err(Stop::Failed(reason)) => {
                 run.state = RunState::Failed;
                 run.error = Some(reason);
+            }
+            Err(Stop::NotFound(reason)) => {
+                run.state = RunState::Failed;
+                run.error = Some(format!("not found: {reason}"));
             }
             Err(Stop::Unauthorized(reason)) => {
                 run.state = RunState::Failed;
@@ -164,9 +170,11 @@ impl SyncEngine {
                 SyncKind::Applications => Invocation::ListApplications(page),
             };
             let output = self.call(ctx, invocation).await?;
-            let (next_token, commit) = self.apply_page(run, ctx, &checkpoint, output)?;
+            let (next_token, mut commit) = self.apply_page(run, ctx, &checkpoint, output)?;
+            if kind == SyncKind::Applications {
+                self.refresh_candidates(run, ctx, &mut commit.0).await?;
+            }
             pages_this_run += 1;
-            let mut commit = commit;
             checkpoint.pages_in_pass += 1;
             checkpoint.pass_max_updated =
                 max_timestamp(checkpoint.pass_max_updated.take(), commit.1);
@@ -189,6 +197,42 @@ impl SyncEngine {
             }
             self.commit(run, &mut commit.0, &checkpoint)?;
         }
+    }
+
+    /// Reads the candidates behind a page of applications (when the connector can) and adds
+    /// the changed ones, with their `candidate.updated` events, to the page's commit.
+    async fn refresh_candidates(
+        &self,
+        run: &mut Run,
+        ctx: &RunContext,
+        commit: &mut PageCommit,
+    ) -> Result<(), Stop> {
+        if !ctx.connector.manifest.operations.contains(&crate::runtime::Operation::GetCandidate) {
+            return Ok(());
+        }
+        let ids: std::collections::BTreeSet<String> =
+            commit.applications.iter().map(|a| a.candidate_id.clone()).collect();
+        for candidate_id in ids.into_iter().filter(|id| !id.is_empty()) {
+            let invocation = Invocation::GetCandidate { candidate_id: candidate_id.clone() };
+            let candidate = match self.call(ctx, invocation).await {
+                Ok(Output::Candidate(candidate)) => candidate,
+                Ok(_) => return Err(Stop::Failed("get-candidate returned another shape".into())),
+                // Gone since the application was listed: nothing to compare with.
+                Err(Stop::NotFound(_)) => continue,
+                Err(stop) => return Err(stop),
+            };
+            let existing = self.store.candidate(&run.connection_id, &candidate_id)?;
+            let mut counts = run.counts.clone();
+            if let Some((stored, event)) =
+                detect::candidate(&self.scope(run), existing, &candidate, &mut counts)
+            {
+                commit.candidates.push(stored);
+                commit.events.extend(event);
+            }
+            run.counts = counts;
+        }
+        commit.run = run.clone();
+        Ok(())
     }
 
     fn begin_pass(&self, checkpoint: &mut Checkpoint, run: &Run) {
@@ -263,6 +307,7 @@ impl SyncEngine {
             jobs: Vec::new(),
             stages: Vec::new(),
             applications: Vec::new(),
+            candidates: Vec::new(),
             events: Vec::new(),
             checkpoint: checkpoint.clone(),
             run: run.clone(),
@@ -427,6 +472,9 @@ impl SyncEngine {
                 }
                 CallError::Connector(AtsError::Unauthorized(message)) => {
                     return Err(Stop::Unauthorized(message.clone()));
+                }
+                CallError::Connector(AtsError::NotFound(message)) => {
+                    return Err(Stop::NotFound(message.clone()));
                 }
                 _ if is_transient(&error) && transient_failures < self.config.transient_retries => {
                     transient_failures += 1;

@@ -149,11 +149,12 @@ async fn connect_sync_read_push_twice_move_and_receive_the_signed_webhook() {
     assert_eq!(problem["fields"][0]["field"], "Idempotency-Key");
 
     // Applications watch: the pushed application is seen, then a recruiter-like move.
-    send(
+    let (_, watched) = send(
         host.with_key(&key, Method::POST, &format!("/v1/connections/{connection}/sync"))
             .json(&json!({"kind": "applications"})),
     )
     .await;
+    wait_run(&host, &key, watched["run_id"].as_str().expect("run")).await;
     let application_id = first["application_id"].as_str().expect("application").to_string();
     let (status, moved) = send(
         host.with_key(
