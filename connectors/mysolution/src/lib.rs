@@ -1,20 +1,93 @@
-//! Placeholder: being written.
+//! The MySolution connector. MySolution is a Salesforce managed package (`msf`): published
+//! jobs come from the package's Apex REST `job/Get`, an application (and its candidate) goes
+//! in through Apex `job/Apply`, candidates are read and upserted as sObjects (default
+//! `Contact`) and files are ContentVersions. Auth, errors and candidates come from the shared
+//! `ats-salesforce` crate. See `README.md` for what is supported and why.
+
+mod apex;
+mod jobs;
 
 use ats_connector_sdk::prelude::*;
+use ats_salesforce::{CandidateMapping, Client, OrgSettings, candidates, files, settings};
 
-struct Placeholder;
+struct MySolution;
 
-impl Connector for Placeholder {
+fn client(config: &Config) -> Result<Client, AtsError> {
+    Ok(Client::new(OrgSettings::from_config(config)?))
+}
+
+impl Connector for MySolution {
     fn describe() -> Manifest {
+        let mut config_fields = settings::org_config_fields();
+        config_fields.extend(settings::candidate_config_fields());
+        config_fields.extend(apex::config_fields());
         Manifest {
             id: "mysolution".into(),
-            ats_name: "mysolution".into(),
+            ats_name: "MySolution".into(),
             connector_version: env!("CARGO_PKG_VERSION").into(),
-            operations: vec![],
-            config_fields: vec![],
-            egress_hosts: vec![],
+            // Not declared (answer `unsupported`): list-stages, list-applications,
+            // move-application, add-note, add-tag, reject-application, write-result: the
+            // package's application, stage, note and tag objects are not public (research
+            // §3.4); parse-webhook: MySolution documents no webhooks.
+            operations: vec![
+                Operation::ListJobs,
+                Operation::GetCandidate,
+                Operation::FindCandidates,
+                Operation::UpsertCandidate,
+                Operation::CreateApplication,
+                Operation::AddAttachment,
+            ],
+            config_fields,
+            egress_hosts: settings::egress_hosts(),
         }
+    }
+
+    fn list_jobs(config: Config, page: PageRequest) -> Result<JobPage, AtsError> {
+        jobs::list(&mut client(&config)?, &apex::ApexPaths::from_config(&config)?, &page)
+    }
+
+    fn get_candidate(config: Config, candidate_id: String) -> Result<Candidate, AtsError> {
+        candidates::get(
+            &mut client(&config)?,
+            &CandidateMapping::from_config(&config)?,
+            &candidate_id,
+        )
+    }
+
+    fn find_candidates(
+        config: Config,
+        lookup: CandidateLookup,
+        page: PageRequest,
+    ) -> Result<CandidatePage, AtsError> {
+        candidates::find(
+            &mut client(&config)?,
+            &CandidateMapping::from_config(&config)?,
+            &lookup,
+            &page,
+        )
+    }
+
+    fn upsert_candidate(config: Config, input: CandidateInput) -> Result<UpsertResult, AtsError> {
+        candidates::upsert(&mut client(&config)?, &CandidateMapping::from_config(&config)?, &input)
+    }
+
+    fn create_application(
+        config: Config,
+        input: ApplicationInput,
+    ) -> Result<Application, AtsError> {
+        let mapping = CandidateMapping::from_config(&config)?;
+        let paths = apex::ApexPaths::from_config(&config)?;
+        apex::apply(&mut client(&config)?, &paths, &mapping, &input)
+    }
+
+    /// The file is linked to the candidate record or to the job application record.
+    fn add_attachment(config: Config, input: AttachmentInput) -> Result<WriteReceipt, AtsError> {
+        let parent = match &input.target {
+            Target::Candidate(id) | Target::Application(id) => id,
+        };
+        let id = files::attach(&mut client(&config)?, parent, &input.filename, &input.content)?;
+        Ok(WriteReceipt { remote_id: Some(id), remark: Some("stored as a ContentVersion".into()) })
     }
 }
 
-ats_connector_sdk::export_connector!(Placeholder);
+ats_connector_sdk::export_connector!(MySolution);
