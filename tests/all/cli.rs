@@ -106,3 +106,57 @@ async fn a_failing_check_and_a_wrong_key_are_errors_with_the_reason() {
     let error = execute(cli.command).await.expect_err("401");
     assert!(error.to_string().contains("401"), "{error}");
 }
+
+async fn author(args: &[&str]) -> anyhow::Result<()> {
+    let mut argv = vec!["ats-host", "connector"];
+    argv.extend_from_slice(args);
+    let cli = Cli::try_parse_from(argv).map_err(|e| anyhow::anyhow!("{e}"))?;
+    execute(cli.command).await
+}
+
+#[tokio::test]
+async fn connector_inspect_and_call_work_on_one_file_and_name_what_is_wrong() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wasm = dir.path().join("minimal.wasm");
+    std::fs::write(&wasm, ats_tests::bundled_wasm("minimal-connector")).expect("write wasm");
+    let wasm = wasm.to_str().expect("utf-8 path");
+    author(&["inspect", wasm]).await.expect("inspect a good component");
+
+    let garbage = dir.path().join("garbage.wasm");
+    std::fs::write(&garbage, b"not a component").expect("write garbage");
+    let garbage = garbage.to_str().expect("utf-8 path");
+    let error = author(&["inspect", garbage]).await.expect_err("garbage is rejected");
+    assert!(error.to_string().contains("garbage.wasm"), "the file is not named: {error}");
+    let error = author(&["inspect", "/nonexistent/x.wasm"]).await.expect_err("missing file");
+    assert!(error.to_string().contains("cannot read /nonexistent/x.wasm"), "{error}");
+
+    let (url, _sandbox) = start_sandbox().await;
+    let base_url = format!("base-url={url}");
+    let key = format!("api-key={KEY}");
+    let config = ["--config", &base_url, "--config", &key, "--allow-private-networks"];
+    let call = |operation: &'static str, extra: &'static [&'static str]| {
+        let mut args = vec!["call", wasm, operation];
+        args.extend_from_slice(&config);
+        args.extend_from_slice(extra);
+        args
+    };
+    author(&call("list-jobs", &[])).await.expect("list-jobs");
+    author(&call("list-jobs", &["--input", r#"{"limit": 2, "page-token": null}"#]))
+        .await
+        .expect("list-jobs with kebab-case input");
+    author(&call("describe", &[])).await.expect("describe");
+
+    let error = author(&call("list-everything", &[])).await.expect_err("unknown operation");
+    assert!(error.to_string().contains("unknown operation `list-everything`"), "{error}");
+    assert!(error.to_string().contains("list-jobs"), "the known operations are not listed");
+    let error = author(&call("list-jobs", &["--input", "{limit"])).await.expect_err("bad JSON");
+    assert!(error.to_string().contains("--input is not valid JSON"), "{error}");
+    let error =
+        author(&call("get-candidate", &["--input", r#"{"x": 1}"#])).await.expect_err("bad shape");
+    assert!(error.to_string().contains("does not match the input of `get-candidate`"), "{error}");
+
+    let mut private_denied = vec!["call", wasm, "list-jobs", "--config", &base_url];
+    private_denied.extend_from_slice(&["--config", &key]);
+    let error = author(&private_denied).await.expect_err("loopback is denied by default");
+    assert!(error.to_string().contains("list-jobs failed"), "{error}");
+}

@@ -7,4 +7,5 @@ mod egress;
 mod example_connector;
 mod loading;
 mod sandbox_limits;
+mod store;
 mod sync;

@@ -104,15 +104,73 @@ async fn oversized_output_is_refused_at_the_cap() {
 
 #[tokio::test]
 async fn log_floods_and_stderr_are_capped_not_fatal() {
+    ats_tests::log_capture::install();
     let runtime = runtime(test_limits());
     let guest = load(&runtime, guests::MISBEHAVE).await;
-    let flood = context("a", &[("behaviour", "log-flood"), ("count", "5000")]);
+    let budget = test_limits().max_log_bytes_per_call;
+    let connection = format!("log-flood-{}", std::process::id());
+    let flood = context(&connection, &[("behaviour", "log-flood"), ("count", "5000")]);
     assert_eq!(title(runtime.call(&guest, &flood, list_jobs()).await.expect("flood")), "flooded");
-    let stderr = context("a", &[("behaviour", "stderr")]);
+    let logs = ats_tests::log_capture::captured();
+    let ours: Vec<&str> = logs.lines().filter(|l| l.contains(&connection)).collect();
+    let kept = ours.iter().filter(|l| l.contains(&"y".repeat(1024))).count();
+    assert!(kept > 0, "no guest log line reached the host log");
+    assert!(kept <= budget / 1024, "{kept} lines of 1 KiB kept, over the {budget}-byte cap");
+    let dropped = 5000 * 1024 - kept * 1024;
+    assert!(
+        ours.iter().any(|l| l.contains("dropped") && l.contains(&dropped.to_string())),
+        "the dropped byte count ({dropped}) was not reported"
+    );
+
+    let connection = format!("stderr-{}", std::process::id());
+    let stderr = context(&connection, &[("behaviour", "stderr")]);
     assert_eq!(
         title(runtime.call(&guest, &stderr, list_jobs()).await.expect("stderr")),
         "wrote stderr"
     );
+    let logs = ats_tests::log_capture::captured();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains(&connection) && l.contains("a line on stderr from the guest")),
+        "guest stderr was not forwarded to the host log"
+    );
+}
+
+/// The pooling allocator reserves address space up front; where that is limited (`ulimit
+/// -v`), `auto` falls back to on-demand allocation and calls still work. The check runs in
+/// a child process (this test binary, re-executed under `ulimit -v`).
+#[tokio::test]
+async fn auto_allocator_falls_back_to_on_demand_when_address_space_is_limited() {
+    const CHILD_VAR: &str = "ATS_ALLOCATOR_FALLBACK_CHILD";
+    if std::env::var(CHILD_VAR).is_ok() {
+        let runtime = runtime(Limits { allocator: AllocatorChoice::Auto, ..test_limits() });
+        assert_eq!(runtime.allocator(), ats_host::runtime::AllocatorKind::OnDemand);
+        let guest = load(&runtime, guests::MISBEHAVE).await;
+        runtime.call(&guest, &context("a", &[]), list_jobs()).await.expect("call on on-demand");
+        return;
+    }
+    let exe = std::env::current_exe().expect("test binary");
+    let output = std::process::Command::new("bash")
+        .arg("-c")
+        // 8 GiB of address space: enough for the process, far from what 64 pooled instances
+        // reserve (several GiB each).
+        .arg("ulimit -v 8388608 && exec \"$0\" \"$@\"")
+        .arg(exe)
+        .args([
+            "sandbox_limits::auto_allocator_falls_back_to_on_demand_when_address_space_is_limited",
+            "--exact",
+            "--test-threads=1",
+        ])
+        .env(CHILD_VAR, "1")
+        .output()
+        .expect("run the child under ulimit -v");
+    assert!(
+        output.status.success(),
+        "child failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"), "the child ran no test");
 }
 
 #[tokio::test]

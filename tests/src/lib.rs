@@ -11,6 +11,7 @@ use std::time::Duration;
 pub mod api_host;
 pub mod conformance;
 pub mod fakes;
+pub mod harness;
 pub mod log_capture;
 pub mod sync_rig;
 

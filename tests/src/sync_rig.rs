@@ -134,6 +134,25 @@ impl SyncRig {
         self.events().into_iter().filter(|e| e.event_type == event_type).collect()
     }
 
+    /// Adds a connection of the rig's tenant to a fake ATS, through the fake's bundled
+    /// connector; config values that are the fake's secrets are stored as secrets.
+    pub fn connect_fake(&self, id: &str, fake: &dyn crate::fakes::FakeAts) {
+        let secret_values = fake.secrets();
+        let (secrets, config): (Vec<_>, Vec<_>) =
+            fake.config().into_iter().partition(|(_, value)| secret_values.contains(value));
+        let connector_id = fake.connector_package().trim_start_matches("connector-").to_string();
+        let connection = Connection {
+            id: id.into(),
+            connector_id,
+            name: id.into(),
+            config: config.into_iter().collect(),
+            secret_names: secrets.iter().map(|(name, _)| name.clone()).collect(),
+            ..self.connection()
+        };
+        let secrets = Secrets(secrets.into_iter().collect());
+        self.host.store.put_connection(&connection, Some(&secrets)).expect("connection");
+    }
+
     pub fn connection(&self) -> Connection {
         self.host.store.connection(CONNECTION).expect("store").expect("connection")
     }

@@ -1,20 +1,132 @@
-//! Placeholder: being written.
+//! The Carerix connector: the GraphQL API (`api.carerix.io/graphql/v1/graphql`) with an
+//! OAuth2 client-credentials token from the tenant's own token URL. See `README.md` for the
+//! operations, what each maps to in Carerix, and the unverified facts that are configurable.
+
+mod candidates;
+mod graphql;
+mod matches;
+mod qualifier;
+mod records;
+mod settings;
+mod webhook;
+mod writes;
 
 use ats_connector_sdk::prelude::*;
+use records::VACANCY_FIELDS;
+use settings::Settings;
 
-struct Placeholder;
+struct Carerix;
 
-impl Connector for Placeholder {
+impl Connector for Carerix {
     fn describe() -> Manifest {
         Manifest {
             id: "carerix".into(),
-            ats_name: "carerix".into(),
+            ats_name: "Carerix".into(),
             connector_version: env!("CARGO_PKG_VERSION").into(),
-            operations: vec![],
-            config_fields: vec![],
-            egress_hosts: vec![],
+            // Not declared (answer `unsupported`): reject-application (no documented way to
+            // reject with a reason) and write-result (no documented result field; the host
+            // writes results as a note instead).
+            operations: vec![
+                Operation::ListJobs,
+                Operation::ListStages,
+                Operation::ListApplications,
+                Operation::GetCandidate,
+                Operation::FindCandidates,
+                Operation::UpsertCandidate,
+                Operation::CreateApplication,
+                Operation::MoveApplication,
+                Operation::AddNote,
+                Operation::AddTag,
+                Operation::AddAttachment,
+                Operation::ParseWebhook,
+            ],
+            config_fields: settings::config_fields(),
+            egress_hosts: vec![
+                "https://api.carerix.io".into(),
+                "https://*.carerix.io".into(),
+                "{graphql-url}".into(),
+                "{token-url}".into(),
+            ],
         }
+    }
+
+    fn list_jobs(config: Config, page: PageRequest) -> Result<JobPage, AtsError> {
+        let settings = Settings::from_config(&config)?;
+        let qualifier = records::since_qualifier(&page)?;
+        let found =
+            records::page(&settings, "crVacancyPage", VACANCY_FIELDS, qualifier.as_deref(), &page)?;
+        Ok(JobPage {
+            items: found
+                .items
+                .iter()
+                .map(|v| records::job(&settings, v))
+                .collect::<Result<_, _>>()?,
+            next_page_token: found.next_page_token,
+        })
+    }
+
+    /// Carerix statuses (CRStatusInfo) are global: the same pipeline for every job.
+    fn list_stages(
+        config: Config,
+        _job_id: Option<String>,
+        page: PageRequest,
+    ) -> Result<StagePage, AtsError> {
+        matches::stages(&Settings::from_config(&config)?, &page)
+    }
+
+    fn list_applications(config: Config, page: PageRequest) -> Result<ApplicationPage, AtsError> {
+        matches::list(&Settings::from_config(&config)?, &page)
+    }
+
+    fn get_candidate(config: Config, candidate_id: String) -> Result<Candidate, AtsError> {
+        candidates::get(&Settings::from_config(&config)?, &candidate_id)
+    }
+
+    fn find_candidates(
+        config: Config,
+        lookup: CandidateLookup,
+        page: PageRequest,
+    ) -> Result<CandidatePage, AtsError> {
+        candidates::find(&Settings::from_config(&config)?, &lookup, &page)
+    }
+
+    fn upsert_candidate(config: Config, input: CandidateInput) -> Result<UpsertResult, AtsError> {
+        candidates::upsert(&Settings::from_config(&config)?, &input)
+    }
+
+    fn create_application(
+        config: Config,
+        input: ApplicationInput,
+    ) -> Result<Application, AtsError> {
+        matches::create(&Settings::from_config(&config)?, &input)
+    }
+
+    fn move_application(
+        config: Config,
+        application_id: String,
+        stage_id: String,
+    ) -> Result<WriteReceipt, AtsError> {
+        matches::move_to(&Settings::from_config(&config)?, &application_id, &stage_id)
+    }
+
+    fn add_note(config: Config, input: NoteInput) -> Result<WriteReceipt, AtsError> {
+        writes::add_note(&Settings::from_config(&config)?, &input)
+    }
+
+    fn add_tag(config: Config, input: TagInput) -> Result<WriteReceipt, AtsError> {
+        writes::add_tag(&Settings::from_config(&config)?, &input)
+    }
+
+    fn add_attachment(config: Config, input: AttachmentInput) -> Result<WriteReceipt, AtsError> {
+        writes::add_attachment(&Settings::from_config(&config)?, &input)
+    }
+
+    fn parse_webhook(
+        _config: Config,
+        request: WebhookRequest,
+    ) -> Result<Vec<ChangeEvent>, AtsError> {
+        webhook::parse(&request)
     }
 }
 
-ats_connector_sdk::export_connector!(Placeholder);
+ats_connector_sdk::export_connector!(Carerix);

@@ -8,7 +8,7 @@ use super::auth::Caller;
 use super::connections::visible;
 use super::openapi::{Access, Routes};
 use super::problem::{Body, Problem};
-use crate::store::{RecordFilter, record_key};
+use crate::store::{JobFlags, RecordFilter, record_key};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -168,23 +168,13 @@ async fn job_flags(
     if let Err(p) = visible(&state, &caller, &id) {
         return p.into_response();
     }
-    let mut stored = match state.store.job(&id, &job) {
-        Ok(Some(job)) => job,
-        Ok(None) => return Problem::not_found("job", &job).into_response(),
-        Err(e) => return Problem::internal(e).into_response(),
-    };
     if flags.active.is_none() && flags.frozen.is_none() {
         return Problem::invalid("active", "give `active` and/or `frozen`").into_response();
     }
-    if let Some(active) = flags.active {
-        stored.active = active;
-    }
-    if let Some(frozen) = flags.frozen {
-        stored.frozen = frozen;
-    }
-    stored.updated_at = crate::webhooks::now_ms();
-    match state.store.put_job(&stored) {
-        Ok(()) => Json(stored).into_response(),
+    let change = JobFlags { active: flags.active, frozen: flags.frozen };
+    match state.store.set_job_flags(&id, &job, change) {
+        Ok(Some(stored)) => Json(stored).into_response(),
+        Ok(None) => Problem::not_found("job", &job).into_response(),
         Err(e) => Problem::internal(e).into_response(),
     }
 }

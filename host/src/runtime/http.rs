@@ -30,6 +30,9 @@ impl EgressClient {
             reqwest::Client::builder()
                 .dns_resolver(Arc::new(CheckedResolver { block_private }))
                 .redirect(reqwest::redirect::Policy::none())
+                // A proxy would resolve host names itself, past `CheckedResolver`: egress
+                // goes direct, so the private-network rule always sees the real address.
+                .no_proxy()
                 .connect_timeout(limits.http_connect_timeout)
                 .user_agent(concat!("ats-host/", env!("CARGO_PKG_VERSION")))
                 .build()

@@ -116,7 +116,14 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
 
     fn job(&self, connection_id: &str, remote_id: &str) -> Result<Option<StoredJob>, StoreError>;
-    fn put_job(&self, job: &StoredJob) -> Result<(), StoreError>;
+    /// Sets the customer-owned flags of a stored job atomically (the sync never changes
+    /// them, and a page commit keeps what is stored); `None` when there is no such job.
+    fn set_job_flags(
+        &self,
+        connection_id: &str,
+        remote_id: &str,
+        flags: JobFlags,
+    ) -> Result<Option<StoredJob>, StoreError>;
     /// Jobs in key order (connection, remote id).
     fn jobs(&self, filter: &RecordFilter) -> Result<Vec<StoredJob>, StoreError>;
     fn stages(&self, connection_id: &str) -> Result<Vec<StoredStage>, StoreError>;

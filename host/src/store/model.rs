@@ -181,6 +181,13 @@ pub struct Checkpoint {
     pub consecutive_failures: u32,
 }
 
+/// A change of a job's customer-owned flags; `None` leaves a flag as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobFlags {
+    pub active: Option<bool>,
+    pub frozen: Option<bool>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StoredJob {
     pub connection_id: String,

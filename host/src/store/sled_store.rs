@@ -43,8 +43,21 @@ impl SledStore {
     /// Opens (or creates) the store in `dir` (a directory sled owns).
     pub fn open(dir: &Path, secret_box: SecretBox) -> Result<Self, StoreError> {
         let shown = dir.display().to_string();
-        let db = sled::open(dir)
-            .map_err(|e| StoreError::Open { dir: shown.clone(), reason: e.to_string() })?;
+        // sled reports most damage as an error but panics on some malformed files: both
+        // become the same clear error, never a crash of the host.
+        let opened = std::panic::catch_unwind(|| sled::open(dir)).map_err(|panic| {
+            let reason = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "sled panicked while reading it".into());
+            StoreError::Open {
+                dir: shown.clone(),
+                reason: format!("the data is damaged ({reason})"),
+            }
+        })?;
+        let db =
+            opened.map_err(|e| StoreError::Open { dir: shown.clone(), reason: e.to_string() })?;
         Self::with_db(db, secret_box, &shown)
     }
 
@@ -286,9 +299,23 @@ impl Store for SledStore {
         get(&self.jobs, "jobs", &key(&[connection_id, remote_id]))
     }
 
-    fn put_job(&self, job: &StoredJob) -> Result<(), StoreError> {
-        self.jobs.insert(key(&[&job.connection_id, &job.remote_id]), encode(job))?;
-        Ok(())
+    fn set_job_flags(
+        &self,
+        connection_id: &str,
+        remote_id: &str,
+        flags: JobFlags,
+    ) -> Result<Option<StoredJob>, StoreError> {
+        let k = key(&[connection_id, remote_id]);
+        unwrap_tx(self.jobs.transaction(|jobs| {
+            let Some(raw) = jobs.get(&k)? else { return Ok(None) };
+            let mut job: StoredJob =
+                decode("jobs", &k, &raw).map_err(ConflictableTransactionError::Abort)?;
+            job.active = flags.active.unwrap_or(job.active);
+            job.frozen = flags.frozen.unwrap_or(job.frozen);
+            job.updated_at = now_ms();
+            jobs.insert(k.as_slice(), encode(&job))?;
+            Ok(Some(job))
+        }))
     }
 
     fn jobs(&self, filter: &RecordFilter) -> Result<Vec<StoredJob>, StoreError> {
@@ -373,7 +400,17 @@ impl Store for SledStore {
         unwrap_tx(trees.transaction(
             |(jobs, stages, applications, candidates, events, checkpoints, runs)| {
                 for job in &page.jobs {
-                    jobs.insert(key(&[&job.connection_id, &job.remote_id]), encode(job))?;
+                    let k = key(&[&job.connection_id, &job.remote_id]);
+                    // The flags are the customer's: keep what is stored now, not what the
+                    // page read before the connector call (an API change may lie between).
+                    let mut job = job.clone();
+                    if let Some(raw) = jobs.get(&k)? {
+                        let current: StoredJob = decode("jobs", &k, &raw)
+                            .map_err(ConflictableTransactionError::Abort)?;
+                        job.active = current.active;
+                        job.frozen = current.frozen;
+                    }
+                    jobs.insert(k, encode(&job))?;
                 }
                 for stage in &page.stages {
                     stages.insert(key(&[&stage.connection_id, &stage.remote_id]), encode(stage))?;

@@ -2,9 +2,13 @@
 //! once, reopened → restored), and the seed semantics (new jobs inactive, frozen jobs keep
 //! their fields).
 
-use ats_host::store::{RunState, Store, SyncKind};
+use ats_host::store::RecordFilter;
+use ats_host::store::{JobFlags, RunState, Store, SyncKind};
 use ats_host::sync::SyncConfig;
-use ats_tests::sync_rig::{CONNECTION, SyncRig, test_sync_config};
+use ats_tests::fakes::FakeAts;
+use ats_tests::fakes::carerix::CarerixFake;
+use ats_tests::fakes::otys::OtysFake;
+use ats_tests::sync_rig::{CONNECTION, SyncRig, TENANT, test_sync_config};
 use std::time::Duration;
 
 fn full_scan_every_run() -> SyncConfig {
@@ -68,10 +72,8 @@ async fn new_jobs_start_inactive_and_frozen_jobs_keep_their_fields() {
     rig.run(SyncKind::Jobs).await;
     let job = rig.job("job-2");
     assert!(!job.active, "newly synced jobs start inactive");
-    let mut frozen = job.clone();
-    frozen.active = true;
-    frozen.frozen = true;
-    rig.host.store.put_job(&frozen).expect("store");
+    let flags = JobFlags { active: Some(true), frozen: Some(true) };
+    rig.host.store.set_job_flags(&job.connection_id, "job-2", flags).expect("store");
     rig.sandbox.upsert_job("job-2", "Renamed in the ATS", "open", "2030-01-01T10:00:00Z");
     rig.sandbox.upsert_job("job-3", "Also renamed", "open", "2030-01-01T10:00:00Z");
     rig.run(SyncKind::Jobs).await;
@@ -84,4 +86,60 @@ async fn new_jobs_start_inactive_and_frozen_jobs_keep_their_fields() {
     rig.sandbox.upsert_job("job-2", "Renamed in the ATS", "closed", "2030-01-02T10:00:00Z");
     rig.run(SyncKind::Jobs).await;
     assert!(rig.job("job-2").archived);
+}
+
+/// An agency serving clients on different systems: one tenant, three ATSs (the sandbox,
+/// Carerix over GraphQL, OTYS over JSON-RPC), each synced through its own connector; the
+/// records and events of each connection stay apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_tenant_with_several_ats_keeps_each_connections_records_apart() {
+    let rig = SyncRig::start().await;
+    let carerix = CarerixFake::start().await;
+    let otys = OtysFake::start().await;
+    let carerix_jobs = carerix.seed_jobs(3, "2025-01-01T00:00:00Z");
+    let otys_jobs = otys.seed_jobs(5, "2025-01-01T00:00:00Z");
+    rig.connect_fake("conn_carerix", &carerix);
+    rig.connect_fake("conn_otys", &otys);
+    for connection in [CONNECTION, "conn_carerix", "conn_otys"] {
+        let run = rig.host.sync.run_and_wait(connection, SyncKind::Jobs).await.expect("run");
+        assert_eq!(run.state, RunState::Success, "{connection}: {run:?}");
+    }
+    let remote_ids = |connection: &str| -> Vec<String> {
+        let filter = RecordFilter {
+            connection_id: Some(connection.into()),
+            limit: usize::MAX,
+            ..RecordFilter::default()
+        };
+        let mut ids: Vec<String> = rig
+            .host
+            .store
+            .jobs(&filter)
+            .expect("store")
+            .into_iter()
+            .map(|j| {
+                assert_eq!(j.tenant_id, TENANT);
+                j.remote_id
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    let sorted = |mut ids: Vec<String>| {
+        ids.sort();
+        ids
+    };
+    assert_eq!(remote_ids("conn_carerix"), sorted(carerix_jobs));
+    assert_eq!(remote_ids("conn_otys"), sorted(otys_jobs));
+    assert_eq!(remote_ids(CONNECTION).len(), 12, "the sandbox seeds 12 jobs");
+    let created = |connection: &str| {
+        rig.events_of_type("job.created").iter().filter(|e| e.connection_id == connection).count()
+    };
+    assert_eq!((created("conn_carerix"), created("conn_otys"), created(CONNECTION)), (3, 5, 12));
+
+    carerix.touch_job(&remote_ids("conn_carerix")[0], "Changed in Carerix", "2026-03-01T10:00:00Z");
+    let run = rig.host.sync.run_and_wait("conn_carerix", SyncKind::Jobs).await.expect("run");
+    assert_eq!(run.counts.updated, 1, "{run:?}");
+    let updated: Vec<String> =
+        rig.events_of_type("job.updated").into_iter().map(|e| e.connection_id).collect();
+    assert_eq!(updated, ["conn_carerix"]);
 }

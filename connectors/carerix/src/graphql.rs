@@ -1,0 +1,235 @@
+//! The Carerix GraphQL channel: the OAuth2 client-credentials token (cached in the host's
+//! per-connection `state` for its `expires_in`, renewed once when the API answers 401), the
+//! POST of one operation, and GraphQL `errors` mapped onto `ats-error`. Also builds GraphQL
+//! input literals, so no schema type names (undocumented) are needed for variables.
+
+use crate::settings::Settings;
+use ats_connector_sdk::errors::{error_for_status, excerpt};
+use ats_connector_sdk::http::Request;
+use ats_connector_sdk::prelude::*;
+use ats_connector_sdk::state;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+const TOKEN_KEY: &str = "carerix-access-token";
+/// Renew this many seconds before the token's announced expiry.
+const EXPIRY_MARGIN_SECONDS: u32 = 60;
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct OAuthError {
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    error_description: String,
+}
+
+/// Requests a new token from the tenant's token URL and caches it.
+fn grant(settings: &Settings) -> Result<String, AtsError> {
+    let mut form = vec![
+        ("grant_type", "client_credentials"),
+        ("client_id", settings.client_id.as_str()),
+        ("client_secret", settings.client_secret.as_str()),
+    ];
+    if !settings.scope.is_empty() {
+        form.push(("scope", settings.scope.as_str()));
+    }
+    let response = Request::post(&settings.token_url)
+        .header("accept", "application/json")
+        .form(&form)
+        .send()?;
+    if !(200..300).contains(&response.status()) {
+        if let Ok(error) = serde_json::from_slice::<OAuthError>(response.body())
+            && matches!(
+                error.error.as_str(),
+                "invalid_client" | "unauthorized_client" | "invalid_grant" | "invalid_scope"
+            )
+        {
+            return Err(AtsError::Unauthorized(format!(
+                "Carerix refused the client credentials: {} ({}); check client-id, client-secret, scope and token-url",
+                error.error, error.error_description
+            )));
+        }
+        return Err(error_for_status(
+            response.status(),
+            response.header("retry-after"),
+            response.body(),
+        ));
+    }
+    let answer: TokenAnswer = response.json()?;
+    let ttl = answer
+        .expires_in
+        .unwrap_or(crate::settings::DEFAULT_TOKEN_TTL_SECONDS)
+        .saturating_sub(EXPIRY_MARGIN_SECONDS)
+        .max(1);
+    state::set(TOKEN_KEY, &answer.access_token, Some(ttl));
+    log(Level::Debug, "carerix: new access token granted");
+    Ok(answer.access_token)
+}
+
+fn token(settings: &Settings) -> Result<String, AtsError> {
+    match state::get(TOKEN_KEY) {
+        Some(token) => Ok(token),
+        None => grant(settings),
+    }
+}
+
+#[derive(Deserialize)]
+struct GraphQlAnswer {
+    #[serde(default)]
+    data: Option<Value>,
+    #[serde(default)]
+    errors: Vec<GraphQlError>,
+}
+
+#[derive(Deserialize)]
+struct GraphQlError {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    extensions: Option<Value>,
+}
+
+/// Runs one operation (`query { … }` or `mutation { … }`) and returns its `data.<root>`.
+pub fn execute(settings: &Settings, document: &str, root: &str) -> Result<Value, AtsError> {
+    let body = json!({ "query": document });
+    let mut response = post(settings, &token(settings)?, &body)?;
+    if response.status() == 401 {
+        // The token expired or was revoked: one new grant, one retry.
+        state::delete(TOKEN_KEY);
+        response = post(settings, &grant(settings)?, &body)?;
+        if response.status() == 401 {
+            return Err(AtsError::Unauthorized(
+                "Carerix refused a freshly granted token (401); check the client's scope and roles"
+                    .into(),
+            ));
+        }
+    }
+    if !(200..300).contains(&response.status()) {
+        return Err(error_for_status(
+            response.status(),
+            response.header("retry-after"),
+            response.body(),
+        ));
+    }
+    let answer: GraphQlAnswer = response.json()?;
+    if let Some(error) = answer.errors.first() {
+        return Err(map_error(error, response.body()));
+    }
+    match answer.data.and_then(|mut data| data.get_mut(root).map(Value::take)) {
+        Some(Value::Null) | None => {
+            Err(AtsError::NotFound(format!("Carerix returned no `{root}` for the request")))
+        }
+        Some(value) => Ok(value),
+    }
+}
+
+fn post(
+    settings: &Settings,
+    token: &str,
+    body: &Value,
+) -> Result<ats_connector_sdk::http::Response, AtsError> {
+    Request::post(&settings.graphql_url)
+        .bearer(token)
+        .header("accept", "application/json")
+        .json(body)?
+        .send()
+}
+
+/// A GraphQL error → the typed error, by its classification/code, then by its message.
+fn map_error(error: &GraphQlError, body: &[u8]) -> AtsError {
+    let code = error
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get("classification").or_else(|| e.get("code")))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    let message = error.message.clone();
+    let lower = message.to_ascii_lowercase();
+    if code.contains("NOT_FOUND") || lower.contains("not found") {
+        AtsError::NotFound(message)
+    } else if code.contains("UNAUTHORIZED") || code.contains("UNAUTHENTICATED") {
+        AtsError::Unauthorized(message)
+    } else if code.contains("FORBIDDEN") || code.contains("ACCESS_DENIED") {
+        AtsError::Forbidden(message)
+    } else if code.contains("VALIDATION")
+        || code.contains("BAD_REQUEST")
+        || code.contains("BAD_USER_INPUT")
+    {
+        AtsError::InvalidInput(message)
+    } else if code.contains("CONFLICT") || lower.contains("duplicate") {
+        AtsError::Conflict(message)
+    } else {
+        AtsError::Remote(RemoteFailure { status: 200, body_excerpt: excerpt(body) })
+    }
+}
+
+/// A GraphQL string literal: `"…"` with quotes, backslashes and control characters escaped.
+pub fn string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A JSON value as a GraphQL input literal (`{firstName: "Ada", items: [...]}`).
+pub fn literal(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => string(s),
+        Value::Array(items) => {
+            format!("[{}]", items.iter().map(literal).collect::<Vec<_>>().join(", "))
+        }
+        Value::Object(fields) => format!(
+            "{{{}}}",
+            fields
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", literal(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// An `ID` argument: Carerix ids are numbers; anything else is refused before sending.
+pub fn id(value: &str) -> Result<String, AtsError> {
+    let value = value.trim();
+    if value.is_empty() || !value.chars().all(|c| c.is_ascii_digit()) {
+        return Err(AtsError::InvalidInput(format!("`{value}` is not a Carerix id (digits)")));
+    }
+    Ok(string(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_escape_strings_and_keep_structure() {
+        assert_eq!(string("a\"b\\c\nd"), r#""a\"b\\c\nd""#);
+        let value = json!({"_kind": "CREmployee", "n": 3, "items": [{"ok": true}]});
+        assert_eq!(literal(&value), r#"{_kind: "CREmployee", items: [{ok: true}], n: 3}"#);
+        assert!(id("12").is_ok());
+        assert!(id("12) { x }").is_err());
+    }
+}

@@ -1,0 +1,73 @@
+//! Carerix webhook events (beta Webhooks API) → change events. Payload per research §2.6
+//! ([L]): `{id, time, type, applicationId, webhookId, tenant, data: {entityId,
+//! changedFields}}`; the event type names the entity and action, spelled inconsistently
+//! (`cremployee:created`, `CREmployee:updated`), so it is matched case-insensitively on its
+//! entity part. A match whose changed fields include the stage is a stage change. The
+//! `Cx-Signature` (RSA-SHA256) is not verified here: the host's secret inbound URL
+//! authenticates the sender.
+
+use ats_connector_sdk::prelude::*;
+use serde_json::Value;
+
+fn parse_one(event: &Value) -> Result<Option<ChangeEvent>, AtsError> {
+    let event_type = event.get("type").and_then(Value::as_str).unwrap_or_default();
+    let entity = event_type.split([':', '.']).next().unwrap_or_default().to_ascii_lowercase();
+    let data = event.get("data").cloned().unwrap_or(Value::Null);
+    let remote_id = match data.get("entityId") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => {
+            return Err(AtsError::InvalidInput(format!(
+                "Carerix webhook event `{event_type}` has no data.entityId"
+            )));
+        }
+    };
+    let changed: Vec<String> = data
+        .get("changedFields")
+        .and_then(Value::as_array)
+        .map(|fields| {
+            fields.iter().filter_map(Value::as_str).map(str::to_ascii_lowercase).collect()
+        })
+        .unwrap_or_default();
+    let deleted = event_type.to_ascii_lowercase().ends_with("deleted");
+    let kind = match entity.as_str() {
+        "crvacancy" | "vacancy" | "crpublication" | "publication" | "crjob" | "job" => {
+            if deleted {
+                ChangeKind::JobDeleted
+            } else {
+                ChangeKind::JobChanged
+            }
+        }
+        "cremployee" | "employee" | "candidate" => ChangeKind::CandidateChanged,
+        "crmatch" | "match" => {
+            let stage = changed.iter().any(|f| f == "stage" || f.starts_with("statusinfo"));
+            if stage { ChangeKind::ApplicationStageChanged } else { ChangeKind::ApplicationChanged }
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(ChangeEvent {
+        kind,
+        remote_id,
+        occurred_at: event
+            .get("time")
+            .and_then(Value::as_str)
+            .and_then(crate::qualifier::to_rfc3339),
+        raw: event.to_string(),
+    }))
+}
+
+/// One event or an array of events; entities the contract has no change kind for are
+/// skipped.
+pub fn parse(request: &WebhookRequest) -> Result<Vec<ChangeEvent>, AtsError> {
+    let body: Value = serde_json::from_slice(&request.body)
+        .map_err(|e| AtsError::InvalidInput(format!("Carerix webhook body is not JSON: {e}")))?;
+    let events = match body {
+        Value::Array(items) => items,
+        single => vec![single],
+    };
+    let mut out = Vec::new();
+    for event in &events {
+        out.extend(parse_one(event)?);
+    }
+    Ok(out)
+}
