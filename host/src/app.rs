@@ -45,9 +45,9 @@ impl Host {
             format!("cannot create the data directory {}", options.data_dir.display())
         })?;
         let secret_box = SecretBox::open(&options.data_dir, options.secret_key.as_deref())?;
-        let store = Arc::new(SledStore::open(&options.data_dir.join("store"), secret_box)?);
+        let store = Arc::new(SledStore::open(&options.data_dir.join("store"), secret_box.clone())?);
         let db = store.db().clone();
-        let state_store = Arc::new(SledStateStore::open(&db)?);
+        let state_store = Arc::new(SledStateStore::open(&db, secret_box)?);
         let runtime =
             Arc::new(Runtime::new(limits, state_store, Some(options.data_dir.join("compiled")))?);
         let registry = Arc::new(Registry::default());

@@ -26,11 +26,13 @@ struct Histogram {
 pub struct Metrics {
     counters: Mutex<BTreeMap<(&'static str, Labels), u64>>,
     histograms: Mutex<BTreeMap<(&'static str, Labels), Histogram>>,
+    gauges: Mutex<BTreeMap<(&'static str, Labels), i64>>,
 }
 
 /// Help texts, in render order.
 const HELP: &[(&str, &str, &str)] = &[
     ("ats_sync_runs_total", "counter", "Finished sync runs by kind and final state."),
+    ("ats_sync_runs_running", "gauge", "Sync runs running now, by kind."),
     ("ats_connector_call_seconds", "histogram", "Connector call latency."),
     ("ats_connector_calls_total", "counter", "Connector calls by outcome."),
     ("ats_egress_requests_total", "counter", "Outbound connector HTTP requests by status."),
@@ -63,6 +65,16 @@ impl Metrics {
         }
         histogram.count += 1;
         histogram.sum += seconds;
+    }
+
+    pub fn add_gauge(&self, name: &'static str, labels: Labels, by: i64) {
+        let mut gauges = self.gauges.lock().unwrap_or_else(PoisonError::into_inner);
+        *gauges.entry((name, labels)).or_default() += by;
+    }
+
+    /// A sync run of `kind` started (`+1`) or ended (`-1`).
+    pub fn sync_running(&self, kind: &str, by: i64) {
+        self.add_gauge("ats_sync_runs_running", vec![("kind", kind.into())], by);
     }
 
     pub fn sync_run(&self, kind: &str, state: &str) {
@@ -106,6 +118,7 @@ impl Metrics {
     pub fn render(&self) -> String {
         let counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
         let histograms = self.histograms.lock().unwrap_or_else(PoisonError::into_inner);
+        let gauges = self.gauges.lock().unwrap_or_else(PoisonError::into_inner);
         let mut out = String::new();
         for (name, kind, help) in HELP {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -116,6 +129,9 @@ impl Metrics {
                 } else {
                     let _ = writeln!(out, "{metric}{} {value}", render_labels(labels, None));
                 }
+            }
+            for ((metric, labels), value) in gauges.iter().filter(|((n, _), _)| n == name) {
+                let _ = writeln!(out, "{metric}{} {value}", render_labels(labels, None));
             }
             for ((metric, labels), histogram) in histograms.iter().filter(|((n, _), _)| n == name) {
                 for (count, bound) in histogram.buckets.iter().zip(LATENCY_BUCKETS) {
@@ -159,6 +175,9 @@ mod tests {
         let metrics = Metrics::default();
         metrics.sync_run("jobs", "success");
         metrics.sync_run("jobs", "success");
+        metrics.sync_running("jobs", 1);
+        metrics.sync_running("jobs", 1);
+        metrics.sync_running("jobs", -1);
         metrics.connector_call("otys", "list-jobs", "ok", Duration::from_millis(3));
         metrics.connector_call("otys", "list-jobs", "ok", Duration::from_millis(300));
         let text = metrics.render();
@@ -169,6 +188,6 @@ mod tests {
         assert!(text.contains(
             "ats_connector_call_seconds_bucket{connector=\"otys\",operation=\"list-jobs\",le=\"+Inf\"} 2"
         ));
-        assert!(text.contains("# TYPE ats_webhook_deliveries_total counter"));
+        assert!(text.contains("ats_sync_runs_running{kind=\"jobs\"} 1"), "{text}");
     }
 }

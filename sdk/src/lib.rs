@@ -24,6 +24,7 @@
 pub mod config;
 pub mod errors;
 pub mod http;
+pub mod oauth;
 pub mod paging;
 pub mod time;
 

@@ -43,6 +43,14 @@ async fn operator_commands_create_check_sync_list_and_delete() {
     let (_, list) = send(host.op(Method::GET, "/v1/connections")).await;
     let id = list["data"][0]["id"].as_str().expect("created").to_string();
     ats_host(&host, &["connection", "check", &id]).await.expect("check ok");
+    ats_host(&host, &["connection", "pin", &id, "1.0.0"]).await.expect("pin a loaded version");
+    let (_, pinned) = send(host.op(Method::GET, &format!("/v1/connections/{id}"))).await;
+    assert_eq!(pinned["pinned_version"], "1.0.0", "{pinned}");
+    let error = ats_host(&host, &["connection", "pin", &id, "9.9.9"]).await.expect_err("unknown");
+    assert!(error.to_string().contains("pinned_version"), "{error}");
+    ats_host(&host, &["connection", "pin", &id, "--unpin"]).await.expect("unpin");
+    let (_, unpinned) = send(host.op(Method::GET, &format!("/v1/connections/{id}"))).await;
+    assert!(unpinned["pinned_version"].is_null(), "{unpinned}");
     ats_host(&host, &["sync", "now", &id]).await.expect("sync now waits for a successful run");
     let (_, jobs) = send(host.op(Method::GET, &format!("/v1/jobs?connection_id={id}"))).await;
     assert_eq!(jobs["data"].as_array().map(Vec::len), Some(12), "the sync ran");
@@ -159,4 +167,29 @@ async fn connector_inspect_and_call_work_on_one_file_and_name_what_is_wrong() {
     private_denied.extend_from_slice(&["--config", &key]);
     let error = author(&private_denied).await.expect_err("loopback is denied by default");
     assert!(error.to_string().contains("list-jobs failed"), "{error}");
+}
+
+#[test]
+fn serve_help_documents_every_flag_its_variable_and_the_config_file() {
+    let error = Cli::try_parse_from(["ats-host", "serve", "--help"]).expect_err("help is shown");
+    assert_eq!(error.kind(), clap::error::ErrorKind::DisplayHelp);
+    let help = error.render().to_string();
+    for needle in [
+        "--config",
+        "--listen",
+        "ATS_LISTEN",
+        "--data-dir",
+        "ATS_DATA_DIR",
+        "--connectors-dir",
+        "--call-timeout-ms",
+        "--memory-mb",
+        "--allocator",
+        "--demo",
+        "CONFIG FILE",
+        "[limits]",
+        "[sync]",
+        "[webhooks]",
+    ] {
+        assert!(help.contains(needle), "`serve --help` does not mention {needle}:\n{help}");
+    }
 }

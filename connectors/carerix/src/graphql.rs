@@ -6,6 +6,7 @@
 use crate::settings::Settings;
 use ats_connector_sdk::errors::{error_for_status, excerpt};
 use ats_connector_sdk::http::Request;
+use ats_connector_sdk::oauth::{self, ClientCredentials};
 use ats_connector_sdk::prelude::*;
 use ats_connector_sdk::state;
 use serde::Deserialize;
@@ -15,62 +16,24 @@ const TOKEN_KEY: &str = "carerix-access-token";
 /// Renew this many seconds before the token's announced expiry.
 const EXPIRY_MARGIN_SECONDS: u32 = 60;
 
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<u32>,
-}
-
-#[derive(Deserialize)]
-struct OAuthError {
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    error_description: String,
-}
-
 /// Requests a new token from the tenant's token URL and caches it.
 fn grant(settings: &Settings) -> Result<String, AtsError> {
-    let mut form = vec![
-        ("grant_type", "client_credentials"),
-        ("client_id", settings.client_id.as_str()),
-        ("client_secret", settings.client_secret.as_str()),
-    ];
-    if !settings.scope.is_empty() {
-        form.push(("scope", settings.scope.as_str()));
-    }
-    let response = Request::post(&settings.token_url)
-        .header("accept", "application/json")
-        .form(&form)
-        .send()?;
-    if !(200..300).contains(&response.status()) {
-        if let Ok(error) = serde_json::from_slice::<OAuthError>(response.body())
-            && matches!(
-                error.error.as_str(),
-                "invalid_client" | "unauthorized_client" | "invalid_grant" | "invalid_scope"
-            )
-        {
-            return Err(AtsError::Unauthorized(format!(
-                "Carerix refused the client credentials: {} ({}); check client-id, client-secret, scope and token-url",
-                error.error, error.error_description
-            )));
-        }
-        return Err(error_for_status(
-            response.status(),
-            response.header("retry-after"),
-            response.body(),
-        ));
-    }
-    let answer: TokenAnswer = response.json()?;
-    let ttl = answer
+    let granted = oauth::client_credentials(&ClientCredentials {
+        token_url: &settings.token_url,
+        client_id: &settings.client_id,
+        client_secret: &settings.client_secret,
+        scope: Some(&settings.scope),
+        ats: "Carerix",
+        check: "client-id, client-secret, scope and token-url",
+    })?;
+    let ttl = granted
         .expires_in
         .unwrap_or(crate::settings::DEFAULT_TOKEN_TTL_SECONDS)
         .saturating_sub(EXPIRY_MARGIN_SECONDS)
         .max(1);
-    state::set(TOKEN_KEY, &answer.access_token, Some(ttl));
+    state::set(TOKEN_KEY, &granted.access_token, Some(ttl));
     log(Level::Debug, "carerix: new access token granted");
-    Ok(answer.access_token)
+    Ok(granted.access_token)
 }
 
 fn token(settings: &Settings) -> Result<String, AtsError> {

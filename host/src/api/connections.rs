@@ -404,6 +404,10 @@ async fn check(State(state): State<AppState>, caller: Caller, Path(id): Path<Str
     let started = std::time::Instant::now();
     let (status, detail) = match state.runtime.call(&connector, &context, invocation).await {
         Ok(_) => ("ok", "the ATS answered with these credentials".to_string()),
+        // The host's egress policy, not the ATS, refused: the ATS is unreachable from here.
+        Err(CallError::Connector(AtsError::Forbidden(m))) if m.starts_with("egress denied") => {
+            ("unreachable", m)
+        }
         Err(CallError::Connector(AtsError::Unauthorized(m) | AtsError::Forbidden(m))) => {
             ("unauthorized", m)
         }

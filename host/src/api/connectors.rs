@@ -10,12 +10,16 @@ use crate::runtime::loader::ManifestView;
 use crate::runtime::registry::{Installed, RegistryError};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+/// Largest connector upload read from the wire; the loader then applies the configured
+/// connector file size limit (50 MiB by default) with its own message.
+pub const UPLOAD_LIMIT_BYTES: usize = 64 << 20;
 
 pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
     routes
@@ -35,7 +39,8 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             Access::Operator,
             "Upload a connector component (body: the .wasm bytes); hot-loaded after validation",
             None,
-            post(upload),
+            // Components are larger than JSON bodies: the loader's own size check applies.
+            post(upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES)),
         )
         .add(
             "GET",

@@ -32,7 +32,7 @@ use crate::demo::DemoStatus;
 use crate::runtime::{Registry, Runtime};
 use crate::webhooks::dispatcher::Dispatcher;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -62,25 +62,55 @@ pub struct AppState {
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
-    let (v1, endpoints) = v1_routes().into_parts();
-    let document = Arc::new(openapi::document(&endpoints));
-    Router::new()
-        .route("/health", get(health))
-        .route("/metrics", get(metrics))
-        .route("/demo", get(demo))
-        .route(
-            "/v1/openapi.json",
-            get(move || {
-                let document = document.clone();
-                async move { Json((*document).clone()) }
-            }),
-        )
-        .merge(v1)
+    let (routes, _) = all_routes().into_parts();
+    routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
+        .layer(axum::middleware::from_fn(problem_for_plain_errors))
         .layer(axum::middleware::from_fn(count_requests))
         .with_state(state)
+}
+
+/// Every route the API serves: the operational ones and `/v1`, each documented.
+pub fn all_routes() -> Routes<AppState> {
+    v1_routes()
+        .add(
+            "GET",
+            "/v1/openapi.json",
+            "operations",
+            Access::Public,
+            "This OpenAPI document",
+            None,
+            get(|| async { Json(openapi_document().clone()) }),
+        )
+        .add(
+            "GET",
+            "/health",
+            "operations",
+            Access::Public,
+            "Liveness: version, number of loaded connectors, allocator",
+            None,
+            get(health),
+        )
+        .add(
+            "GET",
+            "/metrics",
+            "operations",
+            Access::Public,
+            "Prometheus metrics (text exposition format)",
+            None,
+            get(metrics),
+        )
+        .add(
+            "GET",
+            "/demo",
+            "operations",
+            Access::Public,
+            "With `serve --demo`: the demo connection, its latest runs and events",
+            None,
+            get(demo),
+        )
 }
 
 /// Every documented `/v1` route.
@@ -104,9 +134,47 @@ pub fn v1_routes() -> Routes<AppState> {
     webhooks::routes(routes)
 }
 
-/// The generated OpenAPI document (also served at `/v1/openapi.json`).
-pub fn openapi_document() -> Value {
-    openapi::document(&v1_routes().into_parts().1)
+/// The generated OpenAPI document of [`all_routes`] (also served at `/v1/openapi.json`).
+pub fn openapi_document() -> &'static Value {
+    static DOCUMENT: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| openapi::document(&all_routes().into_parts().1))
+}
+
+/// axum's own rejections (a malformed query string or path parameter, a raw body over its
+/// limit) answer `text/plain`; this turns every error answer that is not a [`Problem`]
+/// yet into one, keeping its status, its message and its other headers.
+async fn problem_for_plain_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 << 10)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string())
+        .unwrap_or_default();
+    let title = status.canonical_reason().unwrap_or("error").to_ascii_lowercase();
+    let mut problem = problem::from_rejection_text(status, &title, &text);
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        problem.detail.push_str(&format!(
+            "; JSON bodies are limited to {MAX_JSON_BODY_BYTES} bytes, connector uploads to the connector file size limit"
+        ));
+    }
+    let mut answer = problem.into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    answer
 }
 
 async fn count_requests(request: axum::extract::Request, next: axum::middleware::Next) -> Response {

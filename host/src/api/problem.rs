@@ -146,9 +146,36 @@ fn json_problem(rejection: JsonRejection) -> Problem {
         JsonRejection::BytesRejection(error) => Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "request body too large",
-            format!("{}; see `api.max_body_bytes`", error.body_text()),
+            format!(
+                "{}; JSON bodies are limited to {} bytes (send files as attachments in their own request)",
+                error.body_text(),
+                super::MAX_JSON_BODY_BYTES
+            ),
         ),
         other => Problem::bad_request(other.body_text()),
+    }
+}
+
+/// A [`Problem`] from the text of one of axum's rejections, naming the offending query
+/// field where the text does (`Failed to deserialize query string: limit: invalid digit…`).
+pub fn from_rejection_text(status: StatusCode, title: &str, text: &str) -> Problem {
+    let detail = if text.is_empty() { title.to_string() } else { text.to_string() };
+    let field = text
+        .strip_prefix("Failed to deserialize query string: ")
+        .and_then(|rest| rest.split_once(": "))
+        .filter(|(field, _)| !field.contains(' '))
+        .map(|(field, problem)| (field.to_string(), problem.to_string()))
+        .or_else(|| {
+            text.strip_prefix("Failed to deserialize query string: ")
+                .filter(|rest| rest.contains("field"))
+                .map(|rest| (field_from_message(rest), rest.to_string()))
+        });
+    let problem = Problem::new(status, title, detail);
+    match field {
+        Some((field, problem_text)) => {
+            problem.with_fields(vec![FieldProblem { field, problem: problem_text }])
+        }
+        None => problem,
     }
 }
 

@@ -2,40 +2,45 @@
 //! environment variable (`ATS_*`), the file, the built-in default. Unknown keys are errors
 //! that name the key and the file, so a typo never silently falls back to a default.
 //!
-//! ```toml
-//! listen = "127.0.0.1:8080"
-//! data_dir = "data"
-//! connectors_dir = "data/connectors"
-//! poll_ms = 500
-//! demo = false
-//!
-//! [api]
-//! operator_key = "ats_op_..."      # else DATA_DIR/operator.key is used or created
-//!
-//! [limits]
-//! call_timeout_ms = 60000
-//! memory_mb = 128
-//! allocator = "auto"               # auto | pooling | on-demand
-//!
-//! [sync]
-//! page_size = 100
-//! max_pages_per_run = 10000
-//! overlap = 300000                 # milliseconds
-//! calls_per_second = 10.0
-//!
-//! [webhooks]
-//! max_attempts = 8
-//! base_delay = 30000               # milliseconds
-//! max_delay = 7200000
-//! timeout = 20000
-//! allow_private_networks = false
-//! ```
+//! The file format is [`FILE_FORMAT`] (also printed by `ats-host serve --help`).
 
 use crate::runtime::AllocatorChoice;
 use crate::webhooks::dispatcher::DeliveryPolicy;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+
+/// The config file format, with every key and its default (shown by `serve --help`).
+pub const FILE_FORMAT: &str = "\
+CONFIG FILE (--config FILE, TOML; flag > ATS_* variable > file > default; unknown keys are errors):
+
+listen = \"127.0.0.1:8080\"
+data_dir = \"data\"
+connectors_dir = \"data/connectors\"
+poll_ms = 500
+demo = false
+
+[api]
+operator_key = \"ats_op_...\"      # else DATA_DIR/operator.key is used or created
+
+[limits]
+call_timeout_ms = 60000
+memory_mb = 128
+allocator = \"auto\"               # auto | pooling | on-demand
+
+[sync]
+page_size = 100
+max_pages_per_run = 10000
+overlap = 300000                 # milliseconds
+calls_per_second = 10.0
+
+[webhooks]
+max_attempts = 8
+base_delay = 30000               # milliseconds
+max_delay = 7200000
+timeout = 20000
+allow_private_networks = false
+";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -110,6 +115,14 @@ mod tests {
             DeliveryPolicy::default().base_delay,
             "defaults fill the rest"
         );
+    }
+
+    #[test]
+    fn the_documented_file_format_parses() {
+        let example = FILE_FORMAT.split_once("\n\n").map_or("", |(_, toml)| toml);
+        let config = FileConfig::parse(example).expect("the documented example parses");
+        assert_eq!(config.poll_ms, Some(500));
+        assert_eq!(config.sync.map(|s| s.page_size), Some(100));
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the host: load connectors (bundled + a watched directory) and serve the HTTP API.
+    #[command(after_long_help = config::FILE_FORMAT)]
     Serve(serve::ServeArgs),
     /// Work with one connector file (for connector authors).
     #[command(subcommand)]

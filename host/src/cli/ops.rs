@@ -38,6 +38,16 @@ pub enum ConnectionCommand {
     },
     /// Call the ATS once with the connection's credentials: ok, unauthorized or unreachable.
     Check { id: String },
+    /// Pin a connection to one connector version (rollback for one customer), or `--unpin`
+    /// it to follow the active version again.
+    Pin {
+        id: String,
+        /// A version loaded in the host (see `ats-host connector list`).
+        #[arg(required_unless_present = "unpin")]
+        version: Option<String>,
+        #[arg(long, conflicts_with = "version")]
+        unpin: bool,
+    },
     /// Delete a connection and its synced data.
     Delete { id: String },
 }
@@ -133,6 +143,20 @@ pub async fn connection(client: &Client, command: ConnectionCommand) -> anyhow::
             );
             if answer["status"] != "ok" {
                 bail!("the connection check failed: {}", answer["status"]);
+            }
+        }
+        ConnectionCommand::Pin { id, version, unpin } => {
+            let pinned = if unpin { serde_json::Value::Null } else { json!(version) };
+            let updated = client
+                .call(
+                    Method::PATCH,
+                    &format!("/v1/connections/{id}"),
+                    Some(super::client::Body::Json(json!({ "pinned_version": pinned }))),
+                )
+                .await?;
+            match updated["pinned_version"].as_str() {
+                Some(version) => println!("connection {id} is pinned to version {version}"),
+                None => println!("connection {id} follows the active connector version"),
             }
         }
         ConnectionCommand::Delete { id } => {

@@ -1,7 +1,11 @@
 //! The connectors' `state` import (session ids, access tokens) persisted in sled (tree
 //! `connector.state`: connection `\0` key → value + expiry), so a restart does not force
-//! every connection to log in again. Expired entries are dropped when read.
+//! every connection to log in again. Values are credentials, so each entry is encrypted
+//! with the store's secret key like connection secrets; an entry that does not decrypt
+//! (another key) reads as missing, and the connector simply authenticates again. Expired
+//! entries are dropped when read.
 
+use super::SecretBox;
 use crate::runtime::state::StateStore;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -14,11 +18,12 @@ struct Entry {
 
 pub struct SledStateStore {
     tree: sled::Tree,
+    secret_box: SecretBox,
 }
 
 impl SledStateStore {
-    pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
-        Ok(SledStateStore { tree: db.open_tree("connector.state")? })
+    pub fn open(db: &sled::Db, secret_box: SecretBox) -> Result<Self, sled::Error> {
+        Ok(SledStateStore { tree: db.open_tree("connector.state")?, secret_box })
     }
 }
 
@@ -30,7 +35,15 @@ impl StateStore for SledStateStore {
     fn get(&self, scope: &str, name: &str) -> Option<String> {
         let id = key(scope, name);
         let raw = self.tree.get(&id).ok()??;
-        let entry: Entry = serde_json::from_slice(&raw).ok()?;
+        let Some(entry) = self
+            .secret_box
+            .open_bytes(&raw)
+            .ok()
+            .and_then(|plain| serde_json::from_slice::<Entry>(&plain).ok())
+        else {
+            let _ = self.tree.remove(&id);
+            return None;
+        };
         if entry.expires_at_ms.is_some_and(|at| at <= crate::webhooks::now_ms()) {
             let _ = self.tree.remove(&id);
             return None;
@@ -43,14 +56,38 @@ impl StateStore for SledStateStore {
             crate::webhooks::now_ms() + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2)
         });
         let entry = Entry { value, expires_at_ms };
-        if let Err(error) =
-            self.tree.insert(key(scope, name), serde_json::to_vec(&entry).unwrap_or_default())
-        {
+        let sealed = self.secret_box.seal_bytes(&serde_json::to_vec(&entry).unwrap_or_default());
+        if let Err(error) = self.tree.insert(key(scope, name), sealed) {
             tracing::error!(%error, connection = scope, "cannot persist connector state");
         }
     }
 
     fn delete(&self, scope: &str, name: &str) {
         let _ = self.tree.remove(key(scope, name));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_encrypted_at_rest_and_unreadable_with_another_key() {
+        let db = sled::Config::new().temporary(true).open().expect("sled");
+        let secret_box = SecretBox::ephemeral();
+        let store = SledStateStore::open(&db, secret_box.clone()).expect("open");
+        store.set("conn_1", "token", "eyJ-very-secret-token".into(), None);
+        assert_eq!(store.get("conn_1", "token").as_deref(), Some("eyJ-very-secret-token"));
+        let tree = db.open_tree("connector.state").expect("tree");
+        for entry in tree.iter() {
+            let (_, value) = entry.expect("entry");
+            let text = String::from_utf8_lossy(&value);
+            assert!(!text.contains("very-secret"), "a state value is stored in clear");
+        }
+        let other = SledStateStore::open(&db, SecretBox::ephemeral()).expect("open");
+        assert_eq!(other.get("conn_1", "token"), None, "another key reads nothing");
+        store.set("conn_1", "short", "x".into(), Some(Duration::from_millis(1)));
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(store.get("conn_1", "short"), None, "expired");
     }
 }

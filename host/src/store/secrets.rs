@@ -101,27 +101,32 @@ impl SecretBox {
     }
 
     pub fn seal(&self, secrets: &Secrets) -> Vec<u8> {
-        let plain = serde_json::to_vec(&secrets.0).unwrap_or_default();
-        let mut nonce = [0u8; 12];
-        rand::rng().fill_bytes(&mut nonce);
-        let sealed =
-            self.cipher.encrypt(Nonce::from_slice(&nonce), plain.as_slice()).unwrap_or_default();
-        [nonce.as_slice(), sealed.as_slice()].concat()
+        self.seal_bytes(&serde_json::to_vec(&secrets.0).unwrap_or_default())
     }
 
     pub fn open_sealed(&self, sealed: &[u8]) -> Result<Secrets, SecretError> {
         if sealed.is_empty() {
             return Ok(Secrets::default());
         }
+        let plain = self.open_bytes(sealed)?;
+        serde_json::from_slice(&plain).map(Secrets).map_err(|_| SecretError::Decrypt)
+    }
+
+    /// `plain` encrypted and authenticated: a random nonce, then the ciphertext.
+    pub fn seal_bytes(&self, plain: &[u8]) -> Vec<u8> {
+        let mut nonce = [0u8; 12];
+        rand::rng().fill_bytes(&mut nonce);
+        let sealed = self.cipher.encrypt(Nonce::from_slice(&nonce), plain).unwrap_or_default();
+        [nonce.as_slice(), sealed.as_slice()].concat()
+    }
+
+    /// The plain bytes of [`SecretBox::seal_bytes`]; an error for another key or tampering.
+    pub fn open_bytes(&self, sealed: &[u8]) -> Result<Vec<u8>, SecretError> {
         if sealed.len() < 12 {
             return Err(SecretError::Decrypt);
         }
         let (nonce, body) = sealed.split_at(12);
-        let plain = self
-            .cipher
-            .decrypt(Nonce::from_slice(nonce), body)
-            .map_err(|_| SecretError::Decrypt)?;
-        serde_json::from_slice(&plain).map(Secrets).map_err(|_| SecretError::Decrypt)
+        self.cipher.decrypt(Nonce::from_slice(nonce), body).map_err(|_| SecretError::Decrypt)
     }
 }
 

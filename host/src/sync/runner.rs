@@ -64,6 +64,7 @@ impl SyncEngine {
         run.started_at = Some(crate::webhooks::now_ms());
         let _ = self.store.put_run(&run);
         tracing::info!(run = %run.id, connection = %run.connection_id, kind = run.kind.as_str(), "sync run started");
+        crate::metrics::global().sync_running(run.kind.as_str(), 1);
         let outcome = match self.prepare(&run) {
             Ok(context) => {
                 let span = tracing::Span::current();
@@ -119,6 +120,7 @@ impl SyncEngine {
                 if run.state == RunState::Failed { checkpoint.consecutive_failures + 1 } else { 0 };
             let _ = self.store.put_checkpoint(&run.connection_id, run.kind, &checkpoint);
         }
+        crate::metrics::global().sync_running(run.kind.as_str(), -1);
         crate::metrics::global().sync_run(run.kind.as_str(), run.state.as_str());
         tracing::info!(
             run = %run.id, connection = %run.connection_id, kind = run.kind.as_str(), state = run.state.as_str(),

@@ -219,6 +219,12 @@ impl WriteRequest {
                 if push.stage_id.is_some() && push.job_id.is_none() {
                     return Err(invalid("stage_id", "a stage needs a job_id to apply to"));
                 }
+                if !push.answers.is_empty() && push.job_id.is_none() {
+                    return Err(invalid(
+                        "answers",
+                        "answers are stored on the application: give the job_id they answer for",
+                    ));
+                }
                 if let Some(tag) = push.tags.iter().find(|t| t.trim().is_empty()) {
                     return Err(invalid("tags", &format!("empty tag `{tag}`")));
                 }

@@ -33,6 +33,10 @@ async fn every_documented_route_exists_and_every_route_is_documented() {
         "/v1/webhooks",
         "/v1/webhook-deliveries/{id}/replay",
         "/v1/tenants/{tenant}/keys",
+        "/v1/openapi.json",
+        "/health",
+        "/metrics",
+        "/demo",
     ] {
         assert!(paths.contains_key(path), "{path} missing from the OpenAPI document");
     }
@@ -76,4 +80,39 @@ async fn unknown_routes_bad_json_and_oversized_bodies_are_problem_json() {
     assert_eq!(status, 413, "{body}");
     let (status, body) = send(host.op(Method::DELETE, "/v1/connectors")).await;
     assert_eq!(status, 405, "{body}");
+}
+
+#[tokio::test]
+async fn bad_query_strings_and_raw_bodies_are_problem_json_naming_the_field() {
+    let host = ApiHost::start().await;
+    for (path, field) in [
+        ("/v1/runs?limit=many", "limit"),
+        ("/v1/jobs?updated_after=yesterday", "updated_after"),
+        ("/v1/events?colour=blue", "colour"),
+    ] {
+        let response = host.op(Method::GET, path).send().await.expect("send");
+        assert_eq!(response.status(), 400, "{path}");
+        assert_eq!(response.headers()["content-type"], "application/problem+json", "{path}");
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(body["fields"][0]["field"], field, "{path}: {body}");
+        assert!(body["detail"].as_str().is_some_and(|d| d.contains("query string")), "{body}");
+    }
+    let (status, body) = send(host.op(Method::GET, "/v1/runs?status=exploded")).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| d.contains("queued, running, success")),
+        "{body}"
+    );
+
+    // Connector uploads have their own, larger limit: 2 MiB of garbage reaches the loader,
+    // which names what is wrong, instead of stopping at the 1 MiB JSON limit.
+    let garbage = vec![0x42u8; 2 << 20];
+    let (status, body) = send(host.op(Method::POST, "/v1/connectors").body(garbage)).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("not a WebAssembly")), "{body}");
+    // A raw body over the limit of its route is a problem too.
+    let (status, body) =
+        send(host.op(Method::POST, "/v1/connections/x/sync").body(vec![b' '; 2 << 20])).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("limited to")), "{body}");
 }

@@ -134,3 +134,32 @@ async fn subscription_input_errors_say_what_is_wrong() {
         assert_eq!(problem["fields"][0]["field"], field, "{problem}");
     }
 }
+
+#[tokio::test]
+async fn a_rate_limited_receiver_is_retried_and_an_unreachable_one_is_dead_lettered() {
+    let host = ApiHost::start().await;
+    let receiver = Receiver::start().await;
+    subscribe(&host, "acme", &receiver.url, json!(["*"])).await;
+    receiver.answer(429);
+    host.webhooks.offer(&event("acme", "ev-429", "job.created")).expect("offer");
+    receiver.wait_for(2).await;
+    receiver.answer(200);
+    let delivered = wait_status(&host, "delivered", 1).await;
+    let attempts = receiver.received();
+    assert!(attempts.len() >= 3, "429, then at least one more 429, then 200");
+    let ids: std::collections::HashSet<_> =
+        attempts.iter().map(|a| a.headers["webhook-id"].clone()).collect();
+    assert_eq!(ids.len(), 1, "every attempt carries the same webhook-id");
+    assert_eq!(delivered[0]["attempts"].as_u64(), Some(attempts.len() as u64));
+
+    // Nothing listens on this port: connection refused on every attempt.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let closed = listener.local_addr().expect("addr");
+    drop(listener);
+    subscribe(&host, "beta", &format!("http://{closed}/hook"), json!(["*"])).await;
+    host.webhooks.offer(&event("beta", "ev-down", "job.created")).expect("offer");
+    let dead = wait_status(&host, "dead-letter", 1).await;
+    let down = dead.iter().find(|d| d["event_id"] == "ev-down").expect("dead-lettered");
+    assert_eq!(down["attempts"], 4, "the fast test policy makes 4 attempts: {down}");
+    assert!(down["last_error"].as_str().is_some_and(|e| !e.is_empty()), "{down}");
+}

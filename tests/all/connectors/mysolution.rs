@@ -4,98 +4,60 @@
 //! reuse and one refresh on `INVALID_SESSION_ID`, undeclared operations).
 
 use ats_host::runtime::bindings::*;
-use ats_host::runtime::{
-    CallContext, CallError, Field, Invocation, Limits, LoadedConnector, Output, Runtime,
-};
+use ats_host::runtime::{CallError, Invocation, Output};
 use ats_tests::conformance;
 use ats_tests::fakes::FakeAts;
 use ats_tests::fakes::salesforce::MySolutionFake;
 use ats_tests::fakes::salesforce::store::text;
+use ats_tests::harness::{Harness, page};
 use std::collections::HashSet;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
-static CONNECTIONS: AtomicUsize = AtomicUsize::new(0);
-
-struct Harness {
-    fake: MySolutionFake,
-    runtime: Arc<Runtime>,
-    connector: Arc<LoadedConnector>,
-    context: CallContext,
+async fn harness() -> Harness<MySolutionFake> {
+    Harness::start(MySolutionFake::start().await).await
 }
 
-impl Harness {
-    async fn start() -> Self {
-        let fake = MySolutionFake::start().await;
-        let runtime = ats_tests::runtime(Limits {
-            call_timeout: Duration::from_secs(20),
-            ..Limits::default()
-        });
-        let connector = ats_tests::bundled_connector(&runtime, "connector-mysolution").await;
-        let connection = format!("mysolution-test-{}", CONNECTIONS.fetch_add(1, Ordering::SeqCst));
-        let config = fake.config().into_iter().map(|(name, value)| Field { name, value }).collect();
-        let mut context = CallContext::new(&connection, config);
-        context.allow_private_networks = true; // the fake listens on 127.0.0.1
-        Self { fake, runtime, connector, context }
-    }
-
-    async fn call(&self, invocation: Invocation) -> Result<Output, CallError> {
-        self.runtime.call(&self.connector, &self.context, invocation).await
-    }
-
-    async fn ok(&self, invocation: Invocation) -> Output {
-        self.call(invocation).await.unwrap_or_else(|error| panic!("call failed: {error}"))
-    }
-
-    async fn jobs(&self, limit: u32, since: Option<&str>, token: Option<String>) -> JobPage {
-        let page =
-            PageRequest { page_token: token, since: since.map(str::to_string), limit: Some(limit) };
-        match self.ok(Invocation::ListJobs(page)).await {
-            Output::Jobs(page) => page,
-            other => panic!("list-jobs returned {other:?}"),
+async fn all_job_ids(h: &Harness<MySolutionFake>, limit: u32, since: Option<&str>) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut token = None;
+    for _ in 0..100 {
+        let found = h.jobs(page(Some(limit), token, since)).await;
+        ids.extend(found.items.into_iter().map(|job| job.id));
+        match found.next_page_token {
+            Some(next) => token = Some(next),
+            None => return ids,
         }
     }
+    panic!("more than 100 pages")
+}
 
-    async fn all_job_ids(&self, limit: u32, since: Option<&str>) -> Vec<String> {
-        let mut ids = Vec::new();
-        let mut token = None;
-        for _ in 0..100 {
-            let page = self.jobs(limit, since, token).await;
-            ids.extend(page.items.into_iter().map(|job| job.id));
-            match page.next_page_token {
-                Some(next) => token = Some(next),
-                None => return ids,
-            }
-        }
-        panic!("more than 100 pages")
+async fn upsert(h: &Harness<MySolutionFake>, email: &str, phone: &str) -> UpsertResult {
+    let input = CandidateInput {
+        first_name: "Sanne".into(),
+        last_name: "Bakker".into(),
+        emails: vec![email.into()],
+        phones: vec![phone.into()],
+        source: None,
+        custom_fields: vec![],
+    };
+    match h.ok(Invocation::UpsertCandidate(input)).await {
+        Output::Upserted(result) => result,
+        other => panic!("upsert returned {other:?}"),
     }
+}
 
-    async fn upsert(&self, email: &str, phone: &str) -> UpsertResult {
-        let input = CandidateInput {
-            first_name: "Sanne".into(),
-            last_name: "Bakker".into(),
-            emails: vec![email.into()],
-            phones: vec![phone.into()],
-            source: None,
-            custom_fields: vec![],
-        };
-        match self.ok(Invocation::UpsertCandidate(input)).await {
-            Output::Upserted(result) => result,
-            other => panic!("upsert returned {other:?}"),
-        }
-    }
-
-    async fn apply(&self, candidate: &str, job: &str) -> Result<Output, CallError> {
-        self.call(Invocation::CreateApplication(ApplicationInput {
-            candidate_id: candidate.into(),
-            job_id: job.into(),
-            stage_id: None,
-            source: Some("Sourcy".into()),
-            answers: vec![Answer { question: "Beschikbaar per?".into(), answer: "1 maart".into() }],
-        }))
-        .await
-    }
+async fn apply(
+    h: &Harness<MySolutionFake>,
+    candidate: &str,
+    job: &str,
+) -> Result<Output, CallError> {
+    h.call(Invocation::CreateApplication(ApplicationInput {
+        candidate_id: candidate.into(),
+        job_id: job.into(),
+        stage_id: None,
+        source: Some("Sourcy".into()),
+        answers: vec![Answer { question: "Beschikbaar per?".into(), answer: "1 maart".into() }],
+    }))
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,17 +70,17 @@ async fn conformance_kit_and_seed_scenario() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_published_jobs_are_listed_and_since_is_applied_client_side() {
-    let h = Harness::start().await;
+    let h = harness().await;
     let old = h.fake.seed_jobs(3, "2025-01-01T00:00:00Z");
     let new = h.fake.seed_jobs(2, "2025-06-01T00:00:00Z");
     h.fake.unpublish(&old[0], "2025-07-01T00:00:00Z");
-    let all: HashSet<String> = h.all_job_ids(100, None).await.into_iter().collect();
+    let all: HashSet<String> = all_job_ids(&h, 100, None).await.into_iter().collect();
     let expected: HashSet<String> = old[1..].iter().chain(&new).cloned().collect();
     assert_eq!(all, expected, "an unpublished job was listed, or a published one lost");
     let changed: HashSet<String> =
-        h.all_job_ids(100, Some("2025-06-01T00:00:00Z")).await.into_iter().collect();
+        all_job_ids(&h, 100, Some("2025-06-01T00:00:00Z")).await.into_iter().collect();
     assert_eq!(changed, new.iter().cloned().collect::<HashSet<_>>());
-    let page = h.jobs(10, Some("2025-06-01T00:00:00Z"), None).await;
+    let page = h.jobs(page(Some(10), None, Some("2025-06-01T00:00:00Z"))).await;
     assert!(
         page.items.iter().all(
             |job| job.status == JobStatus::Open && job.location.as_deref() == Some("Amsterdam")
@@ -129,9 +91,9 @@ async fn only_published_jobs_are_listed_and_since_is_applied_client_side() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_are_paged_client_side_in_a_stable_order() {
-    let h = Harness::start().await;
+    let h = harness().await;
     let seeded: HashSet<String> = h.fake.seed_jobs(7, "2025-01-01T00:00:00Z").into_iter().collect();
-    let listed = h.all_job_ids(3, None).await;
+    let listed = all_job_ids(&h, 3, None).await;
     assert_eq!(listed.len(), 7, "a job was listed twice or lost: {listed:?}");
     assert_eq!(listed.into_iter().collect::<HashSet<_>>(), seeded);
     assert_eq!(h.fake.requests_to("GET", "apexrest/msf/api/job/Get"), 3, "one Get per page");
@@ -139,10 +101,10 @@ async fn jobs_are_paged_client_side_in_a_stable_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_application_goes_through_apply_with_the_candidate_fields() {
-    let h = Harness::start().await;
+    let h = harness().await;
     let job = h.fake.seed_jobs(1, "2025-01-01T00:00:00Z").remove(0);
-    let candidate = h.upsert("sanne@mysolution.example", "+31622222222").await.candidate_id;
-    let Ok(Output::Application(application)) = h.apply(&candidate, &job).await else {
+    let candidate = upsert(&h, "sanne@mysolution.example", "+31622222222").await.candidate_id;
+    let Ok(Output::Application(application)) = apply(&h, &candidate, &job).await else {
         panic!("apply failed")
     };
     let applications = h.fake.records("msf__Job_Application__c");
@@ -162,11 +124,11 @@ async fn an_application_goes_through_apply_with_the_candidate_fields() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_to_an_unpublished_job_is_a_remote_apex_error_not_transient() {
-    let h = Harness::start().await;
+    let h = harness().await;
     let job = h.fake.seed_jobs(1, "2025-01-01T00:00:00Z").remove(0);
     h.fake.unpublish(&job, "2025-02-01T00:00:00Z");
-    let candidate = h.upsert("joost@mysolution.example", "+31633333333").await.candidate_id;
-    match h.apply(&candidate, &job).await {
+    let candidate = upsert(&h, "joost@mysolution.example", "+31633333333").await.candidate_id;
+    match apply(&h, &candidate, &job).await {
         Err(CallError::Connector(AtsError::Remote(failure))) => {
             assert!(failure.body_excerpt.contains("APEX_ERROR"), "{failure:?}");
         }
@@ -177,13 +139,13 @@ async fn apply_to_an_unpublished_job_is_a_remote_apex_error_not_transient() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_is_reused_and_refreshed_once_on_the_apex_routes() {
-    let h = Harness::start().await;
+    let h = harness().await;
     h.fake.seed_jobs(2, "2025-01-01T00:00:00Z");
-    h.jobs(10, None, None).await;
-    h.jobs(10, None, None).await;
+    h.jobs(page(Some(10), None, None)).await;
+    h.jobs(page(Some(10), None, None)).await;
     assert_eq!(h.fake.grants(), 1, "the token was not reused");
     h.fake.expire_tokens();
-    assert_eq!(h.jobs(10, None, None).await.items.len(), 2);
+    assert_eq!(h.jobs(page(Some(10), None, None)).await.items.len(), 2);
     assert_eq!(h.fake.grants(), 2);
     // Two calls, the rejected call and its retry.
     assert_eq!(h.fake.faults().requests(), 4);
@@ -191,8 +153,8 @@ async fn the_token_is_reused_and_refreshed_once_on_the_apex_routes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_limit_answer_is_rate_limited() {
-    let h = Harness::start().await;
-    h.jobs(10, None, None).await;
+    let h = harness().await;
+    h.jobs(page(Some(10), None, None)).await;
     h.fake.inject_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.");
     let result = h
         .call(Invocation::ListJobs(PageRequest { page_token: None, since: None, limit: None }))
@@ -202,7 +164,7 @@ async fn a_request_limit_answer_is_rate_limited() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undeclared_operations_answer_unsupported_without_a_request() {
-    let h = Harness::start().await;
+    let h = harness().await;
     let page = PageRequest { page_token: None, since: None, limit: None };
     let calls = [
         Invocation::ListStages { job_id: None, page: page.clone() },

@@ -4,94 +4,14 @@
 //! procedure rule, multipart uploads, webhooks).
 
 use ats_host::runtime::bindings::*;
-use ats_host::runtime::{
-    CallContext, CallError, Field, Invocation, Limits, LoadedConnector, Output, Runtime,
-};
+use ats_host::runtime::{CallError, Invocation, Output};
 use ats_tests::conformance::{self, SAMPLE_PDF};
 use ats_tests::fakes::FakeAts;
 use ats_tests::fakes::otys::OtysFake;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use ats_tests::harness::{Harness, context_for};
 
-static CONNECTIONS: AtomicUsize = AtomicUsize::new(0);
-
-struct Harness {
-    fake: OtysFake,
-    runtime: Arc<Runtime>,
-    connector: Arc<LoadedConnector>,
-    context: CallContext,
-}
-
-impl Harness {
-    async fn start() -> Self {
-        let fake = OtysFake::start().await;
-        let runtime = ats_tests::runtime(Limits {
-            call_timeout: Duration::from_secs(20),
-            ..Limits::default()
-        });
-        let connector = ats_tests::bundled_connector(&runtime, "connector-otys").await;
-        let context = Self::context_for(&fake.config());
-        Self { fake, runtime, connector, context }
-    }
-
-    fn context_for(config: &[(String, String)]) -> CallContext {
-        let connection = format!("otys-test-{}", CONNECTIONS.fetch_add(1, Ordering::SeqCst));
-        let config =
-            config.iter().map(|(name, value)| Field { name: name.clone(), value: value.clone() });
-        let mut context = CallContext::new(&connection, config.collect());
-        context.allow_private_networks = true; // the fake listens on 127.0.0.1
-        context
-    }
-
-    async fn call(&self, invocation: Invocation) -> Result<Output, CallError> {
-        self.runtime.call(&self.connector, &self.context, invocation).await
-    }
-
-    async fn ok(&self, invocation: Invocation) -> Output {
-        match self.call(invocation).await {
-            Ok(output) => output,
-            Err(error) => panic!("call failed: {error}"),
-        }
-    }
-
-    async fn upsert(&self, email: &str, phone: &str) -> UpsertResult {
-        let input = CandidateInput {
-            first_name: "Anna".into(),
-            last_name: "de Vries".into(),
-            emails: vec![email.into()],
-            phones: vec![phone.into()],
-            source: Some("Sourcy".into()),
-            custom_fields: vec![],
-        };
-        match self.ok(Invocation::UpsertCandidate(input)).await {
-            Output::Upserted(result) => result,
-            other => panic!("upsert returned {other:?}"),
-        }
-    }
-
-    async fn stages(&self) -> Vec<Stage> {
-        match self.ok(Invocation::ListStages { job_id: None, page: page(None, None) }).await {
-            Output::Stages(stages) => stages.items,
-            other => panic!("list-stages returned {other:?}"),
-        }
-    }
-
-    async fn apply(
-        &self,
-        candidate: &str,
-        job: &str,
-        stage: Option<&str>,
-    ) -> Result<Output, CallError> {
-        self.call(Invocation::CreateApplication(ApplicationInput {
-            candidate_id: candidate.into(),
-            job_id: job.into(),
-            stage_id: stage.map(str::to_string),
-            source: Some("Sourcy".into()),
-            answers: vec![Answer { question: "Start date?".into(), answer: "1 March".into() }],
-        }))
-        .await
-    }
+async fn harness() -> Harness<OtysFake> {
+    Harness::start(OtysFake::start().await).await
 }
 
 fn page(limit: Option<u32>, token: Option<String>) -> PageRequest {
@@ -112,7 +32,7 @@ async fn conformance_kit_and_seed_scenario() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_login_serves_many_calls_and_is_sent_as_the_first_param() {
-    let h = Harness::start().await;
+    let h = harness().await;
     h.fake.seed_jobs(3, "2025-01-01T00:00:00Z");
     for _ in 0..3 {
         h.ok(first_jobs_page()).await;
@@ -124,7 +44,7 @@ async fn one_login_serves_many_calls_and_is_sent_as_the_first_param() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_session_costs_one_login_and_the_call_is_retried() {
-    let h = Harness::start().await;
+    let h = harness().await;
     h.fake.seed_jobs(2, "2025-01-01T00:00:00Z");
     h.ok(first_jobs_page()).await;
     h.fake.expire_sessions();
@@ -137,7 +57,7 @@ async fn an_expired_session_costs_one_login_and_the_call_is_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_rejected_twice_is_unauthorized_after_exactly_one_relogin() {
-    let h = Harness::start().await;
+    let h = harness().await;
     h.ok(first_jobs_page()).await;
     h.fake.inject_error(-32000, "Access denied; please login again");
     h.fake.inject_error(-32000, "Access denied; please login again");
@@ -151,7 +71,7 @@ async fn a_session_rejected_twice_is_unauthorized_after_exactly_one_relogin() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_inside_http_200_map_to_typed_errors() {
-    let h = Harness::start().await;
+    let h = harness().await;
     let missing = h.call(Invocation::GetCandidate { candidate_id: "999999".into() }).await;
     assert!(matches!(missing, Err(CallError::Connector(AtsError::NotFound(_)))), "{missing:?}");
 
@@ -170,8 +90,8 @@ async fn errors_inside_http_200_map_to_typed_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_api_key_is_unauthorized_without_echoing_the_key() {
-    let h = Harness::start().await;
-    let context = Harness::context_for(&h.fake.bad_credentials_config());
+    let h = harness().await;
+    let context = context_for(&h.fake.bad_credentials_config());
     let result = h.runtime.call(&h.connector, &context, first_jobs_page()).await;
     match result {
         Err(error @ CallError::Connector(AtsError::Unauthorized(_))) => {
@@ -183,7 +103,7 @@ async fn a_bad_api_key_is_unauthorized_without_echoing_the_key() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_are_capped_at_200_rows_and_still_cover_every_job() {
-    let h = Harness::start().await;
+    let h = harness().await;
     let seeded = h.fake.seed_jobs(450, "2025-01-01T00:00:00Z");
     let mut token = None;
     let mut listed = Vec::new();
@@ -204,7 +124,7 @@ async fn pages_are_capped_at_200_rows_and_still_cover_every_job() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_status_levels_form_one_pipeline_and_a_move_sets_one_level() {
-    let h = Harness::start().await;
+    let h = harness().await;
     let stages = h.stages().await;
     let ids: Vec<&str> = stages.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["1_101", "1_102", "1_103", "1_104", "2_201", "2_202", "3_301", "3_302"]);
@@ -248,7 +168,7 @@ async fn three_status_levels_form_one_pipeline_and_a_move_sets_one_level() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_application_to_the_same_vacancy_is_a_conflict() {
-    let h = Harness::start().await;
+    let h = harness().await;
     let job = h.fake.seed_jobs(1, "2025-01-01T00:00:00Z").remove(0);
     let candidate = h.upsert("twice@otys.example", "+31622222222").await.candidate_id;
     h.apply(&candidate, &job, Some("1_102")).await.expect("first application");
@@ -262,7 +182,7 @@ async fn a_second_application_to_the_same_vacancy_is_a_conflict() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn find_by_phone_and_a_match_by_phone_keeps_one_candidate() {
-    let h = Harness::start().await;
+    let h = harness().await;
     let first = h.upsert("phone@otys.example", "+31 6 3333 3333").await;
     assert_eq!(first.outcome, UpsertOutcome::Created);
     let lookup = CandidateLookup::Phone("+31633333333".into());
@@ -292,7 +212,7 @@ fn attachment(target: Target, kind: AttachmentKind, content: Vec<u8>) -> Invocat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attachments_upload_multipart_then_link_with_the_document_type() {
-    let h = Harness::start().await;
+    let h = harness().await;
     let job = h.fake.seed_jobs(1, "2025-01-01T00:00:00Z").remove(0);
     let candidate = h.upsert("files@otys.example", "+31644444444").await.candidate_id;
     let Ok(Output::Application(application)) = h.apply(&candidate, &job, None).await else {
@@ -326,7 +246,7 @@ async fn attachments_upload_multipart_then_link_with_the_document_type() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_after_the_session_expired_logs_in_again() {
-    let h = Harness::start().await;
+    let h = harness().await;
     let candidate = h.upsert("expired-upload@otys.example", "+31655555555").await.candidate_id;
     h.fake.expire_sessions();
     h.ok(attachment(Target::Candidate(candidate), AttachmentKind::Cv, SAMPLE_PDF.to_vec())).await;
@@ -340,7 +260,7 @@ fn webhook(body: &str) -> Invocation {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_on_service_calls_become_change_events() {
-    let h = Harness::start().await;
+    let h = harness().await;
     let cases = [
         (
             r#"{"request":{"method":"Otys.Services.VacancyService.update","args":["s","42",{"title":"x"}]}}"#,
@@ -376,7 +296,7 @@ async fn webhooks_on_service_calls_become_change_events() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn applications_are_listed_incrementally_on_their_modification_time() {
-    let h = Harness::start().await;
+    let h = harness().await;
     let job = h.fake.seed_jobs(1, "2025-01-01T00:00:00Z").remove(0);
     let candidate = h.upsert("since@otys.example", "+31666666666").await.candidate_id;
     let Ok(Output::Application(application)) = h.apply(&candidate, &job, None).await else {
@@ -459,12 +379,12 @@ async fn the_fake_rejects_what_ows_rejects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_remote_utc_offset_setting_shifts_since_and_labels_timestamps() {
-    let h = Harness::start().await;
+    let h = harness().await;
     // The fake stores "2026-03-01 10:00:00": at +01:00 that is 09:00 UTC.
     let job = h.fake.seed_jobs(1, "2026-03-01T10:00:00Z").remove(0);
     let mut config = h.fake.config();
     config.push(("remote-utc-offset".into(), "+01:00".into()));
-    let context = Harness::context_for(&config);
+    let context = context_for(&config);
     let since = |since: &str| {
         Invocation::ListJobs(PageRequest {
             page_token: None,
@@ -490,7 +410,7 @@ async fn the_remote_utc_offset_setting_shifts_since_and_labels_timestamps() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paging_against_a_stuck_server_stops_at_the_total_count() {
-    let h = Harness::start().await;
+    let h = harness().await;
     h.fake.seed_jobs(25, "2025-01-01T00:00:00Z");
     h.fake.faults().set_repeat_page_token(true);
     let mut token = None;

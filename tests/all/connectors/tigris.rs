@@ -4,98 +4,16 @@
 //! the `Tigris__Sollicitatie__c` intake, undeclared operations).
 
 use ats_host::runtime::bindings::*;
-use ats_host::runtime::{
-    CallContext, CallError, Field, Invocation, Limits, LoadedConnector, Output, Runtime,
-};
+use ats_host::runtime::{CallError, Invocation, Output};
 use ats_tests::conformance::{self, SAMPLE_PDF};
 use ats_tests::fakes::FakeAts;
 use ats_tests::fakes::salesforce::TigrisFake;
 use ats_tests::fakes::salesforce::store::text;
+use ats_tests::harness::{Harness, page, with};
 use std::collections::HashSet;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
-static CONNECTIONS: AtomicUsize = AtomicUsize::new(0);
-
-struct Harness {
-    fake: TigrisFake,
-    runtime: Arc<Runtime>,
-    connector: Arc<LoadedConnector>,
-    context: CallContext,
-}
-
-impl Harness {
-    async fn start() -> Self {
-        let fake = TigrisFake::start().await;
-        let runtime = ats_tests::runtime(Limits {
-            call_timeout: Duration::from_secs(20),
-            ..Limits::default()
-        });
-        let connector = ats_tests::bundled_connector(&runtime, "connector-tigris").await;
-        let context = context_for(&fake.config());
-        Self { fake, runtime, connector, context }
-    }
-
-    async fn call(&self, invocation: Invocation) -> Result<Output, CallError> {
-        self.runtime.call(&self.connector, &self.context, invocation).await
-    }
-
-    async fn call_with(
-        &self,
-        config: &[(String, String)],
-        invocation: Invocation,
-    ) -> Result<Output, CallError> {
-        self.runtime.call(&self.connector, &context_for(config), invocation).await
-    }
-
-    async fn ok(&self, invocation: Invocation) -> Output {
-        self.call(invocation).await.unwrap_or_else(|error| panic!("call failed: {error}"))
-    }
-
-    async fn jobs(&self, limit: u32, token: Option<String>) -> JobPage {
-        match self
-            .ok(Invocation::ListJobs(PageRequest {
-                page_token: token,
-                since: None,
-                limit: Some(limit),
-            }))
-            .await
-        {
-            Output::Jobs(page) => page,
-            other => panic!("list-jobs returned {other:?}"),
-        }
-    }
-
-    async fn upsert(&self, email: &str, phone: &str) -> UpsertResult {
-        let input = CandidateInput {
-            first_name: "Anna".into(),
-            last_name: "de Vries".into(),
-            emails: vec![email.into()],
-            phones: vec![phone.into()],
-            source: Some("Sourcy".into()),
-            custom_fields: vec![],
-        };
-        match self.ok(Invocation::UpsertCandidate(input)).await {
-            Output::Upserted(result) => result,
-            other => panic!("upsert returned {other:?}"),
-        }
-    }
-}
-
-fn context_for(config: &[(String, String)]) -> CallContext {
-    let connection = format!("tigris-test-{}", CONNECTIONS.fetch_add(1, Ordering::SeqCst));
-    let config =
-        config.iter().map(|(name, value)| Field { name: name.clone(), value: value.clone() });
-    let mut context = CallContext::new(&connection, config.collect());
-    context.allow_private_networks = true; // the fake listens on 127.0.0.1
-    context
-}
-
-fn with(config: Vec<(String, String)>, name: &str, value: &str) -> Vec<(String, String)> {
-    let mut config: Vec<_> = config.into_iter().filter(|(n, _)| n != name).collect();
-    config.push((name.into(), value.into()));
-    config
+async fn harness() -> Harness<TigrisFake> {
+    Harness::start(TigrisFake::start().await).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,10 +26,10 @@ async fn conformance_kit_and_seed_scenario() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_token_serves_many_calls() {
-    let h = Harness::start().await;
+    let h = harness().await;
     h.fake.seed_jobs(2, "2025-01-01T00:00:00Z");
     for _ in 0..3 {
-        assert_eq!(h.jobs(10, None).await.items.len(), 2);
+        assert_eq!(h.jobs(page(Some(10), None, None)).await.items.len(), 2);
     }
     assert_eq!(h.fake.grants(), 1, "the token was not reused");
     assert_eq!(h.fake.requests_to("POST", "/services/oauth2/token"), 1);
@@ -119,11 +37,11 @@ async fn one_token_serves_many_calls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_session_costs_one_new_token_and_the_call_is_retried() {
-    let h = Harness::start().await;
+    let h = harness().await;
     h.fake.seed_jobs(2, "2025-01-01T00:00:00Z");
-    h.jobs(10, None).await;
+    h.jobs(page(Some(10), None, None)).await;
     h.fake.expire_tokens();
-    assert_eq!(h.jobs(10, None).await.items.len(), 2);
+    assert_eq!(h.jobs(page(Some(10), None, None)).await.items.len(), 2);
     assert_eq!(h.fake.grants(), 2);
     // First call, the rejected call and its retry.
     assert_eq!(h.fake.faults().requests(), 3);
@@ -131,7 +49,7 @@ async fn an_invalid_session_costs_one_new_token_and_the_call_is_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_rejected_twice_is_unauthorized_after_exactly_one_new_grant() {
-    let h = Harness::start().await;
+    let h = harness().await;
     h.fake.issue_dead_tokens(true);
     let result = h
         .call(Invocation::ListJobs(PageRequest { page_token: None, since: None, limit: None }))
@@ -142,14 +60,14 @@ async fn a_token_rejected_twice_is_unauthorized_after_exactly_one_new_grant() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_page_through_next_records_url_cursors() {
-    let h = Harness::start().await;
+    let h = harness().await;
     h.fake.set_batch_size(3);
     let seeded: HashSet<String> = h.fake.seed_jobs(8, "2025-01-01T00:00:00Z").into_iter().collect();
     let mut listed = Vec::new();
     let mut token = None;
     let mut pages = 0;
     loop {
-        let page = h.jobs(200, token).await;
+        let page = h.jobs(page(Some(200), token, None)).await;
         pages += 1;
         assert!(page.items.len() <= 3, "a batch larger than the org's batch size");
         listed.extend(page.items.into_iter().map(|job| job.id));
@@ -172,11 +90,11 @@ async fn jobs_page_through_next_records_url_cursors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_offline_vacancy_is_closed_and_fields_are_mapped() {
-    let h = Harness::start().await;
+    let h = harness().await;
     let ids = h.fake.seed_jobs(2, "2025-01-01T00:00:00Z");
     h.fake.touch_job(&ids[1], "Monteur (offline)", "2025-02-01T00:00:00Z");
     h.fake.set_offline(&ids[1], "2025-02-02T00:00:00Z");
-    let page = h.jobs(10, None).await;
+    let page = h.jobs(page(Some(10), None, None)).await;
     let by_id = |id: &str| {
         page.items.iter().find(|j| j.id == id).cloned().unwrap_or_else(|| panic!("{id} not listed"))
     };
@@ -194,7 +112,7 @@ async fn an_offline_vacancy_is_closed_and_fields_are_mapped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_rule_block_updates_the_matched_contact() {
-    let h = Harness::start().await;
+    let h = harness().await;
     // Entered by a recruiter with a stray blank: exact SOQL misses it, the rule matches it.
     let existing = h.fake.seed_contact("Anna", "Vries", " anna@tigris.example", "");
     let result = h.upsert("anna@tigris.example", "+31612345678").await;
@@ -209,7 +127,7 @@ async fn a_duplicate_rule_block_updates_the_matched_contact() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_application_lands_as_an_intake_record() {
-    let h = Harness::start().await;
+    let h = harness().await;
     let job = h.fake.seed_jobs(1, "2025-01-01T00:00:00Z").remove(0);
     let candidate = h.upsert("piet@tigris.example", "+31687654321").await.candidate_id;
     let input = ApplicationInput {
@@ -257,7 +175,7 @@ async fn the_application_lands_as_an_intake_record() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_application_to_an_unknown_vacancy_is_not_found() {
-    let h = Harness::start().await;
+    let h = harness().await;
     let candidate = h.upsert("kees@tigris.example", "+31611111111").await.candidate_id;
     let input = ApplicationInput {
         candidate_id: candidate,
@@ -273,8 +191,8 @@ async fn an_application_to_an_unknown_vacancy_is_not_found() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn salesforce_error_codes_map_to_typed_errors() {
-    let h = Harness::start().await;
-    h.jobs(10, None).await;
+    let h = harness().await;
+    h.jobs(page(Some(10), None, None)).await;
     let cases = [
         (403, "REQUEST_LIMIT_EXCEEDED", "rate-limited"),
         (400, "MALFORMED_QUERY", "invalid-input"),
@@ -295,7 +213,7 @@ async fn salesforce_error_codes_map_to_typed_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_is_checked_before_any_request() {
-    let h = Harness::start().await;
+    let h = harness().await;
     let old = with(h.fake.config(), "api-version", "30.0");
     let result = h
         .call_with(
@@ -316,7 +234,7 @@ async fn config_is_checked_before_any_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undeclared_operations_answer_unsupported_without_a_request() {
-    let h = Harness::start().await;
+    let h = harness().await;
     let page = PageRequest { page_token: None, since: None, limit: None };
     let calls = [
         Invocation::ListStages { job_id: None, page: page.clone() },
