@@ -31,10 +31,19 @@ pub fn test_limits() -> Limits {
     }
 }
 
-/// A runtime with `limits` and an in-memory state store, no artifact cache.
+/// The compiled-artifact cache the test runtimes share (keyed by wasm sha256 + engine
+/// hash, so entries of other builds are simply not found): the suite compiles each guest
+/// once instead of once per test, which keeps a 2-core CI machine free for the tests that
+/// measure something under load.
+pub fn shared_artifact_cache() -> std::path::PathBuf {
+    std::env::temp_dir().join("ats-tests-compiled")
+}
+
+/// A runtime with `limits`, an in-memory state store and the shared artifact cache.
 pub fn runtime(limits: Limits) -> Arc<Runtime> {
     Arc::new(
-        Runtime::new(limits, Arc::new(MemoryStateStore::default()), None).expect("runtime starts"),
+        Runtime::new(limits, Arc::new(MemoryStateStore::default()), Some(shared_artifact_cache()))
+            .expect("runtime starts"),
     )
 }
 

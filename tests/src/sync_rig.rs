@@ -48,8 +48,18 @@ pub async fn start_sandbox() -> (String, SandboxHandle) {
 
 /// Opens a host on `dir` and makes sure the rig's tenant and connection exist.
 pub async fn open_host(dir: &Path, sandbox_url: &str, config: SyncConfig) -> Host {
+    open_host_with(dir, sandbox_url, config, crate::test_limits()).await
+}
+
+/// [`open_host`] with other sandbox limits.
+pub async fn open_host_with(
+    dir: &Path,
+    sandbox_url: &str,
+    config: SyncConfig,
+    limits: ats_host::runtime::Limits,
+) -> Host {
     let host = Host::start(
-        crate::test_limits(),
+        limits,
         HostOptions {
             data_dir: dir.to_path_buf(),
             connectors_dir: None,

@@ -8,7 +8,9 @@ mod apex;
 mod jobs;
 
 use ats_connector_sdk::prelude::*;
-use ats_salesforce::{CandidateMapping, Client, OrgSettings, candidates, files, settings};
+use ats_salesforce::{
+    CandidateMapping, Client, OrgSettings, candidates, files, mappings, settings,
+};
 
 struct MySolution;
 
@@ -20,21 +22,27 @@ impl Connector for MySolution {
     fn describe() -> Manifest {
         let mut config_fields = settings::org_config_fields();
         config_fields.extend(settings::candidate_config_fields());
+        config_fields.extend(mappings::config_fields());
         config_fields.extend(apex::config_fields());
         Manifest {
             id: "mysolution".into(),
             ats_name: "MySolution".into(),
             connector_version: env!("CARGO_PKG_VERSION").into(),
-            // Not declared (answer `unsupported`): list-stages, list-applications,
-            // move-application, add-note, add-tag, reject-application, write-result: the
-            // package's application, stage, note and tag objects are not public (research
-            // §3.4); parse-webhook: MySolution documents no webhooks.
+            // list-stages, move-application, add-note and add-tag work through the
+            // configurable mappings of `ats_salesforce::mappings` (the package's own objects
+            // are not public, research §3.4) and answer `unsupported` until mapped. Not
+            // declared: list-applications, reject-application, write-result (no known
+            // object); parse-webhook (MySolution documents no webhooks).
             operations: vec![
                 Operation::ListJobs,
                 Operation::GetCandidate,
                 Operation::FindCandidates,
                 Operation::UpsertCandidate,
                 Operation::CreateApplication,
+                Operation::ListStages,
+                Operation::MoveApplication,
+                Operation::AddNote,
+                Operation::AddTag,
                 Operation::AddAttachment,
             ],
             config_fields,
@@ -77,7 +85,47 @@ impl Connector for MySolution {
     ) -> Result<Application, AtsError> {
         let mapping = CandidateMapping::from_config(&config)?;
         let paths = apex::ApexPaths::from_config(&config)?;
-        apex::apply(&mut client(&config)?, &paths, &mapping, &input)
+        let stage = input.stage_id.clone();
+        if stage.is_some() {
+            mappings::require_stage_mapping(&config)?;
+        }
+        let mut client = client(&config)?;
+        let mut application = apex::apply(
+            &mut client,
+            &paths,
+            &mapping,
+            &ApplicationInput { stage_id: None, ..input },
+        )?;
+        if let Some(stage) = stage {
+            mappings::set_stage(&mut client, &config, &application.id, &stage)?;
+            application.stage_id = Some(stage);
+        }
+        Ok(application)
+    }
+
+    /// The pipeline of `stage-object` (config); `unsupported` until it is mapped.
+    fn list_stages(
+        config: Config,
+        _job_id: Option<String>,
+        _page: PageRequest,
+    ) -> Result<StagePage, AtsError> {
+        mappings::list_stages(&mut client(&config)?, &config)
+    }
+
+    fn move_application(
+        config: Config,
+        application_id: String,
+        stage_id: String,
+    ) -> Result<WriteReceipt, AtsError> {
+        mappings::set_stage(&mut client(&config)?, &config, &application_id, &stage_id)
+    }
+
+    fn add_note(config: Config, input: NoteInput) -> Result<WriteReceipt, AtsError> {
+        mappings::add_note(&mut client(&config)?, &config, &input)
+    }
+
+    fn add_tag(config: Config, input: TagInput) -> Result<WriteReceipt, AtsError> {
+        mappings::add_tag(&mut client(&config)?, &config, &input)
     }
 
     /// The file is linked to the candidate record or to the job application record.

@@ -3,13 +3,15 @@
 //! token (cached in host `state`, one refresh on `INVALID_SESSION_ID`), REST calls with
 //! Salesforce's error array mapped onto `ats-error`, SOQL queries paged by
 //! `nextRecordsUrl`, candidates kept in a configurable sObject (default `Contact`) and
-//! files as `ContentVersion`. See `README.md`.
+//! files as `ContentVersion`, and the configurable mappings of notes, tags and the pipeline.
+//! See `README.md`.
 
 pub mod auth;
 pub mod candidates;
 pub mod client;
 pub mod errors;
 pub mod files;
+pub mod mappings;
 pub mod settings;
 pub mod soql;
 

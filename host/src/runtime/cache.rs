@@ -70,7 +70,11 @@ impl ArtifactCache {
     fn store(&self, path: &Path, component: &Component) -> anyhow::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let bytes = component.serialize().map_err(|e| anyhow::anyhow!("{e}"))?;
-        let temp = path.with_extension(format!("tmp{}", std::process::id()));
+        // Unique per write: two loads of one component (threads or processes) never share
+        // a temp file, so a rename only ever publishes a completely written artifact.
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let temp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
         std::fs::write(&temp, bytes)?;
         std::fs::rename(&temp, path)?;
         Ok(())

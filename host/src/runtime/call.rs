@@ -6,6 +6,7 @@ use super::bindings::ats::connector::types::Config;
 use super::bindings::*;
 use super::call_state::{CallIdentity, CallSetup, CallState, LogLines};
 use super::engine::ticks_for;
+use super::exports::GuestPre;
 use super::loader::LoadedConnector;
 use super::{CallContext, Runtime};
 use serde::{Deserialize, Serialize};
@@ -208,7 +209,7 @@ impl Runtime {
 
     pub(super) async fn run(
         &self,
-        pre: &ConnectorWorldPre<CallState>,
+        pre: &GuestPre,
         identity: Arc<CallIdentity>,
         policy: Arc<super::egress::EgressPolicy>,
         config: &Config,
@@ -217,8 +218,8 @@ impl Runtime {
         let limits = &self.limits;
         let (mut store, logs) = self.new_store(identity.clone(), policy);
         let outcome = tokio::time::timeout(limits.call_timeout, async {
-            let instance = pre.instantiate_async(&mut store).await?;
-            dispatch(&instance, &mut store, config, invocation).await
+            let instance = pre.instantiate(&mut store).await?;
+            pre.call(&instance, &mut store, config, invocation).await
         })
         .await;
         let memory_limit_hit = store.data().limiter.memory_limit_hit;
@@ -286,13 +287,14 @@ impl Runtime {
             let started = Instant::now();
             let (mut store, _logs) = self.new_store(identity.clone(), Arc::default());
             let stored = Instant::now();
-            let instance = connector.pre.instantiate_async(&mut store).await.map_err(host_error)?;
+            let instance = connector.pre.instantiate(&mut store).await.map_err(host_error)?;
             let instantiated = Instant::now();
-            instance
-                .ats_connector_connector()
-                .call_describe(&mut store)
+            connector
+                .pre
+                .call(&instance, &mut store, &Vec::new(), Invocation::Describe)
                 .await
-                .map_err(host_error)?;
+                .map_err(host_error)?
+                .map_err(CallError::Connector)?;
             let called = Instant::now();
             drop(store);
             let dropped = Instant::now();
@@ -318,62 +320,6 @@ pub struct CallPhases {
     pub instantiate: Duration,
     pub call: Duration,
     pub drop: Duration,
-}
-
-async fn dispatch(
-    instance: &ConnectorWorld,
-    store: &mut Store<CallState>,
-    config: &Config,
-    invocation: Invocation,
-) -> wasmtime::Result<Result<Output, AtsError>> {
-    let guest = instance.ats_connector_connector();
-    let s = &mut *store;
-    Ok(match invocation {
-        Invocation::Describe => Ok(Output::Manifest(guest.call_describe(s).await?)),
-        Invocation::ListJobs(page) => {
-            guest.call_list_jobs(s, config, &page).await?.map(Output::Jobs)
-        }
-        Invocation::ListStages { job_id, page } => {
-            guest.call_list_stages(s, config, job_id.as_deref(), &page).await?.map(Output::Stages)
-        }
-        Invocation::ListApplications(page) => {
-            guest.call_list_applications(s, config, &page).await?.map(Output::Applications)
-        }
-        Invocation::GetCandidate { candidate_id } => {
-            guest.call_get_candidate(s, config, &candidate_id).await?.map(Output::Candidate)
-        }
-        Invocation::FindCandidates { lookup, page } => {
-            guest.call_find_candidates(s, config, &lookup, &page).await?.map(Output::Candidates)
-        }
-        Invocation::UpsertCandidate(input) => {
-            guest.call_upsert_candidate(s, config, &input).await?.map(Output::Upserted)
-        }
-        Invocation::CreateApplication(input) => {
-            guest.call_create_application(s, config, &input).await?.map(Output::Application)
-        }
-        Invocation::MoveApplication { application_id, stage_id } => guest
-            .call_move_application(s, config, &application_id, &stage_id)
-            .await?
-            .map(Output::Receipt),
-        Invocation::AddNote(input) => {
-            guest.call_add_note(s, config, &input).await?.map(Output::Receipt)
-        }
-        Invocation::AddTag(input) => {
-            guest.call_add_tag(s, config, &input).await?.map(Output::Receipt)
-        }
-        Invocation::AddAttachment(input) => {
-            guest.call_add_attachment(s, config, &input).await?.map(Output::Receipt)
-        }
-        Invocation::RejectApplication(input) => {
-            guest.call_reject_application(s, config, &input).await?.map(Output::Receipt)
-        }
-        Invocation::WriteResult(input) => {
-            guest.call_write_result(s, config, &input).await?.map(Output::Receipt)
-        }
-        Invocation::ParseWebhook(request) => {
-            guest.call_parse_webhook(s, config, &request).await?.map(Output::Events)
-        }
-    })
 }
 
 fn classify_trap(

@@ -7,8 +7,9 @@ use super::Runtime;
 use super::bindings::{ConnectorWorldPre, Manifest};
 use super::cache::CompileOrigin;
 use super::call::{Invocation, Output};
-use super::call_state::{CallIdentity, CallState};
+use super::call_state::CallIdentity;
 use super::egress::{AllowedHost, EgressPolicy};
+use super::exports::GuestPre;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -29,7 +30,7 @@ pub struct LoadedConnector {
     pub compile_origin: CompileOrigin,
     pub load_time: Duration,
     pub size_bytes: u64,
-    pub(super) pre: ConnectorWorldPre<CallState>,
+    pub(super) pre: GuestPre,
 }
 
 impl std::fmt::Debug for LoadedConnector {
@@ -161,7 +162,9 @@ impl Runtime {
             reason: format!("{e:#}"),
         };
         let instance_pre = self.linker.instantiate_pre(&component).map_err(wrong_world)?;
-        let pre = ConnectorWorldPre::new(instance_pre).map_err(wrong_world)?;
+        let world = ConnectorWorldPre::new(instance_pre).map_err(wrong_world)?;
+        let pre = GuestPre::new(&world)
+            .map_err(|reason| LoadError::WrongWorld { origin: origin.clone(), reason })?;
 
         let identity = Arc::new(CallIdentity {
             connector_id: origin.clone(),

@@ -22,6 +22,7 @@ pub mod call;
 pub mod call_state;
 pub mod egress;
 pub mod engine;
+pub mod exports;
 pub mod http;
 pub mod limits;
 pub mod loader;

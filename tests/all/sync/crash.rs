@@ -6,7 +6,9 @@
 //! environment. The sandbox ATS lives in the parent, so it survives the kills.
 
 use ats_host::store::{RunState, SecretBox, SledStore, Store, SyncKind};
-use ats_tests::sync_rig::{self, events_of, jobs_of, open_host, start_sandbox, test_sync_config};
+use ats_tests::sync_rig::{
+    self, events_of, jobs_of, open_host, open_host_with, start_sandbox, test_sync_config,
+};
 use rand::Rng;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -21,7 +23,13 @@ const URL_VAR: &str = "ATS_CRASH_CHILD_URL";
 #[tokio::test]
 async fn child_runs_one_sync() {
     let (Ok(dir), Ok(url)) = (std::env::var(DIR_VAR), std::env::var(URL_VAR)) else { return };
-    let host = open_host(Path::new(&dir), &url, test_sync_config()).await;
+    // This test is about kills, not call limits: a child host's calls get time enough even
+    // when the rest of the suite keeps both cores busy.
+    let limits = ats_host::runtime::Limits {
+        call_timeout: Duration::from_secs(30),
+        ..ats_tests::test_limits()
+    };
+    let host = open_host_with(Path::new(&dir), &url, test_sync_config(), limits).await;
     let run = host.sync.run_and_wait(sync_rig::CONNECTION, SyncKind::Jobs).await.expect("run");
     assert_eq!(run.state, RunState::Success, "{run:?}");
     host.store.flush().expect("flush");
@@ -56,7 +64,7 @@ fn open_store(dir: &Path) -> SledStore {
         .expect("store opens after the kill")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rt05_killed_at_random_points_then_restarted_equals_a_clean_run() {
     let (url, sandbox) = start_sandbox().await;
     sandbox.seed_jobs(5_000, "2026-11-20T10:00:00Z");
@@ -92,7 +100,13 @@ async fn rt05_killed_at_random_points_then_restarted_equals_a_clean_run() {
                 continue;
             }
         }
-        let status = child.wait().expect("child ends");
+        // Poll, never block: the sandbox ATS the child talks to runs on this test's runtime.
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("poll child") {
+                break status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
         if status.success() {
             finished = true;
             break;

@@ -21,7 +21,7 @@ mod soql;
 pub mod store;
 mod views;
 
-pub use views::{MySolutionFake, TigrisFake};
+pub use views::{MAPPING_FIELDS, MySolutionFake, TigrisFake, unmapped};
 
 use super::Faults;
 use axum::Router;

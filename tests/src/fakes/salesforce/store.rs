@@ -50,6 +50,9 @@ pub const MSF_APPLICATION: &str = "msf__Job_Application__c";
 /// A stand-in pipeline object (stage names are not public for either package); seeded with
 /// three stages so the org has a pipeline, read by no default connector configuration.
 pub const STAGE: &str = "Pipeline_Stage__c";
+/// A stand-in lookup from an application record to its stage (mapped as the connectors'
+/// `application-stage-field` in tests).
+pub const STAGE_LINK: &str = "Pipeline_Stage__c";
 
 pub const SCHEMAS: &[Schema] = &[
     Schema {
@@ -88,6 +91,7 @@ pub const SCHEMAS: &[Schema] = &[
             ("Tigris__Extern_vacature_ID__c", Kind::Text),
             ("Tigris__UTM_url__c", Kind::Text),
             ("Tigris__Opmerking__c", Kind::Text),
+            (STAGE_LINK, Kind::Reference),
         ],
         required: &["Tigris__Achternaam_kandidaat__c", "Tigris__Email__c"],
     },
@@ -101,8 +105,16 @@ pub const SCHEMAS: &[Schema] = &[
             ("Phone", Kind::Text),
             ("MobilePhone", Kind::Text),
             ("LeadSource", Kind::Text),
+            // A custom field of this org, mapped as the connectors' `tag-field` in tests.
+            ("Tags__c", Kind::Text),
         ],
         required: &["LastName"],
+    },
+    Schema {
+        name: "Note",
+        prefix: "002",
+        fields: &[("ParentId", Kind::Reference), ("Title", Kind::Text), ("Body", Kind::Text)],
+        required: &["ParentId", "Title"],
     },
     Schema {
         name: "ContentVersion",
@@ -139,6 +151,7 @@ pub const SCHEMAS: &[Schema] = &[
             ("msf__Contact__c", Kind::Reference),
             ("msf__Motivation__c", Kind::Text),
             ("msf__Utm_Source__c", Kind::Text),
+            (STAGE_LINK, Kind::Reference),
         ],
         required: &["msf__Job__c", "msf__Contact__c"],
     },

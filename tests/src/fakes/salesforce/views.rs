@@ -5,7 +5,10 @@
 //! Apex `Apply` endpoint). Candidates are `Contact`s in both; files are ContentVersions
 //! linked to the candidate or to one of its applications.
 
-use super::store::{MSF_APPLICATION, MSF_JOB, Record, SOLLICITATION_LINK, Store, VACANCY, text};
+use super::store::{
+    MSF_APPLICATION, MSF_JOB, Record, SOLLICITATIE, SOLLICITATION_LINK, STAGE, STAGE_LINK, Store,
+    VACANCY, text,
+};
 use super::{SalesforceOrg, lock};
 use crate::fakes::{FakeApplication, FakeAts, FakeCandidate, Faults};
 use serde_json::{Value, json};
@@ -24,6 +27,36 @@ fn org_config(org: &SalesforceOrg) -> Vec<(String, String)> {
         ("client-id".into(), org.client_id().to_string()),
         ("client-secret".into(), org.client_secret().to_string()),
     ]
+}
+
+/// The config fields of the mappings [`mapped_config`] adds.
+pub const MAPPING_FIELDS: &[&str] = &[
+    "tag-field",
+    "stage-object",
+    "stage-order-field",
+    "application-object",
+    "application-stage-field",
+];
+
+/// `config` without the mappings: what a connection gets when its operator maps nothing.
+pub fn unmapped(config: Vec<(String, String)>) -> Vec<(String, String)> {
+    config.into_iter().filter(|(name, _)| !MAPPING_FIELDS.contains(&name.as_str())).collect()
+}
+
+/// The org config plus the mappings of this org's custom objects and fields (pipeline,
+/// tags), with `application` the object applications land in.
+fn mapped_config(org: &SalesforceOrg, application: &str) -> Vec<(String, String)> {
+    let mut config = org_config(org);
+    for (name, value) in [
+        ("tag-field", "Tags__c"),
+        ("stage-object", STAGE),
+        ("stage-order-field", "Position__c"),
+        ("application-object", application),
+        ("application-stage-field", STAGE_LINK),
+    ] {
+        config.push((name.into(), value.into()));
+    }
+    config
 }
 
 fn bad_config(org: &SalesforceOrg) -> Vec<(String, String)> {
@@ -57,15 +90,26 @@ fn flatten(
                     (text(v, "PathOnClient"), bytes)
                 })
                 .collect();
+            let notes = store
+                .records("Note")
+                .iter()
+                .filter(|n| linked.contains(&text(n, "ParentId")))
+                .map(|n| text(n, "Body"))
+                .collect();
             let non_empty = |field: &str| Some(text(contact, field)).filter(|v| !v.is_empty());
+            let tags = non_empty("LeadSource")
+                .into_iter()
+                .chain(text(contact, "Tags__c").split(';').map(str::to_string))
+                .filter(|t| !t.is_empty())
+                .collect();
             FakeCandidate {
                 id,
                 first_name: text(contact, "FirstName"),
                 last_name: text(contact, "LastName"),
                 emails: non_empty("Email").into_iter().collect(),
                 phones: ["Phone", "MobilePhone"].into_iter().filter_map(non_empty).collect(),
-                notes: Vec::new(),
-                tags: non_empty("LeadSource").into_iter().collect(),
+                notes,
+                tags,
                 attachments,
                 applications,
             }
@@ -100,7 +144,7 @@ impl FakeAts for TigrisFake {
         "connector-tigris"
     }
     fn config(&self) -> Vec<(String, String)> {
-        org_config(&self.0)
+        mapped_config(&self.0, SOLLICITATIE)
     }
     fn bad_credentials_config(&self) -> Vec<(String, String)> {
         bad_config(&self.0)
@@ -153,7 +197,7 @@ impl FakeAts for TigrisFake {
         flatten(&store, |contact| {
             let email = text(contact, "Email");
             store
-                .records(super::store::SOLLICITATIE)
+                .records(SOLLICITATIE)
                 .iter()
                 .filter(|s| {
                     !email.is_empty() && text(s, "Tigris__Email__c").eq_ignore_ascii_case(&email)
@@ -161,7 +205,7 @@ impl FakeAts for TigrisFake {
                 .map(|s| FakeApplication {
                     id: text(s, "Id"),
                     job_id: job_of(&text(s, SOLLICITATION_LINK)),
-                    stage_id: None,
+                    stage_id: Some(text(s, STAGE_LINK)).filter(|v| !v.is_empty()),
                     source: Some(text(s, "Tigris__UTM_url__c")).filter(|u| !u.is_empty()),
                     answers_text: text(s, "Tigris__Opmerking__c"),
                     rejected_reason: None,
@@ -199,7 +243,7 @@ impl FakeAts for MySolutionFake {
         "connector-mysolution"
     }
     fn config(&self) -> Vec<(String, String)> {
-        org_config(&self.0)
+        mapped_config(&self.0, MSF_APPLICATION)
     }
     fn bad_credentials_config(&self) -> Vec<(String, String)> {
         bad_config(&self.0)
@@ -251,7 +295,7 @@ impl FakeAts for MySolutionFake {
                 .map(|a| FakeApplication {
                     id: text(a, "Id"),
                     job_id: text(a, "msf__Job__c"),
-                    stage_id: None,
+                    stage_id: Some(text(a, STAGE_LINK)).filter(|v| !v.is_empty()),
                     source: Some(text(a, "msf__Utm_Source__c")).filter(|s| !s.is_empty()),
                     answers_text: text(a, "msf__Motivation__c"),
                     rejected_reason: None,
