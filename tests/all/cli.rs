@@ -193,3 +193,27 @@ fn serve_help_documents_every_flag_its_variable_and_the_config_file() {
         assert!(help.contains(needle), "`serve --help` does not mention {needle}:\n{help}");
     }
 }
+
+#[tokio::test]
+async fn connector_upload_and_rollback_change_the_active_version() {
+    let host = ApiHost::start().await;
+    for guest in [ats_tests::guests::ECHO_V1, ats_tests::guests::ECHO_V2] {
+        ats_host(&host, &["connector", "upload", guest]).await.expect("upload");
+    }
+    let active = |host: &ApiHost| {
+        let request = host.op(Method::GET, "/v1/connectors/echo");
+        async move { send(request).await.1["active"]["version"].as_str().map(str::to_string) }
+    };
+    assert_eq!(active(&host).await.as_deref(), Some("2.0.0"));
+    ats_host(&host, &["connector", "rollback", "echo"]).await.expect("rollback");
+    assert_eq!(active(&host).await.as_deref(), Some("1.0.0"));
+    let error = ats_host(&host, &["connector", "upload", "/nonexistent.wasm"])
+        .await
+        .expect_err("a missing file");
+    assert!(error.to_string().contains("cannot read /nonexistent.wasm"), "{error}");
+    let garbage = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(garbage.path(), b"not wasm").expect("write");
+    let path = garbage.path().to_str().expect("utf-8 path");
+    let error = ats_host(&host, &["connector", "upload", path]).await.expect_err("garbage");
+    assert!(error.to_string().contains("422"), "{error}");
+}

@@ -217,7 +217,49 @@ async fn a_tenant_key_cannot_reach_another_tenants_objects() {
     wait_run(&host, &acme_key, &run_id).await;
     let job = "job-1";
     let none = json!(null);
+    let (status, subscription) = send(
+        host.with_key(&acme_key, Method::POST, "/v1/webhooks")
+            .json(&json!({"url": "http://127.0.0.1:9/hook", "event_types": ["*"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{subscription}");
+    let subscription = subscription["id"].as_str().expect("subscription id").to_string();
+    let cv = json!({"filename": "cv.pdf", "content_type": "application/pdf", "content_base64": "JVBERi0x"});
     for (method, path, body) in [
+        (Method::GET, format!("/v1/webhooks/{subscription}"), none.clone()),
+        (Method::DELETE, format!("/v1/webhooks/{subscription}"), none.clone()),
+        (Method::POST, format!("/v1/webhooks/{subscription}/enable"), none.clone()),
+        (
+            Method::PUT,
+            format!("/v1/connections/{acme_connection}/schedules"),
+            json!({"jobs_every_secs": 3600, "applications_every_secs": 300, "enabled": true}),
+        ),
+        (Method::GET, format!("/v1/applications?connection_id={acme_connection}"), none.clone()),
+        (
+            Method::POST,
+            format!("/v1/connections/{acme_connection}/candidates"),
+            json!({"candidate": {"first_name": "A", "last_name": "B", "emails": ["a@b.example"]}}),
+        ),
+        (
+            Method::POST,
+            format!("/v1/connections/{acme_connection}/tags"),
+            json!({"tag": "x", "target": {"candidate_id": "cand-1"}}),
+        ),
+        (
+            Method::POST,
+            format!("/v1/connections/{acme_connection}/attachments"),
+            json!({"target": {"candidate_id": "cand-1"}, "kind": "report", "file": cv}),
+        ),
+        (
+            Method::POST,
+            format!("/v1/connections/{acme_connection}/applications/app-1/reject"),
+            json!({"reason": "x"}),
+        ),
+        (
+            Method::POST,
+            format!("/v1/connections/{acme_connection}/applications/app-1/result"),
+            json!({"score": 1.0}),
+        ),
         (Method::GET, format!("/v1/connections/{acme_connection}"), none.clone()),
         (Method::PATCH, format!("/v1/connections/{acme_connection}"), json!({"name": "mine now"})),
         (Method::DELETE, format!("/v1/connections/{acme_connection}"), none.clone()),

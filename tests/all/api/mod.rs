@@ -8,4 +8,5 @@ mod errors;
 mod inbound;
 mod observability;
 mod receiver;
+mod requests;
 mod webhooks;
