@@ -159,7 +159,18 @@ pub struct Run {
     pub queued_at: i64,
     pub started_at: Option<i64>,
     pub ended_at: Option<i64>,
+    /// Milliseconds from start to end, once the run ended.
+    #[serde(default)]
+    pub duration_ms: Option<i64>,
     pub error: Option<String>,
+}
+
+impl Run {
+    /// Marks the run ended now: `ended_at` and `duration_ms`.
+    pub fn end(&mut self, now_ms: i64) {
+        self.ended_at = Some(now_ms);
+        self.duration_ms = Some(now_ms - self.started_at.unwrap_or(now_ms));
+    }
 }
 
 /// Where a sync stands between runs and between pages.

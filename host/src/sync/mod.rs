@@ -224,7 +224,7 @@ impl SyncEngine {
                     "the host stopped during this run; the next run resumes from its checkpoint"
                         .into(),
                 );
-                run.ended_at = Some(crate::webhooks::now_ms());
+                run.end(crate::webhooks::now_ms());
                 self.store.put_run(&run)?;
             }
         }
@@ -317,6 +317,7 @@ impl SyncEngine {
             queued_at: now,
             started_at: None,
             ended_at: None,
+            duration_ms: None,
             error: None,
         };
         self.store.put_run(&run)?;

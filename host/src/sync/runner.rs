@@ -74,7 +74,7 @@ impl SyncEngine {
             }
             Err(stop) => Err(stop),
         };
-        run.ended_at = Some(crate::webhooks::now_ms());
+        run.end(crate::webhooks::now_ms());
         match outcome {
             Ok(()) => run.state = RunState::Success,
             Err(Stop::Partial(reason)) => {

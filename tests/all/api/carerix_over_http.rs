@@ -76,6 +76,7 @@ async fn a_carerix_connection_syncs_reads_pushes_and_writes_results_as_notes() {
         (run["state"].as_str(), run["counts"]["created"].as_u64()),
         (Some("success"), Some(3))
     );
+    assert!(run["duration_ms"].as_i64().is_some_and(|ms| ms >= 0), "a run has a duration: {run}");
     let (_, listed) = send(host.op(Method::GET, &format!("/v1/jobs?connection_id={id}"))).await;
     let listed = listed["data"].as_array().cloned().unwrap_or_default();
     assert_eq!(listed.len(), 3);

@@ -22,6 +22,18 @@ async fn rt06_equal_timestamps_across_page_boundaries_lose_nothing() {
     let created = rig.events_of_type("job.created");
     let subjects: HashSet<&str> = created.iter().map(|e| e.subject_id.as_str()).collect();
     assert_eq!(subjects.len(), created.len(), "no duplicate job.created events");
+
+    // The same in an incremental pass: 170 new jobs share one second after the watermark,
+    // across pages of 50; `since` must not lose the ones past a page boundary.
+    let later = rig.sandbox.seed_jobs(170, "2026-11-25T10:00:00Z");
+    let incremental = rig.run(SyncKind::Jobs).await;
+    assert_eq!(incremental.state, RunState::Success, "{incremental:?}");
+    assert!(!incremental.full_scan, "the third run is incremental: {incremental:?}");
+    assert!(incremental.progress.pages >= 4, "170 records in pages of 50: {incremental:?}");
+    let stored: HashSet<String> = rig.jobs().into_iter().map(|j| j.remote_id).collect();
+    let lost: Vec<&String> = later.iter().filter(|id| !stored.contains(*id)).collect();
+    assert!(lost.is_empty(), "an incremental pass lost {} jobs: {lost:?}", lost.len());
+    assert_eq!(incremental.counts.created, 170, "{incremental:?}");
 }
 
 #[tokio::test]
