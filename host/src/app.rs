@@ -9,8 +9,8 @@ use crate::store::connector_state::SledStateStore;
 use crate::store::{SecretBox, SledStore, Store};
 use crate::sync::{SyncConfig, SyncEngine};
 use crate::webhooks::dispatcher::{DeliveryPolicy, Dispatcher};
-use crate::webhooks::ledger::Ledger;
-use crate::writes::journal::Journal;
+use crate::webhooks::ledger::SledLedger;
+use crate::writes::journal::{Journal, SledJournal};
 use anyhow::Context;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -53,10 +53,11 @@ impl Host {
         let registry = Arc::new(Registry::default());
         let (keys, generated) =
             api::auth::KeyStore::open(&db, &options.data_dir, options.operator_key.as_deref())?;
-        let journal = Journal::open(&db)?;
+        let journal: Journal = Arc::new(SledJournal::open(&db)?);
         let webhook_tick =
             options.webhooks.base_delay.clamp(Duration::from_millis(10), Duration::from_secs(1));
-        let webhooks = Arc::new(Dispatcher::new(Ledger::open(&db)?, options.webhooks)?);
+        let webhooks =
+            Arc::new(Dispatcher::new(Arc::new(SledLedger::open(&db)?), options.webhooks)?);
         let dyn_store: Arc<dyn Store> = store.clone();
         let sync =
             SyncEngine::new(dyn_store.clone(), runtime.clone(), registry.clone(), options.sync);

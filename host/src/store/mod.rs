@@ -17,7 +17,16 @@
 //! transaction; the event log is a `bigserial` sequence; and the scheduler claims due syncs
 //! with `SELECT ... FROM schedules WHERE due_at <= now() ORDER BY due_at FOR UPDATE SKIP
 //! LOCKED LIMIT n` plus a lease column (`leased_until`), so each sync runs on one node at a
-//! time and a crashed node's lease simply expires. Webhook deliveries are claimed the same way.
+//! time and a crashed node's lease simply expires.
+//!
+//! The other state beside this trait sits behind traits of its own, each with a sled
+//! implementation on the same database and a module doc sketching its SQL form:
+//! the idempotency journal of writes ([`crate::writes::journal::WriteJournal`], claims with a
+//! lease), webhook subscriptions and deliveries ([`crate::webhooks::ledger::DeliveryLedger`],
+//! due attempts claimed with `SKIP LOCKED`) and the connectors' `state`
+//! ([`crate::runtime::state::StateStore`]). API key hashes (`api::auth::KeyStore`) are still
+//! sled-only. In one process today, the scheduler's per-(connection, sync) slot is an
+//! in-memory map: several nodes need the schedule lease above in its place.
 
 pub mod connector_state;
 pub mod model;

@@ -3,6 +3,13 @@
 //! the queue of pending attempts in time order) and `webhooks.meta` (the fan-out cursor).
 //! A delivery and its queue entry change in one transaction, so a crash never loses or
 //! doubles a pending attempt.
+//!
+//! The dispatcher sees storage only through [`DeliveryLedger`]. A networked backend for
+//! several host nodes implements it on PostgreSQL: `deliveries` with a `next_attempt_at`
+//! index in place of the `due` tree, [`DeliveryLedger::due`] claiming rows with `SELECT …
+//! WHERE status = 'pending' AND next_attempt_at <= now() ORDER BY next_attempt_at FOR
+//! UPDATE SKIP LOCKED LIMIT n` plus a lease column, so each attempt is made by one node;
+//! `enqueue` an `INSERT … ON CONFLICT (id) DO NOTHING` (the delivery id is stable).
 
 use super::{Delivery, DeliveryStatus, OutboundEvent, Subscription, now_ms};
 use sha2::{Digest, Sha256};
@@ -22,55 +29,37 @@ pub enum LedgerError {
     UnknownDelivery(String),
 }
 
-/// The webhook trees of one sled database.
-#[derive(Clone)]
-pub struct Ledger {
-    subscriptions: sled::Tree,
-    deliveries: sled::Tree,
-    due: sled::Tree,
-    meta: sled::Tree,
-}
-
-const CURSOR_KEY: &[u8] = b"fan-out-cursor";
-
-impl Ledger {
-    pub fn open(db: &sled::Db) -> Result<Self, LedgerError> {
-        Ok(Ledger {
-            subscriptions: db.open_tree("webhooks.subscriptions")?,
-            deliveries: db.open_tree("webhooks.deliveries")?,
-            due: db.open_tree("webhooks.due")?,
-            meta: db.open_tree("webhooks.meta")?,
-        })
-    }
-
-    pub fn put_subscription(&self, subscription: &Subscription) -> Result<(), LedgerError> {
-        self.subscriptions.insert(subscription.id.as_bytes(), encode(subscription))?;
-        Ok(())
-    }
-
-    pub fn subscription(&self, id: &str) -> Result<Option<Subscription>, LedgerError> {
-        self.subscriptions.get(id.as_bytes())?.map(|raw| decode(id, &raw)).transpose()
-    }
-
-    pub fn delete_subscription(&self, id: &str) -> Result<bool, LedgerError> {
-        Ok(self.subscriptions.remove(id.as_bytes())?.is_some())
-    }
-
+/// What webhook delivery needs from storage (see the module doc for a networked backend).
+pub trait DeliveryLedger: Send + Sync {
+    fn put_subscription(&self, subscription: &Subscription) -> Result<(), LedgerError>;
+    fn subscription(&self, id: &str) -> Result<Option<Subscription>, LedgerError>;
+    fn delete_subscription(&self, id: &str) -> Result<bool, LedgerError>;
     /// Every subscription, optionally only one tenant's.
-    pub fn subscriptions(&self, tenant: Option<&str>) -> Result<Vec<Subscription>, LedgerError> {
-        let mut all = Vec::new();
-        for entry in self.subscriptions.iter() {
-            let (key, raw) = entry?;
-            let subscription: Subscription = decode(&String::from_utf8_lossy(&key), &raw)?;
-            if tenant.is_none_or(|t| t == subscription.tenant_id) {
-                all.push(subscription);
-            }
-        }
-        Ok(all)
-    }
+    fn subscriptions(&self, tenant: Option<&str>) -> Result<Vec<Subscription>, LedgerError>;
+    /// Creates the delivery of `event` to `subscription` unless it exists (fan-out is
+    /// idempotent: running it twice after a crash delivers once). Returns whether it is new.
+    fn enqueue(
+        &self,
+        subscription: &Subscription,
+        event: &OutboundEvent,
+    ) -> Result<bool, LedgerError>;
+    fn delivery(&self, id: &str) -> Result<Option<Delivery>, LedgerError>;
+    /// Deliveries, optionally of one tenant and in one status, newest first.
+    fn deliveries(
+        &self,
+        tenant: Option<&str>,
+        status: Option<DeliveryStatus>,
+    ) -> Result<Vec<Delivery>, LedgerError>;
+    /// Pending deliveries whose next attempt is due at `now`, oldest first.
+    fn due(&self, now: i64, limit: usize) -> Result<Vec<Delivery>, LedgerError>;
+    /// Records a delivery's new state (`previous` is what was stored before), keeping the
+    /// due-queue in step atomically.
+    fn save(&self, previous: &Delivery, next: &Delivery) -> Result<(), LedgerError>;
+    fn fan_out_cursor(&self) -> Result<Option<String>, LedgerError>;
+    fn set_fan_out_cursor(&self, cursor: &str) -> Result<(), LedgerError>;
 
     /// Disables a subscription and cancels its pending deliveries.
-    pub fn disable(&self, id: &str, reason: &str) -> Result<(), LedgerError> {
+    fn disable(&self, id: &str, reason: &str) -> Result<(), LedgerError> {
         let mut subscription =
             self.subscription(id)?.ok_or_else(|| LedgerError::UnknownSubscription(id.into()))?;
         subscription.enabled = false;
@@ -87,9 +76,75 @@ impl Ledger {
         Ok(())
     }
 
+    /// Puts a dead-lettered or cancelled delivery back in the queue for one more round of
+    /// attempts, with the same id.
+    fn replay(&self, id: &str) -> Result<Delivery, LedgerError> {
+        let previous = self.delivery(id)?.ok_or_else(|| LedgerError::UnknownDelivery(id.into()))?;
+        let mut next = previous.clone();
+        next.status = DeliveryStatus::Pending;
+        next.attempts = 0;
+        next.next_attempt_at = now_ms();
+        next.updated_at = next.next_attempt_at;
+        self.save(&previous, &next)?;
+        Ok(next)
+    }
+}
+
+/// The ledger the dispatcher holds.
+pub type Ledger = std::sync::Arc<dyn DeliveryLedger>;
+
+/// The webhook trees of one sled database.
+#[derive(Clone)]
+pub struct SledLedger {
+    subscriptions: sled::Tree,
+    deliveries: sled::Tree,
+    due: sled::Tree,
+    meta: sled::Tree,
+}
+
+const CURSOR_KEY: &[u8] = b"fan-out-cursor";
+
+impl SledLedger {
+    pub fn open(db: &sled::Db) -> Result<Self, LedgerError> {
+        Ok(SledLedger {
+            subscriptions: db.open_tree("webhooks.subscriptions")?,
+            deliveries: db.open_tree("webhooks.deliveries")?,
+            due: db.open_tree("webhooks.due")?,
+            meta: db.open_tree("webhooks.meta")?,
+        })
+    }
+}
+
+impl DeliveryLedger for SledLedger {
+    fn put_subscription(&self, subscription: &Subscription) -> Result<(), LedgerError> {
+        self.subscriptions.insert(subscription.id.as_bytes(), encode(subscription))?;
+        Ok(())
+    }
+
+    fn subscription(&self, id: &str) -> Result<Option<Subscription>, LedgerError> {
+        self.subscriptions.get(id.as_bytes())?.map(|raw| decode(id, &raw)).transpose()
+    }
+
+    fn delete_subscription(&self, id: &str) -> Result<bool, LedgerError> {
+        Ok(self.subscriptions.remove(id.as_bytes())?.is_some())
+    }
+
+    /// Every subscription, optionally only one tenant's.
+    fn subscriptions(&self, tenant: Option<&str>) -> Result<Vec<Subscription>, LedgerError> {
+        let mut all = Vec::new();
+        for entry in self.subscriptions.iter() {
+            let (key, raw) = entry?;
+            let subscription: Subscription = decode(&String::from_utf8_lossy(&key), &raw)?;
+            if tenant.is_none_or(|t| t == subscription.tenant_id) {
+                all.push(subscription);
+            }
+        }
+        Ok(all)
+    }
+
     /// Creates the delivery of `event` to `subscription` unless it exists (fan-out is
     /// idempotent: running it twice after a crash delivers once). Returns whether it is new.
-    pub fn enqueue(
+    fn enqueue(
         &self,
         subscription: &Subscription,
         event: &OutboundEvent,
@@ -118,12 +173,12 @@ impl Ledger {
         Ok(true)
     }
 
-    pub fn delivery(&self, id: &str) -> Result<Option<Delivery>, LedgerError> {
+    fn delivery(&self, id: &str) -> Result<Option<Delivery>, LedgerError> {
         self.deliveries.get(id.as_bytes())?.map(|raw| decode(id, &raw)).transpose()
     }
 
     /// Deliveries, optionally of one tenant and in one status, newest first.
-    pub fn deliveries(
+    fn deliveries(
         &self,
         tenant: Option<&str>,
         status: Option<DeliveryStatus>,
@@ -143,7 +198,7 @@ impl Ledger {
     }
 
     /// Pending deliveries whose next attempt is due at `now`, oldest first.
-    pub fn due(&self, now: i64, limit: usize) -> Result<Vec<Delivery>, LedgerError> {
+    fn due(&self, now: i64, limit: usize) -> Result<Vec<Delivery>, LedgerError> {
         let mut ready = Vec::new();
         for entry in self.due.range(..due_key(now.saturating_add(1), "")) {
             let (key, _) = entry?;
@@ -163,32 +218,21 @@ impl Ledger {
 
     /// Records a delivery's new state (`previous` is what was stored before), keeping the
     /// due-queue in step in the same transaction.
-    pub fn save(&self, previous: &Delivery, next: &Delivery) -> Result<(), LedgerError> {
+    fn save(&self, previous: &Delivery, next: &Delivery) -> Result<(), LedgerError> {
         self.write(Some(previous), next)
     }
 
-    /// Puts a dead-lettered or cancelled delivery back in the queue for one more round of
-    /// attempts, with the same id.
-    pub fn replay(&self, id: &str) -> Result<Delivery, LedgerError> {
-        let previous = self.delivery(id)?.ok_or_else(|| LedgerError::UnknownDelivery(id.into()))?;
-        let mut next = previous.clone();
-        next.status = DeliveryStatus::Pending;
-        next.attempts = 0;
-        next.next_attempt_at = now_ms();
-        next.updated_at = next.next_attempt_at;
-        self.write(Some(&previous), &next)?;
-        Ok(next)
-    }
-
-    pub fn fan_out_cursor(&self) -> Result<Option<String>, LedgerError> {
+    fn fan_out_cursor(&self) -> Result<Option<String>, LedgerError> {
         Ok(self.meta.get(CURSOR_KEY)?.map(|raw| String::from_utf8_lossy(&raw).into_owned()))
     }
 
-    pub fn set_fan_out_cursor(&self, cursor: &str) -> Result<(), LedgerError> {
+    fn set_fan_out_cursor(&self, cursor: &str) -> Result<(), LedgerError> {
         self.meta.insert(CURSOR_KEY, cursor.as_bytes())?;
         Ok(())
     }
+}
 
+impl SledLedger {
     fn write(&self, previous: Option<&Delivery>, next: &Delivery) -> Result<(), LedgerError> {
         let old_due = previous
             .filter(|p| p.status == DeliveryStatus::Pending)

@@ -4,6 +4,12 @@
 //! the stored answer and writes nothing; a retry after a crash resumes after the last part
 //! done (so a CV uploaded before the crash is not uploaded again); the same key with a
 //! different request is refused. Records expire after [`RETENTION`].
+//!
+//! Writes reach it through [`WriteJournal`]; [`SledJournal`] is the embedded store. A
+//! record is claimed with a lease ([`LEASE`]), so a networked backend for several nodes is
+//! one table keyed like [`JournalKey::storage_key`] where `begin` is an `INSERT … ON
+//! CONFLICT DO UPDATE … WHERE lease_until < now() OR answer IS NULL AND fingerprint = $2`
+//! (one node wins a key; an orphaned claim is taken over after its lease).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -46,18 +52,59 @@ pub enum JournalError {
     InProgress(String),
 }
 
+/// The idempotency journal's storage (see the module doc).
+pub trait WriteJournal: Send + Sync {
+    /// Claims `key` for a request with `fingerprint`.
+    fn begin(&self, key: &JournalKey, fingerprint: &str) -> Result<Begin, JournalError>;
+    /// Records one finished part (before the next part starts).
+    fn part_done(
+        &self,
+        key: &JournalKey,
+        part: &str,
+        result: &serde_json::Value,
+    ) -> Result<(), JournalError>;
+    /// Stores the final answer.
+    fn finish(
+        &self,
+        key: &JournalKey,
+        status: u16,
+        body: &serde_json::Value,
+    ) -> Result<(), JournalError>;
+    /// Forgets a claim whose request wrote nothing (e.g. the ATS was unreachable), so a
+    /// retry with the same key runs again.
+    fn abandon(&self, key: &JournalKey) -> Result<(), JournalError>;
+}
+
+/// The journal writes hold.
+pub type Journal = std::sync::Arc<dyn WriteJournal>;
+
+/// The journal in the sled tree `writes.journal`.
 #[derive(Clone)]
-pub struct Journal {
+pub struct SledJournal {
     tree: sled::Tree,
 }
 
-impl Journal {
+impl SledJournal {
     pub fn open(db: &sled::Db) -> Result<Self, JournalError> {
-        Ok(Journal { tree: db.open_tree("writes.journal")? })
+        Ok(SledJournal { tree: db.open_tree("writes.journal")? })
     }
 
-    /// Claims `key` for a request with `fingerprint`.
-    pub fn begin(&self, key: &JournalKey, fingerprint: &str) -> Result<Begin, JournalError> {
+    fn update(
+        &self,
+        key: &JournalKey,
+        change: impl Fn(&mut JournalRecord),
+    ) -> Result<(), JournalError> {
+        self.tree.fetch_and_update(key.storage_key(), |current| {
+            let mut record: JournalRecord = serde_json::from_slice(current?).ok()?;
+            change(&mut record);
+            serde_json::to_vec(&record).ok()
+        })?;
+        Ok(())
+    }
+}
+
+impl WriteJournal for SledJournal {
+    fn begin(&self, key: &JournalKey, fingerprint: &str) -> Result<Begin, JournalError> {
         let id = key.storage_key();
         let now = crate::webhooks::now_ms();
         loop {
@@ -96,7 +143,7 @@ impl Journal {
     }
 
     /// Records one finished part (before the next part starts).
-    pub fn part_done(
+    fn part_done(
         &self,
         key: &JournalKey,
         part: &str,
@@ -109,7 +156,7 @@ impl Journal {
     }
 
     /// Stores the final answer.
-    pub fn finish(
+    fn finish(
         &self,
         key: &JournalKey,
         status: u16,
@@ -120,21 +167,8 @@ impl Journal {
 
     /// Forgets a claim whose request wrote nothing (e.g. the ATS was unreachable), so a
     /// retry with the same key runs again.
-    pub fn abandon(&self, key: &JournalKey) -> Result<(), JournalError> {
+    fn abandon(&self, key: &JournalKey) -> Result<(), JournalError> {
         self.tree.remove(key.storage_key())?;
-        Ok(())
-    }
-
-    fn update(
-        &self,
-        key: &JournalKey,
-        change: impl Fn(&mut JournalRecord),
-    ) -> Result<(), JournalError> {
-        self.tree.fetch_and_update(key.storage_key(), |current| {
-            let mut record: JournalRecord = serde_json::from_slice(current?).ok()?;
-            change(&mut record);
-            serde_json::to_vec(&record).ok()
-        })?;
         Ok(())
     }
 }
@@ -175,7 +209,7 @@ mod tests {
     #[test]
     fn a_finished_request_replays_and_a_different_body_is_refused() {
         let db = sled::Config::new().temporary(true).open().expect("sled");
-        let journal = Journal::open(&db).expect("journal");
+        let journal = SledJournal::open(&db).expect("journal");
         let print = fingerprint("push", &json!({"a": 1}));
         assert!(
             matches!(journal.begin(&key("k1"), &print), Ok(Begin::Run { done }) if done.is_empty())
@@ -197,7 +231,7 @@ mod tests {
     #[test]
     fn an_orphaned_claim_resumes_after_its_done_parts() {
         let db = sled::Config::new().temporary(true).open().expect("sled");
-        let journal = Journal::open(&db).expect("journal");
+        let journal = SledJournal::open(&db).expect("journal");
         let print = fingerprint("push", &json!({}));
         journal.begin(&key("k"), &print).expect("claim");
         journal.part_done(&key("k"), "candidate", &json!("c1")).expect("part");
