@@ -13,6 +13,7 @@ pub mod conformance;
 pub mod fakes;
 pub mod harness;
 pub mod log_capture;
+pub mod salesforce_checks;
 pub mod sync_rig;
 
 /// Paths of the test guests built by `build.rs` (`MISBEHAVE`, `ECHO_V1`, `ECHO_V2`, `OTHER_WORLD`).

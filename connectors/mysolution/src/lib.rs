@@ -8,14 +8,12 @@ mod apex;
 mod jobs;
 
 use ats_connector_sdk::prelude::*;
-use ats_salesforce::{
-    CandidateMapping, Client, OrgSettings, candidates, files, mappings, settings,
-};
+use ats_salesforce::{CandidateMapping, Client, candidates, files, mappings, settings};
 
 struct MySolution;
 
 fn client(config: &Config) -> Result<Client, AtsError> {
-    Ok(Client::new(OrgSettings::from_config(config)?))
+    Client::from_config(config)
 }
 
 impl Connector for MySolution {
@@ -85,48 +83,12 @@ impl Connector for MySolution {
     ) -> Result<Application, AtsError> {
         let mapping = CandidateMapping::from_config(&config)?;
         let paths = apex::ApexPaths::from_config(&config)?;
-        let stage = input.stage_id.clone();
-        if stage.is_some() {
-            mappings::require_stage_mapping(&config)?;
-        }
-        let mut client = client(&config)?;
-        let mut application = apex::apply(
-            &mut client,
-            &paths,
-            &mapping,
-            &ApplicationInput { stage_id: None, ..input },
-        )?;
-        if let Some(stage) = stage {
-            mappings::set_stage(&mut client, &config, &application.id, &stage)?;
-            application.stage_id = Some(stage);
-        }
-        Ok(application)
+        mappings::create_with_stage(&mut client(&config)?, &config, input, |client, input| {
+            apex::apply(client, &paths, &mapping, input)
+        })
     }
 
-    /// The pipeline of `stage-object` (config); `unsupported` until it is mapped.
-    fn list_stages(
-        config: Config,
-        _job_id: Option<String>,
-        _page: PageRequest,
-    ) -> Result<StagePage, AtsError> {
-        mappings::list_stages(&mut client(&config)?, &config)
-    }
-
-    fn move_application(
-        config: Config,
-        application_id: String,
-        stage_id: String,
-    ) -> Result<WriteReceipt, AtsError> {
-        mappings::set_stage(&mut client(&config)?, &config, &application_id, &stage_id)
-    }
-
-    fn add_note(config: Config, input: NoteInput) -> Result<WriteReceipt, AtsError> {
-        mappings::add_note(&mut client(&config)?, &config, &input)
-    }
-
-    fn add_tag(config: Config, input: TagInput) -> Result<WriteReceipt, AtsError> {
-        mappings::add_tag(&mut client(&config)?, &config, &input)
-    }
+    ats_salesforce::mapped_operations!();
 
     /// The file is linked to the candidate record or to the job application record.
     fn add_attachment(config: Config, input: AttachmentInput) -> Result<WriteReceipt, AtsError> {

@@ -52,6 +52,11 @@ impl Client {
         Self { settings, token: None }
     }
 
+    /// A client for the org the connection config names.
+    pub fn from_config(config: &Config) -> Result<Self, AtsError> {
+        Ok(Self::new(OrgSettings::from_config(config)?))
+    }
+
     pub fn settings(&self) -> &OrgSettings {
         &self.settings
     }

@@ -232,6 +232,61 @@ pub fn set_stage(
     Ok(WriteReceipt { remote_id: Some(application_id.to_string()), remark: None })
 }
 
+/// Creates an application with `create`, then gives it its initial stage through the
+/// pipeline mapping; a `stage-id` the mapping cannot set is refused before anything is
+/// written.
+pub fn create_with_stage(
+    client: &mut Client,
+    config: &Config,
+    input: ApplicationInput,
+    create: impl FnOnce(&mut Client, &ApplicationInput) -> Result<Application, AtsError>,
+) -> Result<Application, AtsError> {
+    let stage = input.stage_id.clone();
+    if stage.is_some() {
+        require_stage_mapping(config)?;
+    }
+    let mut application = create(client, &ApplicationInput { stage_id: None, ..input })?;
+    if let Some(stage) = stage {
+        set_stage(client, config, &application.id, &stage)?;
+        application.stage_id = Some(stage);
+    }
+    Ok(application)
+}
+
+/// The `Connector` methods a Salesforce-based connector answers through these mappings:
+/// list-stages, move-application, add-note, add-tag. Use inside `impl Connector for …`
+/// (the SDK prelude in scope).
+#[macro_export]
+macro_rules! mapped_operations {
+    () => {
+        /// The pipeline of `stage-object` (config); `unsupported` until it is mapped.
+        fn list_stages(
+            config: Config,
+            _job_id: Option<String>,
+            _page: PageRequest,
+        ) -> Result<StagePage, AtsError> {
+            $crate::mappings::list_stages(&mut $crate::Client::from_config(&config)?, &config)
+        }
+
+        fn move_application(
+            config: Config,
+            application_id: String,
+            stage_id: String,
+        ) -> Result<WriteReceipt, AtsError> {
+            let mut client = $crate::Client::from_config(&config)?;
+            $crate::mappings::set_stage(&mut client, &config, &application_id, &stage_id)
+        }
+
+        fn add_note(config: Config, input: NoteInput) -> Result<WriteReceipt, AtsError> {
+            $crate::mappings::add_note(&mut $crate::Client::from_config(&config)?, &config, &input)
+        }
+
+        fn add_tag(config: Config, input: TagInput) -> Result<WriteReceipt, AtsError> {
+            $crate::mappings::add_tag(&mut $crate::Client::from_config(&config)?, &config, &input)
+        }
+    };
+}
+
 /// The config fields of these mappings.
 pub fn config_fields() -> Vec<ConfigField> {
     vec![

@@ -31,14 +31,14 @@ pub struct ServeArgs {
     #[arg(long, env = "ATS_POLL_MS")]
     pub poll_ms: Option<u64>,
     /// Do not load the connectors compiled into the binary.
-    #[arg(long)]
+    #[arg(long, env = "ATS_NO_BUNDLED")]
     pub no_bundled: bool,
     /// Run the demo: a sandbox ATS on loopback, a demo tenant and connection syncing from it,
     /// and simulated recruiter activity, so runs and events appear within seconds.
     #[arg(long, env = "ATS_DEMO")]
     pub demo: bool,
     /// Seconds between simulated recruiter actions in the demo.
-    #[arg(long, default_value_t = 15)]
+    #[arg(long, default_value_t = 15, env = "ATS_DEMO_INTERVAL_SECS")]
     pub demo_interval_secs: u64,
     /// Operator API key [default: DATA_DIR/operator.key, created on first start].
     #[arg(long, env = "ATS_OPERATOR_KEY", hide_env_values = true)]

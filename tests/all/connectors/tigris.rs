@@ -7,9 +7,10 @@ use ats_host::runtime::bindings::*;
 use ats_host::runtime::{CallError, Invocation, Output};
 use ats_tests::conformance::{self, SAMPLE_PDF};
 use ats_tests::fakes::FakeAts;
+use ats_tests::fakes::salesforce::TigrisFake;
 use ats_tests::fakes::salesforce::store::text;
-use ats_tests::fakes::salesforce::{TigrisFake, unmapped};
 use ats_tests::harness::{Harness, page, with};
+use ats_tests::salesforce_checks;
 use std::collections::HashSet;
 
 async fn harness() -> Harness<TigrisFake> {
@@ -235,46 +236,9 @@ async fn config_is_checked_before_any_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unmapped_and_undeclared_operations_answer_unsupported_without_a_request() {
     let h = harness().await;
-    let unmapped = unmapped(h.fake.config());
-    let page = PageRequest { page_token: None, since: None, limit: None };
-    let calls = [
-        (Invocation::ListStages { job_id: None, page: page.clone() }, "stage-object"),
-        (
-            Invocation::AddTag(TagInput {
-                target: Target::Candidate("003000000000001AAA".into()),
-                tag: "x".into(),
-            }),
-            "tag-field",
-        ),
-        (
-            Invocation::MoveApplication {
-                application_id: "a0S000000000001AAA".into(),
-                stage_id: "a0P000000000001AAA".into(),
-            },
-            "stage-object",
-        ),
-        (Invocation::ListApplications(page), "not declared"),
-    ];
-    for (invocation, named) in calls {
-        match h.call_with(&unmapped, invocation).await {
-            Err(CallError::Connector(AtsError::Unsupported(message))) => {
-                assert!(message.contains(named), "{message}")
-            }
-            Err(error @ CallError::NotDeclared { .. }) => {
-                assert_eq!(named, "not declared", "{error}")
-            }
-            other => panic!("expected unsupported, got {other:?}"),
-        }
-    }
-    let notes_off = with(unmapped, "note-object", "none");
-    let note = Invocation::AddNote(NoteInput {
-        target: Target::Candidate("003000000000001AAA".into()),
-        body: "x".into(),
-    });
-    let result = h.call_with(&notes_off, note).await;
-    assert!(
-        matches!(&result, Err(CallError::Connector(AtsError::Unsupported(m))) if m.contains("note-object")),
-        "{result:?}"
-    );
-    assert_eq!((h.fake.faults().requests(), h.fake.grants()), (0, 0), "no request was made");
+    salesforce_checks::unmapped_operations_answer_unsupported_without_a_request(
+        &h,
+        "a0S000000000001AAA",
+    )
+    .await;
 }
