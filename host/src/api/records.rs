@@ -52,7 +52,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             "/v1/connections/{id}/stages",
             "records",
             Access::AnyKey,
-            "The connection's pipeline stages",
+            "The connection's pipeline stages in order; filter by updated_after; page with cursor",
             None,
             get(list_stages),
         )
@@ -179,18 +179,57 @@ async fn job_flags(
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StageQuery {
+    updated_after: Option<i64>,
+    cursor: Option<String>,
+    limit: Option<usize>,
+}
+
+/// The connection's stages in pipeline order; paged with `next_cursor` (the last stage's
+/// id), filtered by `updated_after`.
 async fn list_stages(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(query): Query<StageQuery>,
 ) -> Response {
     if let Err(p) = visible(&state, &caller, &id) {
         return p.into_response();
     }
-    match state.store.stages(&id) {
-        Ok(stages) => Json(json!({"data": stages})).into_response(),
-        Err(e) => Problem::internal(e).into_response(),
-    }
+    let mut stages = match state.store.stages(&id) {
+        Ok(stages) => stages,
+        Err(e) => return Problem::internal(e).into_response(),
+    };
+    stages.sort_by(|a, b| (a.position, &a.remote_id).cmp(&(b.position, &b.remote_id)));
+    stages.retain(|s| query.updated_after.is_none_or(|after| s.updated_at > after));
+    let start = match &query.cursor {
+        None => 0,
+        Some(cursor) => {
+            let after = URL_SAFE_NO_PAD
+                .decode(cursor.as_bytes())
+                .ok()
+                .and_then(|raw| String::from_utf8(raw).ok())
+                .and_then(|remote| stages.iter().position(|s| s.remote_id == remote));
+            match after {
+                Some(index) => index + 1,
+                None => {
+                    return Problem::invalid(
+                        "cursor",
+                        "not a cursor of this list (or its stage is gone); start again without one",
+                    )
+                    .into_response();
+                }
+            }
+        }
+    };
+    let limit = query.limit.unwrap_or(100).clamp(1, 500);
+    let page: Vec<_> = stages.iter().skip(start).take(limit).collect();
+    let next = (start + page.len() < stages.len())
+        .then(|| page.last().map(|s| URL_SAFE_NO_PAD.encode(s.remote_id.as_bytes())))
+        .flatten();
+    Json(json!({"data": page, "next_cursor": next})).into_response()
 }
 
 async fn list_applications(

@@ -161,14 +161,75 @@ fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,wasmtime=warn,cranelift=warn")
     });
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // `try_init` also forwards the `log` records of dependencies (sled, hyper) to tracing.
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    if subscriber(format, filter, std::io::stderr).try_init().is_err() {
+        eprintln!("a tracing subscriber was already installed; keeping it");
+    }
+}
+
+/// The log subscriber for `format`, writing to `writer`.
+fn subscriber<W>(
+    format: LogFormat,
+    filter: tracing_subscriber::EnvFilter,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => Box::new(builder.finish()),
+        LogFormat::Json => Box::new(builder.json().finish()),
     }
 }
 
 /// `data-dir/connectors` unless given.
 pub fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn json_logs_are_one_object_a_line_with_the_span_fields() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let filter = tracing_subscriber::EnvFilter::new("info");
+        let subscriber = subscriber(LogFormat::Json, filter, move || writer.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(
+                "connector_call",
+                tenant = "acme",
+                connection = "conn_1",
+                version = "1.2.0"
+            );
+            let _entered = span.enter();
+            tracing::info!(operation = "list-jobs", "connector call ended");
+        });
+        let text = String::from_utf8(buffer.0.lock().expect("lock").clone()).expect("utf-8");
+        let line: serde_json::Value =
+            serde_json::from_str(text.lines().next().expect("a line")).expect("a JSON object");
+        assert_eq!(line["fields"]["message"], "connector call ended");
+        assert_eq!(line["fields"]["operation"], "list-jobs");
+        assert_eq!(line["span"]["tenant"], "acme", "{line}");
+        assert_eq!(line["span"]["connection"], "conn_1");
+        assert_eq!(line["span"]["version"], "1.2.0");
+    }
 }

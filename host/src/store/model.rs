@@ -232,6 +232,10 @@ pub struct StoredStage {
     pub job_id: Option<String>,
     pub name: String,
     pub position: u32,
+    /// When the host last saw the stage change (unix ms); 0 for stages stored before this
+    /// field existed.
+    #[serde(default)]
+    pub updated_at: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

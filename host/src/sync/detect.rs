@@ -150,14 +150,24 @@ pub fn job_missing_from_scan(
     (stored, event)
 }
 
-pub fn stage(scope: &Scope, incoming: &Stage) -> StoredStage {
-    StoredStage {
+/// The stage to store; it keeps its `updated_at` when nothing about it changed.
+pub fn stage(scope: &Scope, existing: Option<&StoredStage>, incoming: &Stage) -> StoredStage {
+    let mut fresh = StoredStage {
         connection_id: scope.connection_id.to_string(),
         remote_id: incoming.id.clone(),
         job_id: incoming.job_id.clone(),
         name: incoming.name.clone(),
         position: incoming.position,
+        updated_at: scope.now,
+    };
+    if let Some(old) = existing
+        && (old.job_id.as_ref(), old.name.as_str(), old.position)
+            == (fresh.job_id.as_ref(), fresh.name.as_str(), fresh.position)
+        && old.updated_at != 0
+    {
+        fresh.updated_at = old.updated_at;
     }
+    fresh
 }
 
 fn application_status(status: ApplicationStatus) -> &'static str {

@@ -284,7 +284,10 @@ impl SyncEngine {
                 return Err(Stop::Failed("list-stages returned another shape".into()));
             };
             let mut commit = self.empty_commit(run, checkpoint);
-            commit.stages = stages.items.iter().map(|s| detect::stage(&scope, s)).collect();
+            let known = self.store.stages(&run.connection_id)?;
+            let existing = |id: &str| known.iter().find(|s| s.remote_id == id);
+            commit.stages =
+                stages.items.iter().map(|s| detect::stage(&scope, existing(&s.id), s)).collect();
             self.store.commit_page(commit)?;
             match stages.next_page_token {
                 Some(next) if seen.insert(next.clone()) => token = Some(next),

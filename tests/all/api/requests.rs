@@ -142,3 +142,45 @@ async fn sync_now_twice_is_one_run_and_events_page_with_their_cursor() {
     let unique: std::collections::HashSet<_> = seen.iter().map(|(id, _)| id).collect();
     assert_eq!(unique.len(), seen.len(), "no event on two pages");
 }
+
+#[tokio::test]
+async fn stages_page_in_pipeline_order_and_filter_by_updated_after() {
+    let host = ApiHost::start().await;
+    let (url, _sandbox) = start_sandbox().await;
+    let (key, connection) = connect(&host, "acme", &url).await;
+    let (_, started) = send(
+        host.with_key(&key, Method::POST, &format!("/v1/connections/{connection}/sync"))
+            .json(&json!({"kind": "jobs"})),
+    )
+    .await;
+    wait_run(&host, &key, started["run_id"].as_str().expect("run id")).await;
+    let path = format!("/v1/connections/{connection}/stages");
+    let (_, all) = send(host.with_key(&key, Method::GET, &path)).await;
+    let names = |page: &Value| -> Vec<String> {
+        page["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(names(&all), ["Applied", "Screening", "Interview", "Offer", "Hired"]);
+    let (_, first) = send(host.with_key(&key, Method::GET, &format!("{path}?limit=2"))).await;
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    let (_, rest) =
+        send(host.with_key(&key, Method::GET, &format!("{path}?limit=10&cursor={cursor}"))).await;
+    assert_eq!(names(&first).len() + names(&rest).len(), 5);
+    assert_eq!(names(&rest)[0], "Interview");
+    assert!(rest["next_cursor"].is_null(), "{rest}");
+    let later = ats_host::webhooks::now_ms();
+    let (_, none) =
+        send(host.with_key(&key, Method::GET, &format!("{path}?updated_after={later}"))).await;
+    assert!(names(&none).is_empty(), "no stage changed since: {none}");
+    let body = expect_problem(
+        host.with_key(&key, Method::GET, &format!("{path}?cursor=bm9wZQ")),
+        422,
+        "cursor",
+    )
+    .await;
+    assert_eq!(body["fields"][0]["field"], "cursor");
+}
