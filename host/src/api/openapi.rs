@@ -28,6 +28,10 @@ pub struct Endpoint {
     pub access: Access,
     /// An example request body, when the route takes one.
     pub body: Option<Value>,
+    /// Query parameters the route reads (all optional).
+    pub query: &'static [&'static str],
+    /// Request headers the route reads besides `Authorization` (all optional).
+    pub headers: &'static [&'static str],
 }
 
 /// A router that documents itself.
@@ -56,7 +60,32 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
         handler: MethodRouter<S>,
     ) -> Self {
         self.router = self.router.route(path, handler);
-        self.endpoints.push(Endpoint { method, path, summary, tag, access, body });
+        self.endpoints.push(Endpoint {
+            method,
+            path,
+            summary,
+            tag,
+            access,
+            body,
+            query: &[],
+            headers: &[],
+        });
+        self
+    }
+
+    /// Documents the query parameters of the route added last.
+    pub fn query(mut self, names: &'static [&'static str]) -> Self {
+        if let Some(last) = self.endpoints.last_mut() {
+            last.query = names;
+        }
+        self
+    }
+
+    /// Documents request headers on every route of `tag` added so far.
+    pub fn headers_on(mut self, tag: &str, names: &'static [&'static str]) -> Self {
+        for endpoint in self.endpoints.iter_mut().filter(|e| e.tag == tag) {
+            endpoint.headers = names;
+        }
         self
     }
 
@@ -70,10 +99,16 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
     let mut paths = Map::new();
     for endpoint in endpoints {
         let entry = paths.entry(endpoint.path.to_string()).or_insert_with(|| json!({}));
-        let parameters: Vec<Value> = path_parameters(endpoint.path)
+        let mut parameters: Vec<Value> = path_parameters(endpoint.path)
             .into_iter()
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
+        parameters.extend(endpoint.query.iter().map(|name| {
+            json!({"name": name, "in": "query", "required": false, "schema": query_schema(name)})
+        }));
+        parameters.extend(endpoint.headers.iter().map(|name| {
+            json!({"name": name, "in": "header", "required": false, "schema": {"type": "string", "maxLength": 255}})
+        }));
         let mut operation = json!({
             "summary": endpoint.summary,
             "tags": [endpoint.tag],
@@ -124,6 +159,15 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
         },
         "paths": paths,
     })
+}
+
+/// The schema of a query parameter, by its name (the API's names are uniform).
+fn query_schema(name: &str) -> Value {
+    match name {
+        "limit" => json!({"type": "integer", "minimum": 1}),
+        "updated_after" => json!({"type": "integer", "description": "unix milliseconds"}),
+        _ => json!({"type": "string"}),
+    }
 }
 
 fn path_parameters(path: &str) -> Vec<&str> {

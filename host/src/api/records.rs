@@ -29,6 +29,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             None,
             get(list_jobs),
         )
+        .query(&["connection_id", "updated_after", "cursor", "limit"])
         .add(
             "GET",
             "/v1/connections/{id}/jobs/{job}",
@@ -56,6 +57,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             None,
             get(list_stages),
         )
+        .query(&["updated_after", "cursor", "limit"])
         .add(
             "GET",
             "/v1/applications",
@@ -65,6 +67,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             None,
             get(list_applications),
         )
+        .query(&["connection_id", "updated_after", "cursor", "limit"])
         .add(
             "GET",
             "/v1/events",
@@ -74,6 +77,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             None,
             get(list_events),
         )
+        .query(&["after", "limit"])
 }
 
 #[derive(Deserialize)]

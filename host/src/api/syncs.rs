@@ -55,6 +55,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             None,
             get(list_runs),
         )
+        .query(&["connection_id", "status", "cursor", "limit"])
         .add(
             "GET",
             "/v1/runs/{id}",

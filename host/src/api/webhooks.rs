@@ -22,6 +22,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
         .add("DELETE", "/v1/webhooks/{id}", "webhooks", Access::AnyKey, "Delete a subscription", None, axum::routing::delete(remove))
         .add("POST", "/v1/webhooks/{id}/enable", "webhooks", Access::AnyKey, "Re-enable a subscription the host disabled (e.g. after 410 Gone)", None, post(enable))
         .add("GET", "/v1/webhook-deliveries", "webhooks", Access::AnyKey, "List deliveries; filter with ?status=pending|delivered|dead-letter|cancelled", None, get(deliveries))
+        .query(&["status"])
         .add("POST", "/v1/webhook-deliveries/{id}/replay", "webhooks", Access::AnyKey, "Queue a dead-lettered or cancelled delivery again, with the same id", None, post(replay))
 }
 

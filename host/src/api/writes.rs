@@ -33,6 +33,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
         .add("POST", "/v1/connections/{id}/notes", "writes", Access::AnyKey, "Add a note to a candidate or an application", Some(json!({"target": {"candidate_id": "c-1"}, "body": "Called, interested"})), post(note))
         .add("POST", "/v1/connections/{id}/tags", "writes", Access::AnyKey, "Add a tag to a candidate or an application", Some(json!({"target": {"candidate_id": "c-1"}, "tag": "sourced"})), post(tag))
         .add("POST", "/v1/connections/{id}/attachments", "writes", Access::AnyKey, "Attach a file (CV, report) to a candidate or an application", Some(json!({"target": {"candidate_id": "c-1"}, "kind": "report", "file": {"filename": "report.pdf", "content_type": "application/pdf", "content_base64": "JVBERi0x..."}})), post(attachment).layer(big()))
+        .headers_on("writes", &["Idempotency-Key"])
 }
 
 #[derive(Deserialize)]

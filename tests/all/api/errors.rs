@@ -27,6 +27,33 @@ async fn every_documented_route_exists_and_every_route_is_documented() {
         }
     }
     assert!(checked >= 15, "only {checked} routes documented");
+    let names = |path: &str, method: &str, place: &str| -> Vec<String> {
+        paths[path][method]["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == place)
+            .filter_map(|p| p["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(
+        names("/v1/jobs", "get", "query"),
+        ["connection_id", "updated_after", "cursor", "limit"]
+    );
+    assert_eq!(names("/v1/runs", "get", "query"), ["connection_id", "status", "cursor", "limit"]);
+    assert_eq!(names("/v1/events", "get", "query"), ["after", "limit"]);
+    assert_eq!(names("/v1/connections/{id}/candidates", "post", "header"), ["Idempotency-Key"]);
+    assert_eq!(names("/v1/connections/{id}/candidates", "post", "path"), ["id"]);
+    // Every documented query parameter is one the route accepts (the document cannot drift
+    // from the handlers' query structs, which refuse unknown fields).
+    for path in paths.keys() {
+        let concrete = path.replace("{", "x").replace("}", "");
+        for name in names(path, "get", "query") {
+            let (_, body) = send(host.op(Method::GET, &format!("{concrete}?{name}=1"))).await;
+            let detail = body["detail"].as_str().unwrap_or_default();
+            assert!(!detail.contains("unknown field"), "GET {path}?{name}: {detail}");
+        }
+    }
     // The reverse: routes the API is known to serve are in the document.
     for path in [
         "/v1/connectors",
