@@ -73,6 +73,15 @@ async fn upserting_the_same_email_twice_matches_the_first_candidate() {
         custom_fields: vec![],
     };
     let mut outcomes = Vec::new();
+    let plus = CandidateInput { emails: vec!["sanne+jobs@example.com".into()], ..input.clone() };
+    for input in [&plus, &plus] {
+        match runtime.call(&connector, &ctx, Invocation::UpsertCandidate(input.clone())).await {
+            Ok(Output::Upserted(result)) => outcomes.push((result.candidate_id, result.outcome)),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(outcomes[1].1, UpsertOutcome::Matched, "an address with `+` is found again");
+    outcomes.clear();
     for _ in 0..2 {
         match runtime.call(&connector, &ctx, Invocation::UpsertCandidate(input.clone())).await {
             Ok(Output::Upserted(result)) => outcomes.push((result.candidate_id, result.outcome)),

@@ -3,7 +3,7 @@
 //! connector for a real ATS: describe what you support, map the ATS's records onto the
 //! unified model, and let the SDK turn HTTP statuses into typed errors.
 
-use ats_connector_sdk::http::Request;
+use ats_connector_sdk::http::{Request, url_encode};
 use ats_connector_sdk::paging::{next_offset_token, offset_from_token};
 use ats_connector_sdk::prelude::*;
 use serde::Deserialize;
@@ -63,7 +63,7 @@ impl Connector for SandboxAts {
     ) -> Result<StagePage, AtsError> {
         let base = base_url(&config)?;
         let url = match &job_id {
-            Some(job) => format!("{base}/api/jobs/{job}/stages"),
+            Some(job) => format!("{base}/api/jobs/{}/stages", url_encode(job)),
             None => format!("{base}/api/stages"),
         };
         let body: StageList = authorized(Request::get(url), &config)?.send_ok()?.json()?;
@@ -93,10 +93,12 @@ impl Connector for SandboxAts {
         });
         // Deduplicate the way the ATS allows: look up by e-mail first.
         if let Some(email) = input.emails.first() {
-            let url = format!("{base}/api/candidates?email={email}");
+            // Values go into URLs encoded: an address like `ada+jobs@example.com` must not
+            // turn into a space and miss the existing candidate.
+            let url = format!("{base}/api/candidates?email={}", url_encode(email));
             let found: CandidateList = authorized(Request::get(url), &config)?.send_ok()?.json()?;
             if let Some(existing) = found.candidates.first() {
-                let url = format!("{base}/api/candidates/{}", existing.id);
+                let url = format!("{base}/api/candidates/{}", url_encode(&existing.id));
                 authorized(Request::new("PATCH", url), &config)?.json(&body)?.send_ok()?;
                 return Ok(UpsertResult {
                     candidate_id: existing.id.clone(),
