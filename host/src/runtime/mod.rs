@@ -8,6 +8,7 @@
 //! | [`limits`] | every limit and its default |
 //! | [`cache`] | compiled artifacts on disk, keyed by sha256 + engine hash |
 //! | [`loader`] | validate → compile → `instantiate_pre` → `describe()` |
+//! | [`exports`] | export indices resolved once per version; the one called export type-checked |
 //! | [`registry`] | active and earlier versions per connector; atomic swap, rollback |
 //! | [`watcher`] | hot loading from a directory |
 //! | [`call`] | one call: fresh store, deadlines, error mapping |
