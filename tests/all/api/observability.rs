@@ -52,3 +52,55 @@ async fn a_sync_shows_in_metrics_and_its_logs_carry_tenant_connection_and_versio
         .unwrap_or_else(|| panic!("no connector call span for {connection}:\n{logs}"));
     assert!(call.contains("tenant=observed") && call.contains("version="), "{call}");
 }
+
+/// The value of one series in `/metrics` (0 when absent).
+async fn series(host: &ApiHost, name: &str) -> f64 {
+    let text = host.http.get(host.url("/metrics")).send().await.expect("metrics");
+    let text = text.text().await.expect("text");
+    text.lines()
+        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn webhook_deliveries_and_rate_limit_waits_show_in_metrics() {
+    // One call a second per connection: a jobs sync (stages, then jobs) waits at least once.
+    let sync = ats_host::sync::SyncConfig {
+        calls_per_second: 1.0,
+        ..ats_host::sync::SyncConfig::default()
+    };
+    let host = ApiHost::start_with(sync).await;
+    let (url, _sandbox) = start_sandbox().await;
+    let (key, connection) = connect(&host, "metered", &url).await;
+    let receiver = super::receiver::Receiver::start().await;
+    let (status, body) = send(
+        host.with_key(&key, Method::POST, "/v1/webhooks")
+            .json(&json!({"url": receiver.url, "event_types": ["job.created"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let delivered = "ats_webhook_deliveries_total{outcome=\"delivered\"}";
+    let waits = "ats_rate_limit_waits_total{connector=\"sandbox\"}";
+    let (delivered_before, waits_before) =
+        (series(&host, delivered).await, series(&host, waits).await);
+    let (_, started) = send(
+        host.with_key(&key, Method::POST, &format!("/v1/connections/{connection}/sync"))
+            .json(&json!({"kind": "jobs"})),
+    )
+    .await;
+    let run_id = started["run_id"].as_str().expect("run id").to_string();
+    assert_eq!(wait_run(&host, &key, &run_id).await["state"], "success");
+    receiver.wait_for(12).await;
+    // The counter is bumped right after the receiver answers: give it a moment.
+    let mut after = series(&host, delivered).await;
+    for _ in 0..50 {
+        if after >= delivered_before + 12.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        after = series(&host, delivered).await;
+    }
+    assert!(after >= delivered_before + 12.0, "{delivered}: {delivered_before} → {after}");
+    let waited = series(&host, waits).await;
+    assert!(waited >= waits_before + 1.0, "{waits}: {waits_before} → {waited}");
+}
