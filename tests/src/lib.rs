@@ -37,7 +37,8 @@ pub fn test_limits() -> Limits {
 /// once instead of once per test, which keeps a 2-core CI machine free for the tests that
 /// measure something under load.
 pub fn shared_artifact_cache() -> std::path::PathBuf {
-    std::env::temp_dir().join("ats-tests-compiled")
+    // Under the build's own target directory, so `cargo clean` removes it with the rest.
+    std::path::Path::new(env!("OUT_DIR")).join("compiled-artifacts")
 }
 
 /// A runtime with `limits`, an in-memory state store and the shared artifact cache.
