@@ -4,11 +4,12 @@
 //!
 //! The file format is [`FILE_FORMAT`] (also printed by `ats-host serve --help`).
 
-use crate::runtime::AllocatorChoice;
+use crate::runtime::{AllocatorChoice, Limits};
 use crate::webhooks::dispatcher::DeliveryPolicy;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The config file format, with every key and its default (shown by `serve --help`).
 pub const FILE_FORMAT: &str = "\
@@ -27,6 +28,15 @@ operator_key = \"ats_op_...\"      # else DATA_DIR/operator.key is used or creat
 call_timeout_ms = 60000
 memory_mb = 128
 allocator = \"auto\"               # auto | pooling | on-demand
+max_output_mb = 32                 # largest result of one call (JSON)
+max_component_mb = 50              # largest connector file
+max_log_kb_per_call = 64           # guest log + stderr kept per call
+max_http_requests_per_call = 500
+http_connect_timeout_ms = 10000
+http_request_timeout_ms = 30000
+max_request_body_mb = 25
+max_response_body_mb = 16
+pooling_instances = 1000           # concurrent instances the pooling allocator reserves
 
 [sync]
 page_size = 100
@@ -70,6 +80,91 @@ pub struct LimitsSection {
     pub call_timeout_ms: Option<u64>,
     pub memory_mb: Option<u64>,
     pub allocator: Option<AllocatorChoice>,
+    pub max_output_mb: Option<u64>,
+    pub max_component_mb: Option<u64>,
+    pub max_log_kb_per_call: Option<usize>,
+    pub max_http_requests_per_call: Option<u32>,
+    pub http_connect_timeout_ms: Option<u64>,
+    pub http_request_timeout_ms: Option<u64>,
+    pub max_request_body_mb: Option<u64>,
+    pub max_response_body_mb: Option<u64>,
+    pub pooling_instances: Option<u32>,
+}
+
+impl LimitsSection {
+    /// The sandbox limits: the file's values over the defaults. Zero for a limit is an
+    /// error naming the key (it would make every call fail).
+    pub fn limits(&self) -> Result<Limits, ConfigError> {
+        let defaults = Limits::default();
+        let positive = |key: &str, value: Option<u64>| -> Result<Option<u64>, ConfigError> {
+            match value {
+                Some(0) => Err(ConfigError::Value {
+                    key: format!("limits.{key}"),
+                    message: "must be at least 1".into(),
+                }),
+                other => Ok(other),
+            }
+        };
+        let ms = |key: &str, value: Option<u64>, default: Duration| {
+            positive(key, value).map(|v| v.map_or(default, Duration::from_millis))
+        };
+        let mb = |key: &str, value: Option<u64>, default: u64| {
+            positive(key, value).map(|v| v.map_or(default, |mb| mb << 20))
+        };
+        let count = |key: &str, value: Option<u64>, default: u64| {
+            positive(key, value).map(|v| v.unwrap_or(default))
+        };
+        Ok(Limits {
+            call_timeout: ms("call_timeout_ms", self.call_timeout_ms, defaults.call_timeout)?,
+            memory_bytes: mb("memory_mb", self.memory_mb, defaults.memory_bytes)?,
+            allocator: self.allocator.unwrap_or(defaults.allocator),
+            max_output_bytes: mb("max_output_mb", self.max_output_mb, defaults.max_output_bytes)?,
+            max_component_bytes: mb(
+                "max_component_mb",
+                self.max_component_mb,
+                defaults.max_component_bytes,
+            )?,
+            max_log_bytes_per_call: usize::try_from(count(
+                "max_log_kb_per_call",
+                self.max_log_kb_per_call.map(|kb| kb as u64 * 1024),
+                defaults.max_log_bytes_per_call as u64,
+            )?)
+            .unwrap_or(usize::MAX),
+            max_http_requests_per_call: u32::try_from(count(
+                "max_http_requests_per_call",
+                self.max_http_requests_per_call.map(u64::from),
+                u64::from(defaults.max_http_requests_per_call),
+            )?)
+            .unwrap_or(u32::MAX),
+            http_connect_timeout: ms(
+                "http_connect_timeout_ms",
+                self.http_connect_timeout_ms,
+                defaults.http_connect_timeout,
+            )?,
+            http_request_timeout: ms(
+                "http_request_timeout_ms",
+                self.http_request_timeout_ms,
+                defaults.http_request_timeout,
+            )?,
+            max_request_body_bytes: mb(
+                "max_request_body_mb",
+                self.max_request_body_mb,
+                defaults.max_request_body_bytes,
+            )?,
+            max_response_body_bytes: mb(
+                "max_response_body_mb",
+                self.max_response_body_mb,
+                defaults.max_response_body_bytes,
+            )?,
+            pooling_instances: u32::try_from(count(
+                "pooling_instances",
+                self.pooling_instances.map(u64::from),
+                u64::from(defaults.pooling_instances),
+            )?)
+            .unwrap_or(u32::MAX),
+            ..defaults
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +173,8 @@ pub enum ConfigError {
     Read { path: String, source: std::io::Error },
     #[error("config file {path}: {message}")]
     Parse { path: String, message: String },
+    #[error("config `{key}`: {message}")]
+    Value { key: String, message: String },
 }
 
 impl FileConfig {
@@ -123,6 +220,23 @@ mod tests {
         let config = FileConfig::parse(example).expect("the documented example parses");
         assert_eq!(config.poll_ms, Some(500));
         assert_eq!(config.sync.map(|s| s.page_size), Some(100));
+    }
+
+    #[test]
+    fn every_limit_can_be_set_and_zero_is_refused_by_name() {
+        let config = FileConfig::parse(
+            "[limits]\nmax_output_mb = 4\nhttp_request_timeout_ms = 5000\npooling_instances = 16\nmax_log_kb_per_call = 8\n",
+        )
+        .expect("parses");
+        let limits = config.limits.limits().expect("valid");
+        assert_eq!(limits.max_output_bytes, 4 << 20);
+        assert_eq!(limits.http_request_timeout, Duration::from_secs(5));
+        assert_eq!(limits.pooling_instances, 16);
+        assert_eq!(limits.max_log_bytes_per_call, 8 << 10);
+        assert_eq!(limits.memory_bytes, Limits::default().memory_bytes, "defaults fill the rest");
+        let zero = FileConfig::parse("[limits]\nhttp_connect_timeout_ms = 0\n").expect("parses");
+        let error = zero.limits.limits().expect_err("zero is refused").to_string();
+        assert!(error.contains("limits.http_connect_timeout_ms"), "{error}");
     }
 
     #[test]

@@ -71,18 +71,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     })?;
     let listen = args.listen.or(file.listen).unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
     let demo_on = args.demo || file.demo.unwrap_or(false);
-    let defaults = Limits::default();
+    // The file's limits over the defaults, then the flags (and their ATS_* variables).
+    let from_file = file.limits.limits()?;
     let limits = Limits {
-        call_timeout: args
-            .call_timeout_ms
-            .or(file.limits.call_timeout_ms)
-            .map_or(defaults.call_timeout, Duration::from_millis),
-        memory_bytes: args
-            .memory_mb
-            .or(file.limits.memory_mb)
-            .map_or(defaults.memory_bytes, |mb| mb << 20),
-        allocator: args.allocator.or(file.limits.allocator).unwrap_or(defaults.allocator),
-        ..defaults
+        call_timeout: args.call_timeout_ms.map_or(from_file.call_timeout, Duration::from_millis),
+        memory_bytes: args.memory_mb.map_or(from_file.memory_bytes, |mb| mb << 20),
+        allocator: args.allocator.unwrap_or(from_file.allocator),
+        ..from_file
     };
     let mut webhooks = file.webhooks.unwrap_or_default();
     webhooks.allow_private_networks |= args.webhooks_allow_private_networks || demo_on;
