@@ -147,9 +147,7 @@ impl SyncRig {
     /// Adds a connection of the rig's tenant to a fake ATS, through the fake's bundled
     /// connector; config values that are the fake's secrets are stored as secrets.
     pub fn connect_fake(&self, id: &str, fake: &dyn crate::fakes::FakeAts) {
-        let secret_values = fake.secrets();
-        let (secrets, config): (Vec<_>, Vec<_>) =
-            fake.config().into_iter().partition(|(_, value)| secret_values.contains(value));
+        let (config, secrets) = crate::fakes::config_and_secrets(fake);
         let connector_id = fake.connector_package().trim_start_matches("connector-").to_string();
         let connection = Connection {
             id: id.into(),

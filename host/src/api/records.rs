@@ -95,18 +95,12 @@ fn filter(state: &AppState, caller: &Caller, query: ListQuery) -> Result<RecordF
     }
     let after = match query.cursor {
         None => None,
-        Some(cursor) => Some(
-            URL_SAFE_NO_PAD
-                .decode(cursor.as_bytes())
-                .ok()
-                .and_then(|raw| String::from_utf8(raw).ok())
-                .ok_or_else(|| {
-                    Problem::invalid(
-                        "cursor",
-                        "not a cursor this API returned; pass `next_cursor` from the previous page",
-                    )
-                })?,
-        ),
+        Some(cursor) => Some(decode_cursor(&cursor).ok_or_else(|| {
+            Problem::invalid(
+                "cursor",
+                "not a cursor this API returned; pass `next_cursor` from the previous page",
+            )
+        })?),
     };
     Ok(RecordFilter {
         tenant_id: caller.tenant().map(str::to_string),
@@ -115,6 +109,11 @@ fn filter(state: &AppState, caller: &Caller, query: ListQuery) -> Result<RecordF
         after,
         limit: query.limit.unwrap_or(100).clamp(1, 1000),
     })
+}
+
+/// The text inside a `next_cursor` this API handed out.
+fn decode_cursor(cursor: &str) -> Option<String> {
+    URL_SAFE_NO_PAD.decode(cursor.as_bytes()).ok().and_then(|raw| String::from_utf8(raw).ok())
 }
 
 fn cursor(connection_id: &str, remote_id: &str) -> String {
@@ -211,10 +210,7 @@ async fn list_stages(
     let start = match &query.cursor {
         None => 0,
         Some(cursor) => {
-            let after = URL_SAFE_NO_PAD
-                .decode(cursor.as_bytes())
-                .ok()
-                .and_then(|raw| String::from_utf8(raw).ok())
+            let after = decode_cursor(cursor)
                 .and_then(|remote| stages.iter().position(|s| s.remote_id == remote));
             match after {
                 Some(index) => index + 1,

@@ -272,6 +272,8 @@ impl SyncEngine {
         let scope = self.scope(run);
         let mut token = None;
         let mut seen = HashSet::new();
+        let known = self.store.stages(&run.connection_id)?;
+        let existing = |id: &str| known.iter().find(|s| s.remote_id == id);
         loop {
             let page = PageRequest {
                 page_token: token.clone(),
@@ -284,8 +286,6 @@ impl SyncEngine {
                 return Err(Stop::Failed("list-stages returned another shape".into()));
             };
             let mut commit = self.empty_commit(run, checkpoint);
-            let known = self.store.stages(&run.connection_id)?;
-            let existing = |id: &str| known.iter().find(|s| s.remote_id == id);
             commit.stages =
                 stages.items.iter().map(|s| detect::stage(&scope, existing(&s.id), s)).collect();
             self.store.commit_page(commit)?;

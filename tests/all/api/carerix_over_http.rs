@@ -3,35 +3,19 @@
 //! unified reads with `updated_after` and job flags, runs filtered and paged, a candidate
 //! pushed in parts, and a result written back as a note because Carerix has no result field.
 
-use super::end_to_end::wait_run;
+use super::end_to_end::sync_and_wait;
 use ats_tests::api_host::{ApiHost, send};
-use ats_tests::fakes::FakeAts;
 use ats_tests::fakes::carerix::CarerixFake;
+use ats_tests::fakes::{FakeAts, config_and_secrets};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 fn config_of(fake: &CarerixFake) -> (Value, Value) {
-    let secrets = fake.secrets();
-    let mut config = serde_json::Map::new();
-    let mut secret_values = serde_json::Map::new();
-    for (name, value) in fake.config() {
-        if secrets.contains(&value) {
-            secret_values.insert(name, json!(value));
-        } else {
-            config.insert(name, json!(value));
-        }
-    }
-    (Value::Object(config), Value::Object(secret_values))
-}
-
-async fn sync(host: &ApiHost, connection: &str, kind: &str) -> Value {
-    let (status, started) = send(
-        host.op(Method::POST, &format!("/v1/connections/{connection}/sync"))
-            .json(&json!({ "kind": kind })),
-    )
-    .await;
-    assert_eq!(status, 202, "{started}");
-    wait_run(host, &host.operator_key, started["run_id"].as_str().expect("run id")).await
+    let (config, secrets) = config_and_secrets(fake);
+    let object = |pairs: Vec<(String, String)>| {
+        Value::Object(pairs.into_iter().map(|(name, value)| (name, json!(value))).collect())
+    };
+    (object(config), object(secrets))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,7 +55,7 @@ async fn a_carerix_connection_syncs_reads_pushes_and_writes_results_as_notes() {
     let (_, check) = send(host.op(Method::POST, &format!("/v1/connections/{id}/check"))).await;
     assert_eq!(check["status"], "ok", "{check}");
 
-    let run = sync(&host, &id, "jobs").await;
+    let run = sync_and_wait(&host, &host.operator_key, &id, "jobs").await;
     assert_eq!(
         (run["state"].as_str(), run["counts"]["created"].as_u64()),
         (Some("success"), Some(3))
@@ -90,7 +74,7 @@ async fn a_carerix_connection_syncs_reads_pushes_and_writes_results_as_notes() {
     assert_eq!((status, flagged["active"].as_bool()), (200, Some(true)), "{flagged}");
     let before_change = ats_host::webhooks::now_ms();
     fake.touch_job(&jobs[1], "Renamed in Carerix", "2026-03-01T10:00:00Z");
-    let run = sync(&host, &id, "jobs").await;
+    let run = sync_and_wait(&host, &host.operator_key, &id, "jobs").await;
     assert_eq!(run["counts"]["updated"], 1, "{run}");
     let (_, changed) = send(
         host.op(Method::GET, &format!("/v1/jobs?connection_id={id}&updated_after={before_change}")),

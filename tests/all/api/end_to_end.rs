@@ -22,6 +22,23 @@ pub(super) async fn wait_run(host: &ApiHost, key: &str, run_id: &str) -> Value {
     panic!("run {run_id} did not end");
 }
 
+/// Starts a sync of `kind` on `connection` with `key` (expecting 202) and waits for the run
+/// to end; returns the finished run.
+pub(super) async fn sync_and_wait(
+    host: &ApiHost,
+    key: &str,
+    connection: &str,
+    kind: &str,
+) -> Value {
+    let (status, started) = send(
+        host.with_key(key, Method::POST, &format!("/v1/connections/{connection}/sync"))
+            .json(&json!({ "kind": kind })),
+    )
+    .await;
+    assert_eq!(status, 202, "{started}");
+    wait_run(host, key, started["run_id"].as_str().expect("run id")).await
+}
+
 /// Creates tenant `tenant`, a tenant key, and a sandbox connection; returns (key, connection id).
 pub(super) async fn connect(host: &ApiHost, tenant: &str, sandbox_url: &str) -> (String, String) {
     let (status, body) =
@@ -62,13 +79,7 @@ async fn connect_sync_read_push_twice_move_and_receive_the_signed_webhook() {
             .await;
     assert_eq!((status, check["status"].as_str()), (200, Some("ok")), "{check}");
 
-    let (status, started) = send(
-        host.with_key(&key, Method::POST, &format!("/v1/connections/{connection}/sync"))
-            .json(&json!({"kind": "jobs"})),
-    )
-    .await;
-    assert_eq!(status, 202, "{started}");
-    let run = wait_run(&host, &key, started["run_id"].as_str().expect("run id")).await;
+    let run = sync_and_wait(&host, &key, &connection, "jobs").await;
     assert_eq!(run["state"], "success", "{run}");
     let (_, jobs) = send(host.with_key(
         &key,
@@ -149,12 +160,7 @@ async fn connect_sync_read_push_twice_move_and_receive_the_signed_webhook() {
     assert_eq!(problem["fields"][0]["field"], "Idempotency-Key");
 
     // Applications watch: the pushed application is seen, then a recruiter-like move.
-    let (_, watched) = send(
-        host.with_key(&key, Method::POST, &format!("/v1/connections/{connection}/sync"))
-            .json(&json!({"kind": "applications"})),
-    )
-    .await;
-    wait_run(&host, &key, watched["run_id"].as_str().expect("run")).await;
+    sync_and_wait(&host, &key, &connection, "applications").await;
     let application_id = first["application_id"].as_str().expect("application").to_string();
     let (status, moved) = send(
         host.with_key(
@@ -168,12 +174,7 @@ async fn connect_sync_read_push_twice_move_and_receive_the_signed_webhook() {
     .await;
     assert_eq!(status, 200, "{moved}");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let (_, started) = send(
-        host.with_key(&key, Method::POST, &format!("/v1/connections/{connection}/sync"))
-            .json(&json!({"kind": "applications"})),
-    )
-    .await;
-    wait_run(&host, &key, started["run_id"].as_str().expect("run")).await;
+    sync_and_wait(&host, &key, &connection, "applications").await;
     let got = receiver.wait_for(1).await;
     let delivery = got
         .iter()

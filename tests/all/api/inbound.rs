@@ -2,7 +2,7 @@
 //! `parse-webhook`, the sync it triggers, and one event per change even when the same change
 //! is later seen by a poll.
 
-use super::end_to_end::{connect, wait_run};
+use super::end_to_end::{connect, sync_and_wait, wait_run};
 use ats_tests::api_host::{ApiHost, send};
 use ats_tests::sync_rig::start_sandbox;
 use reqwest::Method;
@@ -24,22 +24,12 @@ async fn stage_changes(host: &ApiHost, key: &str, application: &str) -> usize {
         .unwrap_or(0)
 }
 
-async fn sync(host: &ApiHost, key: &str, connection: &str, kind: &str) -> Value {
-    let (status, started) = send(
-        host.with_key(key, Method::POST, &format!("/v1/connections/{connection}/sync"))
-            .json(&json!({"kind": kind})),
-    )
-    .await;
-    assert_eq!(status, 202, "{started}");
-    wait_run(host, key, started["run_id"].as_str().expect("run id")).await
-}
-
 #[tokio::test]
 async fn an_ats_webhook_triggers_a_sync_and_the_stage_change_is_one_event() {
     let host = ApiHost::start().await;
     let (url, sandbox) = start_sandbox().await;
     let (key, connection) = connect(&host, "acme", &url).await;
-    assert_eq!(sync(&host, &key, &connection, "applications").await["state"], "success");
+    assert_eq!(sync_and_wait(&host, &key, &connection, "applications").await["state"], "success");
 
     let (_, view) =
         send(host.with_key(&key, Method::GET, &format!("/v1/connections/{connection}"))).await;
@@ -64,7 +54,7 @@ async fn an_ats_webhook_triggers_a_sync_and_the_stage_change_is_one_event() {
     assert_eq!(stage_changes(&host, &key, "app-1").await, 1);
 
     // The next poll sees the same change: still one event.
-    assert_eq!(sync(&host, &key, &connection, "applications").await["state"], "success");
+    assert_eq!(sync_and_wait(&host, &key, &connection, "applications").await["state"], "success");
     assert_eq!(stage_changes(&host, &key, "app-1").await, 1, "a change is one event");
 }
 

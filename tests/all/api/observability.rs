@@ -2,7 +2,7 @@
 //! tracing spans that tag a run's and a connector call's logs with tenant, connection and
 //! connector version.
 
-use super::end_to_end::{connect, wait_run};
+use super::end_to_end::{connect, sync_and_wait};
 use ats_tests::api_host::{ApiHost, send};
 use ats_tests::log_capture;
 use ats_tests::sync_rig::start_sandbox;
@@ -15,13 +15,9 @@ async fn a_sync_shows_in_metrics_and_its_logs_carry_tenant_connection_and_versio
     let host = ApiHost::start().await;
     let (url, _sandbox) = start_sandbox().await;
     let (key, connection) = connect(&host, "observed", &url).await;
-    let (_, started) = send(
-        host.with_key(&key, Method::POST, &format!("/v1/connections/{connection}/sync"))
-            .json(&json!({"kind": "jobs"})),
-    )
-    .await;
-    let run_id = started["run_id"].as_str().expect("run id").to_string();
-    assert_eq!(wait_run(&host, &key, &run_id).await["state"], "success");
+    let run = sync_and_wait(&host, &key, &connection, "jobs").await;
+    assert_eq!(run["state"], "success", "{run}");
+    let run_id = run["id"].as_str().expect("run id").to_string();
 
     let response = host.http.get(host.url("/metrics")).send().await.expect("metrics");
     assert_eq!(response.status(), 200);
@@ -83,13 +79,8 @@ async fn webhook_deliveries_and_rate_limit_waits_show_in_metrics() {
     let waits = "ats_rate_limit_waits_total{connector=\"sandbox\"}";
     let (delivered_before, waits_before) =
         (series(&host, delivered).await, series(&host, waits).await);
-    let (_, started) = send(
-        host.with_key(&key, Method::POST, &format!("/v1/connections/{connection}/sync"))
-            .json(&json!({"kind": "jobs"})),
-    )
-    .await;
-    let run_id = started["run_id"].as_str().expect("run id").to_string();
-    assert_eq!(wait_run(&host, &key, &run_id).await["state"], "success");
+    let run = sync_and_wait(&host, &key, &connection, "jobs").await;
+    assert_eq!(run["state"], "success", "{run}");
     receiver.wait_for(12).await;
     // The counter is bumped right after the receiver answers: give it a moment.
     let mut after = series(&host, delivered).await;

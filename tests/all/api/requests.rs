@@ -2,7 +2,7 @@
 //! wrong (and, for body and query errors, the field); schedules, event paging and sync-now
 //! coalescing over HTTP.
 
-use super::end_to_end::{connect, wait_run};
+use super::end_to_end::{connect, sync_and_wait, wait_run};
 use ats_tests::api_host::{ApiHost, send};
 use ats_tests::sync_rig::start_sandbox;
 use reqwest::Method;
@@ -148,12 +148,7 @@ async fn stages_page_in_pipeline_order_and_filter_by_updated_after() {
     let host = ApiHost::start().await;
     let (url, _sandbox) = start_sandbox().await;
     let (key, connection) = connect(&host, "acme", &url).await;
-    let (_, started) = send(
-        host.with_key(&key, Method::POST, &format!("/v1/connections/{connection}/sync"))
-            .json(&json!({"kind": "jobs"})),
-    )
-    .await;
-    wait_run(&host, &key, started["run_id"].as_str().expect("run id")).await;
+    sync_and_wait(&host, &key, &connection, "jobs").await;
     let path = format!("/v1/connections/{connection}/stages");
     let (_, all) = send(host.with_key(&key, Method::GET, &path)).await;
     let names = |page: &Value| -> Vec<String> {

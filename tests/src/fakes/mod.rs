@@ -44,6 +44,16 @@ pub trait FakeAts: Send + Sync {
     fn candidates(&self) -> Vec<FakeCandidate>;
 }
 
+/// `name = value` pairs of a connection config.
+pub type Pairs = Vec<(String, String)>;
+
+/// The fake's connection config split the way a connection stores it: (config, secrets),
+/// a value being a secret when it is one of [`FakeAts::secrets`].
+pub fn config_and_secrets(fake: &dyn FakeAts) -> (Pairs, Pairs) {
+    let secrets = fake.secrets();
+    fake.config().into_iter().partition(|(_, value)| !secrets.contains(value))
+}
+
 /// A candidate as stored in a fake, flattened to what the conformance kit checks.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FakeCandidate {
