@@ -39,6 +39,8 @@ fn connection(id: &str, base_url: &str) -> Connection {
         tenant_id: "bench".into(),
         connector_id: "sandbox".into(),
         pinned_version: None,
+        pinned_sha256: None,
+        private_grant: Default::default(),
         name: id.into(),
         config: BTreeMap::from([("base-url".to_string(), base_url.to_string())]),
         secret_names: vec!["api-key".into()],

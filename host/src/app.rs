@@ -85,21 +85,36 @@ impl Host {
         Ok(Host { state, store, sync, webhooks, generated_operator_key: generated })
     }
 
-    /// Loads the connectors compiled into the binary; returns how many were loaded.
+    /// Loads the connectors compiled into the binary, several at once; returns how many
+    /// were loaded.
     pub async fn load_bundled(&self) -> usize {
-        let mut loaded = 0;
-        for (package, wasm) in crate::bundled::BUNDLED {
-            let origin = format!("bundled:{package}");
-            match self.state.runtime.load(wasm.to_vec(), &origin).await {
-                Ok(connector) => {
-                    tracing::info!(%origin, connector = %connector.manifest.id, version = %connector.manifest.connector_version, "bundled connector loaded");
-                    self.state.registry.install(connector);
-                    loaded += 1;
-                }
+        use futures::StreamExt;
+        let runtime = &self.state.runtime;
+        let loads = futures::stream::iter(crate::bundled::BUNDLED.iter().map(
+            |(package, wasm)| async move {
+                let origin = format!("bundled:{package}");
+                let loaded = runtime.load(wasm.to_vec(), &origin).await;
+                (origin, loaded)
+            },
+        ))
+        .buffered(4)
+        .collect::<Vec<_>>()
+        .await;
+        let mut count = 0;
+        for (origin, loaded) in loads {
+            match loaded.map(|c| (c.manifest.id.clone(), c.manifest.connector_version.clone(), c))
+            {
+                Ok((id, version, connector)) => match self.state.registry.install(connector) {
+                    Ok(_) => {
+                        tracing::info!(%origin, connector = %id, %version, "bundled connector loaded");
+                        count += 1;
+                    }
+                    Err(error) => tracing::error!(%origin, %error, "bundled connector refused"),
+                },
                 Err(error) => tracing::error!(%error, "bundled connector rejected"),
             }
         }
-        loaded
+        count
     }
 
     pub fn router(&self) -> axum::Router {

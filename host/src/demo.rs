@@ -139,6 +139,8 @@ fn ensure_connection(store: &dyn Store, sandbox_url: &str) -> anyhow::Result<()>
         tenant_id: DEMO_TENANT.into(),
         connector_id: DEMO_CONNECTOR.into(),
         pinned_version: None,
+        pinned_sha256: None,
+        private_grant: Default::default(),
         name: "Demo: sandbox ATS".into(),
         config: BTreeMap::new(),
         secret_names: vec!["api-key".into()],

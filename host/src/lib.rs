@@ -27,3 +27,12 @@ pub mod store;
 pub mod sync;
 pub mod webhooks;
 pub mod writes;
+
+/// The text of a caught panic (`catch_unwind`), for the typed failure that replaces it.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}

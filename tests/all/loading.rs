@@ -122,7 +122,7 @@ async fn a_bad_file_in_the_watched_directory_leaves_the_serving_version_in_place
 async fn hot_swap_under_load_fails_no_call_and_new_calls_see_the_new_version() {
     let runtime = runtime(test_limits());
     let registry = Arc::new(Registry::default());
-    registry.install(runtime.load(read(guests::ECHO_V1), "echo-v1").await.expect("v1"));
+    registry.install(runtime.load(read(guests::ECHO_V1), "echo-v1").await.expect("v1")).expect("installs");
     let v2 = runtime.load(read(guests::ECHO_V2), "echo-v2").await.expect("v2");
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -148,7 +148,7 @@ async fn hot_swap_under_load_fails_no_call_and_new_calls_see_the_new_version() {
     while v1_calls.load(Ordering::Relaxed) < 200 {
         tokio::task::yield_now().await;
     }
-    registry.install(v2);
+    registry.install(v2).expect("installs");
     // Every call that starts after the swap sees the new version.
     assert_eq!(echo_title(&runtime, &registry).await.as_deref(), Ok("echo 2.0.0"));
     let seen = v2_calls.load(Ordering::Relaxed);

@@ -5,6 +5,7 @@ mod cli;
 mod connectors;
 mod egress;
 mod example_connector;
+mod hostile;
 mod loading;
 mod sandbox_limits;
 mod store;

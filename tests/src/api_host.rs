@@ -3,7 +3,7 @@
 //! fast retries allowed to deliver to loopback receivers.
 
 use ats_host::app::{Host, HostOptions};
-use ats_host::runtime::Registry;
+use ats_host::runtime::{Limits, Registry, Runtime};
 use ats_host::store::SledStore;
 use ats_host::sync::{SyncConfig, SyncEngine};
 use ats_host::webhooks::dispatcher::{DeliveryPolicy, Dispatcher};
@@ -16,6 +16,7 @@ pub struct ApiHost {
     pub http: reqwest::Client,
     pub webhooks: Arc<Dispatcher>,
     pub registry: Arc<Registry>,
+    pub runtime: Arc<Runtime>,
     pub sync: Arc<SyncEngine>,
     pub store: Arc<SledStore>,
     pub data_dir: tempfile::TempDir,
@@ -44,9 +45,14 @@ impl ApiHost {
     }
 
     pub async fn start_with(sync: SyncConfig) -> Self {
+        Self::start_with_limits(crate::test_limits(), sync).await
+    }
+
+    /// A host with sandbox `limits` of the test's own.
+    pub async fn start_with_limits(limits: Limits, sync: SyncConfig) -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let host = Host::start(
-            crate::test_limits(),
+            limits,
             HostOptions {
                 data_dir: data_dir.path().to_path_buf(),
                 connectors_dir: Some(data_dir.path().join("connectors")),
@@ -69,6 +75,7 @@ impl ApiHost {
             http: reqwest::Client::new(),
             webhooks: host.webhooks.clone(),
             registry: host.state.registry.clone(),
+            runtime: host.state.runtime.clone(),
             sync: host.sync.clone(),
             store: host.store.clone(),
             data_dir,

@@ -82,6 +82,8 @@ pub async fn open_host_with(
             tenant_id: TENANT.into(),
             connector_id: "sandbox".into(),
             pinned_version: None,
+            pinned_sha256: None,
+            private_grant: Default::default(),
             name: "rig".into(),
             config: BTreeMap::from([("base-url".to_string(), sandbox_url.to_string())]),
             secret_names: vec!["api-key".into()],

@@ -8,7 +8,8 @@ use super::auth::{Caller, Operator};
 use super::openapi::{Access, Routes};
 use super::problem::{Body, FieldProblem, Problem};
 use crate::runtime::bindings::{AtsError, PageRequest};
-use crate::runtime::{CallError, Invocation};
+use crate::runtime::{CallError, Invocation, LoadedConnector, Manifest};
+use std::sync::Arc;
 use crate::store::{
     Connection, ConnectionStatus, MAX_INTERVAL_SECS, MIN_INTERVAL_SECS, Schedules, Secrets, Tenant,
 };
@@ -100,6 +101,8 @@ struct UpdateBody {
     schedules: Option<Schedules>,
     /// `active` or `paused`.
     status: Option<String>,
+    /// Only the operator key may grant (`true`); any key may withdraw (`false`).
+    allow_private_networks: Option<bool>,
 }
 
 mod double_option {
@@ -151,7 +154,7 @@ fn check_fields(
     pinned: Option<&str>,
     config: &BTreeMap<String, String>,
     secrets: &BTreeMap<String, String>,
-) -> Result<(), Problem> {
+) -> Result<Arc<LoadedConnector>, Problem> {
     let connector = match pinned {
         Some(version) => state
             .registry
@@ -197,7 +200,7 @@ fn check_fields(
         }
     }
     if problems.is_empty() {
-        return Ok(());
+        return Ok(connector);
     }
     let summary: Vec<String> =
         problems.iter().map(|p| format!("{} ({})", p.field, p.problem)).collect();
@@ -272,15 +275,16 @@ async fn create(
         }
         Err(e) => return Problem::internal(e).into_response(),
     }
-    if let Err(p) = check_fields(
+    let connector = match check_fields(
         &state,
         &body.connector_id,
         body.pinned_version.as_deref(),
         &body.config,
         &body.secrets,
     ) {
-        return p.into_response();
-    }
+        Ok(connector) => connector,
+        Err(p) => return p.into_response(),
+    };
     let schedules = body.schedules.unwrap_or_default();
     if let Err(p) = check_schedules(&schedules) {
         return p.into_response();
@@ -290,7 +294,13 @@ async fn create(
         id: new_id("conn"),
         tenant_id,
         connector_id: body.connector_id,
+        pinned_sha256: body.pinned_version.is_some().then(|| connector.sha256.clone()),
         pinned_version: body.pinned_version,
+        private_grant: if body.allow_private_networks {
+            egress_fields(&connector.manifest, &body.config)
+        } else {
+            BTreeMap::new()
+        },
         name: body.name,
         config: body.config,
         secret_names: body.secrets.keys().cloned().collect(),
@@ -330,10 +340,39 @@ async fn update(
         secrets.extend(new.clone());
     }
     let pinned = body.pinned_version.clone().unwrap_or_else(|| connection.pinned_version.clone());
-    if let Err(p) =
-        check_fields(&state, &connection.connector_id, pinned.as_deref(), &config, &secrets)
-    {
-        return p.into_response();
+    if body.allow_private_networks == Some(true) && caller != Caller::Operator {
+        return Problem::invalid(
+            "allow_private_networks",
+            "only the operator key may let a connection reach private networks",
+        )
+        .into_response();
+    }
+    let connector =
+        match check_fields(&state, &connection.connector_id, pinned.as_deref(), &config, &secrets) {
+            Ok(connector) => connector,
+            Err(p) => return p.into_response(),
+        };
+    if body.pinned_version.is_some() {
+        connection.pinned_sha256 = pinned.is_some().then(|| connector.sha256.clone());
+    }
+    match body.allow_private_networks {
+        Some(true) => {
+            connection.allow_private_networks = true;
+            connection.private_grant = egress_fields(&connector.manifest, &config);
+        }
+        Some(false) => {
+            connection.allow_private_networks = false;
+            connection.private_grant.clear();
+        }
+        None if connection.allow_private_networks
+            && connection.private_grant.iter().any(|(k, v)| config.get(k) != Some(v)) =>
+        {
+            // The hosts the operator approved are no longer the ones this config reaches.
+            connection.allow_private_networks = false;
+            connection.private_grant.clear();
+            tracing::warn!(connection = %connection.id, "a config field that egress hosts are rendered from changed; the private-network grant is revoked until the operator grants it again");
+        }
+        None => {}
     }
     if let Some(schedules) = &body.schedules {
         if let Err(p) = check_schedules(schedules) {
@@ -375,9 +414,32 @@ async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<St
     }
     state.sync.unschedule(&id);
     match state.store.delete_connection(&id) {
-        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Ok(_) => {
+            // Session ids and tokens the connector kept for this connection go with it.
+            state.runtime.clear_state(&id);
+            StatusCode::NO_CONTENT.into_response()
+        }
         Err(e) => Problem::internal(e).into_response(),
     }
+}
+
+/// The config fields egress entries are rendered from (`{base-url}`,
+/// `https://{instance}.example.com`), with their current values: what a private-network
+/// grant is bound to.
+fn egress_fields(manifest: &Manifest, config: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut fields = BTreeMap::new();
+    for entry in &manifest.egress_hosts {
+        let mut rest = entry.as_str();
+        while let Some((_, after)) = rest.split_once('{') {
+            let Some((name, tail)) = after.split_once('}') else { break };
+            // A secret field is not in `config`; its value is not kept here.
+            if let Some(value) = config.get(name) {
+                fields.insert(name.to_string(), value.clone());
+            }
+            rest = tail;
+        }
+    }
+    fields
 }
 
 async fn check(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
@@ -415,6 +477,15 @@ async fn check(State(state): State<AppState>, caller: Caller, Path(id): Path<Str
             ("unreachable", error.to_string())
         }
         Err(error) => ("error", error.to_string()),
+    };
+    // What a private ATS (or whatever a private address answers) said stays with the
+    // operator: a tenant key sees the outcome, not the excerpt.
+    let detail = if caller != Caller::Operator && connection.connection.private_networks_granted() {
+        format!(
+            "{status} (details are shown to the operator only: this connection reaches a private network)"
+        )
+    } else {
+        detail
     };
     Json(json!({"status": status, "detail": detail, "connector": connector.info().version, "took_ms": started.elapsed().as_millis() as u64})).into_response()
 }

@@ -118,16 +118,19 @@ async fn upload(State(state): State<AppState>, _operator: Operator, body: Bytes)
         }
     };
     let info = connector.info();
+    let installed = match state.registry.install(connector) {
+        Ok(installed) => installed,
+        Err(error) => return Problem::conflict(error.to_string()).into_response(),
+    };
     if let Some(dir) = &state.connectors_dir
         && let Err(error) = save_upload(dir, &info.id, &info.version, &info.sha256, &body)
     {
         return Problem::internal(format!(
-            "the connector is valid but could not be saved to {}: {error}",
+            "the connector is valid and active, but could not be saved to {} (it will not be loaded after a restart): {error}",
             dir.display()
         ))
         .into_response();
     }
-    let installed = state.registry.install(connector);
     let (status, replaced) = match installed {
         Installed::Activated { replaced } => (StatusCode::CREATED, replaced),
         Installed::AlreadyLoaded => (StatusCode::OK, None),

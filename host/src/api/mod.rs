@@ -69,7 +69,16 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
         .layer(axum::middleware::from_fn(problem_for_plain_errors))
         .layer(axum::middleware::from_fn(count_requests))
+        // A panic in a handler is that request's 500 (problem+json), never a dropped
+        // connection or a dead worker.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .with_state(state)
+}
+
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = crate::panic_message(panic.as_ref());
+    tracing::error!(%message, "an API handler panicked");
+    Problem::internal(format!("the host failed while answering: {message}")).into_response()
 }
 
 /// Every route the API serves: the operational ones and `/v1`, each documented.

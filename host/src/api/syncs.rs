@@ -188,8 +188,11 @@ async fn list_runs(
         limit,
     };
     match state.store.runs(&filter) {
-        Ok(runs) => {
+        Ok(mut runs) => {
             let next = (runs.len() == limit).then(|| runs.last().map(|r| r.id.clone())).flatten();
+            for run in &mut runs {
+                hide_private_error(&state, &caller, run);
+            }
             Json(json!({"data": runs, "next_cursor": next})).into_response()
         }
         Err(e) => Problem::internal(e).into_response(),
@@ -202,8 +205,31 @@ async fn show_run(
     Path(id): Path<String>,
 ) -> Response {
     match state.store.run(&id) {
-        Ok(Some(run)) if caller.can_see(&run.tenant_id) => Json(run).into_response(),
+        Ok(Some(mut run)) if caller.can_see(&run.tenant_id) => {
+            hide_private_error(&state, &caller, &mut run);
+            Json(run).into_response()
+        }
         Ok(_) => Problem::not_found("run", &id).into_response(),
         Err(e) => Problem::internal(e).into_response(),
+    }
+}
+
+/// A run's error on a connection that reaches a private network may quote what a private
+/// address answered: a tenant key sees that the run failed, the operator sees why.
+fn hide_private_error(state: &AppState, caller: &Caller, run: &mut crate::store::Run) {
+    if *caller == Caller::Operator || run.error.is_none() {
+        return;
+    }
+    let private = state
+        .store
+        .connection(&run.connection_id)
+        .ok()
+        .flatten()
+        .is_none_or(|c| c.private_networks_granted());
+    if private {
+        run.error = Some(
+            "details are shown to the operator only: this connection reaches a private network"
+                .into(),
+        );
     }
 }

@@ -37,6 +37,15 @@ http_request_timeout_ms = 30000
 max_request_body_mb = 25
 max_response_body_mb = 16
 pooling_instances = 1000           # concurrent instances the pooling allocator reserves
+max_request_headers = 100          # headers of one outbound request
+max_request_header_kb = 64         # their names and values together
+max_concurrent_calls_per_connector = 64   # per connector version, over all connections
+max_concurrent_calls_per_connection = 8
+call_queue_timeout_ms = 10000      # wait for a free slot, then the call fails `busy`
+describe_timeout_ms = 10000        # deadline of describe() while a connector loads
+max_state_entries_per_connection = 1000
+max_state_kb_per_connection = 1024
+max_compiled_cache_mb = 2048       # compiled-artifact cache on disk; oldest evicted
 
 [sync]
 page_size = 100
@@ -89,6 +98,15 @@ pub struct LimitsSection {
     pub max_request_body_mb: Option<u64>,
     pub max_response_body_mb: Option<u64>,
     pub pooling_instances: Option<u32>,
+    pub max_request_headers: Option<usize>,
+    pub max_request_header_kb: Option<usize>,
+    pub max_concurrent_calls_per_connector: Option<usize>,
+    pub max_concurrent_calls_per_connection: Option<usize>,
+    pub call_queue_timeout_ms: Option<u64>,
+    pub describe_timeout_ms: Option<u64>,
+    pub max_state_entries_per_connection: Option<usize>,
+    pub max_state_kb_per_connection: Option<usize>,
+    pub max_compiled_cache_mb: Option<u64>,
 }
 
 impl LimitsSection {
@@ -113,6 +131,11 @@ impl LimitsSection {
         };
         let count = |key: &str, value: Option<u64>, default: u64| {
             positive(key, value).map(|v| v.unwrap_or(default))
+        };
+        // A count in the file times `unit` (1 for a count, 1024 for KiB), as a usize.
+        let size = |key: &str, value: Option<usize>, default: usize, unit: usize| {
+            positive(key, value.map(|v| v as u64))
+                .map(|v| v.map_or(default, |v| usize::try_from(v).unwrap_or(usize::MAX).saturating_mul(unit)))
         };
         Ok(Limits {
             call_timeout: ms("call_timeout_ms", self.call_timeout_ms, defaults.call_timeout)?,
@@ -162,6 +185,35 @@ impl LimitsSection {
                 u64::from(defaults.pooling_instances),
             )?)
             .unwrap_or(u32::MAX),
+            max_request_headers: size("max_request_headers", self.max_request_headers, defaults.max_request_headers, 1)?,
+            max_request_header_bytes: size("max_request_header_kb", self.max_request_header_kb, defaults.max_request_header_bytes, 1024)?,
+            max_concurrent_calls_per_connector: size(
+                "max_concurrent_calls_per_connector",
+                self.max_concurrent_calls_per_connector,
+                defaults.max_concurrent_calls_per_connector,
+                1,
+            )?,
+            max_concurrent_calls_per_connection: size(
+                "max_concurrent_calls_per_connection",
+                self.max_concurrent_calls_per_connection,
+                defaults.max_concurrent_calls_per_connection,
+                1,
+            )?,
+            call_queue_timeout: ms("call_queue_timeout_ms", self.call_queue_timeout_ms, defaults.call_queue_timeout)?,
+            describe_timeout: ms("describe_timeout_ms", self.describe_timeout_ms, defaults.describe_timeout)?,
+            max_state_entries_per_connection: size(
+                "max_state_entries_per_connection",
+                self.max_state_entries_per_connection,
+                defaults.max_state_entries_per_connection,
+                1,
+            )?,
+            max_state_bytes_per_connection: size(
+                "max_state_kb_per_connection",
+                self.max_state_kb_per_connection,
+                defaults.max_state_bytes_per_connection,
+                1024,
+            )?,
+            max_compiled_cache_bytes: mb("max_compiled_cache_mb", self.max_compiled_cache_mb, defaults.max_compiled_cache_bytes)?,
             ..defaults
         })
     }

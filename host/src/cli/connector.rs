@@ -75,8 +75,11 @@ pub async fn run(command: ConnectorCommand) -> anyhow::Result<()> {
             Ok(())
         }
         ConnectorCommand::Upload { file, api } => {
-            let wasm =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let wasm = crate::runtime::loader::read_component_file(
+                &file,
+                crate::runtime::Limits::default().max_component_bytes,
+            )
+            .await?;
             let answer = super::client::Client::new(&api)?
                 .call(
                     reqwest::Method::POST,
@@ -157,7 +160,9 @@ async fn load(
     runtime: &Runtime,
     file: &PathBuf,
 ) -> anyhow::Result<Arc<crate::runtime::LoadedConnector>> {
-    let wasm = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let wasm =
+        crate::runtime::loader::read_component_file(file, runtime.limits().max_component_bytes)
+            .await?;
     Ok(runtime.load(wasm, &file.display().to_string()).await?)
 }
 

@@ -1,6 +1,8 @@
 //! On-disk cache of compiled components, keyed by sha256 of the wasm bytes and the engine's
 //! compatibility hash (a different wasmtime version or engine configuration misses the
-//! cache instead of loading an incompatible artifact).
+//! cache instead of loading an incompatible artifact). The cache has a size bound: after a
+//! write, the least recently used artifacts are evicted until it fits; the artifact of a
+//! component the loader then rejects is removed at once.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -18,14 +20,47 @@ pub enum CompileOrigin {
 pub struct ArtifactCache {
     dir: PathBuf,
     engine_hash: String,
+    max_bytes: u64,
 }
 
 impl ArtifactCache {
     /// A cache in `dir` (created on first write).
-    pub fn new(dir: impl Into<PathBuf>, engine: &Engine) -> Self {
+    pub fn new(dir: impl Into<PathBuf>, engine: &Engine, max_bytes: u64) -> Self {
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        Self { dir: dir.into(), engine_hash: format!("{:016x}", hasher.finish()) }
+        Self { dir: dir.into(), engine_hash: format!("{:016x}", hasher.finish()), max_bytes }
+    }
+
+    /// Removes the artifact of `sha256` (a component the loader rejected after compiling).
+    pub fn remove(&self, sha256: &str) {
+        let _ = std::fs::remove_file(self.path_for(sha256));
+    }
+
+    /// Evicts the least recently used artifacts (by modification time; a cache hit touches
+    /// its file) until the cache holds at most `max_bytes`. Returns how many were removed.
+    pub fn evict(&self) -> usize {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return 0 };
+        let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+            .filter_map(|e| {
+                let meta = e.metadata().ok()?;
+                Some((meta.modified().ok()?, meta.len(), e.path()))
+            })
+            .collect();
+        let mut total: u64 = files.iter().map(|(_, len, _)| len).sum();
+        files.sort();
+        let mut removed = 0;
+        for (_, len, path) in files {
+            if total <= self.max_bytes {
+                break;
+            }
+            if std::fs::remove_file(&path).is_ok() {
+                total = total.saturating_sub(len);
+                removed += 1;
+            }
+        }
+        removed
     }
 
     pub fn dir(&self) -> &Path {
@@ -54,7 +89,14 @@ impl ArtifactCache {
             // engine hash in the name rejects artifacts of another engine, and wasmtime
             // checks the artifact header and its compatibility before use.
             match unsafe { Component::deserialize(engine, &bytes) } {
-                Ok(component) => return Ok((component, CompileOrigin::Cached)),
+                Ok(component) => {
+                    // Recently used: the eviction order is by modification time.
+                    let _ = std::fs::File::options()
+                        .append(true)
+                        .open(&path)
+                        .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+                    return Ok((component, CompileOrigin::Cached));
+                }
                 Err(error) => {
                     tracing::warn!(path = %path.display(), %error, "discarding unusable cached artifact")
                 }
@@ -63,6 +105,10 @@ impl ArtifactCache {
         let component = Component::new(engine, wasm)?;
         if let Err(error) = self.store(&path, &component) {
             tracing::warn!(dir = %self.dir.display(), %error, "cannot write compiled-artifact cache");
+        }
+        let evicted = self.evict();
+        if evicted > 0 {
+            tracing::info!(evicted, max_bytes = self.max_bytes, "compiled-artifact cache over its bound; least recently used artifacts removed");
         }
         Ok((component, CompileOrigin::Compiled))
     }

@@ -5,6 +5,9 @@
 use super::bindings::ats::connector::types::Config;
 use super::bindings::*;
 use super::call_state::{CallIdentity, CallSetup, CallState, LogLines};
+use super::state::StateQuota;
+use futures::FutureExt;
+use std::collections::HashMap;
 use super::engine::ticks_for;
 use super::exports::GuestPre;
 use super::loader::LoadedConnector;
@@ -14,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tracing::Instrument;
-use wasmtime::Store;
+use wasmtime::{Store, UpdateDeadline};
 
 /// One operation with its input. Serialised as `{"operation": "list-jobs", "input": {...}}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -114,6 +117,15 @@ pub enum CallError {
     OutputTooLarge { size: u64, limit: u64 },
     #[error("connector trapped: {message}")]
     Trap { message: String },
+    #[error(
+        "connector overflowed its stack (deep or unbounded recursion){}",
+        .detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+    )]
+    StackOverflow { detail: Option<String> },
+    #[error("{0}")]
+    StateFull(String),
+    #[error("{message}")]
+    Busy { connector: String, message: String },
     #[error("host could not run the call: {0}")]
     Host(String),
 }
@@ -137,6 +149,9 @@ impl CallError {
             CallError::MemoryLimit { .. } => "memory-limit",
             CallError::OutputTooLarge { .. } => "output-too-large",
             CallError::Trap { .. } => "trap",
+            CallError::StackOverflow { .. } => "stack-overflow",
+            CallError::StateFull(_) => "state-full",
+            CallError::Busy { .. } => "busy",
             CallError::Host(_) => "host",
         }
     }
@@ -193,10 +208,30 @@ impl Runtime {
         let policy = self.egress_policy(manifest, context);
         let operation = invocation.name();
         let started = Instant::now();
-        let result = self
-            .run(&connector.pre, identity, policy, &context.config, invocation)
-            .instrument(span)
-            .await;
+        let result = async {
+            let _admission = self
+                .gates
+                .admit(&connector.sha256, &context.connection_id)
+                .await
+                .map_err(|busy| busy_error(manifest, &context.connection_id, busy))?;
+            let run = self.run(
+                &connector.pre,
+                identity,
+                policy,
+                &context.config,
+                invocation,
+                self.limits.call_timeout,
+            );
+            // A panic in the host while serving this call (a dependency's assertion, a bug)
+            // is this call's typed failure, never the process's or the caller's task's.
+            std::panic::AssertUnwindSafe(run).catch_unwind().await.unwrap_or_else(|panic| {
+                let message = crate::panic_message(panic.as_ref());
+                tracing::error!(%message, "the host panicked while serving a connector call");
+                Err(CallError::Host(format!("the host failed while serving this call: {message}")))
+            })
+        }
+        .instrument(span)
+        .await;
         let outcome = result.as_ref().map_or_else(CallError::kind, |_| "ok");
         crate::metrics::global().connector_call(
             &manifest.id,
@@ -214,10 +249,11 @@ impl Runtime {
         policy: Arc<super::egress::EgressPolicy>,
         config: &Config,
         invocation: Invocation,
+        timeout: Duration,
     ) -> Result<Output, CallError> {
         let limits = &self.limits;
-        let (mut store, logs) = self.new_store(identity.clone(), policy);
-        let outcome = tokio::time::timeout(limits.call_timeout, async {
+        let (mut store, logs) = self.new_store(identity.clone(), policy, timeout);
+        let outcome = tokio::time::timeout(timeout, async {
             let instance = pre.instantiate(&mut store).await?;
             pre.call(&instance, &mut store, config, invocation).await
         })
@@ -229,16 +265,21 @@ impl Runtime {
         forward_logs(&identity, logs);
 
         let result = match outcome {
-            Err(_elapsed) => Err(CallError::Timeout { limit: limits.call_timeout }),
-            Ok(Err(trap)) => Err(classify_trap(trap, memory_limit_hit, limits, stderr_tail)),
-            Ok(Ok(Err(ats_error))) => Err(CallError::Connector(ats_error)),
+            Err(_elapsed) => Err(CallError::Timeout { limit: timeout }),
+            Ok(Err(trap)) => {
+                Err(classify_trap(trap, memory_limit_hit, limits, timeout, stderr_tail, &identity))
+            }
+            Ok(Ok(Err(ats_error))) => {
+                Err(CallError::Connector(super::bounds::cap_ats_error(ats_error, limits)))
+            }
             Ok(Ok(Ok(output))) => Ok(output),
         };
-        let output = result?;
+        let mut output = result?;
         let size = json_size(&output);
         if size > limits.max_output_bytes {
             return Err(CallError::OutputTooLarge { size, limit: limits.max_output_bytes });
         }
+        super::bounds::cap_raw_fields(&mut output, limits.max_raw_bytes);
         Ok(output)
     }
 }
@@ -249,6 +290,7 @@ impl Runtime {
         &self,
         identity: Arc<CallIdentity>,
         policy: Arc<super::egress::EgressPolicy>,
+        timeout: Duration,
     ) -> (Store<CallState>, super::call_state::LogBuffer) {
         let limits = &self.limits;
         let state = CallState::new(CallSetup {
@@ -257,15 +299,33 @@ impl Runtime {
             policy,
             state: self.state.clone(),
             memory_bytes: limits.memory_bytes,
+            max_memories: limits.max_memories_per_component,
+            max_tables: limits.max_tables_per_component,
             max_log_bytes: limits.max_log_bytes_per_call,
             max_state_value_bytes: limits.max_state_value_bytes,
+            state_quota: StateQuota {
+                max_entries: limits.max_state_entries_per_connection,
+                max_bytes: limits.max_state_bytes_per_connection,
+            },
             max_http_requests: limits.max_http_requests_per_call,
         });
         let logs = state.logs.clone();
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
-        store.set_epoch_deadline(ticks_for(limits.call_timeout, limits.epoch_tick));
-        store.epoch_deadline_trap();
+        // Guest code yields to the async runtime at every epoch tick, so a spinning guest
+        // holds a runtime thread for one tick at a time (the API and the scheduler keep
+        // answering), and traps once it has run for its whole CPU budget.
+        let budget_ticks = ticks_for(timeout, limits.epoch_tick);
+        let mut ticks_run = 0u64;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            ticks_run += 1;
+            Ok(if ticks_run >= budget_ticks {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Yield(1)
+            })
+        });
         (store, logs)
     }
 
@@ -285,7 +345,8 @@ impl Runtime {
         let host_error = |e: wasmtime::Error| CallError::Host(format!("{e:#}"));
         for _ in 0..iterations {
             let started = Instant::now();
-            let (mut store, _logs) = self.new_store(identity.clone(), Arc::default());
+            let (mut store, _logs) =
+                self.new_store(identity.clone(), Arc::default(), self.limits.call_timeout);
             let stored = Instant::now();
             let instance = connector.pre.instantiate(&mut store).await.map_err(host_error)?;
             let instantiated = Instant::now();
@@ -326,43 +387,118 @@ fn classify_trap(
     error: wasmtime::Error,
     memory_limit_hit: bool,
     limits: &super::Limits,
+    timeout: Duration,
     stderr_tail: Option<String>,
+    identity: &CallIdentity,
 ) -> CallError {
-    if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
-        return CallError::Timeout { limit: limits.call_timeout };
+    let trap = error.downcast_ref::<wasmtime::Trap>().copied();
+    if trap == Some(wasmtime::Trap::Interrupt) {
+        return CallError::Timeout { limit: timeout };
     }
     if memory_limit_hit {
         return CallError::MemoryLimit { limit: limits.memory_bytes };
     }
-    if let Some(wasmtime::Trap::AllocationTooLarge) = error.downcast_ref::<wasmtime::Trap>() {
+    if let Some(full) = error.downcast_ref::<super::state::StateFull>() {
+        return CallError::StateFull(full.to_string());
+    }
+    if let Some(pool) = error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+        return CallError::Busy {
+            connector: identity.connector_id.clone(),
+            message: format!(
+                "the sandbox's instance pool is full ({pool}); retry shortly, or raise limits.pooling_instances"
+            ),
+        };
+    }
+    if trap == Some(wasmtime::Trap::AllocationTooLarge) {
         return CallError::Host(format!("{error:#}"));
+    }
+    if trap == Some(wasmtime::Trap::StackOverflow) {
+        return CallError::StackOverflow { detail: None };
     }
     // The wasm backtrace of a stripped guest says little; keep it at debug level and
     // report the trap reason plus what the guest printed (a Rust panic message).
     tracing::debug!(error = format!("{error:?}"), "connector trap details");
-    let mut message = match error.downcast_ref::<wasmtime::Trap>() {
+    if trap == Some(wasmtime::Trap::MemoryOutOfBounds) && looks_like_recursion(&error) {
+        // A Rust guest keeps its data stack in linear memory, below its static data: deep
+        // recursion runs it past address 0 and the access traps out of bounds. The wasm
+        // call stack shows what happened.
+        return CallError::StackOverflow {
+            detail: Some("the guest's stack in linear memory ran out".into()),
+        };
+    }
+    let mut message = match trap {
         Some(trap) => trap.to_string(),
         None => error.root_cause().to_string(),
     };
     if let Some(tail) = stderr_tail {
         message.push_str(&format!(" (guest stderr: {tail})"));
     }
-    CallError::Trap { message }
+    CallError::Trap { message: super::bounds::cap_text(message, limits.max_error_bytes) }
+}
+
+/// Whether the wasm call stack of a trap is one function calling itself most of the time
+/// (the engine keeps up to [`super::engine::BACKTRACE_FRAMES`] frames of it).
+fn looks_like_recursion(error: &wasmtime::Error) -> bool {
+    const DEEP: usize = super::engine::BACKTRACE_FRAMES;
+    let Some(backtrace) = error.downcast_ref::<wasmtime::WasmBacktrace>() else {
+        return false;
+    };
+    let frames = backtrace.frames();
+    if frames.len() < DEEP {
+        return false;
+    }
+    let mut counts: HashMap<u32, usize> = HashMap::new();
+    for frame in frames {
+        *counts.entry(frame.func_index()).or_default() += 1;
+    }
+    counts.values().any(|n| *n >= DEEP / 2)
+}
+
+/// What a `busy` admission answers: whose slots are taken, and what to do.
+fn busy_error(manifest: &Manifest, connection: &str, busy: super::gate::Busy) -> CallError {
+    use super::gate::BusyScope;
+    let waited = busy.waited.as_millis();
+    let connector = format!("{} {}", manifest.id, manifest.connector_version);
+    let message = match busy.scope {
+        BusyScope::Connector => format!(
+            "busy: connector {connector} already runs {} calls at once (limits.max_concurrent_calls_per_connector); this call waited {waited} ms for one of its slots",
+            busy.limit
+        ),
+        BusyScope::Connection => format!(
+            "busy: connection `{connection}` already runs {} calls at once (limits.max_concurrent_calls_per_connection); this call waited {waited} ms",
+            busy.limit
+        ),
+        BusyScope::Pool => format!(
+            "busy: all {} instance slots of the sandbox are in use (limits.pooling_instances); this call waited {waited} ms",
+            busy.limit
+        ),
+    };
+    CallError::Busy { connector: manifest.id.clone(), message }
 }
 
 fn forward_logs(identity: &CallIdentity, logs: LogLines) {
     use super::bindings::ats::connector::log::Level;
+    use super::bounds::escape_controls;
+    use super::call_state::LineSource;
     let (connector, connection) = (&identity.connector_id, &identity.connection_id);
-    for (level, message) in logs.lines {
+    // Guest text is escaped: a `\n` cannot start a forged log line of its own, in any
+    // log format.
+    for (level, source, message) in logs.lines {
+        let message = escape_controls(&message);
+        let source = match source {
+            LineSource::Guest => "guest",
+            LineSource::Host => "host",
+        };
         match level {
-            Level::Trace => tracing::trace!(%connector, %connection, "{message}"),
-            Level::Debug => tracing::debug!(%connector, %connection, "{message}"),
-            Level::Info => tracing::info!(%connector, %connection, "{message}"),
-            Level::Warn => tracing::warn!(%connector, %connection, "{message}"),
-            Level::Error => tracing::error!(%connector, %connection, "{message}"),
+            Level::Trace => tracing::trace!(%connector, %connection, source, "{message}"),
+            Level::Debug => tracing::debug!(%connector, %connection, source, "{message}"),
+            Level::Info => tracing::info!(%connector, %connection, source, "{message}"),
+            Level::Warn => tracing::warn!(%connector, %connection, source, "{message}"),
+            Level::Error => tracing::error!(%connector, %connection, source, "{message}"),
         }
     }
     for line in String::from_utf8_lossy(&logs.stderr).lines().filter(|l| !l.trim().is_empty()) {
+        let line = escape_controls(line);
         tracing::info!(%connector, %connection, stream = "stderr", "{line}");
     }
     if logs.dropped_bytes > 0 {
@@ -371,7 +507,7 @@ fn forward_logs(identity: &CallIdentity, logs: LogLines) {
 }
 
 /// Size of the value's JSON encoding, without allocating it.
-fn json_size<T: Serialize>(value: &T) -> u64 {
+pub(super) fn json_size<T: Serialize>(value: &T) -> u64 {
     struct Counter(u64);
     impl std::io::Write for Counter {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

@@ -10,7 +10,7 @@ use super::bindings::ats::connector::log::Level;
 use super::bindings::ats::connector::{http, log, state, types};
 use super::egress::EgressPolicy;
 use super::http::EgressClient;
-use super::state::StateStore;
+use super::state::{StateQuota, StateStore};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -39,6 +39,7 @@ pub struct CallState {
     policy: Arc<EgressPolicy>,
     state: Arc<dyn StateStore>,
     max_state_value_bytes: usize,
+    state_quota: StateQuota,
     http_requests_left: u32,
 }
 
@@ -49,8 +50,11 @@ pub(super) struct CallSetup {
     pub policy: Arc<EgressPolicy>,
     pub state: Arc<dyn StateStore>,
     pub memory_bytes: u64,
+    pub max_memories: u32,
+    pub max_tables: u32,
     pub max_log_bytes: usize,
     pub max_state_value_bytes: usize,
+    pub state_quota: StateQuota,
     pub max_http_requests: u32,
 }
 
@@ -61,16 +65,14 @@ impl CallState {
         Self {
             wasi,
             table: ResourceTable::new(),
-            limiter: CallLimiter {
-                memory_bytes: usize::try_from(setup.memory_bytes).unwrap_or(usize::MAX),
-                memory_limit_hit: false,
-            },
+            limiter: CallLimiter::new(setup.memory_bytes, setup.max_memories, setup.max_tables),
             logs,
             identity: setup.identity,
             egress: setup.egress,
             policy: setup.policy,
             state: setup.state,
             max_state_value_bytes: setup.max_state_value_bytes,
+            state_quota: setup.state_quota,
             http_requests_left: setup.max_http_requests,
         }
     }
@@ -82,39 +84,97 @@ impl WasiView for CallState {
     }
 }
 
-/// Memory and table caps of one call; remembers whether the memory cap was hit so the
-/// resulting trap can be reported as `memory limit`, not as a generic trap.
+/// Memory and table caps of one call, over **all** of its memories and tables together (a
+/// component with sixteen memories gets the same budget as one with one); remembers whether
+/// the cap was hit so the resulting trap can be reported as `memory limit`, not as a
+/// generic trap.
 pub struct CallLimiter {
     memory_bytes: usize,
+    max_memories: usize,
+    max_tables: usize,
+    /// Bytes of every memory plus every table element of this call.
+    used_bytes: usize,
+    table_elements: usize,
     pub(super) memory_limit_hit: bool,
 }
 
+/// Table elements one call may hold over all its tables.
 const MAX_TABLE_ELEMENTS: usize = 100_000;
+/// What one table element is counted as against the memory budget (a funcref slot).
+const TABLE_ELEMENT_BYTES: usize = 16;
+/// Core instances one call may create (a component is a handful).
+const MAX_CORE_INSTANCES: usize = 64;
+
+impl CallLimiter {
+    pub(super) fn new(memory_bytes: u64, max_memories: u32, max_tables: u32) -> Self {
+        Self {
+            memory_bytes: usize::try_from(memory_bytes).unwrap_or(usize::MAX),
+            max_memories: usize::try_from(max_memories).unwrap_or(usize::MAX),
+            max_tables: usize::try_from(max_tables).unwrap_or(usize::MAX),
+            used_bytes: 0,
+            table_elements: 0,
+            memory_limit_hit: false,
+        }
+    }
+
+    /// Bytes of memory and tables this call holds now.
+    pub fn used_bytes(&self) -> usize {
+        self.used_bytes
+    }
+
+    fn grow(&mut self, current: usize, desired: usize) -> wasmtime::Result<()> {
+        let next = self.used_bytes.saturating_sub(current).saturating_add(desired);
+        if next > self.memory_bytes {
+            self.memory_limit_hit = true;
+            return Err(format_err!(
+                "memory limit of {} bytes reached over all of the call's memories and tables (they would hold {next})",
+                self.memory_bytes
+            ));
+        }
+        self.used_bytes = next;
+        Ok(())
+    }
+}
 
 impl ResourceLimiter for CallLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes {
-            self.memory_limit_hit = true;
-            return Err(format_err!(
-                "memory limit of {} bytes reached (the guest asked for {desired})",
-                self.memory_bytes
-            ));
-        }
+        self.grow(current, desired)?;
         Ok(true)
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= MAX_TABLE_ELEMENTS)
+        let elements = self.table_elements.saturating_sub(current).saturating_add(desired);
+        if elements > MAX_TABLE_ELEMENTS {
+            return Ok(false);
+        }
+        self.grow(
+            current.saturating_mul(TABLE_ELEMENT_BYTES),
+            desired.saturating_mul(TABLE_ELEMENT_BYTES),
+        )?;
+        self.table_elements = elements;
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        MAX_CORE_INSTANCES
+    }
+
+    fn memories(&self) -> usize {
+        self.max_memories
+    }
+
+    fn tables(&self) -> usize {
+        self.max_tables
     }
 }
 
@@ -124,10 +184,19 @@ impl ResourceLimiter for CallLimiter {
 #[derive(Clone)]
 pub struct LogBuffer(Arc<Mutex<LogLines>>);
 
+/// Who wrote a log line: the guest (its `log` import) or the host on the guest's behalf
+/// (an egress denial, a refused request). Both count against the call's log budget, so a
+/// guest cannot make the host write without bound either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LineSource {
+    Guest,
+    Host,
+}
+
 #[derive(Default)]
 pub(super) struct LogLines {
     budget: usize,
-    pub lines: Vec<(Level, String)>,
+    pub lines: Vec<(Level, LineSource, String)>,
     pub stderr: Vec<u8>,
     pub dropped_bytes: usize,
 }
@@ -158,7 +227,7 @@ impl LogBuffer {
         Self(Arc::new(Mutex::new(LogLines { budget, ..LogLines::default() })))
     }
 
-    fn push_line(&self, level: Level, mut message: String) {
+    fn push_line(&self, level: Level, source: LineSource, mut message: String) {
         let mut logs = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if message.len() > MAX_LOG_LINE_BYTES {
             let cut =
@@ -172,7 +241,7 @@ impl LogBuffer {
             return;
         }
         logs.budget -= message.len();
-        logs.lines.push((level, message));
+        logs.lines.push((level, source, message));
     }
 
     fn push_stderr(&self, bytes: &[u8]) {
@@ -249,11 +318,12 @@ impl http::Host for CallState {
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "egress request"
             ),
-            Err(error) => tracing::info!(
-                connector = %self.identity.connector_id,
-                connection = %self.identity.connection_id,
-                %method, %url, ?error,
-                "egress request failed"
+            // A failure is the guest's doing (its URL, its headers): the line goes through
+            // the call's capped log buffer, not straight to the host log.
+            Err(error) => self.logs.push_line(
+                Level::Info,
+                LineSource::Host,
+                format!("egress request failed: {method} {url}: {error:?}"),
             ),
         }
         Ok(result)
@@ -267,7 +337,7 @@ fn redact_query(url: &str) -> &str {
 
 impl log::Host for CallState {
     async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
-        self.logs.push_line(level, message);
+        self.logs.push_line(level, LineSource::Guest, message);
         Ok(())
     }
 }
@@ -293,6 +363,12 @@ impl state::Host for CallState {
                 self.max_state_value_bytes
             ));
         }
+        self.state_quota.admit(
+            self.state.as_ref(),
+            &self.identity.connection_id,
+            &key,
+            &value,
+        )?;
         let ttl = ttl_seconds.map(|s| Duration::from_secs(u64::from(s)));
         self.state.set(&self.identity.connection_id, &key, value, ttl);
         Ok(())
@@ -301,5 +377,46 @@ impl state::Host for CallState {
     async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
         self.state.delete(&self.identity.connection_id, &key);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `memories`: two memories share one budget; the second cannot grow past what the
+    /// first already holds.
+    #[test]
+    fn the_memory_limit_covers_every_memory_of_a_call_together() {
+        let wasm = wat::parse_str(
+            r#"(module
+                (memory 1) (memory $b 1)
+                (func (export "grow_a") (param i32) (result i32) (memory.grow 0 (local.get 0)))
+                (func (export "grow_b") (param i32) (result i32) (memory.grow $b (local.get 0))))"#,
+        )
+        .expect("test module");
+        let engine = wasmtime::Engine::default();
+        let module = wasmtime::Module::new(&engine, wasm).expect("compiles");
+        // 4 MiB for the whole call: 64 pages.
+        let mut store = wasmtime::Store::new(&engine, CallLimiter::new(4 << 20, 2, 8));
+        store.limiter(|limiter| limiter);
+        let instance = wasmtime::Instance::new(&mut store, &module, &[]).expect("instantiates");
+        let grow = |store: &mut wasmtime::Store<CallLimiter>, name: &str, pages: i32| {
+            instance
+                .get_typed_func::<i32, i32>(&mut *store, name)
+                .expect("export")
+                .call(&mut *store, pages)
+        };
+        assert_eq!(grow(&mut store, "grow_a", 40).expect("within the budget"), 1);
+        assert!(grow(&mut store, "grow_b", 40).is_err(), "80 pages of 64 over two memories");
+        assert!(store.data().memory_limit_hit);
+        assert!(store.data().used_bytes() <= 4 << 20);
+
+        let mut store = wasmtime::Store::new(&engine, CallLimiter::new(4 << 20, 1, 8));
+        store.limiter(|limiter| limiter);
+        assert!(
+            wasmtime::Instance::new(&mut store, &module, &[]).is_err(),
+            "two memories over a cap of one"
+        );
     }
 }

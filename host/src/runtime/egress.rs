@@ -171,9 +171,7 @@ impl EgressPolicy {
                     Ok(host) => allowed.push(host),
                     Err(e) => warnings.push(e.to_string()),
                 },
-                Err(missing) => warnings.push(format!(
-                    "egress entry `{entry}` skipped: config field `{missing}` is not set"
-                )),
+                Err(warning) => warnings.push(warning),
             }
         }
         (Self { allowed, allow_private_networks }, warnings)
@@ -190,11 +188,7 @@ impl EgressPolicy {
             return Err(EgressDenied::BadUrl { url: url.to_string() });
         }
         if !self.allowed.iter().any(|a| a.matches(scheme, host, port)) {
-            let allowed = if self.allowed.is_empty() {
-                "the list is empty".to_string()
-            } else {
-                self.allowed.iter().map(AllowedHost::to_string).collect::<Vec<_>>().join(", ")
-            };
+            let allowed = self.allowed_summary();
             return Err(EgressDenied::NotAllowed {
                 url: format!("{scheme}://{host}:{port}"),
                 allowed,
@@ -205,6 +199,21 @@ impl EgressPolicy {
             self.check_addr(host, addr)?;
         }
         Ok(())
+    }
+
+    /// The allow-list for a denial message: the first few entries and how many more, so a
+    /// long list cannot make every denial a megabyte of log.
+    fn allowed_summary(&self) -> String {
+        const SHOWN: usize = 5;
+        if self.allowed.is_empty() {
+            return "the list is empty".to_string();
+        }
+        let mut text =
+            self.allowed.iter().take(SHOWN).map(AllowedHost::to_string).collect::<Vec<_>>().join(", ");
+        if self.allowed.len() > SHOWN {
+            text.push_str(&format!(" and {} more", self.allowed.len() - SHOWN));
+        }
+        text
     }
 
     /// Checks one resolved address against the private-network block.
@@ -230,24 +239,31 @@ impl std::fmt::Display for AllowedHost {
 }
 
 /// Substitutes `{field}` placeholders. A whole-entry placeholder (`{base-url}`) becomes the
-/// origin of the value's URL; inside an entry, the value is inserted as-is and the result is
-/// parsed strictly afterwards. Returns the name of a missing field as the error.
+/// origin of the value's URL; inside an entry (`https://{instance}.my.salesforce.com`), the
+/// value must be one literal host label sequence. Config values are literal: a `*` or any
+/// character outside a host name is refused, so a tenant's value can never become a
+/// wildcard (`https://*.com`) or widen the list; wildcards come only from the manifest.
+/// The error is the warning to log.
 fn render_entry(entry: &str, config: &[Field]) -> Result<String, String> {
     let lookup = |name: &str| {
-        config
-            .iter()
-            .find(|f| f.name == name && !f.value.is_empty())
-            .map(|f| f.value.as_str())
-            .ok_or_else(|| name.to_string())
+        config.iter().find(|f| f.name == name && !f.value.is_empty()).map(|f| f.value.as_str()).ok_or_else(
+            || format!("egress entry `{entry}` skipped: config field `{name}` is not set"),
+        )
+    };
+    let refuse = |name: &str, why: &str| {
+        format!("egress entry `{entry}` skipped: config field `{name}` {why}")
     };
     if let Some(name) = entry.strip_prefix('{').and_then(|e| e.strip_suffix('}'))
         && !name.contains(['{', '}'])
     {
         let value = lookup(name)?;
-        return Ok(match reqwest::Url::parse(value) {
-            Ok(url) => url.origin().ascii_serialization(),
-            Err(_) => value.to_string(),
-        });
+        let url = reqwest::Url::parse(value)
+            .map_err(|_| refuse(name, "is not an absolute http(s) URL"))?;
+        let host = url.host_str().unwrap_or_default();
+        if !is_literal_host(host.trim_start_matches('[').trim_end_matches(']')) {
+            return Err(refuse(name, "must name one literal host (no wildcards)"));
+        }
+        return Ok(url.origin().ascii_serialization());
     }
     let mut out = String::new();
     let mut rest = entry;
@@ -257,11 +273,22 @@ fn render_entry(entry: &str, config: &[Field]) -> Result<String, String> {
             out.push_str(&rest[start..]);
             return Ok(out);
         };
-        out.push_str(lookup(&rest[start + 1..start + end])?);
+        let name = &rest[start + 1..start + end];
+        let value = lookup(name)?;
+        if !is_literal_host(value) {
+            return Err(refuse(name, "may contain only letters, digits, '.' and '-' here"));
+        }
+        out.push_str(value);
         rest = &rest[start + end + 1..];
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// A host name or address written out: letters, digits, `.`, `-` (and `:` for IPv6).
+fn is_literal_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
 }
 
 /// Whether an address is not globally routable: loopback, private, link-local, CGNAT,
@@ -271,19 +298,35 @@ pub fn is_private(addr: IpAddr) -> bool {
     match addr {
         IpAddr::V4(v4) => is_private_v4(v4),
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            if let Some(v4) = embedded_ipv4(v6) {
                 return is_private_v4(v4);
             }
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            let first = segments[0];
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
                 || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
-                || v6.segments()[..2] == [0x2001, 0x0db8] // documentation
-                || v6 == Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0) // NAT64 prefix itself
+                || segments[..2] == [0x2001, 0x0db8] // documentation
+                || segments[..3] == [0x64, 0xff9b, 0x1] // local-use NAT64 64:ff9b:1::/48
         }
     }
+}
+
+/// The IPv4 address an IPv6 address stands for, where it embeds one: IPv4-mapped
+/// (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`, deprecated but still routed by some
+/// stacks) and the well-known NAT64 prefix (`64:ff9b::a.b.c.d`), which a NAT64 gateway
+/// translates to that IPv4 address.
+fn embedded_ipv4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    let s = v6.segments();
+    let tail = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    let compatible = s[..6] == [0, 0, 0, 0, 0, 0] && !v6.is_loopback() && !v6.is_unspecified();
+    let nat64 = s[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
+    (compatible || nat64).then_some(tail)
 }
 
 fn is_private_v4(v4: Ipv4Addr) -> bool {
@@ -352,6 +395,23 @@ mod tests {
         assert!(!allows(&policy, "https://evil.com/"));
     }
 
+    /// `egress_wildcard`: a config value is a literal host, never a pattern.
+    #[test]
+    fn egress_wildcard_config_values_cannot_become_wildcards() {
+        let entries =
+            ["https://{instance}.my.salesforce.com".to_string(), "{base-url}".to_string()];
+        for (instance, base_url) in
+            [("*", "https://*.com"), ("a.*", "https://*.example.com/api"), ("x:*", "https://*")]
+        {
+            let hostile = cfg(&[("instance", instance), ("base-url", base_url)]);
+            let (policy, warnings) = EgressPolicy::from_manifest(&entries, &hostile, false);
+            assert_eq!(warnings.len(), 2, "{instance} / {base_url}: {warnings:?}");
+            assert!(warnings.iter().all(|w| w.contains("skipped")), "{warnings:?}");
+            assert!(!allows(&policy, "https://google.com/"));
+            assert!(!allows(&policy, "https://evil.my.salesforce.com/"));
+        }
+    }
+
     #[test]
     fn private_addresses_are_blocked_unless_allowed() {
         let entries = ["http://127.0.0.1:*".to_string(), "http://10.0.0.1".to_string()];
@@ -370,10 +430,16 @@ mod tests {
             "::1",
             "fd00::1",
             "::ffff:10.0.0.1",
+            "64:ff9b::7f00:1",   // NAT64 of 127.0.0.1
+            "64:ff9b::a9fe:a9fe", // NAT64 of 169.254.169.254
+            "64:ff9b:1::1",      // local-use NAT64
+            "::127.0.0.1",       // IPv4-compatible
+            "::10.0.0.1",
+            "64:ff9b::",
         ] {
             assert!(is_private(private.parse().expect("ip")), "{private}");
         }
-        for public in ["8.8.8.8", "2a00:1450::1", "::ffff:8.8.8.8"] {
+        for public in ["8.8.8.8", "2a00:1450::1", "::ffff:8.8.8.8", "64:ff9b::808:808"] {
             assert!(!is_private(public.parse().expect("ip")), "{public}");
         }
     }

@@ -22,6 +22,8 @@ pub struct EgressClient {
     request_timeout: Duration,
     max_request_body_bytes: u64,
     max_response_body_bytes: u64,
+    max_request_headers: usize,
+    max_request_header_bytes: usize,
 }
 
 impl EgressClient {
@@ -43,6 +45,8 @@ impl EgressClient {
             request_timeout: limits.http_request_timeout,
             max_request_body_bytes: limits.max_request_body_bytes,
             max_response_body_bytes: limits.max_response_body_bytes,
+            max_request_headers: limits.max_request_headers,
+            max_request_header_bytes: limits.max_request_header_bytes,
         })
     }
 
@@ -52,6 +56,7 @@ impl EgressClient {
         policy: &EgressPolicy,
         request: Request,
     ) -> Result<Response, HttpError> {
+        self.check_headers(&request.headers)?;
         let url = reqwest::Url::parse(&request.url)
             .map_err(|e| HttpError::InvalidRequest(format!("bad URL `{}`: {e}", request.url)))?;
         policy.check_url(&url).map_err(|e| HttpError::Denied(e.to_string()))?;
@@ -106,6 +111,29 @@ impl EgressClient {
             body.extend_from_slice(&chunk);
         }
         Ok(Response { status, headers, body })
+    }
+}
+
+impl EgressClient {
+    /// Header count and bytes are capped before anything is built: the `http` crate panics
+    /// past its own internal maximum (about 24,600 distinct names), and no ATS needs more
+    /// than a few dozen.
+    fn check_headers(&self, headers: &[Field]) -> Result<(), HttpError> {
+        if headers.len() > self.max_request_headers {
+            return Err(HttpError::InvalidRequest(format!(
+                "{} request headers, over the host's cap of {} (limits.max_request_headers)",
+                headers.len(),
+                self.max_request_headers
+            )));
+        }
+        let bytes: usize = headers.iter().map(|h| h.name.len() + h.value.len()).sum();
+        if bytes > self.max_request_header_bytes {
+            return Err(HttpError::InvalidRequest(format!(
+                "request headers of {bytes} bytes, over the host's cap of {} bytes (limits.max_request_header_bytes)",
+                self.max_request_header_bytes
+            )));
+        }
+        Ok(())
     }
 }
 

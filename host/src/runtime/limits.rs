@@ -45,9 +45,40 @@ pub struct Limits {
     pub allocator: AllocatorChoice,
     /// Concurrent instances the pooling allocator reserves slots for.
     pub pooling_instances: u32,
-    /// Epoch tick: the granularity of CPU interruption.
+    /// Epoch tick: the granularity of CPU interruption. Guest code yields to the async
+    /// runtime once per tick, so a spinning guest never holds a runtime thread longer.
     #[serde(with = "millis")]
     pub epoch_tick: Duration,
+    /// Headers one outbound request may carry.
+    pub max_request_headers: usize,
+    /// Total bytes of one outbound request's header names and values.
+    pub max_request_header_bytes: usize,
+    /// Linear memories one connector component may define (a connector needs one).
+    pub max_memories_per_component: u32,
+    /// Tables one connector component may define.
+    pub max_tables_per_component: u32,
+    /// Calls of one connector version running at once, over all connections; more wait.
+    pub max_concurrent_calls_per_connector: usize,
+    /// Calls of one connection running at once; more wait.
+    pub max_concurrent_calls_per_connection: usize,
+    /// How long a call waits for a free slot before it fails `busy`.
+    #[serde(with = "millis")]
+    pub call_queue_timeout: Duration,
+    /// Deadline of `describe()` while a connector loads.
+    #[serde(with = "millis")]
+    pub describe_timeout: Duration,
+    /// Pooled instance slots kept warm (resident) while unused.
+    pub max_unused_warm_slots: u32,
+    /// Entries of the `state` store per connection.
+    pub max_state_entries_per_connection: usize,
+    /// Bytes (keys + values) of the `state` store per connection.
+    pub max_state_bytes_per_connection: usize,
+    /// Longest error message kept from a connector (bytes); the rest is cut, its size noted.
+    pub max_error_bytes: usize,
+    /// Largest `raw` field of one record (bytes); larger ones are replaced by a marker.
+    pub max_raw_bytes: usize,
+    /// Size bound of the compiled-artifact cache on disk; the oldest entries are evicted.
+    pub max_compiled_cache_bytes: u64,
 }
 
 impl Default for Limits {
@@ -67,6 +98,20 @@ impl Default for Limits {
             allocator: AllocatorChoice::Auto,
             pooling_instances: 1000,
             epoch_tick: Duration::from_millis(10),
+            max_request_headers: 100,
+            max_request_header_bytes: 64 << 10,
+            max_memories_per_component: 2,
+            max_tables_per_component: 8,
+            max_concurrent_calls_per_connector: 64,
+            max_concurrent_calls_per_connection: 8,
+            call_queue_timeout: Duration::from_secs(10),
+            describe_timeout: Duration::from_secs(10),
+            max_unused_warm_slots: 16,
+            max_state_entries_per_connection: 1000,
+            max_state_bytes_per_connection: 1 << 20,
+            max_error_bytes: 4 << 10,
+            max_raw_bytes: 256 << 10,
+            max_compiled_cache_bytes: 2 << 30,
         }
     }
 }

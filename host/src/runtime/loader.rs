@@ -12,6 +12,7 @@ use super::egress::{AllowedHost, EgressPolicy};
 use super::exports::GuestPre;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use thiserror::Error;
@@ -128,6 +129,10 @@ pub enum LoadError {
     Describe { origin: String, reason: String },
     #[error("{origin}: the manifest is invalid: {reason}")]
     Manifest { origin: String, reason: String },
+    #[error("{origin}: {reason}")]
+    Resources { origin: String, reason: String },
+    #[error("{origin}: refused: {reason}")]
+    Refused { origin: String, reason: String },
 }
 
 impl Runtime {
@@ -154,39 +159,34 @@ impl Runtime {
         })
         .await
         .map_err(|e| LoadError::Invalid { origin: origin.clone(), reason: e.to_string() })?;
-        let (component, compile_origin) = compiled
-            .map_err(|e| LoadError::Invalid { origin: origin.clone(), reason: format!("{e:#}") })?;
-
-        let wrong_world = |e: wasmtime::Error| LoadError::WrongWorld {
-            origin: origin.clone(),
-            reason: format!("{e:#}"),
+        let (component, compile_origin) = compiled.map_err(|e| {
+            let reason = format!("{e:#}");
+            // The pooling allocator checks a component's memories and tables while it
+            // compiles, before `check_resources` can see it.
+            if reason.contains("pooling allocator") {
+                LoadError::Resources {
+                    origin: origin.clone(),
+                    reason: format!(
+                        "defines more memories or tables than a connector may (limits.max_memories_per_component = {}, limits.max_tables_per_component = {}, one memory per module): {reason}",
+                        self.limits.max_memories_per_component,
+                        self.limits.max_tables_per_component
+                    ),
+                }
+            } else {
+                LoadError::Invalid { origin: origin.clone(), reason }
+            }
+        })?;
+        let checked = self.check_and_describe(&component, &origin, &sha256).await;
+        let (pre, manifest) = match checked {
+            Ok(done) => done,
+            Err(error) => {
+                // A rejected component does not keep its compiled artifact on disk.
+                if let Some(cache) = &self.cache {
+                    cache.remove(&sha256);
+                }
+                return Err(error);
+            }
         };
-        let instance_pre = self.linker.instantiate_pre(&component).map_err(wrong_world)?;
-        let world = ConnectorWorldPre::new(instance_pre).map_err(wrong_world)?;
-        let pre = GuestPre::new(&world)
-            .map_err(|reason| LoadError::WrongWorld { origin: origin.clone(), reason })?;
-
-        let identity = Arc::new(CallIdentity {
-            connector_id: origin.clone(),
-            connector_version: "(loading)".into(),
-            connection_id: "describe".into(),
-        });
-        let manifest = match self
-            .run(
-                &pre,
-                identity,
-                Arc::new(EgressPolicy::default()),
-                &Vec::new(),
-                Invocation::Describe,
-            )
-            .await
-        {
-            Ok(Output::Manifest(manifest)) => manifest,
-            Ok(_) => unreachable!("describe returns a manifest"),
-            Err(e) => return Err(LoadError::Describe { origin, reason: e.to_string() }),
-        };
-        validate_manifest(&manifest)
-            .map_err(|reason| LoadError::Manifest { origin: origin.clone(), reason })?;
 
         Ok(Arc::new(LoadedConnector {
             manifest,
@@ -199,6 +199,111 @@ impl Runtime {
             pre,
         }))
     }
+
+    /// Everything after compilation: the resource check, the world check, `describe()`
+    /// within its own deadline and state scope, and the manifest check.
+    async fn check_and_describe(
+        &self,
+        component: &wasmtime::component::Component,
+        origin: &str,
+        sha256: &str,
+    ) -> Result<(GuestPre, Manifest), LoadError> {
+        let origin = origin.to_string();
+        check_resources(component, &self.limits)
+            .map_err(|reason| LoadError::Resources { origin: origin.clone(), reason })?;
+
+        let wrong_world = |e: wasmtime::Error| LoadError::WrongWorld {
+            origin: origin.clone(),
+            reason: format!("{e:#}"),
+        };
+        let instance_pre = self.linker.instantiate_pre(component).map_err(wrong_world)?;
+        let world = ConnectorWorldPre::new(instance_pre).map_err(wrong_world)?;
+        let pre = GuestPre::new(&world)
+            .map_err(|reason| LoadError::WrongWorld { origin: origin.clone(), reason })?;
+
+        // `describe()` gets a state scope of this build's own: one connector cannot read
+        // what another left there while loading.
+        let identity = Arc::new(CallIdentity {
+            connector_id: origin.clone(),
+            connector_version: "(loading)".into(),
+            connection_id: format!("describe:{sha256}"),
+        });
+        let described = self
+            .run(
+                &pre,
+                identity,
+                Arc::new(EgressPolicy::default()),
+                &Vec::new(),
+                Invocation::Describe,
+                self.limits.describe_timeout,
+            )
+            .await;
+        let manifest = match described {
+            Ok(Output::Manifest(manifest)) => manifest,
+            Ok(other) => {
+                return Err(LoadError::Describe {
+                    origin,
+                    reason: format!("returned {other:?} instead of a manifest"),
+                });
+            }
+            Err(e) => return Err(LoadError::Describe { origin, reason: e.to_string() }),
+        };
+        validate_manifest(&manifest)
+            .map_err(|reason| LoadError::Manifest { origin: origin.clone(), reason })?;
+        Ok((pre, manifest))
+    }
+}
+
+/// Reads a connector file, checking its size before reading and reading no more than
+/// `limit` + 1 bytes (a huge or sparse file costs nothing).
+pub async fn read_component_file(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, LoadError> {
+    use tokio::io::AsyncReadExt;
+    let origin = path.display().to_string();
+    let read_error = |e: std::io::Error| LoadError::Read { origin: origin.clone(), reason: e.to_string() };
+    let file = tokio::fs::File::open(path).await.map_err(read_error)?;
+    let size = file.metadata().await.map_err(read_error)?.len();
+    if size > limit {
+        return Err(LoadError::TooLarge { origin, size, limit });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(limit + 1).read_to_end(&mut bytes).await.map_err(read_error)?;
+    let read = bytes.len() as u64;
+    if read > limit {
+        return Err(LoadError::TooLarge { origin, size: read, limit });
+    }
+    Ok(bytes)
+}
+
+/// What a component asks of the sandbox, checked before anything is instantiated: a
+/// connector needs one linear memory and a few tables; a component with sixteen memories
+/// would take sixteen pool slots (and sixteen times the memory limit, were it per memory).
+fn check_resources(
+    component: &wasmtime::component::Component,
+    limits: &super::Limits,
+) -> Result<(), String> {
+    let Some(needs) = component.resources_required() else {
+        return Err("instantiates core modules it imports; a connector must define its own (build it with `--target wasm32-wasip2`)".into());
+    };
+    if needs.num_memories > limits.max_memories_per_component {
+        return Err(format!(
+            "defines {} linear memories; a connector may define at most {} (limits.max_memories_per_component)",
+            needs.num_memories, limits.max_memories_per_component
+        ));
+    }
+    if needs.num_tables > limits.max_tables_per_component {
+        return Err(format!(
+            "defines {} tables; a connector may define at most {} (limits.max_tables_per_component)",
+            needs.num_tables, limits.max_tables_per_component
+        ));
+    }
+    let initial_bytes = needs.max_initial_memory_size.unwrap_or(0).saturating_mul(64 << 10);
+    if initial_bytes > limits.memory_bytes {
+        return Err(format!(
+            "asks for {initial_bytes} bytes of initial memory, over the call memory limit of {} bytes (limits.memory_bytes)",
+            limits.memory_bytes
+        ));
+    }
+    Ok(())
 }
 
 /// The binary header tells a component (`\0asm`, version 0x0d, layer 1) from a core module
@@ -220,23 +325,72 @@ fn check_header(wasm: &[u8], size: u64, limit: u64, origin: &str) -> Result<(), 
     }
 }
 
+/// Bounds of a manifest: it is served to every tenant and checked on every load.
+pub mod manifest_limits {
+    /// The manifest as JSON.
+    pub const MAX_BYTES: u64 = 256 << 10;
+    pub const MAX_CONFIG_FIELDS: usize = 200;
+    pub const MAX_EGRESS_HOSTS: usize = 64;
+    pub const MAX_ATS_NAME_BYTES: usize = 200;
+    pub const MAX_VERSION_BYTES: usize = 64;
+    pub const MAX_FIELD_NAME_BYTES: usize = 64;
+    pub const MAX_HELP_BYTES: usize = 2000;
+    pub const MAX_EGRESS_ENTRY_BYTES: usize = 300;
+}
+
+/// Checks a manifest in time linear in its size; the first problem is the answer.
 fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
+    use manifest_limits::*;
+    let size = super::call::json_size(manifest);
+    if size > MAX_BYTES {
+        return Err(format!("is {size} bytes as JSON, over the limit of {MAX_BYTES}"));
+    }
     let id_ok = !manifest.id.is_empty()
         && manifest.id.len() <= 64
         && manifest.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !id_ok {
-        return Err(format!("id `{}` must be 1-64 characters of [a-z0-9-]", manifest.id));
+        return Err(format!("id `{}` must be 1-64 characters of [a-z0-9-]", cut(&manifest.id)));
     }
+    let bounded = |what: &str, text: &str, max: usize| {
+        if text.len() > max {
+            Err(format!("{what} is {} bytes, over the limit of {max}", text.len()))
+        } else {
+            Ok(())
+        }
+    };
+    bounded("ats-name", &manifest.ats_name, MAX_ATS_NAME_BYTES)?;
+    bounded("connector-version", &manifest.connector_version, MAX_VERSION_BYTES)?;
     if manifest.connector_version.trim().is_empty() {
         return Err("connector-version is empty".into());
     }
-    for (i, field) in manifest.config_fields.iter().enumerate() {
-        if field.name.is_empty() || manifest.config_fields[..i].iter().any(|f| f.name == field.name)
-        {
+    let mut operations = HashSet::new();
+    for operation in &manifest.operations {
+        if !operations.insert(operation.wit_name()) {
+            return Err(format!("operation `{}` is declared twice", operation.wit_name()));
+        }
+    }
+    if manifest.config_fields.len() > MAX_CONFIG_FIELDS {
+        return Err(format!(
+            "declares {} config fields, over the limit of {MAX_CONFIG_FIELDS}",
+            manifest.config_fields.len()
+        ));
+    }
+    let mut names = HashSet::new();
+    for field in &manifest.config_fields {
+        bounded("a config field name", &field.name, MAX_FIELD_NAME_BYTES)?;
+        bounded(&format!("the help of config field `{}`", field.name), &field.help, MAX_HELP_BYTES)?;
+        if field.name.is_empty() || !names.insert(field.name.as_str()) {
             return Err(format!("config field `{}` is empty or declared twice", field.name));
         }
     }
+    if manifest.egress_hosts.len() > MAX_EGRESS_HOSTS {
+        return Err(format!(
+            "declares {} egress hosts, over the limit of {MAX_EGRESS_HOSTS}",
+            manifest.egress_hosts.len()
+        ));
+    }
     for entry in &manifest.egress_hosts {
+        bounded("an egress entry", entry, MAX_EGRESS_ENTRY_BYTES)?;
         // Templated entries are checked once rendered, per connection.
         if !entry.contains('{') {
             AllowedHost::parse(entry).map_err(|e| e.to_string())?;
@@ -245,9 +399,56 @@ fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
     Ok(())
 }
 
+/// The start of a possibly huge guest string, for a message.
+fn cut(text: &str) -> String {
+    super::bounds::cap_text(text.to_string(), 80)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn manifest(fields: usize) -> Manifest {
+        Manifest {
+            id: "big".into(),
+            ats_name: "Big".into(),
+            connector_version: "1.0.0".into(),
+            operations: vec![super::super::Operation::ListJobs],
+            config_fields: (0..fields)
+                .map(|i| super::super::bindings::ats::connector::types::ConfigField {
+                    name: format!("f{i}"),
+                    secret: false,
+                    required: false,
+                    help: String::new(),
+                })
+                .collect(),
+            egress_hosts: Vec::new(),
+        }
+    }
+
+    /// `manifest_size`: the check is linear (50,000 fields once took 14 s) and bounded.
+    #[test]
+    fn manifest_size_is_bounded_and_checked_in_linear_time() {
+        assert!(validate_manifest(&manifest(manifest_limits::MAX_CONFIG_FIELDS)).is_ok());
+        let started = Instant::now();
+        let err = validate_manifest(&manifest(50_000)).expect_err("too many fields");
+        assert!(err.contains("over the limit"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5), "the check must stay linear");
+        let err = validate_manifest(&manifest(manifest_limits::MAX_CONFIG_FIELDS + 1))
+            .expect_err("one field too many");
+        assert!(err.contains("config fields, over the limit"), "{err}");
+        let mut named = manifest(1);
+        named.ats_name = "x".repeat(1 << 20);
+        assert!(validate_manifest(&named).expect_err("huge name").contains("bytes as JSON"));
+        named.ats_name = "x".repeat(1000);
+        assert!(validate_manifest(&named).expect_err("long name").contains("ats-name"));
+        let mut twice = manifest(1);
+        twice.operations.push(super::super::Operation::ListJobs);
+        assert!(validate_manifest(&twice).expect_err("twice").contains("declared twice"));
+        let mut dup = manifest(3);
+        dup.config_fields[2].name = "f0".into();
+        assert!(validate_manifest(&dup).expect_err("dup field").contains("declared twice"));
+    }
 
     #[test]
     fn header_distinguishes_garbage_modules_and_components() {

@@ -11,19 +11,23 @@
 //! | [`exports`] | export indices resolved once per version; the one called export type-checked |
 //! | [`registry`] | active and earlier versions per connector; atomic swap, rollback |
 //! | [`watcher`] | hot loading from a directory |
-//! | [`call`] | one call: fresh store, deadlines, error mapping |
+//! | [`gate`] | admission: calls per connection, per connector version, per pool; `busy` |
+//! | [`call`] | one call: fresh store, deadlines (yielding CPU budget), error mapping |
+//! | [`bounds`] | caps on error text and `raw` fields; guest log text escaped |
 //! | [`call_state`] | per-call store data and the `http`/`log`/`state` imports |
 //! | [`egress`] | the egress allow-list and private-network block |
 //! | [`http`] | outbound HTTP for guests (reqwest), size caps, timeouts |
 //! | [`state`] | per-connection key/value state with TTL |
 
 pub mod bindings;
+pub mod bounds;
 pub mod cache;
 pub mod call;
 pub mod call_state;
 pub mod egress;
 pub mod engine;
 pub mod exports;
+pub mod gate;
 pub mod http;
 pub mod limits;
 pub mod loader;
@@ -93,6 +97,7 @@ pub struct Runtime {
     egress: Arc<http::EgressClient>,
     state: Arc<dyn StateStore>,
     cache: Option<Arc<ArtifactCache>>,
+    gates: gate::CallGates,
     _ticker: EpochTicker,
 }
 
@@ -113,8 +118,11 @@ impl Runtime {
             .map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
         let egress =
             http::EgressClient::new(&limits).map_err(|e| RuntimeError::Http(e.to_string()))?;
-        let cache = cache_dir.map(|dir| Arc::new(ArtifactCache::new(dir, &engine)));
+        let cache = cache_dir.map(|dir| {
+            Arc::new(ArtifactCache::new(dir, &engine, limits.max_compiled_cache_bytes))
+        });
         let ticker = EpochTicker::start(&engine, limits.epoch_tick);
+        let gates = gate::CallGates::new(&limits);
         Ok(Self {
             engine,
             linker,
@@ -123,6 +131,7 @@ impl Runtime {
             egress: Arc::new(egress),
             state,
             cache,
+            gates,
             _ticker: ticker,
         })
     }
@@ -133,6 +142,11 @@ impl Runtime {
 
     pub fn allocator(&self) -> AllocatorKind {
         self.allocator
+    }
+
+    /// Forgets every `state` entry of a connection (it was deleted).
+    pub fn clear_state(&self, connection_id: &str) {
+        self.state.clear(connection_id);
     }
 
     /// The egress allow-list of one call: the manifest's entries rendered with the config.

@@ -42,6 +42,10 @@ pub enum RegistryError {
     UnknownVersion { id: String, version: String, loaded: String },
     #[error("connector `{0}` has no earlier version to roll back to")]
     NoEarlierVersion(String),
+    #[error(
+        "connector `{id}` version `{version}` is already loaded with other bytes (sha256 {loaded}…, this file {offered}…); give the new build a new connector-version"
+    )]
+    VersionTaken { id: String, version: String, loaded: String, offered: String },
 }
 
 /// One connector in a listing.
@@ -64,13 +68,25 @@ impl Registry {
         Self { connectors: RwLock::new(BTreeMap::new()), keep: keep.max(1) }
     }
 
-    /// Makes `connector` the active version of its id.
-    pub fn install(&self, connector: Arc<LoadedConnector>) -> Installed {
+    /// Makes `connector` the active version of its id. A version string names one build:
+    /// other bytes under a version string already loaded are refused, so a pin or an
+    /// activation by version can never be redirected to a different build.
+    pub fn install(&self, connector: Arc<LoadedConnector>) -> Result<Installed, RegistryError> {
         let mut all = self.connectors.write().unwrap_or_else(PoisonError::into_inner);
         let versions = all.entry(connector.manifest.id.clone()).or_default();
         if let Some(index) = versions.loaded.iter().position(|v| v.sha256 == connector.sha256) {
             versions.active = index;
-            return Installed::AlreadyLoaded;
+            return Ok(Installed::AlreadyLoaded);
+        }
+        let version = &connector.manifest.connector_version;
+        if let Some(taken) = versions.loaded.iter().find(|v| &v.manifest.connector_version == version)
+        {
+            return Err(RegistryError::VersionTaken {
+                id: connector.manifest.id.clone(),
+                version: version.clone(),
+                loaded: taken.sha256[..12].to_string(),
+                offered: connector.sha256[..12].to_string(),
+            });
         }
         let replaced =
             versions.loaded.get(versions.active).map(|v| v.manifest.connector_version.clone());
@@ -79,7 +95,7 @@ impl Registry {
             versions.loaded.remove(0);
         }
         versions.active = versions.loaded.len() - 1;
-        Installed::Activated { replaced }
+        Ok(Installed::Activated { replaced })
     }
 
     /// The version new calls of `id` should use.

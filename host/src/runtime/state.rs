@@ -1,6 +1,7 @@
 //! The per-connection key/value `state` behind the guest import of the same name (session
-//! ids, access tokens), with a time-to-live per entry. The in-memory store serves
-//! `connector call` and tests; the persistent store implements the same trait.
+//! ids, access tokens), with a time-to-live per entry and a quota per connection (entries
+//! and bytes), so a connector cannot grow the host's store without bound. The in-memory
+//! store serves `connector call` and tests; the persistent store implements the same trait.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -11,6 +12,64 @@ pub trait StateStore: Send + Sync {
     fn get(&self, scope: &str, key: &str) -> Option<String>;
     fn set(&self, scope: &str, key: &str, value: String, ttl: Option<Duration>);
     fn delete(&self, scope: &str, key: &str);
+    /// Live entries of `scope` and their bytes (keys + values as stored), leaving out `key`
+    /// (the entry a `set` is about to replace).
+    fn usage(&self, scope: &str, except_key: &str) -> StateUsage;
+    /// Removes every entry of `scope` (the connection was deleted).
+    fn clear(&self, scope: &str);
+}
+
+/// What one connection's state holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateUsage {
+    pub entries: usize,
+    pub bytes: usize,
+}
+
+/// The state one connection may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct StateQuota {
+    pub max_entries: usize,
+    pub max_bytes: usize,
+}
+
+/// A `state.set` that would take a connection over its quota. The call fails with this
+/// (typed as `CallError::StateFull`); what was stored stays.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "connector state of connection `{connection}` is full: this set would make {entries} entries / {bytes} bytes, over the quota of {max_entries} entries / {max_bytes} bytes (limits.max_state_entries_per_connection, limits.max_state_bytes_per_connection); delete entries or give them a TTL"
+)]
+pub struct StateFull {
+    pub connection: String,
+    pub entries: usize,
+    pub bytes: usize,
+    pub max_entries: usize,
+    pub max_bytes: usize,
+}
+
+impl StateQuota {
+    /// Checks that `store` can take `key` = `value` for `scope`.
+    pub fn admit(
+        &self,
+        store: &dyn StateStore,
+        scope: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), StateFull> {
+        let usage = store.usage(scope, key);
+        let entries = usage.entries + 1;
+        let bytes = usage.bytes + key.len() + value.len();
+        if entries > self.max_entries || bytes > self.max_bytes {
+            return Err(StateFull {
+                connection: scope.to_string(),
+                entries,
+                bytes,
+                max_entries: self.max_entries,
+                max_bytes: self.max_bytes,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// `(scope, key)` of one state entry.
@@ -52,6 +111,24 @@ impl StateStore for MemoryStateStore {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&(scope.to_string(), key.to_string()));
     }
+
+    fn usage(&self, scope: &str, except_key: &str) -> StateUsage {
+        let now = Instant::now();
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries
+            .iter()
+            .filter(|((s, k), (_, expiry))| {
+                s == scope && k != except_key && expiry.is_none_or(|at| at > now)
+            })
+            .fold(StateUsage::default(), |usage, ((_, k), (v, _))| StateUsage {
+                entries: usage.entries + 1,
+                bytes: usage.bytes + k.len() + v.len(),
+            })
+    }
+
+    fn clear(&self, scope: &str) {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).retain(|(s, _), _| s != scope);
+    }
 }
 
 #[cfg(test)]
@@ -68,5 +145,21 @@ mod tests {
         assert_eq!(store.get("conn-a", "short"), None);
         store.delete("conn-a", "session");
         assert_eq!(store.get("conn-a", "session"), None);
+    }
+
+    #[test]
+    fn the_quota_counts_live_entries_and_a_replaced_key_once() {
+        let store = MemoryStateStore::default();
+        let quota = StateQuota { max_entries: 2, max_bytes: 20 };
+        store.set("c", "a", "12345".into(), None);
+        assert!(quota.admit(&store, "c", "a", "1234567890").is_ok(), "replacing a key");
+        store.set("c", "b", "x".into(), None);
+        let full = quota.admit(&store, "c", "c", "x").expect_err("a third entry");
+        assert_eq!((full.entries, full.max_entries), (3, 2));
+        assert!(quota.admit(&store, "other", "c", "x").is_ok(), "another connection");
+        assert!(quota.admit(&store, "c", "b", &"y".repeat(30)).is_err(), "over the bytes");
+        store.clear("c");
+        assert_eq!(store.usage("c", ""), StateUsage::default());
+        assert_eq!(store.get("c", "a"), None);
     }
 }

@@ -11,6 +11,7 @@
 use super::Runtime;
 use super::loader::LoadError;
 use super::registry::{Installed, Registry};
+use futures::StreamExt;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -75,7 +76,7 @@ impl DirectoryWatcher {
     }
 
     async fn scan(&mut self, wait_for_settle: bool) -> ScanReport {
-        let mut report = ScanReport::default();
+        let mut due = Vec::new();
         for (path, stamp) in list_wasm_files(&self.dir) {
             if self.handled.get(&path) == Some(&stamp) {
                 continue;
@@ -86,22 +87,43 @@ impl DirectoryWatcher {
             }
             self.settling.remove(&path);
             self.handled.insert(path.clone(), stamp);
-            self.load_file(&path, &mut report).await;
+            due.push(path);
+        }
+        // Files load (compile + `describe()`, each within its own deadline) several at a
+        // time, so one slow or hanging file does not delay the others; they are installed
+        // in file-name order, so the version active afterwards does not depend on timing.
+        let runtime = &self.runtime;
+        let loads = futures::stream::iter(due.into_iter().map(|path| async move {
+            let loaded = load_file(runtime, &path).await;
+            (path, loaded)
+        }))
+        .buffered(CONCURRENT_LOADS)
+        .collect::<Vec<_>>()
+        .await;
+        let mut report = ScanReport::default();
+        for (path, loaded) in loads {
+            self.install(&path, loaded, &mut report);
         }
         report
     }
 
-    async fn load_file(&self, path: &Path, report: &mut ScanReport) {
-        let origin = path.display().to_string();
-        let loaded = match tokio::fs::read(path).await {
-            Ok(bytes) => self.runtime.load(bytes, &origin).await,
-            Err(e) => Err(LoadError::Read { origin, reason: e.to_string() }),
-        };
-        match loaded {
-            Ok(connector) => {
-                let id = connector.manifest.id.clone();
-                let version = connector.manifest.connector_version.clone();
-                match self.registry.install(connector) {
+    fn install(
+        &self,
+        path: &Path,
+        loaded: Result<Arc<super::LoadedConnector>, LoadError>,
+        report: &mut ScanReport,
+    ) {
+        let installed = loaded.and_then(|connector| {
+            let id = connector.manifest.id.clone();
+            let version = connector.manifest.connector_version.clone();
+            self.registry
+                .install(connector)
+                .map(|installed| (id, version, installed))
+                .map_err(|e| LoadError::Refused { origin: path.display().to_string(), reason: e.to_string() })
+        });
+        match installed {
+            Ok((id, version, installed)) => {
+                match installed {
                     Installed::Activated { replaced } => tracing::info!(
                         file = %path.display(), connector = %id, %version, ?replaced,
                         "connector version loaded and active"
@@ -119,6 +141,17 @@ impl DirectoryWatcher {
             }
         }
     }
+}
+
+/// Connector files loaded at once during a scan.
+const CONCURRENT_LOADS: usize = 4;
+
+async fn load_file(
+    runtime: &Runtime,
+    path: &Path,
+) -> Result<Arc<super::LoadedConnector>, LoadError> {
+    let bytes = super::loader::read_component_file(path, runtime.limits().max_component_bytes).await?;
+    runtime.load(bytes, &path.display().to_string()).await
 }
 
 fn list_wasm_files(dir: &Path) -> Vec<(PathBuf, Stamp)> {

@@ -6,7 +6,7 @@
 //! entries are dropped when read.
 
 use super::SecretBox;
-use crate::runtime::state::StateStore;
+use crate::runtime::state::{StateStore, StateUsage};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -64,6 +64,26 @@ impl StateStore for SledStateStore {
 
     fn delete(&self, scope: &str, name: &str) {
         let _ = self.tree.remove(key(scope, name));
+    }
+
+    /// Counts bytes as stored (sealed): a little more than the plaintext, never less.
+    fn usage(&self, scope: &str, except_key: &str) -> StateUsage {
+        let prefix = key(scope, "");
+        let except = key(scope, except_key);
+        self.tree
+            .scan_prefix(&prefix)
+            .filter_map(Result::ok)
+            .filter(|(k, _)| k.as_ref() != except.as_slice())
+            .fold(StateUsage::default(), |usage, (k, v)| StateUsage {
+                entries: usage.entries + 1,
+                bytes: usage.bytes + (k.len() - prefix.len()) + v.len(),
+            })
+    }
+
+    fn clear(&self, scope: &str) {
+        for (k, _) in self.tree.scan_prefix(key(scope, "")).filter_map(Result::ok) {
+            let _ = self.tree.remove(k);
+        }
     }
 }
 

@@ -52,12 +52,22 @@ pub struct Connection {
     pub connector_id: String,
     /// Use this connector version instead of the active one.
     pub pinned_version: Option<String>,
+    /// The content hash (sha256) of the pinned build, recorded when the pin was set: a pin
+    /// follows these bytes, never whatever later claims the same version string.
+    #[serde(default)]
+    pub pinned_sha256: Option<String>,
     pub name: String,
     pub config: BTreeMap<String, String>,
     /// Names of the secret fields that are set (values are write-only).
     #[serde(default)]
     pub secret_names: Vec<String>,
+    /// The operator let this connection reach loopback and private networks.
     pub allow_private_networks: bool,
+    /// The config values egress hosts were rendered from when the operator granted private
+    /// networks. The grant holds only while they are unchanged: a tenant who edits the base
+    /// URL cannot point the grant at another private host.
+    #[serde(default)]
+    pub private_grant: BTreeMap<String, String>,
     pub status: ConnectionStatus,
     pub status_detail: Option<String>,
     pub schedules: Schedules,
@@ -70,6 +80,15 @@ pub struct Connection {
 pub struct ConnectionWithSecrets {
     pub connection: Connection,
     pub secrets: Secrets,
+}
+
+impl Connection {
+    /// Whether calls of this connection may reach private networks now: granted by the
+    /// operator, and every config value the grant was given for still unchanged.
+    pub fn private_networks_granted(&self) -> bool {
+        self.allow_private_networks
+            && self.private_grant.iter().all(|(field, value)| self.config.get(field) == Some(value))
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]

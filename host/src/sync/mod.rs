@@ -23,6 +23,7 @@ use crate::store::{
     RunState, Store, StoreError, SyncKind,
 };
 use budget::RateBudgets;
+use futures::FutureExt;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -152,7 +153,7 @@ pub fn call_context(connection: &ConnectionWithSecrets) -> CallContext {
     );
     let mut context = CallContext::new(c.id.clone(), fields);
     context.tenant_id = c.tenant_id.clone();
-    context.allow_private_networks = c.allow_private_networks;
+    context.allow_private_networks = c.private_networks_granted();
     context
 }
 
@@ -202,7 +203,18 @@ impl SyncEngine {
     ) -> Result<Arc<LoadedConnector>, String> {
         match &connection.pinned_version {
             Some(version) => {
-                self.registry.version(&connection.connector_id, version).map_err(|e| e.to_string())
+                let build = connection.pinned_sha256.as_deref().unwrap_or(version);
+                let found = self
+                    .registry
+                    .version(&connection.connector_id, build)
+                    .map_err(|e| e.to_string())?;
+                if found.manifest.connector_version != *version {
+                    return Err(format!(
+                        "the pinned build {build} of `{}` is version {}, not the pinned {version}; pin again",
+                        connection.connector_id, found.manifest.connector_version
+                    ));
+                }
+                Ok(found)
             }
             None => self.registry.active(&connection.connector_id).ok_or_else(|| {
                 format!(
@@ -328,7 +340,23 @@ impl SyncEngine {
         let run_id = run.id.clone();
         tokio::spawn(async move {
             let permit = engine.permits.clone().acquire_owned().await;
-            let finished = engine.execute(run).await;
+            let fallback = run.clone();
+            // `execute` catches panics of the pass itself; this catches the rest (recording
+            // the outcome), so the slot is always cleared and the run always ends.
+            let finished = std::panic::AssertUnwindSafe(engine.execute(run))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| {
+                    let mut run = fallback;
+                    run.state = RunState::Failed;
+                    run.error = Some(format!(
+                        "the host failed during this run: {}",
+                        crate::panic_message(panic.as_ref())
+                    ));
+                    run.end(crate::webhooks::now_ms());
+                    let _ = engine.store.put_run(&run);
+                    run
+                });
             drop(permit);
             engine.slots.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
             if let Ok(Some(connection)) = engine.store.connection(&finished.connection_id) {

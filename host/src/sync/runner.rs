@@ -14,6 +14,7 @@ use crate::store::{
     Checkpoint, ConnectionStatus, ConnectionWithSecrets, PageCommit, RecordFilter, Run, RunState,
     StoreError, SyncKind,
 };
+use futures::FutureExt;
 use rand::Rng;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -37,6 +38,10 @@ impl From<StoreError> for Stop {
         Stop::Failed(format!("store: {error}"))
     }
 }
+
+/// What `run.error` keeps of a reason (a connector's message can be megabytes): stored,
+/// logged and served by `GET /v1/runs`, so it is cut, with the cut size noted.
+pub const MAX_RUN_ERROR_BYTES: usize = 4 << 10;
 
 pub(super) struct RunContext {
     pub connection: ConnectionWithSecrets,
@@ -70,7 +75,17 @@ impl SyncEngine {
                 let span = tracing::Span::current();
                 span.record("connector", context.connector.manifest.id.as_str());
                 span.record("version", context.connector.manifest.connector_version.as_str());
-                self.pass(&mut run, &context).await
+                // A panic anywhere in the pass (host code, a dependency) fails this run with
+                // the reason; it never unwinds past the run and leaves it `running`.
+                std::panic::AssertUnwindSafe(self.pass(&mut run, &context))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|panic| {
+                        Err(Stop::Failed(format!(
+                            "the host failed during this run: {}",
+                            crate::panic_message(panic.as_ref())
+                        )))
+                    })
             }
             Err(stop) => Err(stop),
         };
@@ -95,6 +110,7 @@ impl SyncEngine {
                 self.mark_needs_reauth(&run.connection_id, &reason);
             }
         }
+        run.error = run.error.take().map(|e| crate::runtime::bounds::cap_text(e, MAX_RUN_ERROR_BYTES));
         self.record_outcome(&run);
         run
     }

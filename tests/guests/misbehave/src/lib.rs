@@ -11,6 +11,13 @@
 //! | `log-flood` | logs `count` lines of 1 KiB |
 //! | `stderr` | writes to stderr, then returns normally |
 //! | `count` | increments a counter in the host `state` and returns it as the title |
+//! | `headers` | sends config `url` a request with `count` distinct headers |
+//! | `state-flood` | stores `count` state entries of `size` bytes |
+//! | `recurse` | recurses without end (stack overflow) |
+//! | `log-forge` | logs a message with a newline and a forged second line |
+//! | `big-error` | fails with a transient error of `size` bytes |
+//! | `big-raw` | returns a job whose `raw` is `size` bytes |
+//! | `hold` | touches `mb` MiB of memory, then returns |
 //! | anything else | returns one job, quickly |
 
 use ats_connector_sdk::http::Request;
@@ -26,12 +33,21 @@ impl Connector for Misbehave {
             ats_name: "Misbehaving test ATS".into(),
             connector_version: "0.1.0".into(),
             operations: vec![Operation::ListJobs],
-            config_fields: vec![ConfigField {
-                name: "behaviour".into(),
+            config_fields: [
+                ("behaviour", "what list-jobs does"),
+                ("url", "the URL `fetch` and `headers` request"),
+                ("size", "bytes of output, error, raw or state values"),
+                ("count", "how many lines, headers or state entries"),
+                ("mb", "MiB `hold` touches"),
+            ]
+            .into_iter()
+            .map(|(name, help)| ConfigField {
+                name: name.into(),
                 secret: false,
                 required: false,
-                help: "what list-jobs does".into(),
-            }],
+                help: help.into(),
+            })
+            .collect(),
             egress_hosts: vec!["http://127.0.0.1:*".into(), "http://localhost:*".into()],
         }
     }
@@ -61,6 +77,47 @@ impl Connector for Misbehave {
                 }
                 "flooded".into()
             }
+            "headers" => {
+                let mut request = Request::get(config.require("url")?);
+                for i in 0..number("count", 30_000) {
+                    request = request.header(&format!("x-h-{i}"), "v");
+                }
+                match request.send() {
+                    Ok(response) => format!("status {}", response.status()),
+                    Err(error) => return Err(error),
+                }
+            }
+            "state-flood" => {
+                let value = "s".repeat(number("size", 60_000));
+                for i in 0..number("count", 100_000) {
+                    state::set(&format!("key-{i}"), &value, None);
+                }
+                "stored".into()
+            }
+            "recurse" => recurse(std::hint::black_box(1)).to_string(),
+            "log-forge" => {
+                log(
+                    Level::Info,
+                    "innocent\nERROR connector=victim connection=other-tenant forged line",
+                );
+                "logged".into()
+            }
+            "big-error" => {
+                return Err(AtsError::Transient("e".repeat(number("size", 1 << 20))));
+            }
+            "big-raw" => {
+                let mut job = job("big raw".into());
+                job.raw = format!("\"{}\"", "r".repeat(number("size", 1 << 20)));
+                return Ok(JobPage { items: vec![job], next_page_token: None });
+            }
+            "hold" => {
+                let mut hoard = vec![0u8; number("mb", 4) << 20];
+                for (i, byte) in hoard.iter_mut().enumerate().step_by(4096) {
+                    *byte = i as u8;
+                }
+                std::hint::black_box(&hoard);
+                "held".into()
+            }
             "count" => {
                 let next =
                     state::get("counter").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) + 1;
@@ -85,6 +142,13 @@ fn spin_forever() -> String {
     loop {
         counter = std::hint::black_box(counter.wrapping_add(1));
     }
+}
+
+/// Recursion the optimiser cannot turn into a loop: each frame keeps a buffer alive.
+#[allow(unconditional_recursion, reason = "the point of this behaviour is to overflow the stack")]
+fn recurse(depth: u64) -> u64 {
+    let buffer = std::hint::black_box([depth; 16]);
+    recurse(depth + 1) + buffer[(depth % 16) as usize]
 }
 
 fn job(title: String) -> Job {
