@@ -108,7 +108,7 @@ async fn wasm_vs_native() -> anyhow::Result<()> {
         .find(|(package, _)| *package == "connector-sandbox")
         .map(|(_, wasm)| wasm.to_vec())
         .ok_or_else(|| anyhow::anyhow!("the sandbox connector is not bundled"))?;
-    registry.install(runtime.load(wasm, "bench").await?);
+    registry.install(runtime.load(wasm, "bench").await?)?;
     let native: Arc<dyn Transport> = Arc::new(NativeSandbox { http: reqwest::Client::new() });
     let wasm_transport: Arc<dyn Transport> = runtime.clone();
 

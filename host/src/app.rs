@@ -85,36 +85,36 @@ impl Host {
         Ok(Host { state, store, sync, webhooks, generated_operator_key: generated })
     }
 
-    /// Loads the connectors compiled into the binary, several at once; returns how many
-    /// were loaded.
+    /// Loads the connectors compiled into the binary, one after the other (each compiled
+    /// artifact is cached as soon as it exists, so an interrupted start keeps what it did);
+    /// returns how many were loaded.
     pub async fn load_bundled(&self) -> usize {
-        use futures::StreamExt;
-        let runtime = &self.state.runtime;
-        let loads = futures::stream::iter(crate::bundled::BUNDLED.iter().map(
-            |(package, wasm)| async move {
-                let origin = format!("bundled:{package}");
-                let loaded = runtime.load(wasm.to_vec(), &origin).await;
-                (origin, loaded)
-            },
-        ))
-        .buffered(4)
-        .collect::<Vec<_>>()
-        .await;
-        let mut count = 0;
-        for (origin, loaded) in loads {
-            match loaded.map(|c| (c.manifest.id.clone(), c.manifest.connector_version.clone(), c))
-            {
-                Ok((id, version, connector)) => match self.state.registry.install(connector) {
-                    Ok(_) => {
-                        tracing::info!(%origin, connector = %id, %version, "bundled connector loaded");
-                        count += 1;
-                    }
-                    Err(error) => tracing::error!(%origin, %error, "bundled connector refused"),
-                },
-                Err(error) => tracing::error!(%error, "bundled connector rejected"),
+        let mut loaded = 0;
+        for (package, wasm) in crate::bundled::BUNDLED {
+            let origin = format!("bundled:{package}");
+            let installed = match self.state.runtime.load(wasm.to_vec(), &origin).await {
+                Ok(connector) => {
+                    let (id, version) = (
+                        connector.manifest.id.clone(),
+                        connector.manifest.connector_version.clone(),
+                    );
+                    self.state
+                        .registry
+                        .install(connector)
+                        .map(|_| (id, version))
+                        .map_err(|e| e.to_string())
+                }
+                Err(error) => Err(error.to_string()),
+            };
+            match installed {
+                Ok((connector, version)) => {
+                    tracing::info!(%origin, %connector, %version, "bundled connector loaded");
+                    loaded += 1;
+                }
+                Err(error) => tracing::error!(%origin, %error, "bundled connector rejected"),
             }
         }
-        count
+        loaded
     }
 
     pub fn router(&self) -> axum::Router {

@@ -122,7 +122,9 @@ async fn a_bad_file_in_the_watched_directory_leaves_the_serving_version_in_place
 async fn hot_swap_under_load_fails_no_call_and_new_calls_see_the_new_version() {
     let runtime = runtime(test_limits());
     let registry = Arc::new(Registry::default());
-    registry.install(runtime.load(read(guests::ECHO_V1), "echo-v1").await.expect("v1")).expect("installs");
+    registry
+        .install(runtime.load(read(guests::ECHO_V1), "echo-v1").await.expect("v1"))
+        .expect("installs");
     let v2 = runtime.load(read(guests::ECHO_V2), "echo-v2").await.expect("v2");
 
     let stop = Arc::new(AtomicBool::new(false));

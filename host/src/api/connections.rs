@@ -9,7 +9,6 @@ use super::openapi::{Access, Routes};
 use super::problem::{Body, FieldProblem, Problem};
 use crate::runtime::bindings::{AtsError, PageRequest};
 use crate::runtime::{CallError, Invocation, LoadedConnector, Manifest};
-use std::sync::Arc;
 use crate::store::{
     Connection, ConnectionStatus, MAX_INTERVAL_SECS, MIN_INTERVAL_SECS, Schedules, Secrets, Tenant,
 };
@@ -22,6 +21,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
     routes
@@ -347,11 +347,16 @@ async fn update(
         )
         .into_response();
     }
-    let connector =
-        match check_fields(&state, &connection.connector_id, pinned.as_deref(), &config, &secrets) {
-            Ok(connector) => connector,
-            Err(p) => return p.into_response(),
-        };
+    let connector = match check_fields(
+        &state,
+        &connection.connector_id,
+        pinned.as_deref(),
+        &config,
+        &secrets,
+    ) {
+        Ok(connector) => connector,
+        Err(p) => return p.into_response(),
+    };
     if body.pinned_version.is_some() {
         connection.pinned_sha256 = pinned.is_some().then(|| connector.sha256.clone());
     }
@@ -426,7 +431,10 @@ async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<St
 /// The config fields egress entries are rendered from (`{base-url}`,
 /// `https://{instance}.example.com`), with their current values: what a private-network
 /// grant is bound to.
-fn egress_fields(manifest: &Manifest, config: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+fn egress_fields(
+    manifest: &Manifest,
+    config: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let mut fields = BTreeMap::new();
     for entry in &manifest.egress_hosts {
         let mut rest = entry.as_str();

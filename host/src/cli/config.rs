@@ -134,8 +134,9 @@ impl LimitsSection {
         };
         // A count in the file times `unit` (1 for a count, 1024 for KiB), as a usize.
         let size = |key: &str, value: Option<usize>, default: usize, unit: usize| {
-            positive(key, value.map(|v| v as u64))
-                .map(|v| v.map_or(default, |v| usize::try_from(v).unwrap_or(usize::MAX).saturating_mul(unit)))
+            positive(key, value.map(|v| v as u64)).map(|v| {
+                v.map_or(default, |v| usize::try_from(v).unwrap_or(usize::MAX).saturating_mul(unit))
+            })
         };
         Ok(Limits {
             call_timeout: ms("call_timeout_ms", self.call_timeout_ms, defaults.call_timeout)?,
@@ -185,8 +186,18 @@ impl LimitsSection {
                 u64::from(defaults.pooling_instances),
             )?)
             .unwrap_or(u32::MAX),
-            max_request_headers: size("max_request_headers", self.max_request_headers, defaults.max_request_headers, 1)?,
-            max_request_header_bytes: size("max_request_header_kb", self.max_request_header_kb, defaults.max_request_header_bytes, 1024)?,
+            max_request_headers: size(
+                "max_request_headers",
+                self.max_request_headers,
+                defaults.max_request_headers,
+                1,
+            )?,
+            max_request_header_bytes: size(
+                "max_request_header_kb",
+                self.max_request_header_kb,
+                defaults.max_request_header_bytes,
+                1024,
+            )?,
             max_concurrent_calls_per_connector: size(
                 "max_concurrent_calls_per_connector",
                 self.max_concurrent_calls_per_connector,
@@ -199,8 +210,16 @@ impl LimitsSection {
                 defaults.max_concurrent_calls_per_connection,
                 1,
             )?,
-            call_queue_timeout: ms("call_queue_timeout_ms", self.call_queue_timeout_ms, defaults.call_queue_timeout)?,
-            describe_timeout: ms("describe_timeout_ms", self.describe_timeout_ms, defaults.describe_timeout)?,
+            call_queue_timeout: ms(
+                "call_queue_timeout_ms",
+                self.call_queue_timeout_ms,
+                defaults.call_queue_timeout,
+            )?,
+            describe_timeout: ms(
+                "describe_timeout_ms",
+                self.describe_timeout_ms,
+                defaults.describe_timeout,
+            )?,
             max_state_entries_per_connection: size(
                 "max_state_entries_per_connection",
                 self.max_state_entries_per_connection,
@@ -213,7 +232,11 @@ impl LimitsSection {
                 defaults.max_state_bytes_per_connection,
                 1024,
             )?,
-            max_compiled_cache_bytes: mb("max_compiled_cache_mb", self.max_compiled_cache_mb, defaults.max_compiled_cache_bytes)?,
+            max_compiled_cache_bytes: mb(
+                "max_compiled_cache_mb",
+                self.max_compiled_cache_mb,
+                defaults.max_compiled_cache_bytes,
+            )?,
             ..defaults
         })
     }

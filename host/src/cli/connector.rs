@@ -158,7 +158,7 @@ impl LimitArgs {
 
 async fn load(
     runtime: &Runtime,
-    file: &PathBuf,
+    file: &std::path::Path,
 ) -> anyhow::Result<Arc<crate::runtime::LoadedConnector>> {
     let wasm =
         crate::runtime::loader::read_component_file(file, runtime.limits().max_component_bytes)

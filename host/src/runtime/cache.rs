@@ -108,7 +108,11 @@ impl ArtifactCache {
         }
         let evicted = self.evict();
         if evicted > 0 {
-            tracing::info!(evicted, max_bytes = self.max_bytes, "compiled-artifact cache over its bound; least recently used artifacts removed");
+            tracing::info!(
+                evicted,
+                max_bytes = self.max_bytes,
+                "compiled-artifact cache over its bound; least recently used artifacts removed"
+            );
         }
         Ok((component, CompileOrigin::Compiled))
     }

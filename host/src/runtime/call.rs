@@ -5,14 +5,14 @@
 use super::bindings::ats::connector::types::Config;
 use super::bindings::*;
 use super::call_state::{CallIdentity, CallSetup, CallState, LogLines};
-use super::state::StateQuota;
-use futures::FutureExt;
-use std::collections::HashMap;
 use super::engine::ticks_for;
 use super::exports::GuestPre;
 use super::loader::LoadedConnector;
+use super::state::StateQuota;
 use super::{CallContext, Runtime};
+use futures::FutureExt;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;

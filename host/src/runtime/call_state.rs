@@ -363,12 +363,7 @@ impl state::Host for CallState {
                 self.max_state_value_bytes
             ));
         }
-        self.state_quota.admit(
-            self.state.as_ref(),
-            &self.identity.connection_id,
-            &key,
-            &value,
-        )?;
+        self.state_quota.admit(self.state.as_ref(), &self.identity.connection_id, &key, &value)?;
         let ttl = ttl_seconds.map(|s| Duration::from_secs(u64::from(s)));
         self.state.set(&self.identity.connection_id, &key, value, ttl);
         Ok(())

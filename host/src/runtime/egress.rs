@@ -208,8 +208,13 @@ impl EgressPolicy {
         if self.allowed.is_empty() {
             return "the list is empty".to_string();
         }
-        let mut text =
-            self.allowed.iter().take(SHOWN).map(AllowedHost::to_string).collect::<Vec<_>>().join(", ");
+        let mut text = self
+            .allowed
+            .iter()
+            .take(SHOWN)
+            .map(AllowedHost::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
         if self.allowed.len() > SHOWN {
             text.push_str(&format!(" and {} more", self.allowed.len() - SHOWN));
         }
@@ -246,9 +251,13 @@ impl std::fmt::Display for AllowedHost {
 /// The error is the warning to log.
 fn render_entry(entry: &str, config: &[Field]) -> Result<String, String> {
     let lookup = |name: &str| {
-        config.iter().find(|f| f.name == name && !f.value.is_empty()).map(|f| f.value.as_str()).ok_or_else(
-            || format!("egress entry `{entry}` skipped: config field `{name}` is not set"),
-        )
+        config
+            .iter()
+            .find(|f| f.name == name && !f.value.is_empty())
+            .map(|f| f.value.as_str())
+            .ok_or_else(|| {
+                format!("egress entry `{entry}` skipped: config field `{name}` is not set")
+            })
     };
     let refuse = |name: &str, why: &str| {
         format!("egress entry `{entry}` skipped: config field `{name}` {why}")
@@ -430,10 +439,10 @@ mod tests {
             "::1",
             "fd00::1",
             "::ffff:10.0.0.1",
-            "64:ff9b::7f00:1",   // NAT64 of 127.0.0.1
+            "64:ff9b::7f00:1",    // NAT64 of 127.0.0.1
             "64:ff9b::a9fe:a9fe", // NAT64 of 169.254.169.254
-            "64:ff9b:1::1",      // local-use NAT64
-            "::127.0.0.1",       // IPv4-compatible
+            "64:ff9b:1::1",       // local-use NAT64
+            "::127.0.0.1",        // IPv4-compatible
             "::10.0.0.1",
             "64:ff9b::",
         ] {

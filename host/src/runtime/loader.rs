@@ -107,7 +107,7 @@ impl LoadedConnector {
 /// Why a connector version was rejected. Every message names the origin and says what to do.
 #[derive(Debug, Error)]
 pub enum LoadError {
-    #[error("{origin}: cannot read the file: {reason}")]
+    #[error("cannot read {origin}: {reason}")]
     Read { origin: String, reason: String },
     #[error(
         "{origin}: is {size} bytes, over the limit of {limit} bytes (limits.max_component_bytes)"
@@ -259,7 +259,8 @@ impl Runtime {
 pub async fn read_component_file(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, LoadError> {
     use tokio::io::AsyncReadExt;
     let origin = path.display().to_string();
-    let read_error = |e: std::io::Error| LoadError::Read { origin: origin.clone(), reason: e.to_string() };
+    let read_error =
+        |e: std::io::Error| LoadError::Read { origin: origin.clone(), reason: e.to_string() };
     let file = tokio::fs::File::open(path).await.map_err(read_error)?;
     let size = file.metadata().await.map_err(read_error)?.len();
     if size > limit {
@@ -378,7 +379,11 @@ fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
     let mut names = HashSet::new();
     for field in &manifest.config_fields {
         bounded("a config field name", &field.name, MAX_FIELD_NAME_BYTES)?;
-        bounded(&format!("the help of config field `{}`", field.name), &field.help, MAX_HELP_BYTES)?;
+        bounded(
+            &format!("the help of config field `{}`", field.name),
+            &field.help,
+            MAX_HELP_BYTES,
+        )?;
         if field.name.is_empty() || !names.insert(field.name.as_str()) {
             return Err(format!("config field `{}` is empty or declared twice", field.name));
         }

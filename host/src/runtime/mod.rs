@@ -118,9 +118,8 @@ impl Runtime {
             .map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
         let egress =
             http::EgressClient::new(&limits).map_err(|e| RuntimeError::Http(e.to_string()))?;
-        let cache = cache_dir.map(|dir| {
-            Arc::new(ArtifactCache::new(dir, &engine, limits.max_compiled_cache_bytes))
-        });
+        let cache = cache_dir
+            .map(|dir| Arc::new(ArtifactCache::new(dir, &engine, limits.max_compiled_cache_bytes)));
         let ticker = EpochTicker::start(&engine, limits.epoch_tick);
         let gates = gate::CallGates::new(&limits);
         Ok(Self {

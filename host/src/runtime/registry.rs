@@ -79,7 +79,8 @@ impl Registry {
             return Ok(Installed::AlreadyLoaded);
         }
         let version = &connector.manifest.connector_version;
-        if let Some(taken) = versions.loaded.iter().find(|v| &v.manifest.connector_version == version)
+        if let Some(taken) =
+            versions.loaded.iter().find(|v| &v.manifest.connector_version == version)
         {
             return Err(RegistryError::VersionTaken {
                 id: connector.manifest.id.clone(),

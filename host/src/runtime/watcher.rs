@@ -89,15 +89,17 @@ impl DirectoryWatcher {
             self.handled.insert(path.clone(), stamp);
             due.push(path);
         }
-        // Files load (compile + `describe()`, each within its own deadline) several at a
-        // time, so one slow or hanging file does not delay the others; they are installed
-        // in file-name order, so the version active afterwards does not depend on timing.
+        // Files load (compile + `describe()`, each within its own deadline) as many at a
+        // time as there are cores, so one slow or hanging file does not hold up the others
+        // (and no compile is slowed by more than the cores can run); they are installed in
+        // file-name order, so the version active afterwards does not depend on timing.
+        let concurrent = std::thread::available_parallelism().map_or(2, |n| n.get());
         let runtime = &self.runtime;
         let loads = futures::stream::iter(due.into_iter().map(|path| async move {
             let loaded = load_file(runtime, &path).await;
             (path, loaded)
         }))
-        .buffered(CONCURRENT_LOADS)
+        .buffered(concurrent)
         .collect::<Vec<_>>()
         .await;
         let mut report = ScanReport::default();
@@ -116,10 +118,12 @@ impl DirectoryWatcher {
         let installed = loaded.and_then(|connector| {
             let id = connector.manifest.id.clone();
             let version = connector.manifest.connector_version.clone();
-            self.registry
-                .install(connector)
-                .map(|installed| (id, version, installed))
-                .map_err(|e| LoadError::Refused { origin: path.display().to_string(), reason: e.to_string() })
+            self.registry.install(connector).map(|installed| (id, version, installed)).map_err(
+                |e| LoadError::Refused {
+                    origin: path.display().to_string(),
+                    reason: e.to_string(),
+                },
+            )
         });
         match installed {
             Ok((id, version, installed)) => {
@@ -143,14 +147,12 @@ impl DirectoryWatcher {
     }
 }
 
-/// Connector files loaded at once during a scan.
-const CONCURRENT_LOADS: usize = 4;
-
 async fn load_file(
     runtime: &Runtime,
     path: &Path,
 ) -> Result<Arc<super::LoadedConnector>, LoadError> {
-    let bytes = super::loader::read_component_file(path, runtime.limits().max_component_bytes).await?;
+    let bytes =
+        super::loader::read_component_file(path, runtime.limits().max_component_bytes).await?;
     runtime.load(bytes, &path.display().to_string()).await
 }
 

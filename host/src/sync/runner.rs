@@ -110,7 +110,8 @@ impl SyncEngine {
                 self.mark_needs_reauth(&run.connection_id, &reason);
             }
         }
-        run.error = run.error.take().map(|e| crate::runtime::bounds::cap_text(e, MAX_RUN_ERROR_BYTES));
+        run.error =
+            run.error.take().map(|e| crate::runtime::bounds::cap_text(e, MAX_RUN_ERROR_BYTES));
         self.record_outcome(&run);
         run
     }

@@ -54,7 +54,8 @@ async fn sync_jobs(host: &ApiHost, connection: &str) -> Value {
 /// tenant key may trigger) leave `/health` answering in well under a second.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spin_api_spinning_guests_leave_the_api_responsive() {
-    let limits = ats_host::runtime::Limits { call_timeout: Duration::from_secs(6), ..test_limits() };
+    let limits =
+        ats_host::runtime::Limits { call_timeout: Duration::from_secs(6), ..test_limits() };
     let host = Arc::new(ApiHost::start_with_limits(limits, sync_rig::test_sync_config()).await);
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut checks = Vec::new();

@@ -6,7 +6,9 @@ use ats_host::runtime::state::{MemoryStateStore, StateStore};
 use ats_host::runtime::{
     AllocatorChoice, CallError, Invocation, Limits, LoadError, Output, Runtime, call::first_page,
 };
-use ats_tests::{context, guests, load, runtime, shared_artifact_cache, slow_server, test_limits, within};
+use ats_tests::{
+    context, guests, load, runtime, shared_artifact_cache, slow_server, test_limits, within,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,7 +59,9 @@ async fn memories_a_component_with_many_memories_is_refused_at_load() {
     one_module.push_str(") (core instance (instantiate $m)))");
     let mut many_modules = String::from("(component");
     for i in 0..16 {
-        many_modules.push_str(&format!(" (core module $m{i} (memory 1)) (core instance (instantiate $m{i}))"));
+        many_modules.push_str(&format!(
+            " (core module $m{i} (memory 1)) (core instance (instantiate $m{i}))"
+        ));
     }
     many_modules.push(')');
     for allocator in [AllocatorChoice::Pooling, AllocatorChoice::OnDemand] {
@@ -101,7 +105,7 @@ async fn memories_pooled_slots_do_not_stay_resident_after_calls() {
             assert_eq!(title(call.expect("joins").expect("call")), "held");
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
-        println!("IDLE_RSS_MIB before={before} after={}", rss_mib());
+        println!("IDLE_RSS_MIB before={before} after={} peak={}", rss_mib(), status_mib("VmHWM:"));
         return;
     }
     let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
@@ -124,17 +128,25 @@ async fn memories_pooled_slots_do_not_stay_resident_after_calls() {
             .expect("a number")
     };
     let grown = number("after=").saturating_sub(number("before="));
-    println!("idle RSS grew by {grown} MiB after 499 concurrent calls of 4 MiB");
+    println!(
+        "idle RSS grew by {grown} MiB after 499 concurrent calls of 4 MiB (peak RSS {} MiB)",
+        number("peak=")
+    );
     // 499 calls × 4 MiB would be ~2 GiB if slots stayed resident (4.1 GB before the fix).
     assert!(grown < 600, "idle RSS grew by {grown} MiB");
 }
 
 fn rss_mib() -> u64 {
+    status_mib("VmRSS:")
+}
+
+/// A `/proc/self/status` memory line (`VmRSS:`, `VmHWM:`) in MiB.
+fn status_mib(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(key))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<u64>().ok())
         })
@@ -159,7 +171,8 @@ async fn pool_one_connector_cannot_take_the_slots_of_another() {
         .map(|i| {
             let (runtime, guest, url) = (runtime.clone(), hostile.clone(), url.clone());
             tokio::spawn(async move {
-                let mut ctx = context(&format!("hold-{i}"), &[("behaviour", "fetch"), ("url", &url)]);
+                let mut ctx =
+                    context(&format!("hold-{i}"), &[("behaviour", "fetch"), ("url", &url)]);
                 ctx.allow_private_networks = true;
                 runtime.call(&guest, &ctx, list_jobs()).await
             })
@@ -190,9 +203,11 @@ async fn pool_one_connector_cannot_take_the_slots_of_another() {
 async fn recursion_is_reported_as_a_stack_overflow() {
     let runtime = runtime(test_limits());
     let guest = load(&runtime, guests::MISBEHAVE).await;
-    let result =
-        within("recursion", runtime.call(&guest, &context("a", &[("behaviour", "recurse")]), list_jobs()))
-            .await;
+    let result = within(
+        "recursion",
+        runtime.call(&guest, &context("a", &[("behaviour", "recurse")]), list_jobs()),
+    )
+    .await;
     match result {
         Err(error @ CallError::StackOverflow { .. }) => {
             assert_eq!(error.kind(), "stack-overflow");
@@ -217,7 +232,8 @@ async fn state_quota_caps_entries_and_bytes_per_connection() {
         Runtime::new(limits, store.clone(), Some(shared_artifact_cache())).expect("runtime"),
     );
     let guest = load(&runtime, guests::MISBEHAVE).await;
-    for (connection, size, what) in [("by-bytes", "60000", "bytes"), ("by-count", "10", "entries")] {
+    for (connection, size, what) in [("by-bytes", "60000", "bytes"), ("by-count", "10", "entries")]
+    {
         let ctx = context(connection, &[("behaviour", "state-flood"), ("size", size)]);
         let result = within("state flood", runtime.call(&guest, &ctx, list_jobs())).await;
         match &result {
@@ -232,7 +248,12 @@ async fn state_quota_caps_entries_and_bytes_per_connection() {
         assert!(usage.entries <= 40 && usage.bytes <= 1 << 20, "{what}: {usage:?}");
     }
     assert_eq!(
-        title(runtime.call(&guest, &context("fresh", &[("behaviour", "count")]), list_jobs()).await.expect("count")),
+        title(
+            runtime
+                .call(&guest, &context("fresh", &[("behaviour", "count")]), list_jobs())
+                .await
+                .expect("count")
+        ),
         "1",
         "another connection still stores"
     );
@@ -249,7 +270,8 @@ async fn log_forge_guest_text_is_escaped() {
     assert_eq!(title(runtime.call(&guest, &ctx, list_jobs()).await.expect("logs")), "logged");
     let logs = ats_tests::log_capture::captured();
     assert!(
-        logs.lines().any(|l| l.contains(&connection) && l.contains("innocent\\nERROR connector=victim")),
+        logs.lines()
+            .any(|l| l.contains(&connection) && l.contains("innocent\\nERROR connector=victim")),
         "the message was not logged escaped on one line"
     );
     assert!(

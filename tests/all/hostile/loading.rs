@@ -57,7 +57,8 @@ async fn the_compiled_cache_keeps_no_rejected_component_and_stays_bounded() {
     assert_eq!(cache_files(dir.path()).len(), 1);
 
     // A bound of one and a half artifacts: loading a second evicts the older one.
-    let one: u64 = cache_files(dir.path()).iter().map(|p| p.metadata().map_or(0, |m| m.len())).sum();
+    let one: u64 =
+        cache_files(dir.path()).iter().map(|p| p.metadata().map_or(0, |m| m.len())).sum();
     let tight = runtime(one * 3 / 2);
     std::thread::sleep(std::time::Duration::from_millis(20));
     tight.load(read(guests::ECHO_V2), "echo-v2").await.expect("loads");
