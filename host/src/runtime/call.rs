@@ -10,7 +10,6 @@ use super::exports::GuestPre;
 use super::loader::LoadedConnector;
 use super::state::StateQuota;
 use super::{CallContext, Runtime};
-use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -214,21 +213,15 @@ impl Runtime {
                 .admit(&connector.sha256, &context.connection_id)
                 .await
                 .map_err(|busy| busy_error(manifest, &context.connection_id, busy))?;
-            let run = self.run(
-                &connector.pre,
+            self.execute(
+                connector.pre.clone(),
                 identity,
                 policy,
-                &context.config,
+                context.config.clone(),
                 invocation,
                 self.limits.call_timeout,
-            );
-            // A panic in the host while serving this call (a dependency's assertion, a bug)
-            // is this call's typed failure, never the process's or the caller's task's.
-            std::panic::AssertUnwindSafe(run).catch_unwind().await.unwrap_or_else(|panic| {
-                let message = crate::panic_message(panic.as_ref());
-                tracing::error!(%message, "the host panicked while serving a connector call");
-                Err(CallError::Host(format!("the host failed while serving this call: {message}")))
-            })
+            )
+            .await
         }
         .instrument(span)
         .await;
@@ -242,6 +235,45 @@ impl Runtime {
         result
     }
 
+    /// Runs one call on the guest threads ([`super::pool`]). A panic there (a dependency's
+    /// assertion, a bug) is this call's typed failure, never the process's or the caller's.
+    pub(super) async fn execute(
+        &self,
+        pre: Arc<GuestPre>,
+        identity: Arc<CallIdentity>,
+        policy: Arc<super::egress::EgressPolicy>,
+        config: Config,
+        invocation: Invocation,
+        timeout: Duration,
+    ) -> Result<Output, CallError> {
+        let calls = self.calls.clone();
+        let span = tracing::Span::current();
+        let task = self.pool.spawn(
+            async move { calls.run(&pre, identity, policy, &config, invocation, timeout).await }
+                .instrument(span),
+        );
+        match task.await {
+            Ok(result) => result,
+            Err(error) if error.is_panic() => {
+                let message = crate::panic_message(error.into_panic().as_ref());
+                tracing::error!(%message, "the host panicked while serving a connector call");
+                Err(CallError::Host(format!("the host failed while serving this call: {message}")))
+            }
+            Err(error) => Err(CallError::Host(format!("the call was cancelled: {error}"))),
+        }
+    }
+}
+
+/// What a call needs on the guest threads: the engine, the limits and the host imports'
+/// shared parts. Shared behind an `Arc`, so a call moves to the pool without copying.
+pub(super) struct CallRunner {
+    pub engine: wasmtime::Engine,
+    pub limits: super::Limits,
+    pub egress: Arc<super::http::EgressClient>,
+    pub state: Arc<dyn super::state::StateStore>,
+}
+
+impl CallRunner {
     pub(super) async fn run(
         &self,
         pre: &GuestPre,
@@ -284,7 +316,7 @@ impl Runtime {
     }
 }
 
-impl Runtime {
+impl CallRunner {
     /// A fresh store for one call, with the memory limiter and the CPU deadline installed.
     fn new_store(
         &self,
@@ -328,7 +360,9 @@ impl Runtime {
         });
         (store, logs)
     }
+}
 
+impl Runtime {
     /// Average time of each phase of a fresh-instance `describe()` call over `iterations`
     /// calls: for benchmarks and diagnostics ("where does the per-call time go").
     pub async fn measure_call_phases(
@@ -346,7 +380,7 @@ impl Runtime {
         for _ in 0..iterations {
             let started = Instant::now();
             let (mut store, _logs) =
-                self.new_store(identity.clone(), Arc::default(), self.limits.call_timeout);
+                self.calls.new_store(identity.clone(), Arc::default(), self.limits.call_timeout);
             let stored = Instant::now();
             let instance = connector.pre.instantiate(&mut store).await.map_err(host_error)?;
             let instantiated = Instant::now();

@@ -31,7 +31,7 @@ pub struct LoadedConnector {
     pub compile_origin: CompileOrigin,
     pub load_time: Duration,
     pub size_bytes: u64,
-    pub(super) pre: GuestPre,
+    pub(super) pre: Arc<GuestPre>,
 }
 
 impl std::fmt::Debug for LoadedConnector {
@@ -207,7 +207,7 @@ impl Runtime {
         component: &wasmtime::component::Component,
         origin: &str,
         sha256: &str,
-    ) -> Result<(GuestPre, Manifest), LoadError> {
+    ) -> Result<(Arc<GuestPre>, Manifest), LoadError> {
         let origin = origin.to_string();
         check_resources(component, &self.limits)
             .map_err(|reason| LoadError::Resources { origin: origin.clone(), reason })?;
@@ -218,8 +218,10 @@ impl Runtime {
         };
         let instance_pre = self.linker.instantiate_pre(component).map_err(wrong_world)?;
         let world = ConnectorWorldPre::new(instance_pre).map_err(wrong_world)?;
-        let pre = GuestPre::new(&world)
-            .map_err(|reason| LoadError::WrongWorld { origin: origin.clone(), reason })?;
+        let pre = Arc::new(
+            GuestPre::new(&world)
+                .map_err(|reason| LoadError::WrongWorld { origin: origin.clone(), reason })?,
+        );
 
         // `describe()` gets a state scope of this build's own: one connector cannot read
         // what another left there while loading.
@@ -229,11 +231,11 @@ impl Runtime {
             connection_id: format!("describe:{sha256}"),
         });
         let described = self
-            .run(
-                &pre,
+            .execute(
+                pre.clone(),
                 identity,
                 Arc::new(EgressPolicy::default()),
-                &Vec::new(),
+                Vec::new(),
                 Invocation::Describe,
                 self.limits.describe_timeout,
             )

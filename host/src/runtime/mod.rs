@@ -13,6 +13,7 @@
 //! | [`watcher`] | hot loading from a directory |
 //! | [`gate`] | admission: calls per connection, per connector version, per pool; `busy` |
 //! | [`call`] | one call: fresh store, deadlines (yielding CPU budget), error mapping |
+//! | [`pool`] | the threads guest code runs on, apart from the API's |
 //! | [`bounds`] | caps on error text and `raw` fields; guest log text escaped |
 //! | [`call_state`] | per-call store data and the `http`/`log`/`state` imports |
 //! | [`egress`] | the egress allow-list and private-network block |
@@ -31,6 +32,7 @@ pub mod gate;
 pub mod http;
 pub mod limits;
 pub mod loader;
+pub mod pool;
 pub mod registry;
 pub mod state;
 pub mod watcher;
@@ -86,6 +88,8 @@ pub enum RuntimeError {
     Link(String),
     #[error("cannot create the HTTP client: {0}")]
     Http(String),
+    #[error("cannot start the threads that run connectors: {0}")]
+    Pool(String),
 }
 
 /// The connector sandbox. Cheap to share behind an `Arc`.
@@ -94,10 +98,11 @@ pub struct Runtime {
     linker: Linker<CallState>,
     limits: Limits,
     allocator: AllocatorKind,
-    egress: Arc<http::EgressClient>,
     state: Arc<dyn StateStore>,
     cache: Option<Arc<ArtifactCache>>,
     gates: gate::CallGates,
+    calls: Arc<call::CallRunner>,
+    pool: pool::WasmPool,
     _ticker: EpochTicker,
 }
 
@@ -122,15 +127,25 @@ impl Runtime {
             .map(|dir| Arc::new(ArtifactCache::new(dir, &engine, limits.max_compiled_cache_bytes)));
         let ticker = EpochTicker::start(&engine, limits.epoch_tick);
         let gates = gate::CallGates::new(&limits);
+        let egress = Arc::new(egress);
+        let calls = Arc::new(call::CallRunner {
+            engine: engine.clone(),
+            limits: limits.clone(),
+            egress,
+            state: state.clone(),
+        });
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let pool = pool::WasmPool::new(threads).map_err(|e| RuntimeError::Pool(e.to_string()))?;
         Ok(Self {
             engine,
             linker,
             limits,
             allocator,
-            egress: Arc::new(egress),
             state,
             cache,
             gates,
+            calls,
+            pool,
             _ticker: ticker,
         })
     }
