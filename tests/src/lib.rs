@@ -103,7 +103,8 @@ pub async fn serve(app: axum::Router) -> SocketAddr {
     addr
 }
 
-/// A server whose `/slow` answers after a minute and `/ok` at once.
+/// A server whose `/slow` answers after a minute, `/pause` after half a second and `/ok` at
+/// once.
 pub async fn slow_server() -> SocketAddr {
     use axum::routing::get;
     serve(
@@ -113,6 +114,13 @@ pub async fn slow_server() -> SocketAddr {
                 get(|| async {
                     tokio::time::sleep(Duration::from_secs(60)).await;
                     "finally"
+                }),
+            )
+            .route(
+                "/pause",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    "paused"
                 }),
             )
             .route("/ok", get(|| async { "ok" })),

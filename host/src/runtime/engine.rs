@@ -70,11 +70,12 @@ fn pooling_config(limits: &Limits) -> Config {
         .max_tables_per_component(limits.max_tables_per_component.max(1))
         // A fresh instance per call makes slot reset the hot path. Keeping a little of each
         // slot resident and, on Linux >= 6.7, resetting only the pages the call dirtied
-        // (PAGEMAP_SCAN) avoids most page faults of the next instance. Only a few slots stay
-        // warm, each with at most 1 MiB resident: an idle host does not keep what busy calls
-        // touched (499 calls of 4 MiB once left 4.1 GB resident).
+        // (PAGEMAP_SCAN) avoids most page faults of the next instance (a small call dirties
+        // a few dozen pages). Every slot ever used keeps this much: with 4 MiB, 499 calls of
+        // 4 MiB held at once left 2 GiB resident in an idle host; with 128 KiB, 122 MiB
+        // (`hostile::calls::memories_pooled_slots_do_not_stay_resident_after_calls`).
         .max_unused_warm_slots(limits.max_unused_warm_slots)
-        .linear_memory_keep_resident(1 << 20)
+        .linear_memory_keep_resident(128 << 10)
         .table_keep_resident(64 << 10)
         .async_stack_keep_resident(64 << 10)
         .pagemap_scan(wasmtime::Enabled::Auto);

@@ -17,7 +17,7 @@
 //! | `log-forge` | logs a message with a newline and a forged second line |
 //! | `big-error` | fails with a transient error of `size` bytes |
 //! | `big-raw` | returns a job whose `raw` is `size` bytes |
-//! | `hold` | touches `mb` MiB of memory, then returns |
+//! | `hold` | touches `mb` MiB of memory (and, with a `url`, holds it while it GETs the url) |
 //! | anything else | returns one job, quickly |
 
 use ats_connector_sdk::http::Request;
@@ -114,6 +114,11 @@ impl Connector for Misbehave {
                 let mut hoard = vec![0u8; number("mb", 4) << 20];
                 for (i, byte) in hoard.iter_mut().enumerate().step_by(4096) {
                     *byte = i as u8;
+                }
+                std::hint::black_box(&hoard);
+                // With a `url`, the memory stays held while the request waits.
+                if let Some(url) = config.value("url") {
+                    Request::get(url).send()?;
                 }
                 std::hint::black_box(&hoard);
                 "held".into()
