@@ -3,8 +3,13 @@
 
 use std::path::PathBuf;
 
-const GUESTS: [&str; 4] =
-    ["guest-misbehave", "guest-echo-v1", "guest-echo-v2", "guest-other-world"];
+const GUESTS: [&str; 5] = [
+    "guest-misbehave",
+    "guest-echo-v1",
+    "guest-echo-v2",
+    "guest-other-world",
+    "guest-hang-describe",
+];
 
 fn main() {
     let tests_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));

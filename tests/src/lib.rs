@@ -49,6 +49,20 @@ pub fn runtime(limits: Limits) -> Arc<Runtime> {
     )
 }
 
+/// The same component with other bytes: a custom section named `name` appended (the
+/// manifest, and so the connector id and version, stay the same).
+pub fn with_custom_section(mut wasm: Vec<u8>, name: &str) -> Vec<u8> {
+    let payload = b"other bytes, same component";
+    let size = 1 + name.len() + payload.len();
+    assert!(size < 128 && !name.is_empty(), "one-byte LEB128 sizes only");
+    wasm.push(0);
+    wasm.push(size as u8);
+    wasm.push(name.len() as u8);
+    wasm.extend_from_slice(name.as_bytes());
+    wasm.extend_from_slice(payload);
+    wasm
+}
+
 pub fn read(path: impl AsRef<Path>) -> Vec<u8> {
     std::fs::read(path.as_ref())
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.as_ref().display()))

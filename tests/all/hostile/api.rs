@@ -168,19 +168,6 @@ async fn error_cap_run_errors_are_stored_cut() {
     assert!(error.contains("bytes cut"), "{error}");
 }
 
-/// Appends a custom section: the same component (same manifest), other bytes.
-fn with_custom_section(mut wasm: Vec<u8>) -> Vec<u8> {
-    let name = b"rebuilt";
-    let payload = b"other bytes, same version";
-    let size = 1 + name.len() + payload.len();
-    wasm.push(0);
-    wasm.push(u8::try_from(size).expect("small"));
-    wasm.push(u8::try_from(name.len()).expect("small"));
-    wasm.extend_from_slice(name);
-    wasm.extend_from_slice(payload);
-    wasm
-}
-
 /// `pin_hash`: an upload with a version string already loaded and other bytes is refused,
 /// and a pin records the content hash it follows.
 #[tokio::test]
@@ -197,7 +184,8 @@ async fn pin_hash_a_version_string_names_one_build() {
     let sha = first["active"]["sha256"].as_str().expect("sha").to_string();
     let (status, again) = send(upload(original)).await;
     assert_eq!(status, 200, "the same bytes change nothing: {again}");
-    let (status, refused) = send(upload(with_custom_section(read(guests::ECHO_V1)))).await;
+    let (status, refused) =
+        send(upload(ats_tests::with_custom_section(read(guests::ECHO_V1), "rebuilt"))).await;
     assert_eq!(status, 409, "{refused}");
     assert!(refused["detail"].as_str().unwrap_or("").contains("already loaded with other bytes"));
 

@@ -3,7 +3,8 @@
 
 use ats_host::runtime::loader::{LoadError, read_component_file};
 use ats_host::runtime::state::MemoryStateStore;
-use ats_host::runtime::{Runtime, limits::Limits};
+use ats_host::runtime::watcher::DirectoryWatcher;
+use ats_host::runtime::{Registry, Runtime, limits::Limits};
 use ats_tests::{guests, read, test_limits};
 use std::sync::Arc;
 
@@ -64,4 +65,49 @@ async fn the_compiled_cache_keeps_no_rejected_component_and_stays_bounded() {
     tight.load(read(guests::ECHO_V2), "echo-v2").await.expect("loads");
     let left = cache_files(dir.path());
     assert_eq!(left.len(), 1, "{left:?}");
+}
+
+/// `manifest_size`: connector files load side by side at start, each `describe()` within
+/// its own deadline: two files that hang in `describe()` are rejected at that deadline, and
+/// a good file beside them is loaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manifest_size_hanging_describes_end_at_their_deadline_and_hold_up_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let hang = read(guests::HANG_DESCRIBE);
+    std::fs::write(dir.path().join("a-hang.wasm"), &hang).expect("write");
+    std::fs::write(dir.path().join("b-hang.wasm"), ats_tests::with_custom_section(hang, "copy"))
+        .expect("write");
+    std::fs::write(dir.path().join("c-echo.wasm"), read(guests::ECHO_V1)).expect("write");
+    let limits = Limits {
+        describe_timeout: std::time::Duration::from_secs(1),
+        call_timeout: std::time::Duration::from_secs(60),
+        ..test_limits()
+    };
+    let runtime = Arc::new(
+        Runtime::new(
+            limits,
+            Arc::new(MemoryStateStore::default()),
+            Some(ats_tests::shared_artifact_cache()),
+        )
+        .expect("runtime"),
+    );
+    let registry = Arc::new(Registry::default());
+    let mut watcher = DirectoryWatcher::new(dir.path(), runtime, registry.clone());
+    let started = std::time::Instant::now();
+    let report = ats_tests::within("the start-up scan", watcher.load_all()).await;
+    println!(
+        "three files (two hanging in describe) loaded in {} ms",
+        started.elapsed().as_millis()
+    );
+    assert_eq!(report.loaded.len(), 1, "{report:?}");
+    assert_eq!(report.rejected.len(), 2, "{report:?}");
+    for (_, error) in &report.rejected {
+        let message = error.to_string();
+        assert!(message.contains("describe() failed"), "{message}");
+        assert!(
+            message.contains("time limit of 1000ms"),
+            "the describe deadline applies: {message}"
+        );
+    }
+    assert!(registry.active("echo").is_some());
 }
