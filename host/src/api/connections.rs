@@ -32,7 +32,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
         .add("GET", "/v1/connections/{id}", "connections", Access::AnyKey, "One connection (secrets are never returned)", None, get(show))
         .add("PATCH", "/v1/connections/{id}", "connections", Access::AnyKey, "Update name, config, secrets, schedules, pinned version or status; new secrets resume a needs-reauth connection", Some(json!({"secrets": {"api-key": "new"}})), axum::routing::patch(update))
         .add("DELETE", "/v1/connections/{id}", "connections", Access::AnyKey, "Delete a connection and its synced data", None, axum::routing::delete(remove))
-        .add("POST", "/v1/connections/{id}/check", "connections", Access::AnyKey, "Call the ATS once: ok, unauthorized or unreachable", None, post(check))
+        .add("POST", "/v1/connections/{id}/check", "connections", Access::AnyKey, "Call the ATS once: ok, unauthorized, unreachable, busy (the connector's sandbox slots are in use) or error", None, post(check))
 }
 
 #[derive(Deserialize)]
@@ -484,6 +484,7 @@ async fn check(State(state): State<AppState>, caller: Caller, Path(id): Path<Str
         Err(error @ (CallError::Timeout { .. } | CallError::Connector(AtsError::Transient(_)))) => {
             ("unreachable", error.to_string())
         }
+        Err(error @ CallError::Busy { .. }) => ("busy", error.to_string()),
         Err(error) => ("error", error.to_string()),
     };
     // What a private ATS (or whatever a private address answers) said stays with the

@@ -103,6 +103,8 @@ async fn receive(
             Ok((run_id, coalesced)) => {
                 runs.push(json!({"kind": kind, "run_id": run_id, "coalesced": coalesced}))
             }
+            // A change of a kind this connector does not read: nothing to sync.
+            Err(crate::sync::SyncError::NotOffered { .. }) => {}
             Err(e) => return Problem::internal(e).into_response(),
         }
     }

@@ -96,6 +96,9 @@ async fn sync_now(
             let status = if coalesced { StatusCode::OK } else { StatusCode::ACCEPTED };
             (status, Json(json!({"run_id": run_id, "coalesced": coalesced}))).into_response()
         }
+        Err(e @ crate::sync::SyncError::NotOffered { .. }) => {
+            Problem::invalid("kind", e.to_string()).into_response()
+        }
         Err(e) => Problem::internal(e).into_response(),
     }
 }

@@ -299,6 +299,15 @@ fn call_problem(error: CallError) -> Response {
         CallError::Timeout { .. } => {
             (StatusCode::GATEWAY_TIMEOUT, "the ATS did not answer in time")
         }
+        CallError::Busy { .. } => {
+            // The sandbox's slots for this connector or connection are all in use: a
+            // retry shortly is the right move, nothing was written.
+            let mut response =
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the connector is busy", text)
+                    .into_response();
+            response.headers_mut().insert("retry-after", HeaderValue::from_static("5"));
+            return response;
+        }
         _ => (StatusCode::BAD_GATEWAY, "the ATS write failed"),
     };
     Problem::new(status, title, text).into_response()

@@ -182,6 +182,28 @@ pub struct Run {
     #[serde(default)]
     pub duration_ms: Option<i64>,
     pub error: Option<String>,
+    /// Optional parts of the run (stages, the candidates behind applications) that were
+    /// skipped because the connector does not offer them, or that failed without costing
+    /// the main records; a failed part makes the run `partial`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<RunPart>,
+}
+
+/// An optional part of a run that did not happen as planned.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RunPart {
+    /// `stages` or `candidates`.
+    pub part: String,
+    /// `skipped` (the connector does not offer it) or `failed`.
+    pub outcome: PartOutcome,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum PartOutcome {
+    Skipped,
+    Failed,
 }
 
 impl Run {

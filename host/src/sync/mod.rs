@@ -96,6 +96,18 @@ pub enum SyncError {
     Store(#[from] StoreError),
     #[error("no connection `{0}`")]
     UnknownConnection(String),
+    #[error(
+        "connector `{connector}` does not declare `{operation}`, so this connection has no {kind} sync"
+    )]
+    NotOffered { connector: String, operation: &'static str, kind: &'static str },
+}
+
+/// The read operation a sync of `kind` pages through.
+pub fn read_operation(kind: SyncKind) -> crate::runtime::Operation {
+    match kind {
+        SyncKind::Jobs => crate::runtime::Operation::ListJobs,
+        SyncKind::Applications => crate::runtime::Operation::ListApplications,
+    }
 }
 
 /// How the engine reaches a connector. The sandbox [`Runtime`] is the transport in
@@ -254,6 +266,9 @@ impl SyncEngine {
         }
         let now = crate::webhooks::now_ms();
         for kind in [SyncKind::Jobs, SyncKind::Applications] {
+            if !self.offers(connection, kind) {
+                continue;
+            }
             let interval = self.interval(connection, kind);
             let checkpoint = self.store.checkpoint(&connection.id, kind).unwrap_or_default();
             let due = match checkpoint.last_run_at {
@@ -268,6 +283,14 @@ impl SyncEngine {
             ));
         }
         self.wake.notify_one();
+    }
+
+    /// Whether the connection's connector declares the read a sync of `kind` needs. A
+    /// connector that is not loaded (yet) is given the benefit of the doubt: its runs say
+    /// what is missing.
+    fn offers(&self, connection: &Connection, kind: SyncKind) -> bool {
+        self.resolve_connector(connection)
+            .map_or(true, |c| c.manifest.operations.contains(&read_operation(kind)))
     }
 
     pub fn unschedule(&self, connection_id: &str) {
@@ -310,6 +333,13 @@ impl SyncEngine {
             .store
             .connection(connection_id)?
             .ok_or_else(|| SyncError::UnknownConnection(connection_id.to_string()))?;
+        if !self.offers(&connection, kind) {
+            return Err(SyncError::NotOffered {
+                connector: connection.connector_id.clone(),
+                operation: read_operation(kind).wit_name(),
+                kind: kind.as_str(),
+            });
+        }
         let key = (connection_id.to_string(), kind);
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((run_id, _)) = slots.get(&key) {
@@ -331,6 +361,7 @@ impl SyncEngine {
             ended_at: None,
             duration_ms: None,
             error: None,
+            parts: Vec::new(),
         };
         self.store.put_run(&run)?;
         let (sender, receiver) = watch::channel(None);
@@ -401,7 +432,10 @@ impl SyncEngine {
     fn reschedule_after(&self, connection: &Connection, kind: SyncKind, run: &Run) {
         let mut due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
         due.retain(|(_, id, k)| !(id == &connection.id && *k == kind));
-        if !connection.schedules.enabled || connection.status != ConnectionStatus::Active {
+        if !connection.schedules.enabled
+            || connection.status != ConnectionStatus::Active
+            || !self.offers(connection, kind)
+        {
             return;
         }
         let failures = self

@@ -11,8 +11,8 @@ use super::time::{format_ms, parse_ms};
 use crate::runtime::bindings::{AtsError, PageRequest};
 use crate::runtime::{CallContext, CallError, Invocation, LoadedConnector, Output};
 use crate::store::{
-    Checkpoint, ConnectionStatus, ConnectionWithSecrets, PageCommit, RecordFilter, Run, RunState,
-    StoreError, SyncKind,
+    Checkpoint, ConnectionStatus, ConnectionWithSecrets, PageCommit, PartOutcome, RecordFilter,
+    Run, RunPart, RunState, StoreError, SyncKind,
 };
 use futures::FutureExt;
 use rand::Rng;
@@ -31,11 +31,16 @@ pub(super) enum Stop {
     Unauthorized(String),
     /// The ATS does not know the record asked for: `failed` unless the caller expects it.
     NotFound(String),
+    /// The connector does not offer the operation: `failed` for the main records, a
+    /// skipped part for an optional one.
+    Unsupported(String),
+    /// The host's own store failed: `failed`, whatever part of the run it was.
+    Store(String),
 }
 
 impl From<StoreError> for Stop {
     fn from(error: StoreError) -> Self {
-        Stop::Failed(format!("store: {error}"))
+        Stop::Store(format!("store: {error}"))
     }
 }
 
@@ -91,7 +96,13 @@ impl SyncEngine {
         };
         run.end(crate::webhooks::now_ms());
         match outcome {
-            Ok(()) => run.state = RunState::Success,
+            Ok(()) => match run.parts.iter().find(|p| p.outcome == PartOutcome::Failed) {
+                Some(failed) => {
+                    run.state = RunState::Partial;
+                    run.error = Some(format!("{} failed: {}", failed.part, failed.reason));
+                }
+                None => run.state = RunState::Success,
+            },
             Err(Stop::Partial(reason)) => {
                 run.state = RunState::Partial;
                 run.error = Some(reason);
@@ -103,6 +114,10 @@ impl SyncEngine {
             Err(Stop::NotFound(reason)) => {
                 run.state = RunState::Failed;
                 run.error = Some(format!("not found: {reason}"));
+            }
+            Err(Stop::Unsupported(reason) | Stop::Store(reason)) => {
+                run.state = RunState::Failed;
+                run.error = Some(reason);
             }
             Err(Stop::Unauthorized(reason)) => {
                 run.state = RunState::Failed;
@@ -169,7 +184,8 @@ impl SyncEngine {
         }
         run.full_scan = checkpoint.pass_full_scan;
         if kind == SyncKind::Jobs && checkpoint.page_token.is_none() {
-            self.sync_stages(run, ctx, &checkpoint).await?;
+            let stages = self.sync_stages(run, ctx, &checkpoint).await;
+            self.optional_part(run, "stages", stages)?;
         }
         let mut tokens_seen: HashSet<String> = checkpoint.page_token.iter().cloned().collect();
         let mut pages_this_run = 0u64;
@@ -190,8 +206,9 @@ impl SyncEngine {
             };
             let output = self.call(ctx, invocation).await?;
             let (next_token, mut commit) = self.apply_page(run, ctx, &checkpoint, output)?;
-            if kind == SyncKind::Applications {
-                self.refresh_candidates(run, ctx, &mut commit.0).await?;
+            if kind == SyncKind::Applications && !run.parts.iter().any(|p| p.part == "candidates") {
+                let candidates = self.refresh_candidates(run, ctx, &mut commit.0).await;
+                self.optional_part(run, "candidates", candidates)?;
             }
             pages_this_run += 1;
             checkpoint.pages_in_pass += 1;
@@ -216,6 +233,30 @@ impl SyncEngine {
             }
             self.commit(run, &mut commit.0, &checkpoint)?;
         }
+    }
+
+    /// The outcome of an optional part of a run: the connector not offering it is a skipped
+    /// part, any other failure a failed part (the run ends `partial`), and the run goes on
+    /// either way. Only what stops every call (credentials refused, a rate limit to wait out,
+    /// the store failing) still stops the run.
+    fn optional_part(
+        &self,
+        run: &mut Run,
+        part: &str,
+        result: Result<(), Stop>,
+    ) -> Result<(), Stop> {
+        let (outcome, reason) = match result {
+            Ok(()) => return Ok(()),
+            Err(stop @ (Stop::Unauthorized(_) | Stop::Partial(_) | Stop::Store(_))) => {
+                return Err(stop);
+            }
+            Err(Stop::Unsupported(reason)) => (PartOutcome::Skipped, reason),
+            Err(Stop::Failed(reason) | Stop::NotFound(reason)) => (PartOutcome::Failed, reason),
+        };
+        let reason = crate::runtime::bounds::cap_text(reason, MAX_RUN_ERROR_BYTES);
+        tracing::warn!(run = %run.id, connection = %run.connection_id, part, ?outcome, %reason, "optional part of a sync run did not happen; the run goes on");
+        run.parts.push(RunPart { part: part.to_string(), outcome, reason });
+        Ok(())
     }
 
     /// Reads the candidates behind a page of applications (when the connector can) and adds
@@ -497,6 +538,13 @@ impl SyncEngine {
                 }
                 CallError::Connector(AtsError::NotFound(message)) => {
                     return Err(Stop::NotFound(message.clone()));
+                }
+                CallError::Connector(AtsError::Unsupported(_)) | CallError::NotDeclared { .. } => {
+                    return Err(Stop::Unsupported(error.to_string()));
+                }
+                CallError::Busy { message, .. } => {
+                    // Nothing is wrong with the ATS: the next run resumes from the checkpoint.
+                    return Err(Stop::Partial(message.clone()));
                 }
                 _ if is_transient(&error) && transient_failures < self.config.transient_retries => {
                     transient_failures += 1;

@@ -7,6 +7,7 @@ mod end_to_end;
 mod errors;
 mod inbound;
 mod observability;
+mod optional_parts;
 mod receiver;
 mod requests;
 mod webhooks;
