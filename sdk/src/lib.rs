@@ -32,7 +32,7 @@ pub mod time;
 pub mod bindings {
     wit_bindgen::generate!({
         world: "connector-world",
-        path: "../wit",
+        path: "../wit/since_v0.1.0",
         pub_export_macro: true,
         export_macro_name: "__export_connector_world",
         default_bindings_module: "ats_connector_sdk::bindings",

@@ -32,9 +32,18 @@ async fn garbage_core_modules_and_other_worlds_are_rejected_with_clear_messages(
     let other = runtime.load(read(guests::OTHER_WORLD), "other-world.wasm").await;
     let message = other.expect_err("other world rejected").to_string();
     assert!(
-        message.contains("does not implement the world ats:connector/connector-world@0.1.0"),
+        message.contains("does not implement an `ats:connector` contract this host serves"),
         "{message}"
     );
+
+    // A component of a contract version this host does not know names it and what is served.
+    let future = wat::parse_str(
+        r#"(component (instance $i) (export "ats:connector/connector@9.0.0" (instance $i)))"#,
+    )
+    .expect("test component");
+    let message = runtime.load(future, "future.wasm").await.expect_err("unknown").to_string();
+    assert!(message.contains("implements contract 9.0.0"), "{message}");
+    assert!(message.contains("it serves 0.1.0"), "{message}");
 
     let truncated = read(guests::ECHO_V1)[..4096].to_vec();
     let message =
@@ -58,6 +67,11 @@ async fn compiled_artifacts_are_cached_on_disk() {
     let second = second_runtime.load(read(guests::ECHO_V1), "echo").await.expect("loads again");
     assert_eq!(second.compile_origin, CompileOrigin::Cached);
     assert_eq!(echo_title_of(&second_runtime, &second).await, "echo 1.0.0");
+    assert_eq!(
+        (second.contract, second.info().contract),
+        ("0.1.0", "0.1.0"),
+        "the contract version is known"
+    );
 
     // A corrupt cache entry is recompiled, not trusted.
     for entry in std::fs::read_dir(dir.path().join("compiled")).expect("cache dir") {

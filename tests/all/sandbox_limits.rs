@@ -1,19 +1,10 @@
 //! Misbehaving guests are stopped by the sandbox with a typed error, and the host and other
 //! calls carry on.
 
-use ats_host::runtime::{AllocatorChoice, CallError, Invocation, Limits, Output, call::first_page};
-use ats_tests::{context, guests, load, runtime, slow_server, test_limits, within};
-
-fn list_jobs() -> Invocation {
-    Invocation::ListJobs(first_page())
-}
-
-fn title(output: Output) -> String {
-    match output {
-        Output::Jobs(page) => page.items.into_iter().next().map(|j| j.title).unwrap_or_default(),
-        other => panic!("expected jobs, got {other:?}"),
-    }
-}
+use ats_host::runtime::{AllocatorChoice, CallError, Invocation, Limits};
+use ats_tests::{
+    context, guests, list_jobs, load, runtime, slow_server, test_limits, title, within,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn infinite_loop_times_out_while_other_calls_keep_working() {

@@ -98,6 +98,21 @@ pub async fn bundled_connector(runtime: &Runtime, package: &str) -> Arc<LoadedCo
     }
 }
 
+/// `list-jobs`, first page: the call the test guests answer.
+pub fn list_jobs() -> ats_host::runtime::Invocation {
+    ats_host::runtime::Invocation::ListJobs(ats_host::runtime::call::first_page())
+}
+
+/// The title of the first job of a `list-jobs` answer (what the test guests report in).
+pub fn title(output: ats_host::runtime::Output) -> String {
+    match output {
+        ats_host::runtime::Output::Jobs(page) => {
+            page.items.into_iter().next().map(|j| j.title).unwrap_or_default()
+        }
+        other => panic!("expected jobs, got {other:?}"),
+    }
+}
+
 /// A call context with `key=value` config pairs.
 pub fn context(connection: &str, pairs: &[(&str, &str)]) -> CallContext {
     CallContext::new(

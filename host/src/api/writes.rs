@@ -198,6 +198,12 @@ async fn run(
         Ok(c) => c,
         Err(p) => return p.into_response(),
     };
+    if connection.status == crate::store::ConnectionStatus::Paused {
+        return Problem::conflict(format!(
+            "connection `{connection_id}` is paused: it writes nothing to the ATS until it is resumed (PATCH /v1/connections/{connection_id} with {{\"status\": \"active\"}})"
+        ))
+        .into_response();
+    }
     let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
         None => None,
         Some(Ok(key)) if !key.trim().is_empty() && key.len() <= 255 => Some(JournalKey {

@@ -67,6 +67,7 @@ pub async fn run(command: ConnectorCommand) -> anyhow::Result<()> {
                     ("id", "/id"),
                     ("ats", "/active/ats_name"),
                     ("version", "/active/version"),
+                    ("contract", "/active/contract"),
                     ("sha256", "/active/sha256"),
                     ("operations", "/active/operations"),
                 ],
@@ -115,6 +116,7 @@ pub async fn run(command: ConnectorCommand) -> anyhow::Result<()> {
                 serde_json::to_string_pretty(&serde_json::json!({
                     "file": file.display().to_string(),
                     "sha256": info.sha256,
+                    "contract": info.contract,
                     "size_bytes": info.size_bytes,
                     "manifest": crate::runtime::loader::ManifestView::from(&connector.manifest),
                 }))?
@@ -209,7 +211,9 @@ fn parse_invocation(operation: &str, input: Option<&str>) -> anyhow::Result<Invo
         request["input"] = input;
     }
     serde_json::from_value(request).with_context(|| {
-        format!("--input does not match the input of `{operation}` (see wit/connector.wit)")
+        format!(
+            "--input does not match the input of `{operation}` (see wit/since_v0.1.0/connector.wit)"
+        )
     })
 }
 

@@ -96,8 +96,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     .await?;
     tracing::info!(allocator = ?host.state.runtime.allocator(), data_dir = %data_dir.display(), "host ready");
     if let Some(key) = &host.generated_operator_key {
+        // Logs are shipped and kept: the key itself is never printed, only where it is.
+        let shown: String = key.chars().take(10).collect();
         tracing::info!(
-            "operator API key created and saved to {} (use it as `Authorization: Bearer {key}`)",
+            "operator API key created ({shown}…) and saved to {}; use it as `Authorization: Bearer $(cat {})`",
+            data_dir.join("operator.key").display(),
             data_dir.join("operator.key").display()
         );
     }

@@ -6,7 +6,7 @@
 
 wasmtime::component::bindgen!({
     world: "connector-world",
-    path: "../wit",
+    path: "../wit/since_v0.1.0",
     imports: { default: async | trappable },
     exports: { default: async },
     additional_derives: [serde::Serialize, serde::Deserialize],

@@ -12,7 +12,10 @@ use super::state::StateQuota;
 use super::{CallContext, Runtime};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tracing::Instrument;
@@ -235,8 +238,12 @@ impl Runtime {
         result
     }
 
-    /// Runs one call on the guest threads ([`super::pool`]). A panic there (a dependency's
-    /// assertion, a bug) is this call's typed failure, never the process's or the caller's.
+    /// Runs one call. It starts on the caller's task, where a call that does its work in
+    /// less than one epoch tick of CPU (nearly all: tens of microseconds, plus waits on
+    /// host I/O) finishes without a thread hop. At its first CPU yield, a call that keeps
+    /// computing moves, as it is, to the guest threads ([`super::pool`]), so a spinning guest
+    /// holds the caller's runtime for one tick at most and the API and the scheduler keep
+    /// answering. A panic anywhere in the call is this call's typed failure.
     pub(super) async fn execute(
         &self,
         pre: Arc<GuestPre>,
@@ -247,21 +254,53 @@ impl Runtime {
         timeout: Duration,
     ) -> Result<Output, CallError> {
         let calls = self.calls.clone();
-        let span = tracing::Span::current();
-        let task = self.pool.spawn(
-            async move { calls.run(&pre, identity, policy, &config, invocation, timeout).await }
-                .instrument(span),
-        );
-        match task.await {
-            Ok(result) => result,
-            Err(error) if error.is_panic() => {
-                let message = crate::panic_message(error.into_panic().as_ref());
-                tracing::error!(%message, "the host panicked while serving a connector call");
-                Err(CallError::Host(format!("the host failed while serving this call: {message}")))
+        let cpu_yielded = Arc::new(AtomicBool::new(false));
+        let flag = cpu_yielded.clone();
+        let mut call: std::pin::Pin<Box<dyn Future<Output = Result<Output, CallError>> + Send>> =
+            Box::pin(
+                async move {
+                    let deadline = Deadline { timeout, cpu_yielded: flag };
+                    calls.run(&pre, identity, policy, &config, invocation, deadline).await
+                }
+                .instrument(tracing::Span::current()),
+            );
+        let inline = std::future::poll_fn(|cx| {
+            let polled =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call.as_mut().poll(cx)));
+            match polled {
+                Ok(Poll::Ready(result)) => Poll::Ready(Some(result)),
+                Ok(Poll::Pending) if cpu_yielded.swap(false, Ordering::Relaxed) => {
+                    Poll::Ready(None)
+                }
+                Ok(Poll::Pending) => Poll::Pending,
+                Err(panic) => Poll::Ready(Some(Err(host_panicked(panic.as_ref())))),
             }
+        })
+        .await;
+        if let Some(result) = inline {
+            return result;
+        }
+        match self.pool.spawn(call).await {
+            Ok(result) => result,
+            Err(error) if error.is_panic() => Err(host_panicked(error.into_panic().as_ref())),
             Err(error) => Err(CallError::Host(format!("the call was cancelled: {error}"))),
         }
     }
+}
+
+/// The typed failure of a call during which the host panicked (a dependency's assertion, a
+/// bug): the call fails, the process and the caller carry on.
+fn host_panicked(panic: &(dyn std::any::Any + Send)) -> CallError {
+    let message = crate::panic_message(panic);
+    tracing::error!(%message, "the host panicked while serving a connector call");
+    CallError::Host(format!("the host failed while serving this call: {message}"))
+}
+
+/// A call's time limits: its CPU and wall-clock budget, and the flag its epoch callback sets
+/// when the guest yields after a whole tick of CPU (the call then moves to the guest pool).
+pub(super) struct Deadline {
+    pub timeout: Duration,
+    pub cpu_yielded: Arc<AtomicBool>,
 }
 
 /// What a call needs on the guest threads: the engine, the limits and the host imports'
@@ -281,10 +320,11 @@ impl CallRunner {
         policy: Arc<super::egress::EgressPolicy>,
         config: &Config,
         invocation: Invocation,
-        timeout: Duration,
+        deadline: Deadline,
     ) -> Result<Output, CallError> {
         let limits = &self.limits;
-        let (mut store, logs) = self.new_store(identity.clone(), policy, timeout);
+        let timeout = deadline.timeout;
+        let (mut store, logs) = self.new_store(identity.clone(), policy, deadline);
         let outcome = tokio::time::timeout(timeout, async {
             let instance = pre.instantiate(&mut store).await?;
             pre.call(&instance, &mut store, config, invocation).await
@@ -322,8 +362,9 @@ impl CallRunner {
         &self,
         identity: Arc<CallIdentity>,
         policy: Arc<super::egress::EgressPolicy>,
-        timeout: Duration,
+        deadline: Deadline,
     ) -> (Store<CallState>, super::call_state::LogBuffer) {
+        let Deadline { timeout, cpu_yielded } = deadline;
         let limits = &self.limits;
         let state = CallState::new(CallSetup {
             identity,
@@ -344,19 +385,19 @@ impl CallRunner {
         let logs = state.logs.clone();
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
-        // Guest code yields to the async runtime at every epoch tick, so a spinning guest
-        // holds a runtime thread for one tick at a time (the API and the scheduler keep
-        // answering), and traps once it has run for its whole CPU budget.
+        // Guest code yields to the async runtime at every epoch tick (and says so in
+        // `cpu_yielded`, which moves the call to the guest threads), and traps once it has
+        // run for its whole CPU budget.
         let budget_ticks = ticks_for(timeout, limits.epoch_tick);
         let mut ticks_run = 0u64;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             ticks_run += 1;
-            Ok(if ticks_run >= budget_ticks {
-                UpdateDeadline::Interrupt
-            } else {
-                UpdateDeadline::Yield(1)
-            })
+            if ticks_run >= budget_ticks {
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            cpu_yielded.store(true, Ordering::Relaxed);
+            Ok(UpdateDeadline::Yield(1))
         });
         (store, logs)
     }
@@ -379,8 +420,10 @@ impl Runtime {
         let host_error = |e: wasmtime::Error| CallError::Host(format!("{e:#}"));
         for _ in 0..iterations {
             let started = Instant::now();
+            let deadline =
+                Deadline { timeout: self.limits.call_timeout, cpu_yielded: Arc::default() };
             let (mut store, _logs) =
-                self.calls.new_store(identity.clone(), Arc::default(), self.limits.call_timeout);
+                self.calls.new_store(identity.clone(), Arc::default(), deadline);
             let stored = Instant::now();
             let instance = connector.pre.instantiate(&mut store).await.map_err(host_error)?;
             let instantiated = Instant::now();

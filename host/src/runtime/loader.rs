@@ -31,6 +31,8 @@ pub struct LoadedConnector {
     pub compile_origin: CompileOrigin,
     pub load_time: Duration,
     pub size_bytes: u64,
+    /// The contract version the component implements (`0.1.0`).
+    pub contract: &'static str,
     pub(super) pre: Arc<GuestPre>,
 }
 
@@ -58,6 +60,8 @@ pub struct VersionInfo {
     pub compile: CompileOrigin,
     pub load_ms: u64,
     pub loaded_at_unix: u64,
+    /// The `ats:connector` contract version the component implements.
+    pub contract: &'static str,
 }
 
 /// The manifest as JSON for people: operations by their WIT names.
@@ -100,6 +104,7 @@ impl LoadedConnector {
                 .loaded_at
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
+            contract: self.contract,
         }
     }
 }
@@ -123,7 +128,9 @@ pub enum LoadError {
     CoreModule { origin: String },
     #[error("{origin}: is not a valid component: {reason}")]
     Invalid { origin: String, reason: String },
-    #[error("{origin}: does not implement the world {WORLD}: {reason}")]
+    #[error(
+        "{origin}: does not implement an `ats:connector` contract this host serves ({WORLD}): {reason}"
+    )]
     WrongWorld { origin: String, reason: String },
     #[error("{origin}: describe() failed: {reason}")]
     Describe { origin: String, reason: String },
@@ -177,7 +184,7 @@ impl Runtime {
             }
         })?;
         let checked = self.check_and_describe(&component, &origin, &sha256).await;
-        let (pre, manifest) = match checked {
+        let (pre, manifest, contract) = match checked {
             Ok(done) => done,
             Err(error) => {
                 // A rejected component does not keep its compiled artifact on disk.
@@ -196,6 +203,7 @@ impl Runtime {
             compile_origin,
             load_time: started.elapsed(),
             size_bytes: size,
+            contract,
             pre,
         }))
     }
@@ -207,10 +215,12 @@ impl Runtime {
         component: &wasmtime::component::Component,
         origin: &str,
         sha256: &str,
-    ) -> Result<(Arc<GuestPre>, Manifest), LoadError> {
+    ) -> Result<(Arc<GuestPre>, Manifest, &'static str), LoadError> {
         let origin = origin.to_string();
         check_resources(component, &self.limits)
             .map_err(|reason| LoadError::Resources { origin: origin.clone(), reason })?;
+        let contract = super::contract::detect(component, &self.engine)
+            .map_err(|reason| LoadError::WrongWorld { origin: origin.clone(), reason })?;
 
         let wrong_world = |e: wasmtime::Error| LoadError::WrongWorld {
             origin: origin.clone(),
@@ -252,7 +262,7 @@ impl Runtime {
         };
         validate_manifest(&manifest)
             .map_err(|reason| LoadError::Manifest { origin: origin.clone(), reason })?;
-        Ok((pre, manifest))
+        Ok((pre, manifest, contract))
     }
 }
 

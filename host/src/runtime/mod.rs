@@ -3,7 +3,8 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`bindings`] | the host side of `wit/` (`bindgen!`) |
+//! | [`contract`] | the contract versions served; which one a component implements |
+//! | [`bindings`] | the host side of `wit/since_v0.1.0` (`bindgen!`) |
 //! | [`engine`] | `Engine` config, pooling with on-demand fallback, the epoch ticker |
 //! | [`limits`] | every limit and its default |
 //! | [`cache`] | compiled artifacts on disk, keyed by sha256 + engine hash |
@@ -25,6 +26,7 @@ pub mod bounds;
 pub mod cache;
 pub mod call;
 pub mod call_state;
+pub mod contract;
 pub mod egress;
 pub mod engine;
 pub mod exports;

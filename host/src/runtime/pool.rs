@@ -1,8 +1,9 @@
-//! The threads guest code runs on: a tokio runtime of its own, one worker per core, apart
-//! from the runtime that serves the API, the scheduler and the webhook worker. Guest code
-//! yields at every epoch tick, but a runtime whose workers are busy with guests polls its
-//! sockets only every few dozen task polls (hundreds of milliseconds when each poll is a
-//! 10 ms slice of a spinning guest); on threads of their own, guests compete with the API
+//! The threads CPU-bound guest code runs on: a tokio runtime of its own, one worker per
+//! core, apart from the runtime that serves the API, the scheduler and the webhook worker.
+//! A call starts on its caller's task and moves here at its first epoch yield (it has
+//! computed for a whole tick). Yielding alone is not enough: a runtime whose workers are busy
+//! with guests polls its sockets only every few dozen task polls (hundreds of milliseconds
+//! when each poll is a 10 ms slice of a spinning guest). Here, guests compete with the API
 //! only for CPU, which the operating system shares fairly, so `/health` and the scheduler
 //! keep answering however many guests spin.
 

@@ -154,11 +154,20 @@ impl SyncEngine {
         }
         crate::metrics::global().sync_running(run.kind.as_str(), -1);
         crate::metrics::global().sync_run(run.kind.as_str(), run.state.as_str());
-        tracing::info!(
-            run = %run.id, connection = %run.connection_id, kind = run.kind.as_str(), state = run.state.as_str(),
-            seen = run.counts.seen, created = run.counts.created, updated = run.counts.updated,
-            pages = run.progress.pages, error = run.error.as_deref().unwrap_or(""), "sync run ended"
-        );
+        macro_rules! ended {
+            ($level:ident) => {
+                tracing::$level!(
+                    run = %run.id, connection = %run.connection_id, kind = run.kind.as_str(), state = run.state.as_str(),
+                    seen = run.counts.seen, created = run.counts.created, updated = run.counts.updated,
+                    pages = run.progress.pages, error = run.error.as_deref().unwrap_or(""), "sync run ended"
+                )
+            };
+        }
+        // A failed run is something for the operator to look at; a partial one resumes.
+        match run.state {
+            RunState::Failed => ended!(warn),
+            _ => ended!(info),
+        }
     }
 
     fn mark_needs_reauth(&self, connection_id: &str, reason: &str) {

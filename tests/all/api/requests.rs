@@ -57,6 +57,14 @@ async fn tenant_key_and_connection_errors_say_what_is_wrong() {
     assert_eq!(body["fields"][0]["field"], "pinned_version");
     let status = host.op(Method::PATCH, &path).json(&json!({"status": "asleep"}));
     expect_problem(status, 422, "`asleep` is not `active` or `paused`").await;
+    let (paused, _) = send(host.op(Method::PATCH, &path).json(&json!({"status": "paused"}))).await;
+    assert_eq!(paused, 200);
+    let write = host
+        .with_key(&key, Method::POST, &format!("{path}/notes"))
+        .json(&json!({"target": {"candidate_id": "cand-1"}, "body": "x"}));
+    expect_problem(write, 409, "is paused").await;
+    let (resumed, _) = send(host.op(Method::PATCH, &path).json(&json!({"status": "active"}))).await;
+    assert_eq!(resumed, 200);
     let kind = host.op(Method::POST, &format!("{path}/sync")).json(&json!({"kind": "everything"}));
     expect_problem(kind, 422, "`everything` is not `jobs` or `applications`").await;
     let flags = host.op(Method::POST, &format!("{path}/jobs/job-1/flags")).json(&json!({}));

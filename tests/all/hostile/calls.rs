@@ -3,25 +3,13 @@
 
 use ats_host::runtime::bindings::AtsError;
 use ats_host::runtime::state::{MemoryStateStore, StateStore};
-use ats_host::runtime::{
-    AllocatorChoice, CallError, Invocation, Limits, LoadError, Output, Runtime, call::first_page,
-};
+use ats_host::runtime::{AllocatorChoice, CallError, Limits, LoadError, Output, Runtime};
 use ats_tests::{
     context, guests, load, runtime, shared_artifact_cache, slow_server, test_limits, within,
 };
+use ats_tests::{list_jobs, title};
 use std::sync::Arc;
 use std::time::Duration;
-
-fn list_jobs() -> Invocation {
-    Invocation::ListJobs(first_page())
-}
-
-fn title(output: Output) -> String {
-    match output {
-        Output::Jobs(page) => page.items.into_iter().next().map(|j| j.title).unwrap_or_default(),
-        other => panic!("expected jobs, got {other:?}"),
-    }
-}
 
 /// `headers`: 30,000 distinct header names once made the `http` crate panic inside the
 /// host. Now the request is refused `invalid-request` before anything is built.
