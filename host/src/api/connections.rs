@@ -370,7 +370,9 @@ async fn update(
             connection.private_grant.clear();
         }
         None if connection.allow_private_networks
-            && connection.private_grant.iter().any(|(k, v)| config.get(k) != Some(v)) =>
+            && granted_for(&connection, &connector.manifest)
+                .iter()
+                .any(|(k, v)| config.get(k) != Some(v)) =>
         {
             // The hosts the operator approved are no longer the ones this config reaches.
             connection.allow_private_networks = false;
@@ -425,6 +427,16 @@ async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<St
             StatusCode::NO_CONTENT.into_response()
         }
         Err(e) => Problem::internal(e).into_response(),
+    }
+}
+
+/// What a connection's private-network grant is bound to: the recorded values, or, for a
+/// grant recorded before grants were bound (none recorded), the values it has now.
+fn granted_for(connection: &Connection, manifest: &Manifest) -> BTreeMap<String, String> {
+    if connection.private_grant.is_empty() {
+        egress_fields(manifest, &connection.config)
+    } else {
+        connection.private_grant.clone()
     }
 }
 

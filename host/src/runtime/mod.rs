@@ -15,6 +15,7 @@
 //! | [`gate`] | admission: calls per connection, per connector version, per pool; `busy` |
 //! | [`call`] | one call: fresh store, deadlines (yielding CPU budget), error mapping |
 //! | [`pool`] | the threads guest code runs on, apart from the API's |
+//! | [`outcome`] | how a call ended → `CallError`; guest log lines forwarded, escaped |
 //! | [`bounds`] | caps on error text and `raw` fields; guest log text escaped |
 //! | [`call_state`] | per-call store data and the `http`/`log`/`state` imports |
 //! | [`egress`] | the egress allow-list and private-network block |
@@ -34,6 +35,7 @@ pub mod gate;
 pub mod http;
 pub mod limits;
 pub mod loader;
+pub mod outcome;
 pub mod pool;
 pub mod registry;
 pub mod state;

@@ -139,6 +139,32 @@ async fn private_grant_is_bound_to_the_approved_hosts() {
     assert_ne!(operator_view["detail"], tenant_view["detail"], "{operator_view}");
 }
 
+/// `private_grant`: a grant stored before grants were bound (none recorded) is bound to the
+/// config it has, so a tenant's edit revokes it all the same.
+#[tokio::test]
+async fn private_grant_recorded_before_binding_is_revoked_by_an_edit() {
+    let host = ApiHost::start().await;
+    let (sandbox_url, _sandbox) = start_sandbox().await;
+    let _ = send(host.op(Method::POST, "/v1/tenants").json(&json!({"id": "acme"}))).await;
+    let key = host.tenant_key("acme").await;
+    let (_, created) = send(host.op(Method::POST, "/v1/connections").json(&json!({
+        "tenant_id": "acme", "connector_id": "sandbox", "config": {"base-url": sandbox_url},
+        "secrets": {"api-key": KEY}, "allow_private_networks": true,
+    })))
+    .await;
+    let id = created["id"].as_str().expect("id");
+    let mut legacy = host.store.connection(id).expect("store").expect("connection");
+    legacy.private_grant.clear();
+    host.store.put_connection(&legacy, None).expect("store");
+    let (status, patched) = send(
+        host.with_key(&key, Method::PATCH, &format!("/v1/connections/{id}"))
+            .json(&json!({"config": {"base-url": host.base}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["allow_private_networks"], false, "{patched}");
+}
+
 /// `state_quota`: deleting a connection deletes the state its connector kept.
 #[tokio::test]
 async fn state_quota_state_goes_with_its_connection() {
