@@ -111,6 +111,26 @@ fn filter(state: &AppState, caller: &Caller, query: ListQuery) -> Result<RecordF
     })
 }
 
+/// One page of `limit` items from `items`, read with one item more than the page holds:
+/// the cursor of the last item when more follow, none on the last page.
+pub fn page_of<T>(
+    mut items: Vec<T>,
+    limit: usize,
+    cursor_of: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
+    if items.len() <= limit {
+        return (items, None);
+    }
+    items.truncate(limit);
+    let next = items.last().map(cursor_of);
+    (items, next)
+}
+
+/// The filter asking the store for one record more than the page, to know if more follow.
+fn one_more(filter: &RecordFilter) -> RecordFilter {
+    RecordFilter { limit: filter.limit + 1, ..filter.clone() }
+}
+
 /// The text inside a `next_cursor` this API handed out.
 fn decode_cursor(cursor: &str) -> Option<String> {
     URL_SAFE_NO_PAD.decode(cursor.as_bytes()).ok().and_then(|raw| String::from_utf8(raw).ok())
@@ -129,11 +149,10 @@ async fn list_jobs(
         Ok(f) => f,
         Err(p) => return p.into_response(),
     };
-    match state.store.jobs(&filter) {
+    match state.store.jobs(&one_more(&filter)) {
         Ok(jobs) => {
-            let next = (jobs.len() == filter.limit)
-                .then(|| jobs.last().map(|j| cursor(&j.connection_id, &j.remote_id)))
-                .flatten();
+            let (jobs, next) =
+                page_of(jobs, filter.limit, |j| cursor(&j.connection_id, &j.remote_id));
             Json(json!({"data": jobs, "next_cursor": next})).into_response()
         }
         Err(e) => Problem::internal(e).into_response(),
@@ -241,11 +260,10 @@ async fn list_applications(
         Ok(f) => f,
         Err(p) => return p.into_response(),
     };
-    match state.store.applications(&filter) {
+    match state.store.applications(&one_more(&filter)) {
         Ok(apps) => {
-            let next = (apps.len() == filter.limit)
-                .then(|| apps.last().map(|a| cursor(&a.connection_id, &a.remote_id)))
-                .flatten();
+            let (apps, next) =
+                page_of(apps, filter.limit, |a| cursor(&a.connection_id, &a.remote_id));
             Json(json!({"data": apps, "next_cursor": next})).into_response()
         }
         Err(e) => Problem::internal(e).into_response(),

@@ -188,11 +188,12 @@ async fn list_runs(
         connection_id: query.connection_id,
         state: status,
         before: query.cursor,
-        limit,
+        // One more than the page: the last page has no cursor.
+        limit: limit + 1,
     };
     match state.store.runs(&filter) {
-        Ok(mut runs) => {
-            let next = (runs.len() == limit).then(|| runs.last().map(|r| r.id.clone())).flatten();
+        Ok(runs) => {
+            let (mut runs, next) = super::records::page_of(runs, limit, |r| r.id.clone());
             for run in &mut runs {
                 hide_private_error(&state, &caller, run);
             }

@@ -100,6 +100,17 @@ async fn connect_sync_read_push_twice_move_and_receive_the_signed_webhook() {
         Some(sandbox.jobs().len() - 5),
         "cursor paging covers the rest"
     );
+    assert!(rest["next_cursor"].is_null(), "the last page has no cursor: {rest}");
+    // A page that holds exactly the rest is the last page too.
+    let exact = sandbox.jobs().len();
+    let (_, all) = send(host.with_key(
+        &key,
+        Method::GET,
+        &format!("/v1/jobs?connection_id={connection}&limit={exact}"),
+    ))
+    .await;
+    assert_eq!(all["data"].as_array().map(Vec::len), Some(exact));
+    assert!(all["next_cursor"].is_null(), "a full last page has no cursor: {all}");
     let job_id = jobs["data"][0]["remote_id"].as_str().expect("job").to_string();
 
     let cv = base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.4 CV of Ada");
