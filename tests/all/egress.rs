@@ -1,6 +1,5 @@
 //! The `http` import: allow-list, private-network block, and what the guest sees.
 
-use ats_host::runtime::bindings::AtsError;
 use ats_host::runtime::{CallError, Invocation, Output, call::first_page};
 use ats_tests::{context, guests, load, runtime, slow_server, test_limits};
 
@@ -12,9 +11,14 @@ async fn fetch(url: &str, allow_private: bool) -> Result<Output, CallError> {
     runtime.call(&guest, &ctx, Invocation::ListJobs(first_page())).await
 }
 
+/// The reason of a call that failed because the host denied its request: typed by the
+/// runtime (`egress-denied`), whatever the connector made of the denial.
 fn denial(result: Result<Output, CallError>) -> String {
     match result {
-        Err(CallError::Connector(AtsError::Forbidden(message))) => message,
+        Err(error @ CallError::EgressDenied { .. }) => {
+            assert_eq!(error.kind(), "egress-denied");
+            error.to_string()
+        }
         other => panic!("expected an egress denial, got {other:?}"),
     }
 }

@@ -1,7 +1,7 @@
 //! `/v1/tenants` and `/v1/connections`: tenants, and their connections to an ATS. Config
 //! is validated against the connector's declared fields (every missing, unknown or misplaced
 //! field listed at once); secrets are write-only, encrypted at rest, never returned or logged.
-//! A check calls the ATS once and reports ok / unauthorized / unreachable.
+//! A check calls the ATS once and reports ok / unauthorized / unreachable / denied / busy.
 
 use super::AppState;
 use super::auth::{Caller, Operator};
@@ -32,7 +32,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
         .add("GET", "/v1/connections/{id}", "connections", Access::AnyKey, "One connection (secrets are never returned)", None, get(show))
         .add("PATCH", "/v1/connections/{id}", "connections", Access::AnyKey, "Update name, config, secrets, schedules, pinned version or status; new secrets resume a needs-reauth connection", Some(json!({"secrets": {"api-key": "new"}})), axum::routing::patch(update))
         .add("DELETE", "/v1/connections/{id}", "connections", Access::AnyKey, "Delete a connection and its synced data", None, axum::routing::delete(remove))
-        .add("POST", "/v1/connections/{id}/check", "connections", Access::AnyKey, "Call the ATS once: ok, unauthorized, unreachable, busy (the connector's sandbox slots are in use) or error", None, post(check))
+        .add("POST", "/v1/connections/{id}/check", "connections", Access::AnyKey, "Call the ATS once: ok, unauthorized, unreachable, denied (the host's egress policy refused the request), busy (the connector's sandbox slots are in use) or error", None, post(check))
 }
 
 #[derive(Deserialize)]
@@ -486,10 +486,8 @@ async fn check(State(state): State<AppState>, caller: Caller, Path(id): Path<Str
     let started = std::time::Instant::now();
     let (status, detail) = match state.runtime.call(&connector, &context, invocation).await {
         Ok(_) => ("ok", "the ATS answered with these credentials".to_string()),
-        // The host's egress policy, not the ATS, refused: the ATS is unreachable from here.
-        Err(CallError::Connector(AtsError::Forbidden(m))) if m.starts_with("egress denied") => {
-            ("unreachable", m)
-        }
+        // The host's egress policy, not the ATS, refused (typed by the runtime).
+        Err(error @ CallError::EgressDenied { .. }) => ("denied", error.to_string()),
         Err(CallError::Connector(AtsError::Unauthorized(m) | AtsError::Forbidden(m))) => {
             ("unauthorized", m)
         }

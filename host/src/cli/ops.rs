@@ -36,7 +36,7 @@ pub enum ConnectionCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Call the ATS once with the connection's credentials: ok, unauthorized or unreachable.
+    /// Call the ATS once with the connection's credentials: ok, unauthorized, unreachable, denied (by the host's egress policy), busy or error.
     Check { id: String },
     /// Pin a connection to one connector version (rollback for one customer), or `--unpin`
     /// it to follow the active version again.

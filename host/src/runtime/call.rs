@@ -127,6 +127,10 @@ pub enum CallError {
     StateFull(String),
     #[error("{message}")]
     Busy { connector: String, message: String },
+    /// The call failed after the host's egress policy denied one of its requests (not on
+    /// the allow-list, or a private address the connection may not reach).
+    #[error("egress denied by the host: {reason}")]
+    EgressDenied { reason: String },
     #[error("host could not run the call: {0}")]
     Host(String),
 }
@@ -153,6 +157,7 @@ impl CallError {
             CallError::StackOverflow { .. } => "stack-overflow",
             CallError::StateFull(_) => "state-full",
             CallError::Busy { .. } => "busy",
+            CallError::EgressDenied { .. } => "egress-denied",
             CallError::Host(_) => "host",
         }
     }
@@ -323,6 +328,7 @@ impl CallRunner {
         })
         .await;
         let memory_limit_hit = store.data().limiter.memory_limit_hit;
+        let egress_denied = store.data_mut().egress_denied.take();
         drop(store);
         let logs = logs.take();
         let stderr_tail = logs.stderr_tail();
@@ -338,6 +344,10 @@ impl CallRunner {
                 stderr_tail,
                 &identity,
             )),
+            // The connector's error came from a request the host refused: say so, typed.
+            Ok(Ok(Err(_))) if let Some(reason) = egress_denied => Err(CallError::EgressDenied {
+                reason: super::bounds::cap_text(reason, limits.max_error_bytes),
+            }),
             Ok(Ok(Err(ats_error))) => {
                 Err(CallError::Connector(super::bounds::cap_ats_error(ats_error, limits)))
             }

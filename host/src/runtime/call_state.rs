@@ -41,6 +41,10 @@ pub struct CallState {
     max_state_value_bytes: usize,
     state_quota: StateQuota,
     http_requests_left: u32,
+    /// The first request the host's egress policy denied during this call, with the reason:
+    /// a failed call that had one is reported as [`super::CallError::EgressDenied`], whatever
+    /// error the connector made of it.
+    pub(super) egress_denied: Option<String>,
 }
 
 /// Inputs to build a [`CallState`].
@@ -74,6 +78,7 @@ impl CallState {
             max_state_value_bytes: setup.max_state_value_bytes,
             state_quota: setup.state_quota,
             http_requests_left: setup.max_http_requests,
+            egress_denied: None,
         }
     }
 }
@@ -303,6 +308,11 @@ impl http::Host for CallState {
         let method = request.method.clone();
         let url = redact_query(&request.url).to_string();
         let result = self.egress.send(&self.policy, request).await;
+        if let Err(HttpError::Denied(reason)) = &result
+            && self.egress_denied.is_none()
+        {
+            self.egress_denied = Some(reason.clone());
+        }
         let status = match &result {
             Ok(response) => response.status.to_string(),
             Err(HttpError::Denied(_)) => "denied".to_string(),
