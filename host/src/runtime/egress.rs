@@ -194,8 +194,7 @@ impl EgressPolicy {
                 allowed,
             });
         }
-        let literal = host.trim_start_matches('[').trim_end_matches(']');
-        if let Ok(addr) = literal.parse::<IpAddr>() {
+        if let Some(addr) = literal_address(url) {
             self.check_addr(host, addr)?;
         }
         Ok(())
@@ -298,6 +297,20 @@ fn render_entry(entry: &str, config: &[Field]) -> Result<String, String> {
 fn is_literal_host(host: &str) -> bool {
     !host.is_empty()
         && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+}
+
+/// The address a URL names without DNS: an IP literal, or `localhost` (which every resolver
+/// answers with loopback). Both the connector egress policy and webhook delivery check it
+/// before any request, so a private literal is refused with a clear reason up front.
+pub fn literal_address(url: &reqwest::Url) -> Option<IpAddr> {
+    match url.host()? {
+        url::Host::Ipv4(v4) => Some(IpAddr::V4(v4)),
+        url::Host::Ipv6(v6) => Some(IpAddr::V6(v6)),
+        url::Host::Domain(d) if d.eq_ignore_ascii_case("localhost") => {
+            Some(IpAddr::V4(Ipv4Addr::LOCALHOST))
+        }
+        url::Host::Domain(_) => None,
+    }
 }
 
 /// Whether an address is not globally routable: loopback, private, link-local, CGNAT,

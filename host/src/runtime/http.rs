@@ -29,12 +29,7 @@ pub struct EgressClient {
 impl EgressClient {
     pub fn new(limits: &Limits) -> Result<Self, reqwest::Error> {
         let build = |block_private: bool| {
-            reqwest::Client::builder()
-                .dns_resolver(Arc::new(CheckedResolver { block_private }))
-                .redirect(reqwest::redirect::Policy::none())
-                // A proxy would resolve host names itself, past `CheckedResolver`: egress
-                // goes direct, so the private-network rule always sees the real address.
-                .no_proxy()
+            guarded_client(block_private)
                 .connect_timeout(limits.http_connect_timeout)
                 .user_agent(concat!("ats-host/", env!("CARGO_PKG_VERSION")))
                 .build()
@@ -135,6 +130,17 @@ impl EgressClient {
         }
         Ok(())
     }
+}
+
+/// The one way the host builds an outbound HTTP client, for connector egress and webhook
+/// delivery alike: DNS answers pass [`CheckedResolver`] (private addresses dropped unless
+/// allowed), redirects are never followed, and no proxy is used (a proxy would resolve names
+/// itself, past the resolver, so the private-network rule would not see the real address).
+pub fn guarded_client(block_private: bool) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .dns_resolver(Arc::new(CheckedResolver { block_private }))
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
 }
 
 /// Maps a reqwest failure onto the guest-visible error, keeping an egress denial from the

@@ -7,7 +7,6 @@
 use super::ledger::{Ledger, LedgerError};
 use super::{Delivery, DeliveryStatus, OutboundEvent, Subscription, now_ms, signing};
 use crate::runtime::egress::is_private;
-use crate::runtime::http::CheckedResolver;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -68,11 +67,8 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     pub fn new(ledger: Ledger, policy: DeliveryPolicy) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .dns_resolver(Arc::new(CheckedResolver {
-                block_private: !policy.allow_private_networks,
-            }))
-            .redirect(reqwest::redirect::Policy::none())
+        // The same guarded client as connector egress: checked DNS, no redirects, no proxy.
+        let client = crate::runtime::http::guarded_client(!policy.allow_private_networks)
             .timeout(policy.timeout)
             .user_agent(concat!("ats-host-webhooks/", env!("CARGO_PKG_VERSION")))
             .build()?;
@@ -94,15 +90,10 @@ impl Dispatcher {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(UrlRejected::Scheme(parsed.scheme().to_string()));
         }
-        let literal = match parsed.host() {
-            Some(url::Host::Ipv4(v4)) => Some(std::net::IpAddr::V4(v4)),
-            Some(url::Host::Ipv6(v6)) => Some(std::net::IpAddr::V6(v6)),
-            Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") => {
-                Some(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
-            }
-            Some(url::Host::Domain(_)) => None,
-            None => return Err(UrlRejected::Malformed(url.to_string(), "no host".into())),
-        };
+        if parsed.host().is_none() {
+            return Err(UrlRejected::Malformed(url.to_string(), "no host".into()));
+        }
+        let literal = crate::runtime::egress::literal_address(&parsed);
         if !self.policy.allow_private_networks && literal.is_some_and(is_private) {
             return Err(UrlRejected::Private(url.to_string()));
         }
