@@ -47,7 +47,7 @@ impl Host {
         let secret_box = SecretBox::open(&options.data_dir, options.secret_key.as_deref())?;
         let store = Arc::new(SledStore::open(&options.data_dir.join("store"), secret_box.clone())?);
         let db = store.db().clone();
-        let state_store = Arc::new(SledStateStore::open(&db, secret_box)?);
+        let state_store = Arc::new(SledStateStore::open(&db, secret_box.clone())?);
         let runtime =
             Arc::new(Runtime::new(limits, state_store, Some(options.data_dir.join("compiled")))?);
         let registry = Arc::new(Registry::default());
@@ -56,8 +56,10 @@ impl Host {
         let journal: Journal = Arc::new(SledJournal::open(&db)?);
         let webhook_tick =
             options.webhooks.base_delay.clamp(Duration::from_millis(10), Duration::from_secs(1));
-        let webhooks =
-            Arc::new(Dispatcher::new(Arc::new(SledLedger::open(&db)?), options.webhooks)?);
+        let webhooks = Arc::new(Dispatcher::new(
+            Arc::new(SledLedger::open(&db, secret_box)?),
+            options.webhooks,
+        )?);
         let dyn_store: Arc<dyn Store> = store.clone();
         let sync =
             SyncEngine::new(dyn_store.clone(), runtime.clone(), registry.clone(), options.sync);

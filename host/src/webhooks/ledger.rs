@@ -100,29 +100,67 @@ pub struct SledLedger {
     deliveries: sled::Tree,
     due: sled::Tree,
     meta: sled::Tree,
+    /// Signing secrets are stored sealed with the store's key, like connection secrets.
+    secret_box: crate::store::SecretBox,
 }
+
+/// The prefix of a sealed signing secret as stored (base64 of the sealed bytes follows). A
+/// secret stored before secrets were sealed has none, reads as it is, and is sealed on the
+/// next write.
+const SEALED: &str = "sealed:";
 
 const CURSOR_KEY: &[u8] = b"fan-out-cursor";
 
 impl SledLedger {
-    pub fn open(db: &sled::Db) -> Result<Self, LedgerError> {
+    pub fn open(db: &sled::Db, secret_box: crate::store::SecretBox) -> Result<Self, LedgerError> {
         Ok(SledLedger {
             subscriptions: db.open_tree("webhooks.subscriptions")?,
             deliveries: db.open_tree("webhooks.deliveries")?,
             due: db.open_tree("webhooks.due")?,
             meta: db.open_tree("webhooks.meta")?,
+            secret_box,
         })
+    }
+
+    fn seal_subscription(&self, subscription: &Subscription) -> Vec<u8> {
+        use base64::Engine as _;
+        let sealed = self.secret_box.seal_bytes(subscription.secret.as_bytes());
+        let secret =
+            format!("{SEALED}{}", base64::engine::general_purpose::STANDARD.encode(sealed));
+        encode(&Subscription { secret, ..subscription.clone() })
+    }
+
+    fn open_subscription(&self, key: &str, raw: &[u8]) -> Result<Subscription, LedgerError> {
+        use base64::Engine as _;
+        let mut subscription: Subscription = decode(key, raw)?;
+        if let Some(sealed) = subscription.secret.strip_prefix(SEALED) {
+            let corrupt = |reason: String| LedgerError::Corrupt { key: key.to_string(), reason };
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(sealed)
+                .map_err(|e| corrupt(format!("sealed secret: {e}")))?;
+            let plain = self
+                .secret_box
+                .open_bytes(&bytes)
+                .map_err(|e| corrupt(format!("signing secret does not open with this key: {e}")))?;
+            subscription.secret =
+                String::from_utf8(plain).map_err(|e| corrupt(format!("signing secret: {e}")))?;
+        }
+        Ok(subscription)
     }
 }
 
 impl DeliveryLedger for SledLedger {
     fn put_subscription(&self, subscription: &Subscription) -> Result<(), LedgerError> {
-        self.subscriptions.insert(subscription.id.as_bytes(), encode(subscription))?;
+        self.subscriptions
+            .insert(subscription.id.as_bytes(), self.seal_subscription(subscription))?;
         Ok(())
     }
 
     fn subscription(&self, id: &str) -> Result<Option<Subscription>, LedgerError> {
-        self.subscriptions.get(id.as_bytes())?.map(|raw| decode(id, &raw)).transpose()
+        self.subscriptions
+            .get(id.as_bytes())?
+            .map(|raw| self.open_subscription(id, &raw))
+            .transpose()
     }
 
     fn delete_subscription(&self, id: &str) -> Result<bool, LedgerError> {
@@ -134,7 +172,7 @@ impl DeliveryLedger for SledLedger {
         let mut all = Vec::new();
         for entry in self.subscriptions.iter() {
             let (key, raw) = entry?;
-            let subscription: Subscription = decode(&String::from_utf8_lossy(&key), &raw)?;
+            let subscription = self.open_subscription(&String::from_utf8_lossy(&key), &raw)?;
             if tenant.is_none_or(|t| t == subscription.tenant_id) {
                 all.push(subscription);
             }
@@ -278,4 +316,38 @@ fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
 fn decode<T: serde::de::DeserializeOwned>(key: &str, raw: &[u8]) -> Result<T, LedgerError> {
     serde_json::from_slice(raw)
         .map_err(|e| LedgerError::Corrupt { key: key.to_string(), reason: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signing_secrets_are_sealed_at_rest_and_read_back_whole() {
+        let db = sled::Config::new().temporary(true).open().expect("sled");
+        let ledger = SledLedger::open(&db, crate::store::SecretBox::ephemeral()).expect("ledger");
+        let subscription = Subscription {
+            id: "wh_1".into(),
+            tenant_id: "acme".into(),
+            url: "https://receiver.example/hook".into(),
+            event_types: vec!["*".into()],
+            enabled: true,
+            disabled_reason: None,
+            created_at: 0,
+            secret: "whsec-very-secret-signing-key".into(),
+        };
+        ledger.put_subscription(&subscription).expect("put");
+        for entry in db.open_tree("webhooks.subscriptions").expect("tree").iter() {
+            let (_, raw) = entry.expect("entry");
+            assert!(!String::from_utf8_lossy(&raw).contains("very-secret"), "stored in clear");
+        }
+        let read = ledger.subscription("wh_1").expect("read").expect("found");
+        assert_eq!(read.secret, subscription.secret);
+        assert_eq!(
+            ledger.subscriptions(Some("acme")).expect("list")[0].secret,
+            subscription.secret
+        );
+        let other = SledLedger::open(&db, crate::store::SecretBox::ephemeral()).expect("ledger");
+        assert!(other.subscription("wh_1").is_err(), "another key cannot read the secret");
+    }
 }
