@@ -86,12 +86,12 @@ async fn spin_api_spinning_guests_leave_the_api_responsive() {
     }
 }
 
-/// `private_grant`: a tenant who points a granted connection at the host's own API loses
-/// the grant, and what a private address answered is not shown to tenant keys.
-#[tokio::test]
-async fn private_grant_is_bound_to_the_approved_hosts() {
-    let host = ApiHost::start().await;
-    let (sandbox_url, _sandbox) = start_sandbox().await;
+/// Tenant `acme`, a tenant key, and a sandbox connection the operator let reach private
+/// networks (the sandbox ATS is on loopback); returns (the sandbox, the key, the id).
+async fn granted_sandbox_connection(
+    host: &ApiHost,
+) -> (ats_host::sandbox_ats::SandboxHandle, String, String) {
+    let (sandbox_url, sandbox) = start_sandbox().await;
     let _ = send(host.op(Method::POST, "/v1/tenants").json(&json!({"id": "acme"}))).await;
     let key = host.tenant_key("acme").await;
     let (status, created) = send(host.op(Method::POST, "/v1/connections").json(&json!({
@@ -100,7 +100,16 @@ async fn private_grant_is_bound_to_the_approved_hosts() {
     })))
     .await;
     assert_eq!(status, 201, "{created}");
-    let id = created["id"].as_str().expect("id");
+    (sandbox, key, created["id"].as_str().expect("id").to_string())
+}
+
+/// `private_grant`: a tenant who points a granted connection at the host's own API loses
+/// the grant, and what a private address answered is not shown to tenant keys.
+#[tokio::test]
+async fn private_grant_is_bound_to_the_approved_hosts() {
+    let host = ApiHost::start().await;
+    let (_sandbox, key, id) = granted_sandbox_connection(&host).await;
+    let id = id.as_str();
     let check = format!("/v1/connections/{id}/check");
     let (_, ok) = send(host.with_key(&key, Method::POST, &check)).await;
     assert_eq!(ok["status"], "ok", "{ok}");
@@ -144,15 +153,8 @@ async fn private_grant_is_bound_to_the_approved_hosts() {
 #[tokio::test]
 async fn private_grant_recorded_before_binding_is_revoked_by_an_edit() {
     let host = ApiHost::start().await;
-    let (sandbox_url, _sandbox) = start_sandbox().await;
-    let _ = send(host.op(Method::POST, "/v1/tenants").json(&json!({"id": "acme"}))).await;
-    let key = host.tenant_key("acme").await;
-    let (_, created) = send(host.op(Method::POST, "/v1/connections").json(&json!({
-        "tenant_id": "acme", "connector_id": "sandbox", "config": {"base-url": sandbox_url},
-        "secrets": {"api-key": KEY}, "allow_private_networks": true,
-    })))
-    .await;
-    let id = created["id"].as_str().expect("id");
+    let (_sandbox, key, id) = granted_sandbox_connection(&host).await;
+    let id = id.as_str();
     let mut legacy = host.store.connection(id).expect("store").expect("connection");
     legacy.private_grant.clear();
     host.store.put_connection(&legacy, None).expect("store");
