@@ -3,12 +3,13 @@
 
 use std::path::PathBuf;
 
-const GUESTS: [&str; 5] = [
+const GUESTS: [&str; 6] = [
     "guest-misbehave",
     "guest-echo-v1",
     "guest-echo-v2",
     "guest-other-world",
     "guest-hang-describe",
+    "guest-contract-v0-1",
 ];
 
 fn main() {

@@ -7,7 +7,7 @@
 //!
 //! `cargo bench -p ats-host --bench sync`
 
-use ats_host::runtime::bindings::{Job, JobPage, JobStatus, Stage, StagePage};
+use ats_host::model::{Job, JobPage, JobStatus, Stage, StagePage};
 use ats_host::runtime::state::MemoryStateStore;
 use ats_host::runtime::{
     CallContext, CallError, Invocation, Limits, LoadedConnector, Output, Registry, Runtime,
@@ -251,10 +251,15 @@ fn to_job(raw: Value) -> Job {
         } else {
             JobStatus::Open
         },
-        location: text("city"),
+        location: text("city").map(ats_host::model::Location::text),
+        employment_type: None,
         description: text("description"),
         department: text("department"),
         assigned_users: text("recruiter").into_iter().collect(),
+        post_url: None,
+        screening_questions: Vec::new(),
+        opened_at: None,
+        closed_at: None,
         created_at: text("created_at"),
         updated_at: text("updated_at"),
         custom_fields: Vec::new(),

@@ -4,6 +4,7 @@
 //! | module | owns |
 //! |---|---|
 //! | [`app`] | assembles a running host (store, keys, sync engine, webhooks, API) |
+//! | [`model`] | the host's own model of an ATS; every contract version converts into it |
 //! | [`runtime`] | the sandbox: engine, loading, hot swap, calls, egress |
 //! | [`api`] | the HTTP API (axum) |
 //! | [`cli`] | the `ats-host` command line |
@@ -21,6 +22,7 @@ pub mod bundled;
 pub mod cli;
 pub mod demo;
 pub mod metrics;
+pub mod model;
 pub mod runtime;
 pub mod sandbox_ats;
 pub mod store;

@@ -19,20 +19,25 @@
 //!
 //! Helpers: [`http`] (JSON requests over the host-mediated `http` import, status → error
 //! mapping including `Retry-After`), [`paging`] (page tokens), [`config`] (reading the
-//! connection config), [`log`] and [`state`] (re-exported host imports).
+//! connection config), [`records`] (defaults for record literals), [`log`] and [`state`]
+//! (re-exported host imports).
+//!
+//! This SDK release builds against contract `ats:connector@0.2.0` (`wit/since_v0.2.0`); its
+//! major version follows the contract (see `wit/README.md`).
 
 pub mod config;
 pub mod errors;
 pub mod http;
 pub mod oauth;
 pub mod paging;
+pub mod records;
 pub mod time;
 
 /// Bindings generated from `wit/` (the `ats:connector` package).
 pub mod bindings {
     wit_bindgen::generate!({
         world: "connector-world",
-        path: "../wit/since_v0.1.0",
+        path: "../wit/since_v0.2.0",
         pub_export_macro: true,
         export_macro_name: "__export_connector_world",
         default_bindings_module: "ats_connector_sdk::bindings",
@@ -41,6 +46,15 @@ pub mod bindings {
 
 pub use bindings::ats::connector::{log, state};
 
+/// Keeps a cache entry (a session id, an access token) in the connection's `state`. A
+/// refused entry (the connection's state quota is full) is logged and otherwise ignored:
+/// the next call only has to sign in again.
+pub fn remember(key: &str, value: &str, ttl_seconds: Option<u32>) {
+    if let Err(reason) = state::set(key, value, ttl_seconds) {
+        log::log(log::Level::Warn, &format!("cannot keep `{key}` in state: {reason}"));
+    }
+}
+
 /// Everything a connector file usually needs.
 pub mod prelude {
     pub use crate::Connector;
@@ -48,6 +62,7 @@ pub mod prelude {
     pub use crate::config::ConfigExt;
     pub use crate::errors::unsupported;
     pub use crate::log::{Level, log};
+    pub use crate::records::location;
 }
 
 use bindings::ats::connector::types::*;
@@ -118,6 +133,36 @@ pub trait Connector {
     ) -> Result<Vec<ChangeEvent>, AtsError> {
         Err(errors::unsupported(Operation::ParseWebhook))
     }
+    fn check(_config: Config) -> Result<Account, AtsError> {
+        Err(errors::unsupported(Operation::Check))
+    }
+    fn list_tags(_config: Config, _page: PageRequest) -> Result<TagPage, AtsError> {
+        Err(errors::unsupported(Operation::ListTags))
+    }
+    fn list_rejection_reasons(
+        _config: Config,
+        _page: PageRequest,
+    ) -> Result<RejectionReasonPage, AtsError> {
+        Err(errors::unsupported(Operation::ListRejectionReasons))
+    }
+    fn list_users(_config: Config, _page: PageRequest) -> Result<UserPage, AtsError> {
+        Err(errors::unsupported(Operation::ListUsers))
+    }
+    fn get_application(_config: Config, _application_id: String) -> Result<Application, AtsError> {
+        Err(errors::unsupported(Operation::GetApplication))
+    }
+    fn remove_tag(_config: Config, _input: TagInput) -> Result<WriteReceipt, AtsError> {
+        Err(errors::unsupported(Operation::RemoveTag))
+    }
+    fn register_webhook(
+        _config: Config,
+        _subscription: WebhookSubscription,
+    ) -> Result<WriteReceipt, AtsError> {
+        Err(errors::unsupported(Operation::RegisterWebhook))
+    }
+    fn unregister_webhook(_config: Config, _remote_id: String) -> Result<WriteReceipt, AtsError> {
+        Err(errors::unsupported(Operation::UnregisterWebhook))
+    }
 }
 
 /// Bridges a [`Connector`] to the generated export trait; used by [`export_connector!`].
@@ -187,6 +232,36 @@ impl<T: Connector> bindings::exports::ats::connector::connector::Guest for Adapt
         request: WebhookRequest,
     ) -> Result<Vec<ChangeEvent>, AtsError> {
         T::parse_webhook(config, request)
+    }
+    fn check(config: Config) -> Result<Account, AtsError> {
+        T::check(config)
+    }
+    fn list_tags(config: Config, page: PageRequest) -> Result<TagPage, AtsError> {
+        T::list_tags(config, page)
+    }
+    fn list_rejection_reasons(
+        config: Config,
+        page: PageRequest,
+    ) -> Result<RejectionReasonPage, AtsError> {
+        T::list_rejection_reasons(config, page)
+    }
+    fn list_users(config: Config, page: PageRequest) -> Result<UserPage, AtsError> {
+        T::list_users(config, page)
+    }
+    fn get_application(config: Config, application_id: String) -> Result<Application, AtsError> {
+        T::get_application(config, application_id)
+    }
+    fn remove_tag(config: Config, input: TagInput) -> Result<WriteReceipt, AtsError> {
+        T::remove_tag(config, input)
+    }
+    fn register_webhook(
+        config: Config,
+        subscription: WebhookSubscription,
+    ) -> Result<WriteReceipt, AtsError> {
+        T::register_webhook(config, subscription)
+    }
+    fn unregister_webhook(config: Config, remote_id: String) -> Result<WriteReceipt, AtsError> {
+        T::unregister_webhook(config, remote_id)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The example connector (`examples/minimal-connector`, bundled into the host) against the
 //! sandbox ATS: paging, incremental reads, upsert dedupe, typed auth errors.
 
-use ats_host::runtime::bindings::{AtsError, CandidateInput, UpsertOutcome};
+use ats_host::model::{AtsError, CandidateInput, UpsertOutcome};
 use ats_host::runtime::{
     CallContext, CallError, Invocation, LoadedConnector, Output, Runtime, call::first_page,
 };
@@ -71,6 +71,7 @@ async fn upserting_the_same_email_twice_matches_the_first_candidate() {
         phones: vec![],
         source: Some("tests".into()),
         custom_fields: vec![],
+        ..Default::default()
     };
     let mut outcomes = Vec::new();
     let plus = CandidateInput { emails: vec!["sanne+jobs@example.com".into()], ..input.clone() };

@@ -69,7 +69,7 @@ async fn compiled_artifacts_are_cached_on_disk() {
     assert_eq!(echo_title_of(&second_runtime, &second).await, "echo 1.0.0");
     assert_eq!(
         (second.contract, second.info().contract),
-        ("0.1.0", "0.1.0"),
+        ("0.2.0", "0.2.0"),
         "the contract version is known"
     );
 

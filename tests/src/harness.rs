@@ -3,7 +3,7 @@
 //! of that config, and to read the answers without boilerplate.
 
 use crate::fakes::FakeAts;
-use ats_host::runtime::bindings::*;
+use ats_host::model::*;
 use ats_host::runtime::{
     CallContext, CallError, Field, Invocation, Limits, LoadedConnector, Output, Runtime,
 };
@@ -97,6 +97,7 @@ impl<F: FakeAts> Harness<F> {
             phones: vec![phone.into()],
             source: Some("Sourcy".into()),
             custom_fields: vec![],
+            ..Default::default()
         };
         match self.ok(Invocation::UpsertCandidate(input)).await {
             Output::Upserted(result) => result,
@@ -115,7 +116,11 @@ impl<F: FakeAts> Harness<F> {
             job_id: job.into(),
             stage_id: stage.map(str::to_string),
             source: Some("Sourcy".into()),
-            answers: vec![Answer { question: "Start date?".into(), answer: "1 March".into() }],
+            answers: vec![Answer {
+                question: "Start date?".into(),
+                answer: "1 March".into(),
+                ..Default::default()
+            }],
         }))
         .await
     }

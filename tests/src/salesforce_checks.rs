@@ -4,7 +4,7 @@
 use crate::fakes::FakeAts;
 use crate::fakes::salesforce::{SalesforceOrg, unmapped};
 use crate::harness::{Harness, with};
-use ats_host::runtime::bindings::*;
+use ats_host::model::*;
 use ats_host::runtime::{CallError, Invocation};
 use std::ops::Deref;
 

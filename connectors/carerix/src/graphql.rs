@@ -31,7 +31,7 @@ fn grant(settings: &Settings) -> Result<String, AtsError> {
         .unwrap_or(crate::settings::DEFAULT_TOKEN_TTL_SECONDS)
         .saturating_sub(EXPIRY_MARGIN_SECONDS)
         .max(1);
-    state::set(TOKEN_KEY, &granted.access_token, Some(ttl));
+    ats_connector_sdk::remember(TOKEN_KEY, &granted.access_token, Some(ttl));
     log(Level::Debug, "carerix: new access token granted");
     Ok(granted.access_token)
 }

@@ -47,6 +47,7 @@ impl Connector for Carerix {
                 "{graphql-url}".into(),
                 "{token-url}".into(),
             ],
+            ..Default::default()
         }
     }
 

@@ -116,6 +116,7 @@ pub fn job(settings: &Settings, record: &Value) -> Result<Job, AtsError> {
         updated_at: timestamp(record, "modificationDate"),
         custom_fields: vec![Field { name: "toStatusNode".into(), value: status_tag }],
         raw: record.to_string(),
+        ..Default::default()
     })
 }
 
@@ -154,6 +155,7 @@ pub fn application(record: &Value) -> Result<Application, AtsError> {
         updated_at: timestamp(record, "modificationDate"),
         custom_fields: Vec::new(),
         raw: record.to_string(),
+        ..Default::default()
     })
 }
 
@@ -169,5 +171,6 @@ pub fn candidate(record: &Value) -> Result<Candidate, AtsError> {
         updated_at: timestamp(record, "modificationDate"),
         custom_fields: Vec::new(),
         raw: record.to_string(),
+        ..Default::default()
     })
 }

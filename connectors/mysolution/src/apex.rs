@@ -132,5 +132,6 @@ pub fn apply(
         updated_at: None,
         custom_fields: Vec::new(),
         raw: answer.to_string(),
+        ..Default::default()
     })
 }

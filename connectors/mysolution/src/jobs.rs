@@ -79,7 +79,8 @@ fn to_job(record: &Value) -> Job {
         code: text(record, "Name"),
         title: text(record, "msf__Title__c").or_else(|| text(record, "Name")).unwrap_or_default(),
         status: JobStatus::Open,
-        location: text(record, "msf__Work_Address_City__c"),
+        location: text(record, "msf__Work_Address_City__c")
+            .map(ats_connector_sdk::records::location),
         description: text(record, "msf__Job_Description__c"),
         department: None,
         assigned_users: text(record, "msf__Recruiter__c").into_iter().collect(),
@@ -92,5 +93,6 @@ fn to_job(record: &Value) -> Job {
             })
             .collect(),
         raw: record.to_string(),
+        ..Default::default()
     }
 }

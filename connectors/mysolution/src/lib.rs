@@ -45,6 +45,7 @@ impl Connector for MySolution {
             ],
             config_fields,
             egress_hosts: settings::egress_hosts(),
+            ..Default::default()
         }
     }
 

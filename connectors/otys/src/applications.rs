@@ -111,6 +111,7 @@ pub fn create(settings: &Settings, input: &ApplicationInput) -> Result<Applicati
             .map(|s| Field { name: format!("procedure-status-{}", s.level), value: s.id.clone() })
             .collect(),
         raw: procedure.to_string(),
+        ..Default::default()
     })
 }
 

@@ -41,6 +41,7 @@ impl Connector for Otys {
             ],
             config_fields: settings::config_fields(),
             egress_hosts: vec![settings::DEFAULT_BASE_URL.into(), "{base-url}".into()],
+            ..Default::default()
         }
     }
 

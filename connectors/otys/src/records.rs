@@ -57,7 +57,7 @@ pub fn to_job(row: &Value, settings: &Settings) -> Result<Job, AtsError> {
         code: text(row, "referenceNr"),
         title: text(row, "title").unwrap_or_default(),
         status,
-        location,
+        location: location.map(ats_connector_sdk::records::location),
         description: None,
         department: None,
         assigned_users: text(row, "user").or_else(|| text(row, "userId")).into_iter().collect(),
@@ -65,6 +65,7 @@ pub fn to_job(row: &Value, settings: &Settings) -> Result<Job, AtsError> {
         updated_at: timestamp(row, &settings.modified_field, settings),
         custom_fields,
         raw: row.to_string(),
+        ..Default::default()
     })
 }
 
@@ -92,6 +93,7 @@ pub fn to_candidate(row: &Value, settings: &Settings) -> Result<Candidate, AtsEr
         updated_at: timestamp(row, "lastModified", settings),
         custom_fields: Vec::new(),
         raw: row.to_string(),
+        ..Default::default()
     })
 }
 
@@ -126,5 +128,6 @@ pub fn to_application(row: &Value, settings: &Settings) -> Result<Application, A
         updated_at: timestamp(row, &settings.modified_field, settings),
         custom_fields,
         raw: row.to_string(),
+        ..Default::default()
     })
 }

@@ -87,7 +87,7 @@ fn login(settings: &Settings) -> Result<String, AtsError> {
             AtsError::Unauthorized("OTYS login answered without a session id".to_string())
         })?
         .to_string();
-    state::set(SESSION_KEY, &session, Some(SESSION_TTL_SECONDS));
+    ats_connector_sdk::remember(SESSION_KEY, &session, Some(SESSION_TTL_SECONDS));
     Ok(session)
 }
 

@@ -57,7 +57,7 @@ pub fn grant(settings: &OrgSettings) -> Result<Token, AtsError> {
         })?;
     let token = Token { access_token: granted.access_token, instance_url };
     if let Ok(text) = serde_json::to_string(&token) {
-        state::set(STATE_KEY, &text, Some(settings.token_ttl_seconds));
+        ats_connector_sdk::remember(STATE_KEY, &text, Some(settings.token_ttl_seconds));
     }
     log(Level::Debug, "salesforce: new access token granted");
     Ok(token)

@@ -29,6 +29,7 @@ fn to_candidate(mapping: &CandidateMapping, record: &Value) -> Candidate {
         updated_at: timestamp(record, "SystemModstamp"),
         custom_fields: Vec::new(),
         raw: record.to_string(),
+        ..Default::default()
     }
 }
 

@@ -51,6 +51,7 @@ impl Connector for SandboxConnector {
                 },
             ],
             egress_hosts: vec!["{base-url}".into()],
+            ..Default::default()
         }
     }
 

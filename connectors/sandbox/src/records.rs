@@ -26,7 +26,7 @@ pub fn to_job(raw: Value) -> Job {
         code: text(&raw, "ref"),
         title: text(&raw, "title").unwrap_or_default(),
         status,
-        location: text(&raw, "city"),
+        location: text(&raw, "city").map(ats_connector_sdk::records::location),
         description: text(&raw, "description"),
         department: text(&raw, "department"),
         assigned_users: text(&raw, "recruiter").into_iter().collect(),
@@ -34,6 +34,7 @@ pub fn to_job(raw: Value) -> Job {
         updated_at: text(&raw, "updated_at"),
         custom_fields: Vec::new(),
         raw: raw.to_string(),
+        ..Default::default()
     }
 }
 
@@ -65,6 +66,7 @@ pub fn to_application(raw: Value) -> Application {
         updated_at: text(&raw, "updated_at"),
         custom_fields: Vec::new(),
         raw: raw.to_string(),
+        ..Default::default()
     }
 }
 
@@ -78,5 +80,6 @@ pub fn to_candidate(raw: Value) -> Candidate {
         updated_at: text(&raw, "updated_at"),
         custom_fields: Vec::new(),
         raw: raw.to_string(),
+        ..Default::default()
     }
 }

@@ -69,5 +69,6 @@ pub fn create(
         updated_at: None,
         custom_fields: Vec::new(),
         raw: fields.to_string(),
+        ..Default::default()
     })
 }

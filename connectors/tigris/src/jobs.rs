@@ -59,7 +59,7 @@ fn to_job(record: &Value) -> Job {
         code: None,
         title: text(record, "Name").unwrap_or_default(),
         status: if offline { JobStatus::Closed } else { JobStatus::Open },
-        location: text(record, "Tigris__Plaats__c"),
+        location: text(record, "Tigris__Plaats__c").map(ats_connector_sdk::records::location),
         description: text(record, "Tigris__Vacature_omschrijving__c")
             .or_else(|| text(record, "Tigris__Introductie__c")),
         department: text(record, "Tigris__Branche__c"),
@@ -73,5 +73,6 @@ fn to_job(record: &Value) -> Job {
             })
             .collect(),
         raw: record.to_string(),
+        ..Default::default()
     }
 }

@@ -44,6 +44,7 @@ impl Connector for Tigris {
             ],
             config_fields,
             egress_hosts: settings::egress_hosts(),
+            ..Default::default()
         }
     }
 

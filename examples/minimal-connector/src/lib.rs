@@ -40,6 +40,7 @@ impl Connector for SandboxAts {
             ],
             // The whole base URL comes from the connection config.
             egress_hosts: vec!["{base-url}".into()],
+            ..Default::default()
         }
     }
 
@@ -164,7 +165,7 @@ fn to_job(raw: Value) -> Job {
         code: text("ref"),
         title: text("title").unwrap_or_default(),
         status,
-        location: text("city"),
+        location: text("city").map(ats_connector_sdk::records::location),
         description: text("description"),
         department: text("department"),
         assigned_users: text("recruiter").into_iter().collect(),
@@ -172,5 +173,6 @@ fn to_job(raw: Value) -> Job {
         updated_at: text("updated_at"),
         custom_fields: Vec::new(),
         raw: raw.to_string(),
+        ..Default::default()
     }
 }

@@ -7,7 +7,7 @@ use super::AppState;
 use super::auth::{Caller, Operator};
 use super::openapi::{Access, Routes};
 use super::problem::{Body, FieldProblem, Problem};
-use crate::runtime::bindings::{AtsError, PageRequest};
+use crate::model::{AtsError, PageRequest};
 use crate::runtime::{CallError, Invocation, LoadedConnector, Manifest};
 use crate::store::{
     Connection, ConnectionStatus, MAX_INTERVAL_SECS, MIN_INTERVAL_SECS, Schedules, Secrets, Tenant,

@@ -7,7 +7,7 @@
 use super::AppState;
 use super::openapi::{Access, Routes};
 use super::problem::Problem;
-use crate::runtime::bindings::{ChangeKind, Field, WebhookRequest};
+use crate::model::{ChangeKind, Field, WebhookRequest};
 use crate::runtime::{CallError, Invocation, Operation, Output};
 use crate::store::SyncKind;
 use axum::Json;

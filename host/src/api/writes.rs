@@ -7,10 +7,12 @@ use super::auth::Caller;
 use super::connections::visible;
 use super::openapi::{Access, Routes};
 use super::problem::{Body, Problem};
+use crate::model::AtsError;
 use crate::runtime::CallError;
-use crate::runtime::bindings::AtsError;
 use crate::writes::journal::{JournalError, JournalKey};
-use crate::writes::requests::{FileBody, KindBody, PushCandidate, TargetBody, WriteRequest};
+use crate::writes::requests::{
+    FileBody, KindBody, PushCandidate, ResultRequest, TargetBody, WriteRequest,
+};
 use crate::writes::{WriteError, WriteTarget, execute};
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -28,10 +30,11 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
     routes
         .add("POST", "/v1/connections/{id}/candidates", "writes", Access::AnyKey, "Push a candidate: upsert + application + CV + note + tags + source + answers, each part reported", Some(json!({"candidate": {"first_name": "Ada", "last_name": "Lovelace", "emails": ["ada@example.com"], "phones": ["+31612345678"]}, "job_id": "job-1", "source": "AI sourcer", "answers": [{"question": "Notice period?", "answer": "1 month"}], "cv": {"filename": "cv.pdf", "content_type": "application/pdf", "content_base64": "JVBERi0x..."}, "note": "Hi Ada, ...", "tags": ["sourced"]})), post(push).layer(big()))
         .add("POST", "/v1/connections/{id}/applications/{application}/move", "writes", Access::AnyKey, "Move an application to a stage", Some(json!({"stage_id": "stage-3"})), post(move_stage))
-        .add("POST", "/v1/connections/{id}/applications/{application}/reject", "writes", Access::AnyKey, "Reject an application with a reason", Some(json!({"reason": "Position filled"})), post(reject))
-        .add("POST", "/v1/connections/{id}/applications/{application}/result", "writes", Access::AnyKey, "Write a result (score, link, summary); falls back to a note where the ATS has no result field", Some(json!({"score": 87.5, "link": "https://assess.example/r/1", "summary": "Strong"})), post(result))
+        .add("POST", "/v1/connections/{id}/applications/{application}/reject", "writes", Access::AnyKey, "Reject an application with a reason", Some(json!({"reason": "Position filled", "reason_id": "r-3"})), post(reject))
+        .add("POST", "/v1/connections/{id}/applications/{application}/result", "writes", Access::AnyKey, "Write a result (status, score of max, link, summary, sub-results, PDF report); a note where the ATS has no result field, the report as an attachment where the result cannot hold it", Some(json!({"status": "completed", "score": 42, "max_score": 50, "link": "https://assess.example/r/1", "summary": "Strong", "sub_results": [{"label": "Logic", "score": 18, "max_score": 20}], "report": {"filename": "report.pdf", "content_type": "application/pdf", "content_base64": "JVBERi0x..."}})), post(result).layer(big()))
         .add("POST", "/v1/connections/{id}/notes", "writes", Access::AnyKey, "Add a note to a candidate or an application", Some(json!({"target": {"candidate_id": "c-1"}, "body": "Called, interested"})), post(note))
         .add("POST", "/v1/connections/{id}/tags", "writes", Access::AnyKey, "Add a tag to a candidate or an application", Some(json!({"target": {"candidate_id": "c-1"}, "tag": "sourced"})), post(tag))
+        .add("POST", "/v1/connections/{id}/tags/remove", "writes", Access::AnyKey, "Remove a tag from a candidate or an application", Some(json!({"target": {"candidate_id": "c-1"}, "tag": "sourced"})), post(remove_tag))
         .add("POST", "/v1/connections/{id}/attachments", "writes", Access::AnyKey, "Attach a file (CV, report) to a candidate or an application", Some(json!({"target": {"candidate_id": "c-1"}, "kind": "report", "file": {"filename": "report.pdf", "content_type": "application/pdf", "content_base64": "JVBERi0x..."}})), post(attachment).layer(big()))
         .headers_on("writes", &["Idempotency-Key"])
 }
@@ -46,14 +49,9 @@ struct MoveBody {
 #[serde(deny_unknown_fields)]
 struct RejectBody {
     reason: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ResultBody {
-    score: Option<f64>,
-    link: Option<String>,
-    summary: Option<String>,
+    /// A reason from the ATS's list (`list-rejection-reasons`).
+    #[serde(default)]
+    reason_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -119,8 +117,12 @@ async fn reject(
     h: Headers,
     Body(b): Body<RejectBody>,
 ) -> Response {
-    run(&s, &c, &id, &h, WriteRequest::Reject { application_id: application, reason: b.reason })
-        .await
+    let request = WriteRequest::Reject {
+        application_id: application,
+        reason: b.reason,
+        reason_id: b.reason_id,
+    };
+    run(&s, &c, &id, &h, request).await
 }
 
 async fn result(
@@ -128,21 +130,10 @@ async fn result(
     c: Caller,
     Path((id, application)): Path<(String, String)>,
     h: Headers,
-    Body(b): Body<ResultBody>,
+    Body(mut b): Body<ResultRequest>,
 ) -> Response {
-    run(
-        &s,
-        &c,
-        &id,
-        &h,
-        WriteRequest::WriteResult {
-            application_id: application,
-            score: b.score,
-            link: b.link,
-            summary: b.summary,
-        },
-    )
-    .await
+    b.application_id = application;
+    run(&s, &c, &id, &h, WriteRequest::WriteResult(Box::new(b))).await
 }
 
 async fn note(
@@ -163,6 +154,16 @@ async fn tag(
     Body(b): Body<TagBody>,
 ) -> Response {
     run(&s, &c, &id, &h, WriteRequest::AddTag { target: b.target, tag: b.tag }).await
+}
+
+async fn remove_tag(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    h: Headers,
+    Body(b): Body<TagBody>,
+) -> Response {
+    run(&s, &c, &id, &h, WriteRequest::RemoveTag { target: b.target, tag: b.tag }).await
 }
 
 async fn attachment(

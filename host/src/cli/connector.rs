@@ -104,23 +104,7 @@ pub async fn run(command: ConnectorCommand) -> anyhow::Result<()> {
             Ok(())
         }
         ConnectorCommand::Inspect { file } => {
-            let runtime = Runtime::new(
-                LimitArgs::default_for_cli().limits(),
-                Arc::new(MemoryStateStore::default()),
-                None,
-            )?;
-            let connector = load(&runtime, &file).await?;
-            let info = connector.info();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({
-                    "file": file.display().to_string(),
-                    "sha256": info.sha256,
-                    "contract": info.contract,
-                    "size_bytes": info.size_bytes,
-                    "manifest": crate::runtime::loader::ManifestView::from(&connector.manifest),
-                }))?
-            );
+            println!("{}", serde_json::to_string_pretty(&inspect(&file).await?)?);
             Ok(())
         }
         ConnectorCommand::Call {
@@ -225,4 +209,23 @@ fn snake_case_keys(value: serde_json::Value) -> serde_json::Value {
         serde_json::Value::Array(items) => items.into_iter().map(snake_case_keys).collect(),
         other => other,
     }
+}
+
+/// What `connector inspect FILE` prints: the file, its hash, the contract version it
+/// implements and its manifest (after the same checks a host's load makes).
+pub async fn inspect(file: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let runtime = Runtime::new(
+        LimitArgs::default_for_cli().limits(),
+        Arc::new(MemoryStateStore::default()),
+        None,
+    )?;
+    let connector = load(&runtime, file).await?;
+    let info = connector.info();
+    Ok(serde_json::json!({
+        "file": file.display().to_string(),
+        "sha256": info.sha256,
+        "contract": info.contract,
+        "size_bytes": info.size_bytes,
+        "manifest": crate::runtime::loader::ManifestView::from(&connector.manifest),
+    }))
 }

@@ -4,7 +4,7 @@
 
 mod client;
 pub mod config;
-mod connector;
+pub mod connector;
 mod ops;
 mod serve;
 

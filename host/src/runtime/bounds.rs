@@ -3,9 +3,9 @@
 //! served by every list), and the text of guest log lines (escaped, so a guest cannot write
 //! a line of its own into the host log).
 
-use super::bindings::AtsError;
 use super::call::Output;
 use super::limits::Limits;
+use crate::model::AtsError;
 use std::borrow::Cow;
 
 /// `text` cut to at most `max` bytes (on a character boundary), with the cut size noted.
@@ -59,7 +59,13 @@ pub fn cap_raw_fields(output: &mut Output, max: usize) {
         Output::Candidates(page) => page.items.iter_mut().for_each(|c| cap(&mut c.raw)),
         Output::Application(application) => cap(&mut application.raw),
         Output::Events(events) => events.iter_mut().for_each(|e| cap(&mut e.raw)),
-        Output::Manifest(_) | Output::Upserted(_) | Output::Receipt(_) => {}
+        Output::Manifest(_)
+        | Output::Upserted(_)
+        | Output::Receipt(_)
+        | Output::Account(_)
+        | Output::Tags(_)
+        | Output::RejectionReasons(_)
+        | Output::Users(_) => {}
     }
 }
 

@@ -2,14 +2,13 @@
 //! CPU (epoch) and wall-clock deadlines, the memory cap, the output cap, and the mapping of
 //! every way a call can end onto [`CallError`].
 
-use super::bindings::ats::connector::types::Config;
-use super::bindings::*;
 use super::call_state::{CallIdentity, CallSetup, CallState};
+use super::contract::guest::GuestPre;
 use super::engine::ticks_for;
-use super::exports::GuestPre;
 use super::loader::LoadedConnector;
 use super::state::StateQuota;
 use super::{CallContext, Runtime};
+use crate::model::*;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::sync::Arc;
@@ -52,11 +51,23 @@ pub enum Invocation {
     RejectApplication(RejectInput),
     WriteResult(ResultInput),
     ParseWebhook(WebhookRequest),
+    Check,
+    ListTags(#[serde(default = "first_page")] PageRequest),
+    ListRejectionReasons(#[serde(default = "first_page")] PageRequest),
+    ListUsers(#[serde(default = "first_page")] PageRequest),
+    GetApplication {
+        application_id: String,
+    },
+    RemoveTag(TagInput),
+    RegisterWebhook(WebhookSubscription),
+    UnregisterWebhook {
+        remote_id: String,
+    },
 }
 
 /// The first page, no filter.
 pub fn first_page() -> PageRequest {
-    PageRequest { page_token: None, since: None, limit: None }
+    PageRequest::first()
 }
 
 impl Invocation {
@@ -78,6 +89,14 @@ impl Invocation {
             Invocation::RejectApplication(_) => Operation::RejectApplication,
             Invocation::WriteResult(_) => Operation::WriteResult,
             Invocation::ParseWebhook(_) => Operation::ParseWebhook,
+            Invocation::Check => Operation::Check,
+            Invocation::ListTags(_) => Operation::ListTags,
+            Invocation::ListRejectionReasons(_) => Operation::ListRejectionReasons,
+            Invocation::ListUsers(_) => Operation::ListUsers,
+            Invocation::GetApplication { .. } => Operation::GetApplication,
+            Invocation::RemoveTag(_) => Operation::RemoveTag,
+            Invocation::RegisterWebhook(_) => Operation::RegisterWebhook,
+            Invocation::UnregisterWebhook { .. } => Operation::UnregisterWebhook,
         })
     }
 
@@ -100,6 +119,10 @@ pub enum Output {
     Application(Application),
     Receipt(WriteReceipt),
     Events(Vec<ChangeEvent>),
+    Account(Account),
+    Tags(TagPage),
+    RejectionReasons(RejectionReasonPage),
+    Users(UserPage),
 }
 
 /// How a call can fail. The connector's own typed answer is [`CallError::Connector`];
@@ -190,6 +213,11 @@ impl Runtime {
         invocation: Invocation,
     ) -> Result<Output, CallError> {
         let manifest = &connector.manifest;
+        if let Some(operation) = invocation.operation()
+            && !connector.contract_version().operations().contains(&operation)
+        {
+            return Err(CallError::Connector(connector.contract_version().lacks(operation)));
+        }
         if let Some(operation) = invocation.operation()
             && !manifest.operations.contains(&operation)
         {

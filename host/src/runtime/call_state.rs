@@ -1,16 +1,15 @@
-//! Per-call state: what one `Store` holds while a connector call runs, and the host
-//! implementations of the guest's imports (`http`, `log`, `state`) on top of it.
+//! Per-call state: what one `Store` holds while a connector call runs, and what the guest's
+//! imports (`http`, `log`, `state`) do, in the host's own types. Each contract version's
+//! binding module (`contract::v0_1`, `v0_2`) implements its import traits on top of these.
 //!
 //! Nothing here outlives the call. WASI is present only because `wasm32-wasip2` guests
 //! import it; the context grants nothing: no files, no env, no args, no sockets, and stderr
 //! is captured (capped) and forwarded to tracing.
 
-use super::bindings::ats::connector::http::{HttpError, Request, Response};
-use super::bindings::ats::connector::log::Level;
-use super::bindings::ats::connector::{http, log, state, types};
 use super::egress::EgressPolicy;
 use super::http::EgressClient;
-use super::state::{StateQuota, StateStore};
+use super::state::{StateFull, StateQuota, StateStore};
+use crate::model::egress::{HttpError, Level, Request, Response};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -293,15 +292,36 @@ impl tokio::io::AsyncWrite for LogBuffer {
     }
 }
 
-impl types::Host for CallState {}
+/// Why the host refused a `state.set`.
+#[derive(Debug, thiserror::Error)]
+pub enum StateRefused {
+    #[error(
+        "state entry too large: key {key} bytes (cap {MAX_STATE_KEY_BYTES}), value {value} bytes (cap {cap})"
+    )]
+    TooLarge { key: usize, value: usize, cap: usize },
+    #[error(transparent)]
+    Full(#[from] StateFull),
+}
 
-impl http::Host for CallState {
-    async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, HttpError>> {
+impl StateRefused {
+    /// As a trap, for contract versions whose `state.set` cannot answer an error: the call
+    /// fails, and a full quota is reported as `CallError::StateFull`.
+    pub(super) fn into_trap(self) -> wasmtime::Error {
+        match self {
+            StateRefused::Full(full) => wasmtime::Error::new(full),
+            too_large => wasmtime::Error::msg(too_large.to_string()),
+        }
+    }
+}
+
+impl CallState {
+    /// `http.send`: one outbound request under the call's egress policy and request budget.
+    pub(super) async fn send_http(&mut self, request: Request) -> Result<Response, HttpError> {
         if self.http_requests_left == 0 {
-            return Ok(Err(HttpError::Denied(
+            return Err(HttpError::Denied(
                 "this call made too many HTTP requests (see limits.max_http_requests_per_call)"
                     .into(),
-            )));
+            ));
         }
         self.http_requests_left -= 1;
         let started = std::time::Instant::now();
@@ -336,7 +356,40 @@ impl http::Host for CallState {
                 format!("egress request failed: {method} {url}: {error:?}"),
             ),
         }
-        Ok(result)
+        result
+    }
+
+    /// `log.log`: one guest line into the call's capped buffer.
+    pub(super) fn guest_log(&mut self, level: Level, message: String) {
+        self.logs.push_line(level, LineSource::Guest, message);
+    }
+
+    pub(super) fn state_get(&mut self, key: &str) -> Option<String> {
+        self.state.get(&self.identity.connection_id, key)
+    }
+
+    /// `state.set` under the entry size caps and the connection's quota.
+    pub(super) fn state_set(
+        &mut self,
+        key: String,
+        value: String,
+        ttl_seconds: Option<u32>,
+    ) -> Result<(), StateRefused> {
+        if key.len() > MAX_STATE_KEY_BYTES || value.len() > self.max_state_value_bytes {
+            return Err(StateRefused::TooLarge {
+                key: key.len(),
+                value: value.len(),
+                cap: self.max_state_value_bytes,
+            });
+        }
+        self.state_quota.admit(self.state.as_ref(), &self.identity.connection_id, &key, &value)?;
+        let ttl = ttl_seconds.map(|s| Duration::from_secs(u64::from(s)));
+        self.state.set(&self.identity.connection_id, &key, value, ttl);
+        Ok(())
+    }
+
+    pub(super) fn state_delete(&mut self, key: &str) {
+        self.state.delete(&self.identity.connection_id, key);
     }
 }
 
@@ -345,45 +398,7 @@ fn redact_query(url: &str) -> &str {
     url.split_once('?').map_or(url, |(path, _)| path)
 }
 
-impl log::Host for CallState {
-    async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
-        self.logs.push_line(level, LineSource::Guest, message);
-        Ok(())
-    }
-}
-
 const MAX_STATE_KEY_BYTES: usize = 256;
-
-impl state::Host for CallState {
-    async fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        Ok(self.state.get(&self.identity.connection_id, &key))
-    }
-
-    async fn set(
-        &mut self,
-        key: String,
-        value: String,
-        ttl_seconds: Option<u32>,
-    ) -> wasmtime::Result<()> {
-        if key.len() > MAX_STATE_KEY_BYTES || value.len() > self.max_state_value_bytes {
-            return Err(format_err!(
-                "state entry too large: key {} bytes (cap {MAX_STATE_KEY_BYTES}), value {} bytes (cap {})",
-                key.len(),
-                value.len(),
-                self.max_state_value_bytes
-            ));
-        }
-        self.state_quota.admit(self.state.as_ref(), &self.identity.connection_id, &key, &value)?;
-        let ttl = ttl_seconds.map(|s| Duration::from_secs(u64::from(s)));
-        self.state.set(&self.identity.connection_id, &key, value, ttl);
-        Ok(())
-    }
-
-    async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
-        self.state.delete(&self.identity.connection_id, &key);
-        Ok(())
-    }
-}
 
 #[cfg(test)]
 mod tests {

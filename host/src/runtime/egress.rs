@@ -14,7 +14,7 @@
 //! connection's config. A rendered entry that does not parse (e.g. a config value with a
 //! `/` in it) is dropped, so a config value can never widen the list beyond one host.
 
-use super::bindings::Field;
+use crate::model::Field;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use thiserror::Error;
 

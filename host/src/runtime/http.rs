@@ -6,10 +6,10 @@
 //! DNS-rebinding gap). Redirects are never followed: a 3xx goes back to the guest, which
 //! must send a new request that passes the allow-list again.
 
-use super::bindings::Field;
-use super::bindings::ats::connector::http::{HttpError, Request, Response};
 use super::egress::{EgressDenied, EgressPolicy, is_private};
 use super::limits::Limits;
+use crate::model::Field;
+use crate::model::egress::{HttpError, Request, Response};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::SocketAddr;
 use std::sync::Arc;

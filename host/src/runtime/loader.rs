@@ -4,12 +4,13 @@
 //! into the registry.
 
 use super::Runtime;
-use super::bindings::{ConnectorWorldPre, Manifest};
 use super::cache::CompileOrigin;
 use super::call::{Invocation, Output};
 use super::call_state::CallIdentity;
+use super::contract::ContractVersion;
+use super::contract::guest::GuestPre;
 use super::egress::{AllowedHost, EgressPolicy};
-use super::exports::GuestPre;
+use crate::model::{ConfigField, Manifest};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -17,8 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use thiserror::Error;
 
-/// The WIT world a connector must implement.
-pub const WORLD: &str = "ats:connector/connector-world@0.1.0";
+/// The WIT world a connector must implement (at one of the served versions).
+pub const WORLD: &str = "ats:connector/connector-world";
 
 /// A validated, compiled connector version, ready to instantiate per call.
 pub struct LoadedConnector {
@@ -31,7 +32,7 @@ pub struct LoadedConnector {
     pub compile_origin: CompileOrigin,
     pub load_time: Duration,
     pub size_bytes: u64,
-    /// The contract version the component implements (`0.1.0`).
+    /// The contract version the component implements, e.g. `0.2.0`.
     pub contract: &'static str,
     pub(super) pre: Arc<GuestPre>,
 }
@@ -71,8 +72,12 @@ pub struct ManifestView {
     pub ats_name: String,
     pub connector_version: String,
     pub operations: Vec<&'static str>,
-    pub config_fields: Vec<super::bindings::ats::connector::types::ConfigField>,
+    pub config_fields: Vec<ConfigField>,
     pub egress_hosts: Vec<String>,
+    /// How `write-result` stores a result natively (`score-field`, `link-field`, `note`,
+    /// `attachment`); empty for a 0.1.0 connector.
+    pub result_modes: Vec<&'static str>,
+    pub application_attachments: bool,
 }
 
 impl From<&Manifest> for ManifestView {
@@ -84,11 +89,18 @@ impl From<&Manifest> for ManifestView {
             operations: m.operations.iter().map(|op| op.wit_name()).collect(),
             config_fields: m.config_fields.clone(),
             egress_hosts: m.egress_hosts.clone(),
+            result_modes: m.result_modes.iter().map(|mode| mode.name()).collect(),
+            application_attachments: m.application_attachments,
         }
     }
 }
 
 impl LoadedConnector {
+    /// The contract version the component implements.
+    pub fn contract_version(&self) -> ContractVersion {
+        self.pre.version()
+    }
+
     pub fn info(&self) -> VersionInfo {
         VersionInfo {
             id: self.manifest.id.clone(),
@@ -227,9 +239,8 @@ impl Runtime {
             reason: format!("{e:#}"),
         };
         let instance_pre = self.linker.instantiate_pre(component).map_err(wrong_world)?;
-        let world = ConnectorWorldPre::new(instance_pre).map_err(wrong_world)?;
         let pre = Arc::new(
-            GuestPre::new(&world)
+            GuestPre::new(contract, instance_pre)
                 .map_err(|reason| LoadError::WrongWorld { origin: origin.clone(), reason })?,
         );
 
@@ -262,7 +273,7 @@ impl Runtime {
         };
         validate_manifest(&manifest)
             .map_err(|reason| LoadError::Manifest { origin: origin.clone(), reason })?;
-        Ok((pre, manifest, contract))
+        Ok((pre, manifest, contract.name()))
     }
 }
 
@@ -432,7 +443,7 @@ mod tests {
             connector_version: "1.0.0".into(),
             operations: vec![super::super::Operation::ListJobs],
             config_fields: (0..fields)
-                .map(|i| super::super::bindings::ats::connector::types::ConfigField {
+                .map(|i| ConfigField {
                     name: format!("f{i}"),
                     secret: false,
                     required: false,
@@ -440,6 +451,8 @@ mod tests {
                 })
                 .collect(),
             egress_hosts: Vec::new(),
+            result_modes: Vec::new(),
+            application_attachments: true,
         }
     }
 

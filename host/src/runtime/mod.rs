@@ -3,13 +3,11 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`contract`] | the contract versions served; which one a component implements |
-//! | [`bindings`] | the host side of `wit/since_v0.1.0` (`bindgen!`) |
+//! | [`contract`] | the contract versions served, one binding module each, converted to [`crate::model`]; which one a component implements |
 //! | [`engine`] | `Engine` config, pooling with on-demand fallback, the epoch ticker |
 //! | [`limits`] | every limit and its default |
 //! | [`cache`] | compiled artifacts on disk, keyed by sha256 + engine hash |
 //! | [`loader`] | validate → compile → `instantiate_pre` → `describe()` |
-//! | [`exports`] | export indices resolved once per version; the one called export type-checked |
 //! | [`registry`] | active and earlier versions per connector; atomic swap, rollback |
 //! | [`watcher`] | hot loading from a directory |
 //! | [`gate`] | admission: calls per connection, per connector version, per pool; `busy` |
@@ -22,7 +20,6 @@
 //! | [`http`] | outbound HTTP for guests (reqwest), size caps, timeouts |
 //! | [`state`] | per-connection key/value state with TTL |
 
-pub mod bindings;
 pub mod bounds;
 pub mod cache;
 pub mod call;
@@ -30,7 +27,6 @@ pub mod call_state;
 pub mod contract;
 pub mod egress;
 pub mod engine;
-pub mod exports;
 pub mod gate;
 pub mod http;
 pub mod limits;
@@ -41,14 +37,13 @@ pub mod registry;
 pub mod state;
 pub mod watcher;
 
-pub use bindings::{Field, Manifest, Operation};
+pub use crate::model::{Field, Manifest, Operation};
 pub use call::{CallError, Invocation, Output};
 pub use engine::AllocatorKind;
 pub use limits::{AllocatorChoice, Limits};
 pub use loader::{LoadError, LoadedConnector};
 pub use registry::Registry;
 
-use bindings::ConnectorWorld;
 use cache::ArtifactCache;
 use call_state::CallState;
 use egress::EgressPolicy;
@@ -58,7 +53,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use thiserror::Error;
 use wasmtime::Engine;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 
 /// How one call is made: on behalf of which connection, with which config.
 #[derive(Debug, Clone, Default)]
@@ -123,8 +118,7 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
-        ConnectorWorld::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)
-            .map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
+        contract::add_to_linker(&mut linker).map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
         let egress =
             http::EgressClient::new(&limits).map_err(|e| RuntimeError::Http(e.to_string()))?;
         let cache = cache_dir

@@ -3,9 +3,9 @@
 //! `busy`; a host panic as a `host` failure; and the call's guest log lines forwarded to
 //! tracing, escaped.
 
-use super::bindings::Manifest;
 use super::call::CallError;
 use super::call_state::{CallIdentity, LogLines};
+use crate::model::Manifest;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -115,9 +115,9 @@ pub(super) fn busy_error(
 }
 
 pub(super) fn forward_logs(identity: &CallIdentity, logs: LogLines) {
-    use super::bindings::ats::connector::log::Level;
     use super::bounds::escape_controls;
     use super::call_state::LineSource;
+    use crate::model::egress::Level;
     let (connector, connection) = (&identity.connector_id, &identity.connection_id);
     // Guest text is escaped: a `\n` cannot start a forged log line of its own, in any
     // log format.

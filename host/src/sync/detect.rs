@@ -4,7 +4,7 @@
 //! Applications: created, and entered stage X once per transition. Candidates behind
 //! synced applications: updated when their name, contact details or custom fields change.
 
-use crate::runtime::bindings::{Application, ApplicationStatus, Candidate, Job, JobStatus, Stage};
+use crate::model::{Application, ApplicationStatus, Candidate, Job, JobStatus, Stage};
 use crate::store::{
     NewEvent, RunCounts, StoredApplication, StoredCandidate, StoredJob, StoredStage,
 };
@@ -18,12 +18,7 @@ pub struct Scope<'a> {
 }
 
 fn job_status(status: JobStatus) -> &'static str {
-    match status {
-        JobStatus::Open => "open",
-        JobStatus::Closed => "closed",
-        JobStatus::Draft => "draft",
-        JobStatus::Archived => "archived",
-    }
+    status.name()
 }
 
 fn is_closed(status: &str) -> bool {
@@ -60,7 +55,7 @@ pub fn job(
         code: incoming.code.clone(),
         title: incoming.title.clone(),
         status: status.clone(),
-        location: incoming.location.clone(),
+        location: incoming.location.as_ref().and_then(crate::model::Location::display),
         description: incoming.description.clone(),
         assigned_users: incoming.assigned_users.clone(),
         remote_updated_at: incoming.updated_at.clone(),

@@ -8,7 +8,7 @@
 use super::SyncEngine;
 use super::detect::{self, Scope};
 use super::time::{format_ms, parse_ms};
-use crate::runtime::bindings::{AtsError, PageRequest};
+use crate::model::{AtsError, PageRequest};
 use crate::runtime::{CallContext, CallError, Invocation, LoadedConnector, Output};
 use crate::store::{
     Checkpoint, ConnectionStatus, ConnectionWithSecrets, PageCommit, PartOutcome, RecordFilter,

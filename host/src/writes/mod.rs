@@ -8,13 +8,15 @@
 //! |---|---|
 //! | [`journal`] | idempotency keys, part-by-part progress, stored answers |
 //! | [`requests`] | the JSON bodies of write requests and their validation |
+//! | [`results`] | `write-result`: native, the report as an attachment, or a note |
 
 pub mod journal;
 pub mod requests;
+mod results;
 
-use crate::runtime::bindings::{
+use crate::model::{
     ApplicationInput, AtsError, AttachmentInput, AttachmentKind, CandidateInput, NoteInput,
-    Operation, RejectInput, ResultInput, TagInput, Target, UpsertOutcome,
+    Operation, RejectInput, TagInput, Target, UpsertOutcome,
 };
 use crate::runtime::{CallContext, CallError, Invocation, LoadedConnector, Output, Runtime};
 use journal::{Begin, Journal, JournalError, JournalKey};
@@ -147,6 +149,10 @@ impl Run<'_, '_> {
             emails: push.candidate.emails.clone(),
             phones: push.candidate.phones.clone(),
             source: push.source.clone(),
+            location: push.candidate.location.clone(),
+            company: push.candidate.company.clone(),
+            title: push.candidate.title.clone(),
+            links: push.candidate.links.clone(),
             custom_fields: push.candidate.custom_field_list(),
         };
         let Output::Upserted(upserted) = self
@@ -263,82 +269,53 @@ impl Run<'_, '_> {
     }
 
     async fn single(&mut self, request: WriteRequest) -> Result<(u16, Value), WriteError> {
-        let (operation, invocation, fallback) = match request {
+        let (operation, invocation) = match request {
             WriteRequest::MoveStage { application_id, stage_id } => (
                 Operation::MoveApplication,
                 Invocation::MoveApplication { application_id, stage_id },
-                None,
             ),
-            WriteRequest::AddNote { target, body } => (
-                Operation::AddNote,
-                Invocation::AddNote(NoteInput { target: target.into(), body }),
-                None,
-            ),
-            WriteRequest::AddTag { target, tag } => (
-                Operation::AddTag,
-                Invocation::AddTag(TagInput { target: target.into(), tag }),
-                None,
+            WriteRequest::AddNote { target, body } => {
+                (Operation::AddNote, Invocation::AddNote(NoteInput { target: target.into(), body }))
+            }
+            WriteRequest::AddTag { target, tag } => {
+                (Operation::AddTag, Invocation::AddTag(TagInput { target: target.into(), tag }))
+            }
+            WriteRequest::RemoveTag { target, tag } => (
+                Operation::RemoveTag,
+                Invocation::RemoveTag(TagInput { target: target.into(), tag }),
             ),
             WriteRequest::AddAttachment { target, file, kind, validated } => {
                 let file = validated.unwrap_or_else(|| ValidatedFile::from_parts(&file));
                 (
                     Operation::AddAttachment,
                     Invocation::AddAttachment(attachment(target.into(), &file, kind.into())),
-                    None,
                 )
             }
-            WriteRequest::Reject { application_id, reason } => (
+            WriteRequest::Reject { application_id, reason, reason_id } => (
                 Operation::RejectApplication,
-                Invocation::RejectApplication(RejectInput { application_id, reason }),
-                None,
+                Invocation::RejectApplication(RejectInput { application_id, reason, reason_id }),
             ),
-            WriteRequest::WriteResult { application_id, score, link, summary } => {
-                let note = result_note(score, link.as_deref(), summary.as_deref());
-                (
-                    Operation::WriteResult,
-                    Invocation::WriteResult(ResultInput {
-                        application_id: application_id.clone(),
-                        score,
-                        link,
-                        summary,
-                    }),
-                    Some(Invocation::AddNote(NoteInput {
-                        target: Target::Application(application_id),
-                        body: note,
-                    })),
-                )
-            }
-            WriteRequest::PushCandidate(_) => unreachable!("handled by push"),
+            WriteRequest::WriteResult(result) => return self.result(*result).await,
+            WriteRequest::PushCandidate(push) => return self.push(*push).await,
         };
-        let (invocation, used_fallback) = if self.supports(operation) {
-            (invocation, false)
-        } else if let Some(note) = fallback.filter(|_| self.supports(Operation::AddNote)) {
-            (note, true)
-        } else {
+        if !self.supports(operation) {
             return Err(WriteError::Unsupported {
                 connector: self.target.connector.manifest.id.clone(),
                 operation: operation.wit_name().into(),
-                detail: if operation == Operation::WriteResult {
-                    "the ATS has neither a result field nor notes".into()
-                } else {
-                    "its manifest does not declare it".into()
-                },
+                detail: "its manifest does not declare it".into(),
             });
-        };
-        let output = self.part("write", invocation).await.map_err(WriteError::Call)?;
-        let remote_id = match &output {
-            Output::Receipt(receipt) => receipt.remote_id.clone(),
-            _ => None,
-        };
-        let mut body = json!({"status": "done", "remote_id": remote_id});
-        if used_fallback {
-            body["fallback"] = json!("note");
-            body["detail"] = json!(format!(
-                "the {} connector has no result field; the result was written as a note on the application",
-                self.target.connector.manifest.id
-            ));
         }
-        Ok((200, body))
+        let output = self.part("write", invocation).await.map_err(WriteError::Call)?;
+        Ok((200, json!({"status": "done", "remote_id": receipt_id(&output)})))
+    }
+}
+
+/// The remote id a write answered, if any.
+fn receipt_id(output: &Output) -> Option<String> {
+    match output {
+        Output::Receipt(receipt) => receipt.remote_id.clone(),
+        Output::Application(application) => Some(application.id.clone()),
+        _ => None,
     }
 }
 
@@ -350,19 +327,4 @@ fn attachment(target: Target, file: &ValidatedFile, kind: AttachmentKind) -> Att
         kind,
         content: file.content.clone(),
     }
-}
-
-/// The note written when an ATS has no result field.
-pub fn result_note(score: Option<f64>, link: Option<&str>, summary: Option<&str>) -> String {
-    let mut lines = vec!["Assessment result".to_string()];
-    if let Some(score) = score {
-        lines.push(format!("Score: {score}"));
-    }
-    if let Some(summary) = summary {
-        lines.push(summary.to_string());
-    }
-    if let Some(link) = link {
-        lines.push(format!("Report: {link}"));
-    }
-    lines.join("\n")
 }

@@ -1,7 +1,9 @@
 //! The JSON bodies of write requests, and their validation before anything is sent to the
 //! ATS (so a bad CV encoding fails the request instead of leaving half a push behind).
 
-use crate::runtime::bindings::{Answer, AttachmentKind, Field, Target};
+use crate::model::{
+    Answer, AttachmentKind, Field, Location, ProfileLink, ResultStatus, SubResult, Target,
+};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -20,6 +22,18 @@ pub struct CandidateBody {
     pub phones: Vec<String>,
     #[serde(default)]
     pub custom_fields: BTreeMap<String, String>,
+    /// Where the candidate lives (free text and/or city, region, ISO country code).
+    #[serde(default)]
+    pub location: Option<Location>,
+    /// Current employer.
+    #[serde(default)]
+    pub company: Option<String>,
+    /// Current job title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Profiles elsewhere: `{"kind": "linkedin", "url": "https://..."}`.
+    #[serde(default)]
+    pub links: Vec<ProfileLink>,
 }
 
 impl CandidateBody {
@@ -34,6 +48,9 @@ impl CandidateBody {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnswerBody {
+    /// The job's screening question this answers, when known.
+    #[serde(default)]
+    pub question_id: Option<String>,
     pub question: String,
     pub answer: String,
 }
@@ -99,7 +116,11 @@ impl PushCandidate {
     pub fn answer_list(&self) -> Vec<Answer> {
         self.answers
             .iter()
-            .map(|a| Answer { question: a.question.clone(), answer: a.answer.clone() })
+            .map(|a| Answer {
+                question_id: a.question_id.clone(),
+                question: a.question.clone(),
+                answer: a.answer.clone(),
+            })
             .collect()
     }
 }
@@ -139,6 +160,28 @@ impl From<KindBody> for AttachmentKind {
     }
 }
 
+/// `POST /v1/connections/{id}/applications/{application}/result`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultRequest {
+    /// From the path.
+    #[serde(skip)]
+    pub application_id: String,
+    #[serde(default)]
+    pub status: ResultStatus,
+    pub score: Option<f64>,
+    /// The score's scale; 100 when absent.
+    pub max_score: Option<f64>,
+    pub link: Option<String>,
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub sub_results: Vec<SubResult>,
+    /// The report (e.g. a PDF), base64 like every file.
+    pub report: Option<FileBody>,
+    #[serde(skip)]
+    pub validated_report: Option<ValidatedFile>,
+}
+
 /// Every write the API offers.
 #[derive(Debug, Clone, Serialize)]
 pub enum WriteRequest {
@@ -155,6 +198,10 @@ pub enum WriteRequest {
         target: TargetBody,
         tag: String,
     },
+    RemoveTag {
+        target: TargetBody,
+        tag: String,
+    },
     AddAttachment {
         target: TargetBody,
         file: FileBody,
@@ -165,13 +212,9 @@ pub enum WriteRequest {
     Reject {
         application_id: String,
         reason: String,
+        reason_id: Option<String>,
     },
-    WriteResult {
-        application_id: String,
-        score: Option<f64>,
-        link: Option<String>,
-        summary: Option<String>,
-    },
+    WriteResult(Box<ResultRequest>),
 }
 
 type Invalid = (String, String);
@@ -184,9 +227,10 @@ impl WriteRequest {
             WriteRequest::MoveStage { .. } => "move-stage",
             WriteRequest::AddNote { .. } => "add-note",
             WriteRequest::AddTag { .. } => "add-tag",
+            WriteRequest::RemoveTag { .. } => "remove-tag",
             WriteRequest::AddAttachment { .. } => "add-attachment",
             WriteRequest::Reject { .. } => "reject",
-            WriteRequest::WriteResult { .. } => "write-result",
+            WriteRequest::WriteResult(_) => "write-result",
         }
     }
 
@@ -240,7 +284,7 @@ impl WriteRequest {
                 check_target(target)?;
                 require("body", body)?;
             }
-            WriteRequest::AddTag { target, tag } => {
+            WriteRequest::AddTag { target, tag } | WriteRequest::RemoveTag { target, tag } => {
                 check_target(target)?;
                 require("tag", tag)?;
             }
@@ -248,28 +292,68 @@ impl WriteRequest {
                 check_target(target)?;
                 *validated = Some(decode_file("file", file)?);
             }
-            WriteRequest::Reject { application_id, reason } => {
+            WriteRequest::Reject { application_id, reason, reason_id } => {
                 require("application_id", application_id)?;
                 require("reason", reason)?;
-            }
-            WriteRequest::WriteResult { application_id, score, link, summary } => {
-                require("application_id", application_id)?;
-                if score.is_some_and(|s| !s.is_finite()) {
-                    return Err(invalid("score", "must be a finite number"));
-                }
-                if score.is_none() && link.is_none() && summary.is_none() {
-                    return Err(invalid("score", "give at least one of score, link, summary"));
-                }
-                if let Some(link) = link
-                    && url::Url::parse(link).is_err()
-                {
-                    return Err(invalid("link", &format!("`{link}` is not an absolute URL")));
+                if let Some(id) = reason_id {
+                    require("reason_id", id)?;
                 }
             }
+            WriteRequest::WriteResult(result) => validate_result(result)?,
         }
         Ok(checked)
     }
 }
+
+fn validate_result(result: &mut ResultRequest) -> Result<(), Invalid> {
+    require("application_id", &result.application_id)?;
+    if result.score.is_some_and(|s| !s.is_finite()) {
+        return Err(invalid("score", "must be a finite number"));
+    }
+    if let Some(max) = result.max_score
+        && !(max.is_finite() && max > 0.0)
+    {
+        return Err(invalid("max_score", "must be a finite number above 0"));
+    }
+    if let (Some(score), Some(max)) = (result.score, result.max_score)
+        && score > max
+    {
+        return Err(invalid("score", &format!("{score} is above max_score {max}")));
+    }
+    let completed = result.status == ResultStatus::Completed;
+    if completed
+        && result.score.is_none()
+        && result.link.is_none()
+        && result.summary.is_none()
+        && result.report.is_none()
+    {
+        return Err(invalid("score", "give at least one of score, link, summary, report"));
+    }
+    if let Some(link) = &result.link
+        && url::Url::parse(link).is_err()
+    {
+        return Err(invalid("link", &format!("`{link}` is not an absolute URL")));
+    }
+    for (i, part) in result.sub_results.iter().enumerate() {
+        require(&format!("sub_results[{i}].label"), &part.label)?;
+        if !part.score.is_finite() {
+            return Err(invalid(&format!("sub_results[{i}].score"), "must be a finite number"));
+        }
+    }
+    if result.sub_results.len() > MAX_SUB_RESULTS {
+        return Err(invalid(
+            "sub_results",
+            &format!("{} parts; the limit is {MAX_SUB_RESULTS}", result.sub_results.len()),
+        ));
+    }
+    if let Some(report) = &result.report {
+        result.validated_report = Some(decode_file("report", report)?);
+    }
+    Ok(())
+}
+
+/// Most sub-results one result may carry.
+pub const MAX_SUB_RESULTS: usize = 100;
 
 fn invalid(field: &str, problem: &str) -> Invalid {
     (field.to_string(), problem.to_string())

@@ -3,6 +3,7 @@
 
 mod carerix_over_http;
 mod connectors;
+mod contract_versions;
 mod end_to_end;
 mod errors;
 mod inbound;

@@ -3,7 +3,7 @@
 //! on 401, the configurable scope, typed-date qualifiers with escaped values, publications
 //! as the target of an apply, CRMatch stages, the CV data-node tag, GraphQL errors, webhooks).
 
-use ats_host::runtime::bindings::*;
+use ats_host::model::*;
 use ats_host::runtime::{CallError, Invocation, Output};
 use ats_tests::conformance::{self, SAMPLE_PDF};
 use ats_tests::fakes::FakeAts;

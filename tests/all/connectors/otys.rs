@@ -3,7 +3,7 @@
 //! inside HTTP 200 bodies, the 200-row cap, three status levels, the client-side duplicate
 //! procedure rule, multipart uploads, webhooks).
 
-use ats_host::runtime::bindings::*;
+use ats_host::model::*;
 use ats_host::runtime::{CallError, Invocation, Output};
 use ats_tests::conformance::{self, SAMPLE_PDF};
 use ats_tests::fakes::FakeAts;

@@ -3,7 +3,7 @@
 //! `INVALID_SESSION_ID`, `nextRecordsUrl` paging, the duplicate rule, typed Salesforce errors,
 //! the `Tigris__Sollicitatie__c` intake, undeclared operations).
 
-use ats_host::runtime::bindings::*;
+use ats_host::model::*;
 use ats_host::runtime::{CallError, Invocation, Output};
 use ats_tests::conformance::{self, SAMPLE_PDF};
 use ats_tests::fakes::FakeAts;
@@ -101,7 +101,7 @@ async fn an_offline_vacancy_is_closed_and_fields_are_mapped() {
     };
     let open = by_id(&ids[0]);
     assert_eq!(open.status, JobStatus::Open);
-    assert_eq!(open.location.as_deref(), Some("Utrecht"));
+    assert_eq!(open.location.as_ref().and_then(Location::display).as_deref(), Some("Utrecht"));
     assert!(
         open.custom_fields.iter().any(|f| f.name == "Tigris__Geplaatst__c" && f.value == "true")
     );
@@ -136,7 +136,11 @@ async fn the_application_lands_as_an_intake_record() {
         job_id: job.clone(),
         stage_id: None,
         source: Some("Sourcy".into()),
-        answers: vec![Answer { question: "Rijbewijs?".into(), answer: "Ja, B".into() }],
+        answers: vec![Answer {
+            question: "Rijbewijs?".into(),
+            answer: "Ja, B".into(),
+            ..Default::default()
+        }],
     };
     let Output::Application(application) = h.ok(Invocation::CreateApplication(input)).await else {
         panic!("not an application")

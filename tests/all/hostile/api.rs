@@ -210,7 +210,7 @@ async fn pin_hash_a_version_string_names_one_build() {
     let (status, first) = send(upload(original.clone())).await;
     assert_eq!(status, 201, "{first}");
     let sha = first["active"]["sha256"].as_str().expect("sha").to_string();
-    assert_eq!(first["active"]["contract"], "0.1.0", "listed with its contract version");
+    assert_eq!(first["active"]["contract"], "0.2.0", "listed with its contract version");
     let (status, again) = send(upload(original)).await;
     assert_eq!(status, 200, "the same bytes change nothing: {again}");
     let (status, refused) =

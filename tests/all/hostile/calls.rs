@@ -1,7 +1,7 @@
 //! Hostile calls on the runtime: headers, memories, the pool, recursion, state, logs and
 //! oversized errors. Each ends as a typed failure of that call, and the host carries on.
 
-use ats_host::runtime::bindings::AtsError;
+use ats_host::model::AtsError;
 use ats_host::runtime::state::{MemoryStateStore, StateStore};
 use ats_host::runtime::{AllocatorChoice, CallError, Limits, LoadError, Output, Runtime};
 use ats_tests::{
@@ -229,13 +229,15 @@ async fn state_quota_caps_entries_and_bytes_per_connection() {
     {
         let ctx = context(connection, &[("behaviour", "state-flood"), ("size", size)]);
         let result = within("state flood", runtime.call(&guest, &ctx, list_jobs())).await;
+        // Contract 0.2: the refusal is the guest's `state.set` error, which this guest
+        // returns as its answer (0.1.0 guests, whose `set` cannot fail, trap: see
+        // `contract::v0_1_state_set_on_a_full_quota_fails_the_call`).
         match &result {
-            Err(error @ CallError::StateFull(message)) => {
-                assert_eq!(error.kind(), "state-full");
+            Err(CallError::Connector(AtsError::InvalidInput(message))) => {
                 assert!(message.contains(connection), "{message}");
                 assert!(message.contains("limits.max_state_"), "{message}");
             }
-            other => panic!("{what}: expected state-full, got {other:?}"),
+            other => panic!("{what}: expected the refused set, got {other:?}"),
         }
         let usage = store.usage(connection, "");
         assert!(usage.entries <= 40 && usage.bytes <= 1 << 20, "{what}: {usage:?}");

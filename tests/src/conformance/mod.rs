@@ -28,7 +28,7 @@
 
 use crate::fakes::{FakeAts, FakeCandidate};
 use crate::log_capture;
-use ats_host::runtime::bindings::*;
+use ats_host::model::*;
 use ats_host::runtime::{
     CallContext, CallError, Field, Invocation, Limits, LoadedConnector, Output, Runtime,
 };
@@ -266,6 +266,7 @@ fn candidate_input(
         phones: vec![phone.into()],
         source: source.map(str::to_string),
         custom_fields: vec![],
+        ..Default::default()
     }
 }
 

@@ -52,14 +52,28 @@ fn sample_invocation(operation: Operation) -> Option<Invocation> {
         Operation::RejectApplication => Invocation::RejectApplication(RejectInput {
             application_id: "1".into(),
             reason: "x".into(),
+            ..Default::default()
         }),
         Operation::WriteResult => Invocation::WriteResult(ResultInput {
             application_id: "1".into(),
             score: None,
             link: None,
             summary: None,
+            ..Default::default()
         }),
         Operation::ParseWebhook => return None, // a webhook body is ATS-specific
+        Operation::Check => Invocation::Check,
+        Operation::ListTags => Invocation::ListTags(page),
+        Operation::ListRejectionReasons => Invocation::ListRejectionReasons(page),
+        Operation::ListUsers => Invocation::ListUsers(page),
+        Operation::GetApplication => Invocation::GetApplication { application_id: "1".into() },
+        Operation::RemoveTag => Invocation::RemoveTag(TagInput { target, tag: "x".into() }),
+        Operation::RegisterWebhook => Invocation::RegisterWebhook(WebhookSubscription {
+            url: "https://host.example/v1/inbound/x".into(),
+            secret: None,
+            kinds: vec![],
+        }),
+        Operation::UnregisterWebhook => Invocation::UnregisterWebhook { remote_id: "1".into() },
     })
 }
 
@@ -159,7 +173,11 @@ pub async fn supported_operations_round_trip(kit: &Kit<'_>) {
             job_id: job_id.clone(),
             stage_id: stages.first().map(|s| s.id.clone()),
             source: Some("kit".into()),
-            answers: vec![Answer { question: "Notice period?".into(), answer: "One month".into() }],
+            answers: vec![Answer {
+                question: "Notice period?".into(),
+                answer: "One month".into(),
+                ..Default::default()
+            }],
         };
         let Output::Application(application) =
             kit.expect(check, Invocation::CreateApplication(input)).await
@@ -249,6 +267,7 @@ pub async fn supported_operations_round_trip(kit: &Kit<'_>) {
             score: Some(87.5),
             link: Some(link.clone()),
             summary: Some("Strong match".into()),
+            ..Default::default()
         };
         kit.expect(check, Invocation::WriteResult(input)).await;
         let candidate = &kit.candidates_with_email(&email)[0];
@@ -268,6 +287,7 @@ pub async fn supported_operations_round_trip(kit: &Kit<'_>) {
             Invocation::RejectApplication(RejectInput {
                 application_id: application.clone(),
                 reason: reason.clone(),
+                ..Default::default()
             }),
         )
         .await;

@@ -32,8 +32,16 @@ pub async fn seed_scenario(fake: &dyn FakeAts) -> SeedReport {
     let phone = unique_phone();
     let outreach = "Hi Jane, your profile fits our Data Engineer role. Interested in a call?";
     let answers = vec![
-        Answer { question: "Willing to relocate?".into(), answer: "Yes, to Utrecht".into() },
-        Answer { question: "Salary expectation".into(), answer: "EUR 5,000 per month".into() },
+        Answer {
+            question: "Willing to relocate?".into(),
+            answer: "Yes, to Utrecht".into(),
+            ..Default::default()
+        },
+        Answer {
+            question: "Salary expectation".into(),
+            answer: "EUR 5,000 per month".into(),
+            ..Default::default()
+        },
     ];
 
     if !kit.supports(Operation::UpsertCandidate) {

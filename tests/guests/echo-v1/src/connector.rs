@@ -13,6 +13,7 @@ impl Connector for Echo {
             operations: vec![Operation::ListJobs],
             config_fields: Vec::new(),
             egress_hosts: Vec::new(),
+            ..Default::default()
         }
     }
 
@@ -30,6 +31,7 @@ impl Connector for Echo {
             updated_at: None,
             custom_fields: Vec::new(),
             raw: "{}".into(),
+            ..Default::default()
         };
         Ok(JobPage { items: vec![job], next_page_token: None })
     }

@@ -49,6 +49,7 @@ impl Connector for Misbehave {
             })
             .collect(),
             egress_hosts: vec!["http://127.0.0.1:*".into(), "http://localhost:*".into()],
+            ..Default::default()
         }
     }
 
@@ -90,7 +91,9 @@ impl Connector for Misbehave {
             "state-flood" => {
                 let value = "s".repeat(number("size", 60_000));
                 for i in 0..number("count", 100_000) {
-                    state::set(&format!("key-{i}"), &value, None);
+                    // Contract 0.2 tells the guest its entry was refused.
+                    state::set(&format!("key-{i}"), &value, None)
+                        .map_err(AtsError::InvalidInput)?;
                 }
                 "stored".into()
             }
@@ -126,7 +129,8 @@ impl Connector for Misbehave {
             "count" => {
                 let next =
                     state::get("counter").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) + 1;
-                state::set("counter", &next.to_string(), Some(3600));
+                state::set("counter", &next.to_string(), Some(3600))
+                    .map_err(AtsError::Transient)?;
                 next.to_string()
             }
             "stderr" => {
@@ -170,5 +174,6 @@ fn job(title: String) -> Job {
         updated_at: None,
         custom_fields: Vec::new(),
         raw: "{}".into(),
+        ..Default::default()
     }
 }

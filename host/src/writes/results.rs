@@ -1,0 +1,137 @@
+//! `write-result`: a result goes to the ATS's result field when the connector declares
+//! `write-result`, else into a note on the application. Its report (a PDF) goes where the
+//! manifest says the ATS can keep it: inside the result when the connector lists the
+//! `attachment` result mode, else as an attachment of its own (on the application, or on its
+//! candidate when the ATS keeps files on candidates only). The choice is made from the
+//! manifest, never from an error text.
+
+use super::requests::{ResultRequest, ValidatedFile};
+use super::{Run, WriteError, attachment, receipt_id};
+use crate::model::{
+    AttachmentKind, NoteInput, Operation, ReportFile, ResultInput, ResultMode, ResultStatus, Target,
+};
+use crate::runtime::{Invocation, Output};
+use serde_json::{Value, json};
+
+impl Run<'_, '_> {
+    pub(super) async fn result(
+        &mut self,
+        request: ResultRequest,
+    ) -> Result<(u16, Value), WriteError> {
+        let manifest = &self.target.connector.manifest;
+        let connector = manifest.id.clone();
+        let report = request
+            .validated_report
+            .clone()
+            .or_else(|| request.report.as_ref().map(ValidatedFile::from_parts));
+        let native = self.supports(Operation::WriteResult);
+        let note = !native && self.supports(Operation::AddNote);
+        let report_inside = native && manifest.result_modes.contains(&ResultMode::Attachment);
+        let report_apart =
+            report.is_some() && !report_inside && self.supports(Operation::AddAttachment);
+        if !native && !note && !report_apart {
+            return Err(WriteError::Unsupported {
+                connector,
+                operation: Operation::WriteResult.wit_name().into(),
+                detail: "the ATS has no result field, no notes and no attachments".into(),
+            });
+        }
+        let application_id = request.application_id.clone();
+        let input = ResultInput {
+            application_id: application_id.clone(),
+            status: request.status,
+            score: request.score,
+            max_score: request.max_score,
+            link: request.link,
+            summary: request.summary,
+            sub_results: request.sub_results,
+            report: report.as_ref().filter(|_| report_inside).map(|file| ReportFile {
+                filename: file.filename.clone(),
+                content_type: file.content_type.clone(),
+                content: file.content.clone(),
+            }),
+        };
+        let mut body = json!({"status": "done", "remote_id": null});
+        if native {
+            let output = self
+                .part("write", Invocation::WriteResult(input))
+                .await
+                .map_err(WriteError::Call)?;
+            body["remote_id"] = json!(receipt_id(&output));
+        } else if note {
+            let note = NoteInput {
+                target: Target::Application(application_id.clone()),
+                body: result_note(&input),
+            };
+            let output =
+                self.part("write", Invocation::AddNote(note)).await.map_err(WriteError::Call)?;
+            body["remote_id"] = json!(receipt_id(&output));
+            body["fallback"] = json!("note");
+            body["detail"] = json!(format!(
+                "the {connector} connector has no result field; the result was written as a note on the application"
+            ));
+        } else {
+            body["fallback"] = json!("attachment");
+            body["detail"] = json!(format!(
+                "the {connector} connector has no result field and no notes; only the report was stored"
+            ));
+        }
+        match report {
+            Some(report) if report_apart => {
+                let target = self.report_target(&application_id).await;
+                let invocation =
+                    Invocation::AddAttachment(attachment(target, &report, AttachmentKind::Report));
+                let (part, _) = self.optional("report", Operation::AddAttachment, invocation).await;
+                body["report"] = part;
+            }
+            Some(_) if !report_inside => {
+                body["report"] = json!({"part": "report", "status": "unsupported", "detail": format!("the {connector} connector cannot store files")});
+            }
+            _ => {}
+        }
+        Ok((200, body))
+    }
+
+    /// Where a result's report goes: the application, or its candidate when the ATS keeps
+    /// files on candidates only (found with `get-application` when the connector has it).
+    async fn report_target(&self, application_id: &str) -> Target {
+        let on_application = Target::Application(application_id.to_string());
+        if self.target.connector.manifest.application_attachments
+            || !self.supports(Operation::GetApplication)
+        {
+            return on_application;
+        }
+        let lookup = Invocation::GetApplication { application_id: application_id.to_string() };
+        match self.call(lookup).await {
+            Ok(Output::Application(application)) => Target::Candidate(application.candidate_id),
+            _ => on_application,
+        }
+    }
+}
+
+/// The note written when an ATS has no result field.
+pub fn result_note(result: &ResultInput) -> String {
+    let mut lines = vec![match result.status {
+        ResultStatus::Completed => "Assessment result".to_string(),
+        ResultStatus::Cancelled => "Assessment cancelled".to_string(),
+    }];
+    if let Some(score) = result.score {
+        lines.push(match result.max_score {
+            Some(max) => format!("Score: {score} / {max}"),
+            None => format!("Score: {score}"),
+        });
+    }
+    for part in &result.sub_results {
+        lines.push(match part.max_score {
+            Some(max) => format!("- {}: {} / {max}", part.label, part.score),
+            None => format!("- {}: {}", part.label, part.score),
+        });
+    }
+    if let Some(summary) = &result.summary {
+        lines.push(summary.clone());
+    }
+    if let Some(link) = &result.link {
+        lines.push(format!("Report: {link}"));
+    }
+    lines.join("\n")
+}
