@@ -133,6 +133,12 @@ pub trait Connector {
     ) -> Result<Vec<ChangeEvent>, AtsError> {
         Err(errors::unsupported(Operation::ParseWebhook))
     }
+    /// The answer the ATS expects for a webhook, when it expects more than an empty `2xx`
+    /// (a SOAP acknowledgement, a verification challenge); asked after `parse_webhook`
+    /// succeeded. `None`: the host answers `202`.
+    fn webhook_reply(_config: &Config, _request: &WebhookRequest) -> Option<WebhookReply> {
+        None
+    }
     fn check(_config: Config) -> Result<Account, AtsError> {
         Err(errors::unsupported(Operation::Check))
     }
@@ -227,11 +233,11 @@ impl<T: Connector> bindings::exports::ats::connector::connector::Guest for Adapt
     fn write_result(config: Config, input: ResultInput) -> Result<WriteReceipt, AtsError> {
         T::write_result(config, input)
     }
-    fn parse_webhook(
-        config: Config,
-        request: WebhookRequest,
-    ) -> Result<Vec<ChangeEvent>, AtsError> {
-        T::parse_webhook(config, request)
+    fn parse_webhook(config: Config, request: WebhookRequest) -> Result<WebhookOutcome, AtsError> {
+        let reply_config = config.clone();
+        let reply_request = request.clone();
+        let events = T::parse_webhook(config, request)?;
+        Ok(WebhookOutcome { events, reply: T::webhook_reply(&reply_config, &reply_request) })
     }
     fn check(config: Config) -> Result<Account, AtsError> {
         T::check(config)

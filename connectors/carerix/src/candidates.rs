@@ -1,35 +1,41 @@
 //! Candidates are CREmployee records: read by id, found by `emailAddress` or phone
-//! qualifiers on `crEmployeePage`, and upserted as lookup (every e-mail, then every phone)
-//! followed by `crEmployeeUpdate` (matched) or the create mutation (created).
+//! qualifiers on `crEmployeePage` (`phoneNumber`, and the `mobile-field` when configured),
+//! and upserted as lookup (every e-mail, then every phone) followed by `crEmployeeUpdate`
+//! (matched) or the create mutation (created). Reads ask for [L] fields only when configured.
 
 use crate::graphql::{self, id, literal};
 use crate::qualifier;
-use crate::records::{self, EMPLOYEE_FIELDS};
+use crate::records;
+use crate::selection;
 use crate::settings::Settings;
 use ats_connector_sdk::prelude::*;
 use serde_json::{Map, Value, json};
 
 /// The raw CREmployee record `candidate_id`.
 pub fn fetch(settings: &Settings, candidate_id: &str) -> Result<Value, AtsError> {
-    let document =
-        format!("query {{ crEmployee(_id: {}) {{ {EMPLOYEE_FIELDS} }} }}", id(candidate_id)?);
+    let document = format!(
+        "query {{ crEmployee(_id: {}) {{ {} }} }}",
+        id(candidate_id)?,
+        selection::employee(settings)
+    );
     graphql::execute(settings, &document, "crEmployee")
 }
 
 pub fn get(settings: &Settings, candidate_id: &str) -> Result<Candidate, AtsError> {
-    records::candidate(&fetch(settings, candidate_id)?)
+    records::candidate(settings, &fetch(settings, candidate_id)?)
 }
 
-fn lookup_qualifier(lookup: &CandidateLookup) -> Result<String, AtsError> {
+fn lookup_qualifier(settings: &Settings, lookup: &CandidateLookup) -> Result<String, AtsError> {
     match lookup {
         CandidateLookup::Email(email) if !email.trim().is_empty() => {
             Ok(qualifier::equals("emailAddress", email.trim()))
         }
-        CandidateLookup::Phone(phone) if !phone.trim().is_empty() => Ok(format!(
-            "{} OR {}",
-            qualifier::equals("phoneNumber", phone.trim()),
-            qualifier::equals("mobileNumber", phone.trim())
-        )),
+        CandidateLookup::Phone(phone) if !phone.trim().is_empty() => Ok(["phoneNumber"]
+            .into_iter()
+            .chain(settings.mobile_field.as_deref())
+            .map(|field| qualifier::equals(field, phone.trim()))
+            .collect::<Vec<_>>()
+            .join(" OR ")),
         _ => Err(AtsError::InvalidInput("an empty e-mail or phone cannot be looked up".into())),
     }
 }
@@ -39,11 +45,15 @@ pub fn find(
     lookup: &CandidateLookup,
     request: &PageRequest,
 ) -> Result<CandidatePage, AtsError> {
-    let qualifier = lookup_qualifier(lookup)?;
-    let page =
-        records::page(settings, "crEmployeePage", EMPLOYEE_FIELDS, Some(&qualifier), request)?;
+    let qualifier = lookup_qualifier(settings, lookup)?;
+    let fields = selection::employee(settings);
+    let page = records::page(settings, "crEmployeePage", &fields, Some(&qualifier), request)?;
     Ok(CandidatePage {
-        items: page.items.iter().map(records::candidate).collect::<Result<_, _>>()?,
+        items: page
+            .items
+            .iter()
+            .map(|record| records::candidate(settings, record))
+            .collect::<Result<_, _>>()?,
         next_page_token: page.next_page_token,
     })
 }
@@ -57,10 +67,10 @@ fn existing(settings: &Settings, input: &CandidateInput) -> Result<Option<Value>
         .chain(input.phones.iter().map(|p| CandidateLookup::Phone(p.clone())))
         .filter(|l| !matches!(l, CandidateLookup::Email(v) | CandidateLookup::Phone(v) if v.trim().is_empty()));
     let first = PageRequest { page_token: None, since: None, limit: Some(1) };
+    let fields = selection::employee(settings);
     for lookup in lookups {
-        let qualifier = lookup_qualifier(&lookup)?;
-        let page =
-            records::page(settings, "crEmployeePage", EMPLOYEE_FIELDS, Some(&qualifier), &first)?;
+        let qualifier = lookup_qualifier(settings, &lookup)?;
+        let page = records::page(settings, "crEmployeePage", &fields, Some(&qualifier), &first)?;
         if let Some(found) = page.items.into_iter().next() {
             return Ok(Some(found));
         }

@@ -1,47 +1,15 @@
-//! The Carerix GraphQL channel: the OAuth2 client-credentials token (cached in the host's
-//! per-connection `state` for its `expires_in`, renewed once when the API answers 401), the
-//! POST of one operation, and GraphQL `errors` mapped onto `ats-error`. Also builds GraphQL
-//! input literals, so no schema type names (undocumented) are needed for variables.
+//! The Carerix GraphQL channel: the POST of one operation with the GraphQL token (`auth`),
+//! and GraphQL `errors` mapped onto `ats-error` (a field the account does not have names the
+//! config field that asked for it). Also builds GraphQL input literals, so no schema type
+//! names (undocumented) are needed for variables.
 
+use crate::auth::{self, Api};
 use crate::settings::Settings;
 use ats_connector_sdk::errors::{error_for_status, excerpt};
 use ats_connector_sdk::http::Request;
-use ats_connector_sdk::oauth::{self, ClientCredentials};
 use ats_connector_sdk::prelude::*;
-use ats_connector_sdk::state;
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-const TOKEN_KEY: &str = "carerix-access-token";
-/// Renew this many seconds before the token's announced expiry.
-const EXPIRY_MARGIN_SECONDS: u32 = 60;
-
-/// Requests a new token from the tenant's token URL and caches it.
-fn grant(settings: &Settings) -> Result<String, AtsError> {
-    let granted = oauth::client_credentials(&ClientCredentials {
-        token_url: &settings.token_url,
-        client_id: &settings.client_id,
-        client_secret: &settings.client_secret,
-        scope: Some(&settings.scope),
-        ats: "Carerix",
-        check: "client-id, client-secret, scope and token-url",
-    })?;
-    let ttl = granted
-        .expires_in
-        .unwrap_or(crate::settings::DEFAULT_TOKEN_TTL_SECONDS)
-        .saturating_sub(EXPIRY_MARGIN_SECONDS)
-        .max(1);
-    ats_connector_sdk::remember(TOKEN_KEY, &granted.access_token, Some(ttl));
-    log(Level::Debug, "carerix: new access token granted");
-    Ok(granted.access_token)
-}
-
-fn token(settings: &Settings) -> Result<String, AtsError> {
-    match state::get(TOKEN_KEY) {
-        Some(token) => Ok(token),
-        None => grant(settings),
-    }
-}
 
 #[derive(Deserialize)]
 struct GraphQlAnswer {
@@ -62,18 +30,12 @@ struct GraphQlError {
 /// Runs one operation (`query { … }` or `mutation { … }`) and returns its `data.<root>`.
 pub fn execute(settings: &Settings, document: &str, root: &str) -> Result<Value, AtsError> {
     let body = json!({ "query": document });
-    let mut response = post(settings, &token(settings)?, &body)?;
-    if response.status() == 401 {
-        // The token expired or was revoked: one new grant, one retry.
-        state::delete(TOKEN_KEY);
-        response = post(settings, &grant(settings)?, &body)?;
-        if response.status() == 401 {
-            return Err(AtsError::Unauthorized(
-                "Carerix refused a freshly granted token (401); check the client's scope and roles"
-                    .into(),
-            ));
-        }
-    }
+    let response = auth::send(settings, Api::GraphQl, |token| {
+        Request::post(&settings.graphql_url)
+            .bearer(token)
+            .header("accept", "application/json")
+            .json(&body)
+    })?;
     if !(200..300).contains(&response.status()) {
         return Err(error_for_status(
             response.status(),
@@ -83,7 +45,7 @@ pub fn execute(settings: &Settings, document: &str, root: &str) -> Result<Value,
     }
     let answer: GraphQlAnswer = response.json()?;
     if let Some(error) = answer.errors.first() {
-        return Err(map_error(error, response.body()));
+        return Err(map_error(settings, error, response.body()));
     }
     match answer.data.and_then(|mut data| data.get_mut(root).map(Value::take)) {
         Some(Value::Null) | None => {
@@ -93,20 +55,20 @@ pub fn execute(settings: &Settings, document: &str, root: &str) -> Result<Value,
     }
 }
 
-fn post(
-    settings: &Settings,
-    token: &str,
-    body: &Value,
-) -> Result<ats_connector_sdk::http::Response, AtsError> {
-    Request::post(&settings.graphql_url)
-        .bearer(token)
-        .header("accept", "application/json")
-        .json(body)?
-        .send()
+/// For a validation error about a field the connector asks for because of a config field:
+/// which one, and how to turn it off.
+fn config_hint(settings: &Settings, message: &str) -> Option<String> {
+    message.split('\'').skip(1).step_by(2).find_map(|quoted| {
+        settings.config_field_for(quoted).map(|config| {
+            format!(
+                " (the connector asks for `{quoted}` because of config field `{config}`; set it to the field this account has, or `none`)"
+            )
+        })
+    })
 }
 
 /// A GraphQL error → the typed error, by its classification/code, then by its message.
-fn map_error(error: &GraphQlError, body: &[u8]) -> AtsError {
+fn map_error(settings: &Settings, error: &GraphQlError, body: &[u8]) -> AtsError {
     let code = error
         .extensions
         .as_ref()
@@ -126,7 +88,8 @@ fn map_error(error: &GraphQlError, body: &[u8]) -> AtsError {
         || code.contains("BAD_REQUEST")
         || code.contains("BAD_USER_INPUT")
     {
-        AtsError::InvalidInput(message)
+        let hint = config_hint(settings, &message).unwrap_or_default();
+        AtsError::InvalidInput(format!("{message}{hint}"))
     } else if code.contains("CONFLICT") || lower.contains("duplicate") {
         AtsError::Conflict(message)
     } else {

@@ -1,18 +1,23 @@
 //! The Carerix connector: the GraphQL API (`api.carerix.io/graphql/v1/graphql`) with an
-//! OAuth2 client-credentials token from the tenant's own token URL. See `README.md` for the
-//! operations, what each maps to in Carerix, and the unverified facts that are configurable.
+//! OAuth2 client-credentials token from the tenant's own token URL, and the Webhooks API for
+//! subscriptions. See `README.md` for the operations, what each maps to in Carerix, and the
+//! unverified facts that are configurable.
 
+mod auth;
 mod candidates;
 mod graphql;
 mod matches;
 mod qualifier;
 mod records;
+mod reject;
+mod selection;
 mod settings;
+mod stages;
+mod subscriptions;
 mod webhook;
 mod writes;
 
 use ats_connector_sdk::prelude::*;
-use records::VACANCY_FIELDS;
 use settings::Settings;
 
 struct Carerix;
@@ -23,9 +28,10 @@ impl Connector for Carerix {
             id: "carerix".into(),
             ats_name: "Carerix".into(),
             connector_version: env!("CARGO_PKG_VERSION").into(),
-            // Not declared (answer `unsupported`): reject-application (no documented way to
-            // reject with a reason) and write-result (no documented result field; the host
-            // writes results as a note instead).
+            // Not declared (answer `unsupported`, see README): write-result (no result
+            // field; the host writes a note), list-tags (tags are free text on each record,
+            // no catalogue), list-rejection-reasons (none in Carerix), list-users (the
+            // research names CRUser but no query or fields for it).
             operations: vec![
                 Operation::ListJobs,
                 Operation::ListStages,
@@ -38,7 +44,13 @@ impl Connector for Carerix {
                 Operation::AddNote,
                 Operation::AddTag,
                 Operation::AddAttachment,
+                Operation::RejectApplication,
                 Operation::ParseWebhook,
+                Operation::Check,
+                Operation::GetApplication,
+                Operation::RemoveTag,
+                Operation::RegisterWebhook,
+                Operation::UnregisterWebhook,
             ],
             config_fields: settings::config_fields(),
             egress_hosts: vec![
@@ -46,16 +58,21 @@ impl Connector for Carerix {
                 "https://*.carerix.io".into(),
                 "{graphql-url}".into(),
                 "{token-url}".into(),
+                "{webhooks-url}".into(),
             ],
-            ..Default::default()
+            // No result field: the host writes a result as a note (`note-field`).
+            result_modes: vec![ResultMode::Note],
+            // CRMatch has attachments ([H]); add-attachment writes them on the match.
+            application_attachments: true,
         }
     }
 
     fn list_jobs(config: Config, page: PageRequest) -> Result<JobPage, AtsError> {
         let settings = Settings::from_config(&config)?;
         let qualifier = records::since_qualifier(&page)?;
+        let fields = selection::vacancy(&settings);
         let found =
-            records::page(&settings, "crVacancyPage", VACANCY_FIELDS, qualifier.as_deref(), &page)?;
+            records::page(&settings, "crVacancyPage", &fields, qualifier.as_deref(), &page)?;
         Ok(JobPage {
             items: found
                 .items
@@ -72,7 +89,7 @@ impl Connector for Carerix {
         _job_id: Option<String>,
         page: PageRequest,
     ) -> Result<StagePage, AtsError> {
-        matches::stages(&Settings::from_config(&config)?, &page)
+        stages::list(&Settings::from_config(&config)?, &page)
     }
 
     fn list_applications(config: Config, page: PageRequest) -> Result<ApplicationPage, AtsError> {
@@ -122,11 +139,48 @@ impl Connector for Carerix {
         writes::add_attachment(&Settings::from_config(&config)?, &input)
     }
 
+    fn reject_application(config: Config, input: RejectInput) -> Result<WriteReceipt, AtsError> {
+        reject::reject(&Settings::from_config(&config)?, &input)
+    }
+
     fn parse_webhook(
         _config: Config,
         request: WebhookRequest,
     ) -> Result<Vec<ChangeEvent>, AtsError> {
         webhook::parse(&request)
+    }
+
+    /// A fresh grant (the client credentials themselves are checked, not a cached token),
+    /// then the smallest authenticated read; the account is the tenant of the token URL.
+    fn check(config: Config) -> Result<Account, AtsError> {
+        let settings = Settings::from_config(&config)?;
+        auth::forget(auth::Api::GraphQl);
+        auth::grant(&settings, auth::Api::GraphQl)?;
+        let document = format!(
+            "query {{ crEmployeePage(pageable: {{page: {}, size: 1}}) {{ totalElements }} }}",
+            settings.first_page
+        );
+        graphql::execute(&settings, &document, "crEmployeePage")?;
+        Ok(Account { display_name: settings.tenant() })
+    }
+
+    fn get_application(config: Config, application_id: String) -> Result<Application, AtsError> {
+        matches::get(&Settings::from_config(&config)?, &application_id)
+    }
+
+    fn remove_tag(config: Config, input: TagInput) -> Result<WriteReceipt, AtsError> {
+        writes::remove_tag(&Settings::from_config(&config)?, &input)
+    }
+
+    fn register_webhook(
+        config: Config,
+        subscription: WebhookSubscription,
+    ) -> Result<WriteReceipt, AtsError> {
+        subscriptions::register(&Settings::from_config(&config)?, &subscription)
+    }
+
+    fn unregister_webhook(config: Config, remote_id: String) -> Result<WriteReceipt, AtsError> {
+        subscriptions::unregister(&Settings::from_config(&config)?, &remote_id)
     }
 }
 

@@ -1,43 +1,41 @@
 //! Applications are CRMatch records (a candidate on a vacancy, its stage in `statusInfo`):
-//! listed incrementally on `modificationDate`, created with `crEmployeeApply(dedupe: true,
-//! pub, request)` on the vacancy's publication ([H]) and then completed (source, answers,
-//! initial stage) and moved with the match update mutation ([L]: inferred name, configurable).
+//! listed incrementally on `modificationDate`, read by id, created with
+//! `crEmployeeApply(dedupe: true, pub, request)` on the vacancy's publication ([H]) once no
+//! match of the candidate on the vacancy exists (Carerix would add a second one), then
+//! completed (source, answers, initial stage) and moved with the match update mutation
+//! ([L]: inferred name, configurable).
 
 use crate::candidates::{self, mutate};
 use crate::graphql::{self, id, literal};
 use crate::qualifier;
-use crate::records::{self, MATCH_FIELDS, STATUS_FIELDS};
+use crate::records;
+use crate::selection;
 use crate::settings::Settings;
 use ats_connector_sdk::prelude::*;
 use serde_json::{Map, Value, json};
 
 pub fn list(settings: &Settings, request: &PageRequest) -> Result<ApplicationPage, AtsError> {
     let qualifier = records::since_qualifier(request)?;
-    let page = records::page(settings, "crMatchPage", MATCH_FIELDS, qualifier.as_deref(), request)?;
+    let fields = selection::application();
+    let page = records::page(settings, "crMatchPage", &fields, qualifier.as_deref(), request)?;
     Ok(ApplicationPage {
         items: page.items.iter().map(records::application).collect::<Result<_, _>>()?,
         next_page_token: page.next_page_token,
     })
 }
 
-pub fn stages(settings: &Settings, request: &PageRequest) -> Result<StagePage, AtsError> {
-    let page = records::page(settings, &settings.stage_query, STATUS_FIELDS, None, request)?;
-    Ok(StagePage {
-        items: page
-            .items
-            .iter()
-            .enumerate()
-            .map(|(i, record)| records::stage(record, i))
-            .collect::<Result<_, _>>()?,
-        next_page_token: page.next_page_token,
-    })
+/// The CRMatch `application_id` with the fields `selection` names.
+pub fn fetch_with(
+    settings: &Settings,
+    application_id: &str,
+    selection: &str,
+) -> Result<Value, AtsError> {
+    let document = format!("query {{ crMatch(_id: {}) {{ {selection} }} }}", id(application_id)?);
+    graphql::execute(settings, &document, "crMatch")
 }
 
-/// The raw CRMatch record `application_id`.
-pub fn fetch(settings: &Settings, application_id: &str) -> Result<Value, AtsError> {
-    let document =
-        format!("query {{ crMatch(_id: {}) {{ {MATCH_FIELDS} }} }}", id(application_id)?);
-    graphql::execute(settings, &document, "crMatch")
+pub fn get(settings: &Settings, application_id: &str) -> Result<Application, AtsError> {
+    records::application(&fetch_with(settings, application_id, &selection::application())?)
 }
 
 /// `<match-update-mutation>(_id, request: {_kind: "CRMatch", …})`.
@@ -70,7 +68,34 @@ fn answers_text(answers: &[Answer]) -> String {
     answers.iter().map(|a| format!("{}: {}", a.question, a.answer)).collect::<Vec<_>>().join("\n")
 }
 
+/// The id of a match of `candidate_id` on vacancy `job_id`, if there is one.
+fn existing(
+    settings: &Settings,
+    candidate_id: &str,
+    job_id: &str,
+) -> Result<Option<String>, AtsError> {
+    let qualifier = format!(
+        "{} AND {}",
+        qualifier::equals("toEmployee._id", candidate_id),
+        qualifier::equals("toVacancy._id", job_id)
+    );
+    let first = PageRequest { page_token: None, since: None, limit: Some(1) };
+    let page = records::page(settings, "crMatchPage", "_id", Some(&qualifier), &first)?;
+    Ok(page.items.first().and_then(|m| records::text(m, &["_id"])))
+}
+
 pub fn create(settings: &Settings, input: &ApplicationInput) -> Result<Application, AtsError> {
+    id(&input.candidate_id)?;
+    id(&input.job_id)?;
+    if let Some(stage) = &input.stage_id {
+        id(stage)?;
+    }
+    if let Some(found) = existing(settings, &input.candidate_id, &input.job_id)? {
+        return Err(AtsError::Conflict(format!(
+            "candidate {} already has match {found} on vacancy {}; applying again would add a second match",
+            input.candidate_id, input.job_id
+        )));
+    }
     let candidate = candidates::fetch(settings, &input.candidate_id)?;
     let email = records::text(&candidate, &["emailAddress"]).ok_or_else(|| {
         AtsError::InvalidInput(format!(
@@ -127,13 +152,12 @@ pub fn create(settings: &Settings, input: &ApplicationInput) -> Result<Applicati
         fields.insert("motivation".into(), json!(answers_text(&input.answers)));
     }
     if let Some(stage) = &input.stage_id {
-        id(stage)?;
         fields.insert("statusInfo".into(), json!({"_kind": "CRStatusInfo", "_id": stage}));
     }
     if !fields.is_empty() {
         update(settings, &match_id, fields)?;
     }
-    records::application(&fetch(settings, &match_id)?)
+    get(settings, &match_id)
 }
 
 pub fn move_to(

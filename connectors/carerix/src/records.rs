@@ -1,18 +1,14 @@
 //! Reads: `cr<Entity>Page(qualifier, pageable: {page, size})` answered with `totalElements`
 //! and `items` (pages numbered from `first-page`, [L] zero-based), and the mapping of CR*
-//! records onto the contract's jobs, stages, applications and candidates.
+//! records onto the contract's jobs, stages, applications and candidates (the configurable
+//! fields read at the paths the settings name, see `selection`).
 
 use crate::graphql::{self, string};
 use crate::qualifier;
-use crate::settings::Settings;
+use crate::selection::{text_at, values};
+use crate::settings::{LocationPart, Settings};
 use ats_connector_sdk::prelude::*;
 use serde_json::Value;
-
-pub const VACANCY_FIELDS: &str = "_id vacancyID jobTitle modificationDate creationDate deleted isOpenApplication toStatusNode { value }";
-pub const STATUS_FIELDS: &str =
-    "_id statusName displayName sortOrder isFinal isSuccessfullyFilled notActive";
-pub const MATCH_FIELDS: &str = "_id modificationDate creationDate applySource motivation notes applyTags toEmployee { _id } toVacancy { _id } toPublication { _id } statusInfo { _id statusName isFinal isSuccessfullyFilled }";
-pub const EMPLOYEE_FIELDS: &str = "_id employeeID firstName lastName emailAddress phoneNumber mobileNumber modificationDate notes applyTags";
 
 /// One page of a `cr<Entity>Page` query.
 pub struct Page {
@@ -72,7 +68,7 @@ pub fn text(record: &Value, path: &[&str]) -> Option<String> {
 }
 
 /// A boolean field (Carerix answers booleans, 0/1 or "1"/"true").
-fn flag(record: &Value, key: &str) -> bool {
+pub fn flag(record: &Value, key: &str) -> bool {
     match record.get(key) {
         Some(Value::Bool(b)) => *b,
         Some(Value::Number(n)) => n.as_u64().is_some_and(|n| n != 0),
@@ -81,7 +77,7 @@ fn flag(record: &Value, key: &str) -> bool {
     }
 }
 
-fn timestamp(record: &Value, key: &str) -> Option<String> {
+pub fn timestamp(record: &Value, key: &str) -> Option<String> {
     record.get(key).and_then(Value::as_str).and_then(qualifier::to_rfc3339)
 }
 
@@ -94,6 +90,48 @@ fn required_id(record: &Value, what: &str) -> Result<String, AtsError> {
     })
 }
 
+/// The vacancy's location from the configured parts; `text` falls back to the parts joined.
+/// A country is kept only as an ISO 3166-1 alpha-2 code (two letters); another value (a
+/// country name) goes into the text.
+fn location(settings: &Settings, record: &Value) -> Option<Location> {
+    let mut location = Location::default();
+    let mut other_country = None;
+    for (part, path) in &settings.vacancy_location {
+        let Some(value) = text_at(record, path) else { continue };
+        let slot = match part {
+            LocationPart::Text => &mut location.text,
+            LocationPart::City => &mut location.city,
+            LocationPart::Region => &mut location.region,
+            LocationPart::PostalCode => &mut location.postal_code,
+            LocationPart::Country
+                if value.len() == 2 && value.chars().all(|c| c.is_ascii_alphabetic()) =>
+            {
+                location.country.get_or_insert(value.to_ascii_uppercase());
+                continue;
+            }
+            LocationPart::Country => &mut other_country,
+        };
+        slot.get_or_insert(value);
+    }
+    if location.text.is_none() {
+        let parts: Vec<&str> =
+            [&location.postal_code, &location.city, &location.region, &other_country]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect();
+        location.text = (!parts.is_empty()).then(|| parts.join(" "));
+    }
+    let known = [
+        &location.text,
+        &location.city,
+        &location.region,
+        &location.country,
+        &location.postal_code,
+    ];
+    known.iter().any(|part| part.is_some()).then_some(location)
+}
+
 pub fn job(settings: &Settings, record: &Value) -> Result<Job, AtsError> {
     let status_tag = text(record, &["toStatusNode", "value"]).unwrap_or_default();
     let status = if flag(record, "deleted") {
@@ -103,15 +141,24 @@ pub fn job(settings: &Settings, record: &Value) -> Result<Job, AtsError> {
     } else {
         JobStatus::Open
     };
+    let texts: Vec<String> =
+        settings.vacancy_description.iter().filter_map(|path| text_at(record, path)).collect();
+    let mut assigned_users: Vec<String> = Vec::new();
+    for path in &settings.vacancy_users {
+        for user in values(record, path) {
+            if let Some(id) = text(user, &["_id"]).filter(|id| !assigned_users.contains(id)) {
+                assigned_users.push(id);
+            }
+        }
+    }
     Ok(Job {
         id: required_id(record, "vacancy")?,
         code: text(record, &["vacancyID"]),
         title: text(record, &["jobTitle"]).unwrap_or_default(),
         status,
-        location: None,
-        description: None,
-        department: None,
-        assigned_users: Vec::new(),
+        location: location(settings, record),
+        description: (!texts.is_empty()).then(|| texts.join("\n\n")),
+        assigned_users,
         created_at: timestamp(record, "creationDate"),
         updated_at: timestamp(record, "modificationDate"),
         custom_fields: vec![Field { name: "toStatusNode".into(), value: status_tag }],
@@ -120,23 +167,24 @@ pub fn job(settings: &Settings, record: &Value) -> Result<Job, AtsError> {
     })
 }
 
-pub fn stage(record: &Value, index: usize) -> Result<Stage, AtsError> {
-    let position = record
-        .get("sortOrder")
-        .and_then(Value::as_u64)
-        .and_then(|n| u32::try_from(n).ok())
-        .unwrap_or(u32::try_from(index).unwrap_or(u32::MAX));
+/// A stage at `position` (0-based) of the sorted pipeline.
+pub fn stage(record: &Value, position: usize) -> Result<Stage, AtsError> {
     Ok(Stage {
         id: required_id(record, "status")?,
-        name: text(record, &["displayName"])
-            .or_else(|| text(record, &["statusName"]))
-            .unwrap_or_default(),
+        name: stage_name(record).unwrap_or_default(),
         job_id: None,
-        position,
+        position: u32::try_from(position).unwrap_or(u32::MAX),
         raw: record.to_string(),
     })
 }
 
+fn stage_name(status: &Value) -> Option<String> {
+    text(status, &["displayName"]).or_else(|| text(status, &["statusName"]))
+}
+
+/// A match's status by Kombo's Carerix mapping ([M]): final and successfully filled → hired,
+/// other final → rejected (declined), not final → active. Hired and rejected take their time
+/// from `statusInfoModificationDate` ([H] field), the moment the status was set.
 pub fn application(record: &Value) -> Result<Application, AtsError> {
     let status_info = record.get("statusInfo").cloned().unwrap_or(Value::Null);
     let status = match (flag(&status_info, "isFinal"), flag(&status_info, "isSuccessfullyFilled")) {
@@ -144,32 +192,50 @@ pub fn application(record: &Value) -> Result<Application, AtsError> {
         (true, false) => ApplicationStatus::Rejected,
         _ => ApplicationStatus::Active,
     };
+    let status_set_at = timestamp(record, "statusInfoModificationDate");
     Ok(Application {
         id: required_id(record, "match")?,
         candidate_id: text(record, &["toEmployee", "_id"]).unwrap_or_default(),
         job_id: text(record, &["toVacancy", "_id"]).unwrap_or_default(),
         stage_id: text(&status_info, &["_id"]),
+        stage_name: stage_name(&status_info),
         status,
         source: text(record, &["applySource"]),
+        rejected_at: status_set_at.clone().filter(|_| status == ApplicationStatus::Rejected),
+        hired_at: status_set_at.filter(|_| status == ApplicationStatus::Hired),
         created_at: timestamp(record, "creationDate"),
         updated_at: timestamp(record, "modificationDate"),
-        custom_fields: Vec::new(),
         raw: record.to_string(),
         ..Default::default()
     })
 }
 
-pub fn candidate(record: &Value) -> Result<Candidate, AtsError> {
-    let phones =
-        ["phoneNumber", "mobileNumber"].iter().filter_map(|k| text(record, &[k])).collect();
+/// The tags of a comma-separated tag field.
+pub fn tags(value: &str) -> Vec<String> {
+    value.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect()
+}
+
+pub fn candidate(settings: &Settings, record: &Value) -> Result<Candidate, AtsError> {
+    let phones = ["phoneNumber"]
+        .into_iter()
+        .chain(settings.mobile_field.as_deref())
+        .filter_map(|k| text(record, &[k]))
+        .collect();
+    let tags = settings
+        .tag_field
+        .as_deref()
+        .and_then(|field| record.get(field))
+        .and_then(Value::as_str)
+        .map(tags)
+        .unwrap_or_default();
     Ok(Candidate {
         id: required_id(record, "candidate")?,
         first_name: text(record, &["firstName"]).unwrap_or_default(),
         last_name: text(record, &["lastName"]).unwrap_or_default(),
         emails: text(record, &["emailAddress"]).into_iter().collect(),
         phones,
+        tags,
         updated_at: timestamp(record, "modificationDate"),
-        custom_fields: Vec::new(),
         raw: record.to_string(),
         ..Default::default()
     })

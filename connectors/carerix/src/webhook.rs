@@ -9,9 +9,45 @@
 use ats_connector_sdk::prelude::*;
 use serde_json::Value;
 
+/// What an event type is about, by its entity part (case-insensitive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entity {
+    Job,
+    Candidate,
+    Application,
+}
+
+fn entity_of(event_type: &str) -> Option<Entity> {
+    let entity = event_type.split([':', '.']).next().unwrap_or_default().to_ascii_lowercase();
+    match entity.as_str() {
+        "crvacancy" | "vacancy" | "crpublication" | "publication" | "crjob" | "job" => {
+            Some(Entity::Job)
+        }
+        "cremployee" | "employee" | "candidate" => Some(Entity::Candidate),
+        "crmatch" | "match" => Some(Entity::Application),
+        _ => None,
+    }
+}
+
+fn is_deletion(event_type: &str) -> bool {
+    event_type.to_ascii_lowercase().ends_with("deleted")
+}
+
+/// The change kinds events of `event_type` (`CRMatch:updated`) can announce.
+pub fn kinds_of(event_type: &str) -> Vec<ChangeKind> {
+    match entity_of(event_type) {
+        Some(Entity::Job) if is_deletion(event_type) => vec![ChangeKind::JobDeleted],
+        Some(Entity::Job) => vec![ChangeKind::JobChanged],
+        Some(Entity::Candidate) => vec![ChangeKind::CandidateChanged],
+        Some(Entity::Application) => {
+            vec![ChangeKind::ApplicationChanged, ChangeKind::ApplicationStageChanged]
+        }
+        None => Vec::new(),
+    }
+}
+
 fn parse_one(event: &Value) -> Result<Option<ChangeEvent>, AtsError> {
     let event_type = event.get("type").and_then(Value::as_str).unwrap_or_default();
-    let entity = event_type.split([':', '.']).next().unwrap_or_default().to_ascii_lowercase();
     let data = event.get("data").cloned().unwrap_or(Value::Null);
     let remote_id = match data.get("entityId") {
         Some(Value::String(s)) => s.clone(),
@@ -29,21 +65,15 @@ fn parse_one(event: &Value) -> Result<Option<ChangeEvent>, AtsError> {
             fields.iter().filter_map(Value::as_str).map(str::to_ascii_lowercase).collect()
         })
         .unwrap_or_default();
-    let deleted = event_type.to_ascii_lowercase().ends_with("deleted");
-    let kind = match entity.as_str() {
-        "crvacancy" | "vacancy" | "crpublication" | "publication" | "crjob" | "job" => {
-            if deleted {
-                ChangeKind::JobDeleted
-            } else {
-                ChangeKind::JobChanged
-            }
-        }
-        "cremployee" | "employee" | "candidate" => ChangeKind::CandidateChanged,
-        "crmatch" | "match" => {
+    let kind = match entity_of(event_type) {
+        Some(Entity::Job) if is_deletion(event_type) => ChangeKind::JobDeleted,
+        Some(Entity::Job) => ChangeKind::JobChanged,
+        Some(Entity::Candidate) => ChangeKind::CandidateChanged,
+        Some(Entity::Application) => {
             let stage = changed.iter().any(|f| f == "stage" || f.starts_with("statusinfo"));
             if stage { ChangeKind::ApplicationStageChanged } else { ChangeKind::ApplicationChanged }
         }
-        _ => return Ok(None),
+        None => return Ok(None),
     };
     Ok(Some(ChangeEvent {
         kind,

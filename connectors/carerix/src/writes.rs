@@ -1,9 +1,10 @@
 //! Writes on a candidate (CREmployee) or an application (CRMatch): notes appended to the
-//! free-text `note-field`, tags added to the comma-separated `tag-field` (both [L], see
-//! README; `none` turns them off → `unsupported`), and attachments as nested CRAttachment
-//! records with base64 content, typed by a data-node tag (`CVTag` for CVs) ([H]).
+//! free-text `note-field`, tags added to and removed from the comma-separated `tag-field`
+//! (both [L], see README; `none` turns them off → `unsupported`), and attachments as nested
+//! CRAttachment records with base64 content, typed by a data-node tag (`CVTag` for CVs) ([H]).
 
 use crate::graphql::{self, id};
+use crate::records::tags;
 use crate::settings::Settings;
 use crate::{candidates, matches};
 use ats_connector_sdk::http::base64;
@@ -49,20 +50,25 @@ pub fn add_note(settings: &Settings, input: &NoteInput) -> Result<WriteReceipt, 
         return Err(AtsError::InvalidInput("a note needs a body".into()));
     }
     let existing = current(settings, &input.target, field)?;
-    let notes = if existing.trim().is_empty() {
-        input.body.clone()
-    } else {
-        format!("{}\n\n{}", existing.trim_end(), input.body)
-    };
     let mut fields = Map::new();
-    fields.insert(field.clone(), json!(notes));
+    fields.insert(field.clone(), json!(appended(&existing, &input.body)));
     update(settings, &input.target, fields)
 }
 
-pub fn add_tag(settings: &Settings, input: &TagInput) -> Result<WriteReceipt, AtsError> {
+/// Free text with `body` appended after a blank line.
+pub fn appended(existing: &str, body: &str) -> String {
+    if existing.trim().is_empty() {
+        body.to_string()
+    } else {
+        format!("{}\n\n{body}", existing.trim_end())
+    }
+}
+
+/// The tag field and the tag of `input`, checked.
+fn tag_of<'a>(settings: &'a Settings, input: &'a TagInput) -> Result<(&'a str, &'a str), AtsError> {
     let Some(field) = &settings.tag_field else {
         return Err(AtsError::Unsupported(
-            "add-tag is turned off for this connection (config `tag-field` is `none`)".into(),
+            "tags are turned off for this connection (config `tag-field` is `none`)".into(),
         ));
     };
     let tag = input.tag.trim();
@@ -71,18 +77,38 @@ pub fn add_tag(settings: &Settings, input: &TagInput) -> Result<WriteReceipt, At
             "`{tag}` is not a tag (empty, or has a comma)"
         )));
     }
-    let existing = current(settings, &input.target, field)?;
-    let mut tags: Vec<&str> =
-        existing.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
+    Ok((field, tag))
+}
+
+fn unchanged(target: &Target, remark: String) -> WriteReceipt {
+    WriteReceipt { remote_id: Some(target_id(target).to_string()), remark: Some(remark) }
+}
+
+pub fn add_tag(settings: &Settings, input: &TagInput) -> Result<WriteReceipt, AtsError> {
+    let (field, tag) = tag_of(settings, input)?;
+    let mut tags = tags(&current(settings, &input.target, field)?);
     if tags.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
-        return Ok(WriteReceipt {
-            remote_id: Some(target_id(&input.target).to_string()),
-            remark: Some(format!("already tagged `{tag}`")),
-        });
+        return Ok(unchanged(&input.target, format!("already tagged `{tag}`")));
     }
-    tags.push(tag);
+    tags.push(tag.to_string());
     let mut fields = Map::new();
-    fields.insert(field.clone(), json!(tags.join(",")));
+    fields.insert(field.to_string(), json!(tags.join(",")));
+    update(settings, &input.target, fields)
+}
+
+/// Removes the tag (case-insensitively) from the tag field; a tag not there is no error.
+pub fn remove_tag(settings: &Settings, input: &TagInput) -> Result<WriteReceipt, AtsError> {
+    let (field, tag) = tag_of(settings, input)?;
+    let tags = tags(&current(settings, &input.target, field)?);
+    let kept: Vec<&String> = tags.iter().filter(|t| !t.eq_ignore_ascii_case(tag)).collect();
+    if kept.len() == tags.len() {
+        return Ok(unchanged(&input.target, format!("not tagged `{tag}`")));
+    }
+    let mut fields = Map::new();
+    fields.insert(
+        field.to_string(),
+        json!(kept.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(",")),
+    );
     update(settings, &input.target, fields)
 }
 

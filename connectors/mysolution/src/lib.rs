@@ -8,6 +8,7 @@ mod apex;
 mod jobs;
 
 use ats_connector_sdk::prelude::*;
+use ats_salesforce::applications::{self, ApplicationMapping};
 use ats_salesforce::{CandidateMapping, Client, candidates, files, mappings, settings};
 
 struct MySolution;
@@ -21,18 +22,23 @@ impl Connector for MySolution {
         let mut config_fields = settings::org_config_fields();
         config_fields.extend(settings::candidate_config_fields());
         config_fields.extend(mappings::config_fields());
+        config_fields.extend(applications::config_fields());
         config_fields.extend(apex::config_fields());
         Manifest {
             id: "mysolution".into(),
             ats_name: "MySolution".into(),
             connector_version: env!("CARGO_PKG_VERSION").into(),
-            // list-stages, move-application, add-note and add-tag work through the
-            // configurable mappings of `ats_salesforce::mappings` (the package's own objects
-            // are not public, research §3.4) and answer `unsupported` until mapped. Not
-            // declared: list-applications, reject-application, write-result (no known
-            // object); parse-webhook (MySolution documents no webhooks).
+            // list-stages, move-application, add-note, add-tag, list-applications and
+            // get-application work through the configurable mappings of `ats_salesforce`
+            // (the package's own objects are not public, research §3.4) and answer
+            // `unsupported` until mapped; the host records that as a skipped part. Not
+            // declared: reject-application, write-result (no known object); parse-webhook
+            // (MySolution documents no webhooks).
             operations: vec![
+                Operation::Check,
                 Operation::ListJobs,
+                Operation::ListApplications,
+                Operation::GetApplication,
                 Operation::GetCandidate,
                 Operation::FindCandidates,
                 Operation::UpsertCandidate,
@@ -47,6 +53,20 @@ impl Connector for MySolution {
             egress_hosts: settings::egress_hosts(),
             ..Default::default()
         }
+    }
+
+    fn check(config: Config) -> Result<Account, AtsError> {
+        applications::check(&mut client(&config)?)
+    }
+
+    fn list_applications(config: Config, page: PageRequest) -> Result<ApplicationPage, AtsError> {
+        let mapping = ApplicationMapping::from_config(&config)?;
+        applications::list(&mut client(&config)?, &mapping, &page)
+    }
+
+    fn get_application(config: Config, application_id: String) -> Result<Application, AtsError> {
+        let mapping = ApplicationMapping::from_config(&config)?;
+        applications::get(&mut client(&config)?, &mapping, &application_id)
     }
 
     fn list_jobs(config: Config, page: PageRequest) -> Result<JobPage, AtsError> {

@@ -1,5 +1,7 @@
 //! Applications (OTYS "procedures"): create with the three status levels after refusing a
-//! second procedure for the same candidate and vacancy, list incrementally, move to a stage.
+//! second procedure for the same candidate and vacancy, list incrementally, get one, move to
+//! a stage. The stage name is the level-1 status's `code`, from the procedure when it carries
+//! it, else from the status lists.
 
 use crate::pipeline::{self, StageRef};
 use crate::query::{self, all_of, condition};
@@ -27,12 +29,37 @@ pub fn list(settings: &Settings, page: &PageRequest) -> Result<ApplicationPage, 
         all_of(since.into_iter().collect()),
         page,
     )?;
-    let items = listed
+    let mut items: Vec<Application> = listed
         .rows
         .iter()
         .map(|row| records::to_application(row, settings))
         .collect::<Result<_, _>>()?;
+    fill_stage_names(settings, &mut items)?;
     Ok(ApplicationPage { items, next_page_token: listed.next_page_token })
+}
+
+pub fn get(settings: &Settings, application_id: &str) -> Result<Application, AtsError> {
+    if application_id.trim().is_empty() {
+        return Err(AtsError::InvalidInput("application-id is empty".into()));
+    }
+    let row = find_procedure(settings, application_id)?
+        .ok_or_else(|| AtsError::NotFound(format!("procedure {application_id}")))?;
+    let mut application = records::to_application(&row, settings)?;
+    fill_stage_names(settings, std::slice::from_mut(&mut application))?;
+    Ok(application)
+}
+
+/// Names the stages the procedures did not name, from the status lists (read only if needed).
+fn fill_stage_names(settings: &Settings, items: &mut [Application]) -> Result<(), AtsError> {
+    if items.iter().all(|a| a.stage_id.is_none() || a.stage_name.is_some()) {
+        return Ok(());
+    }
+    let names = pipeline::names(&pipeline::statuses(settings)?);
+    for application in items.iter_mut().filter(|a| a.stage_name.is_none()) {
+        application.stage_name =
+            application.stage_id.as_ref().and_then(|id| names.get(id)).cloned();
+    }
+    Ok(())
 }
 
 /// The procedure with `uid`, if it exists.
@@ -73,7 +100,8 @@ pub fn create(settings: &Settings, input: &ApplicationInput) -> Result<Applicati
         )));
     }
     let requested = input.stage_id.as_deref().map(StageRef::parse).transpose()?;
-    let statuses = pipeline::initial_statuses(settings, requested.as_ref())?;
+    let all = pipeline::statuses(settings)?;
+    let statuses = pipeline::initial_statuses(&all, requested.as_ref())?;
     let mut procedure = json!({ "candidateUid": input.candidate_id, "vacancyUid": input.job_id });
     for status in &statuses {
         procedure[status.field()] = json!({ "uid": status.id });
@@ -100,6 +128,7 @@ pub fn create(settings: &Settings, input: &ApplicationInput) -> Result<Applicati
         id,
         candidate_id: input.candidate_id.clone(),
         job_id: input.job_id.clone(),
+        stage_name: level_one.as_ref().and_then(|id| pipeline::names(&all).remove(id)),
         stage_id: level_one,
         status: ApplicationStatus::Active,
         source: input.source.clone(),

@@ -15,6 +15,7 @@ fn candidate_what() -> Value {
         "uid": 1,
         "lastModified": 1,
         "Person": { "firstName": 1, "lastName": 1, "emailPrimary": 1, "PhoneNumbers": 1 },
+        "UtmTags": 1,
     })
 }
 
@@ -60,7 +61,7 @@ fn search(
     offset: u64,
 ) -> Result<Vec<Value>, AtsError> {
     let quoted = format!("\"{}\"", value.replace('"', ""));
-    let request = json!({
+    let mut request = json!({
         "search": {
             "ACTONOMY": {
                 "DATA": {
@@ -84,11 +85,11 @@ fn search(
                 "SUB_VERSION": 0,
             },
         },
-        "limit": limit,
         "offset": offset,
         "getTotalCount": 1,
         "what": candidate_what(),
     });
+    crate::query::set_limit(settings, &mut request, limit);
     let result = rpc::call(settings, "Otys.Services.CandidateService.getListEx", vec![request])?;
     Ok(crate::query::list_output(&result))
 }

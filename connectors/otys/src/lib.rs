@@ -2,6 +2,7 @@
 //! exchanged for a session (`loginByUid`). See `README.md` for the operations, what each
 //! maps to in OTYS, and the unverified facts that are configurable.
 
+mod account;
 mod applications;
 mod attachments;
 mod candidates;
@@ -9,8 +10,10 @@ mod clock;
 mod pipeline;
 mod query;
 mod records;
+mod results;
 mod rpc;
 mod settings;
+mod vacancies;
 mod webhook;
 
 use ats_connector_sdk::prelude::*;
@@ -24,9 +27,10 @@ impl Connector for Otys {
             id: "otys".into(),
             ats_name: "OTYS".into(),
             connector_version: env!("CARGO_PKG_VERSION").into(),
-            // Not declared (answer `unsupported`): add-note (no public OTYS service writes
-            // notes), add-tag (whether candidate tags are match criteria is unverified),
-            // reject-application and write-result (no documented way).
+            // Not declared (answer `unsupported`; see README): add-note (no public OTYS
+            // service writes notes), add-tag / remove-tag / list-tags (whether candidate tags
+            // are match criteria is unverified), reject-application and
+            // list-rejection-reasons (no documented way).
             operations: vec![
                 Operation::ListJobs,
                 Operation::ListStages,
@@ -37,16 +41,25 @@ impl Connector for Otys {
                 Operation::CreateApplication,
                 Operation::MoveApplication,
                 Operation::AddAttachment,
+                Operation::WriteResult,
                 Operation::ParseWebhook,
+                Operation::Check,
+                Operation::ListUsers,
+                Operation::GetApplication,
+                Operation::RegisterWebhook,
+                Operation::UnregisterWebhook,
             ],
             config_fields: settings::config_fields(),
             egress_hosts: vec![settings::DEFAULT_BASE_URL.into(), "{base-url}".into()],
-            ..Default::default()
+            // A result is a document on the application (`write-result`), and a document
+            // goes on an application with `applicationUid`.
+            result_modes: vec![ResultMode::Attachment],
+            application_attachments: true,
         }
     }
 
     fn list_jobs(config: Config, page: PageRequest) -> Result<JobPage, AtsError> {
-        pipeline::list_jobs(&Settings::from_config(&config)?, &page)
+        vacancies::list_jobs(&Settings::from_config(&config)?, &page)
     }
 
     /// OTYS statuses are global: the same pipeline is returned for every job.
@@ -97,11 +110,38 @@ impl Connector for Otys {
         attachments::add(&Settings::from_config(&config)?, &input)
     }
 
+    fn write_result(config: Config, input: ResultInput) -> Result<WriteReceipt, AtsError> {
+        results::write(&Settings::from_config(&config)?, &input)
+    }
+
     fn parse_webhook(
         _config: Config,
         request: WebhookRequest,
     ) -> Result<Vec<ChangeEvent>, AtsError> {
         webhook::parse(&request)
+    }
+
+    fn check(config: Config) -> Result<Account, AtsError> {
+        account::check(&Settings::from_config(&config)?)
+    }
+
+    fn list_users(config: Config, page: PageRequest) -> Result<UserPage, AtsError> {
+        account::list_users(&Settings::from_config(&config)?, &page)
+    }
+
+    fn get_application(config: Config, application_id: String) -> Result<Application, AtsError> {
+        applications::get(&Settings::from_config(&config)?, &application_id)
+    }
+
+    fn register_webhook(
+        config: Config,
+        subscription: WebhookSubscription,
+    ) -> Result<WriteReceipt, AtsError> {
+        webhook::register(&Settings::from_config(&config)?, &subscription)
+    }
+
+    fn unregister_webhook(config: Config, remote_id: String) -> Result<WriteReceipt, AtsError> {
+        webhook::unregister(&Settings::from_config(&config)?, &remote_id)
     }
 }
 

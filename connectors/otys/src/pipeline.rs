@@ -1,4 +1,4 @@
-//! Vacancies (jobs) and the procedure statuses (stages).
+//! The procedure statuses (stages).
 //!
 //! OTYS keeps three independent status levels per procedure, each its own service
 //! (`ProcedureStatus1Service`, `…2…`, `…3…`). They map onto one global pipeline: every
@@ -7,31 +7,18 @@
 //! returns them. Level 1 is the main phase: an application's `stage-id` is its level-1
 //! status; levels 2 and 3 appear in its custom fields. Moving to a stage sets its level only.
 
-use crate::query::{self, all_of, list_output};
-use crate::records::{self, text};
+use crate::query::list_output;
+use crate::records::text;
 use crate::rpc;
 use crate::settings::Settings;
 use ats_connector_sdk::prelude::*;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 pub const STATUS_LEVELS: [u8; 3] = [1, 2, 3];
 /// `automaticallySelectEvent` value meaning "joined via website": the default status the
 /// official plugin gives a new procedure.
 const JOINED_VIA_WEBSITE: i64 = 1;
-
-pub fn list_jobs(settings: &Settings, page: &PageRequest) -> Result<JobPage, AtsError> {
-    let mut what = json!({
-        "uid": 1, "title": 1, "referenceNr": 1, "entryDateTime": 1, "lastModified": 1,
-        "statusId": 1, "publicationStatus": 1, "location": 1, "user": 1, "userId": 1,
-    });
-    what[settings.modified_field.as_str()] = json!(1);
-    let since = query::modified_since(settings, page.since.as_deref())?;
-    let condition = all_of(since.into_iter().collect());
-    let listed = query::list_page(settings, "VacancyService", what, condition, page)?;
-    let items =
-        listed.rows.iter().map(|row| records::to_job(row, settings)).collect::<Result<_, _>>()?;
-    Ok(JobPage { items, next_page_token: listed.next_page_token })
-}
 
 /// One status of one level, as OTYS lists it.
 pub struct Status {
@@ -49,6 +36,11 @@ impl Status {
         event.and_then(Value::as_i64).or_else(|| event?.as_str()?.parse().ok())
             == Some(JOINED_VIA_WEBSITE)
     }
+}
+
+/// The names (`code`) of the statuses by stage id.
+pub fn names(all: &[Status]) -> HashMap<String, String> {
+    all.iter().filter_map(|s| Some((s.stage_id()?, text(&s.row, "code")?))).collect()
 }
 
 /// Every status of the three levels.
@@ -90,10 +82,9 @@ pub fn list_stages(settings: &Settings) -> Result<StagePage, AtsError> {
 /// The status each level gets on a new procedure: `requested` for its own level, the
 /// "joined via website" status for the others (as the official plugin does).
 pub fn initial_statuses(
-    settings: &Settings,
+    all: &[Status],
     requested: Option<&StageRef>,
 ) -> Result<Vec<StageRef>, AtsError> {
-    let all = statuses(settings)?;
     if let Some(requested) = requested {
         let known = all.iter().any(|s| s.stage_id().as_deref() == Some(requested.id.as_str()));
         if !known {

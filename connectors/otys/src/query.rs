@@ -1,6 +1,7 @@
-//! `getListEx` queries: the `what` / `condition` / `sort` / `limit` / `offset` request, the
-//! `result.listOutput` + `totalCount` answer, offset page tokens and the `GE` condition on
-//! the modification time for incremental reads.
+//! `getListEx` / `getList` queries: the `what` / `condition` / `sort` / `limit` / `offset`
+//! request (with `excludeLimitCheck` above `limit-check-rows`, as the official plugin asks
+//! for 500 rows), the `result.listOutput` + `totalCount` answer, offset page tokens and the
+//! `GE` condition on the modification time for incremental reads.
 
 use crate::rpc;
 use crate::settings::Settings;
@@ -40,20 +41,35 @@ pub fn list_page(
     condition: Value,
     page: &PageRequest,
 ) -> Result<ListPage, AtsError> {
-    let limit = settings.page_size(page.limit);
-    let offset = offset_from_token(page.page_token.as_deref())?;
     let mut sort = serde_json::Map::new();
     sort.insert(settings.modified_field.clone(), json!("ASC"));
     sort.insert("uid".into(), json!("ASC"));
-    let request = json!({
-        "what": what,
-        "condition": condition,
-        "sort": sort,
-        "limit": limit,
-        "offset": offset,
-        "getTotalCount": 1,
-    });
-    let result = rpc::call(settings, &format!("Otys.Services.{service}.getListEx"), vec![request])?;
+    let request = json!({ "what": what, "condition": condition, "sort": sort });
+    fetch_page(settings, &format!("Otys.Services.{service}.getListEx"), request, page)
+}
+
+/// Sets `limit` (and `excludeLimitCheck` when the limit is above `limit-check-rows`).
+pub fn set_limit(settings: &Settings, request: &mut Value, limit: u32) {
+    request["limit"] = json!(limit);
+    if settings.exceeds_limit_check(limit) {
+        request["excludeLimitCheck"] = json!(true);
+    }
+}
+
+/// Calls a list `method` for the page `page` asks for: `request` plus `limit` (and
+/// `excludeLimitCheck`), `offset` and `getTotalCount`.
+pub fn fetch_page(
+    settings: &Settings,
+    method: &str,
+    mut request: Value,
+    page: &PageRequest,
+) -> Result<ListPage, AtsError> {
+    let limit = settings.page_size(page.limit);
+    let offset = offset_from_token(page.page_token.as_deref())?;
+    set_limit(settings, &mut request, limit);
+    request["offset"] = json!(offset);
+    request["getTotalCount"] = json!(1);
+    let result = rpc::call(settings, method, vec![request])?;
     let rows = list_output(&result);
     let total = result.get("totalCount").and_then(as_u64);
     let fetched = offset + rows.len() as u64;

@@ -1,5 +1,5 @@
-//! Mapping OTYS rows (Vacancy, Candidate, Procedure, ProcedureStatusN) onto the unified
-//! records, keeping the raw object. OTYS datetimes carry no offset; they are reported with the
+//! Mapping OTYS rows (Candidate, Procedure) onto the unified records, keeping the raw object
+//! (vacancies are mapped in `vacancies`). OTYS datetimes carry no offset; they are reported with the
 //! configured `remote-utc-offset`.
 
 use crate::clock::offset_suffix;
@@ -18,54 +18,17 @@ pub fn text(row: &Value, key: &str) -> Option<String> {
 }
 
 /// A remote datetime as RFC 3339 with the account's configured offset.
-fn timestamp(row: &Value, key: &str, settings: &Settings) -> Option<String> {
+pub fn timestamp(row: &Value, key: &str, settings: &Settings) -> Option<String> {
     let offset = offset_suffix(settings.remote_offset_seconds);
     text(row, key).map(|remote| to_rfc3339(&remote, &offset).unwrap_or(remote))
 }
 
-fn require_uid(row: &Value, what: &str) -> Result<String, AtsError> {
+pub fn require_uid(row: &Value, what: &str) -> Result<String, AtsError> {
     text(row, "uid").ok_or_else(|| {
         AtsError::Remote(RemoteFailure {
             status: 200,
             body_excerpt: format!("{what} without a uid: {row}"),
         })
-    })
-}
-
-pub fn to_job(row: &Value, settings: &Settings) -> Result<Job, AtsError> {
-    let status = match text(row, "statusId") {
-        Some(id) if settings.closed_status_ids.contains(&id) => JobStatus::Closed,
-        _ => JobStatus::Open,
-    };
-    let location = match row.get("location") {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        Some(Value::Object(parts)) => {
-            let joined: Vec<&str> =
-                parts.values().filter_map(Value::as_str).filter(|s| !s.is_empty()).collect();
-            (!joined.is_empty()).then(|| joined.join(", "))
-        }
-        _ => None,
-    };
-    let mut custom_fields = Vec::new();
-    for key in ["statusId", "publicationStatus", "publicationStatusId"] {
-        if let Some(value) = text(row, key) {
-            custom_fields.push(Field { name: key.into(), value });
-        }
-    }
-    Ok(Job {
-        id: require_uid(row, "vacancy")?,
-        code: text(row, "referenceNr"),
-        title: text(row, "title").unwrap_or_default(),
-        status,
-        location: location.map(ats_connector_sdk::records::location),
-        description: None,
-        department: None,
-        assigned_users: text(row, "user").or_else(|| text(row, "userId")).into_iter().collect(),
-        created_at: timestamp(row, "entryDateTime", settings),
-        updated_at: timestamp(row, &settings.modified_field, settings),
-        custom_fields,
-        raw: row.to_string(),
-        ..Default::default()
     })
 }
 
@@ -90,6 +53,7 @@ pub fn to_candidate(row: &Value, settings: &Settings) -> Result<Candidate, AtsEr
         last_name: text(&person, "lastName").unwrap_or_default(),
         emails: text(&person, "emailPrimary").into_iter().collect(),
         phones: phones(&person),
+        source: row.get("UtmTags").and_then(|tags| text(tags, "source")),
         updated_at: timestamp(row, "lastModified", settings),
         custom_fields: Vec::new(),
         raw: row.to_string(),
@@ -122,6 +86,7 @@ pub fn to_application(row: &Value, settings: &Settings) -> Result<Application, A
         candidate_id: text(row, "candidateUid").unwrap_or_default(),
         job_id: text(row, "vacancyUid").unwrap_or_default(),
         stage_id: procedure_status(row, 1),
+        stage_name: row.get("ProcedureStatus1").and_then(|status| text(status, "code")),
         status: ApplicationStatus::Active,
         source: row.get("UtmTags").and_then(|tags| text(tags, "source")),
         created_at: timestamp(row, "entryDateTime", settings),

@@ -137,7 +137,7 @@ impl CandidateMapping {
     }
 }
 
-pub(crate) fn field(name: &str, secret: bool, required: bool, help: &str) -> ConfigField {
+pub fn field(name: &str, secret: bool, required: bool, help: &str) -> ConfigField {
     ConfigField { name: name.into(), secret, required, help: help.into() }
 }
 

@@ -35,6 +35,12 @@ impl Connector for SandboxConnector {
                 Operation::RejectApplication,
                 Operation::WriteResult,
                 Operation::ParseWebhook,
+                Operation::Check,
+                Operation::ListTags,
+                Operation::ListRejectionReasons,
+                Operation::ListUsers,
+                Operation::GetApplication,
+                Operation::RemoveTag,
             ],
             config_fields: vec![
                 ConfigField {
@@ -51,7 +57,9 @@ impl Connector for SandboxConnector {
                 },
             ],
             egress_hosts: vec!["{base-url}".into()],
-            ..Default::default()
+            // The result keeps a score (of a maximum) and a link; files go on candidates.
+            result_modes: vec![ResultMode::ScoreField, ResultMode::LinkField],
+            application_attachments: false,
         }
     }
 
@@ -180,14 +188,83 @@ impl Connector for SandboxConnector {
 
     fn reject_application(config: Config, input: RejectInput) -> Result<WriteReceipt, AtsError> {
         let path = format!("/api/applications/{}/reject", url_encode(&input.application_id));
-        send(&config, "POST", &path, &json!({"reason": input.reason}))?;
+        let body = json!({"reason": input.reason, "reason_id": input.reason_id});
+        send(&config, "POST", &path, &body)?;
         Ok(WriteReceipt { remote_id: Some(input.application_id), remark: None })
     }
 
     fn write_result(config: Config, input: ResultInput) -> Result<WriteReceipt, AtsError> {
         let path = format!("/api/applications/{}/result", url_encode(&input.application_id));
-        let body = json!({"score": input.score, "link": input.link, "summary": input.summary});
+        let status = match input.status {
+            ResultStatus::Completed => "completed",
+            ResultStatus::Cancelled => "cancelled",
+        };
+        let sub_results: Vec<Value> = input
+            .sub_results
+            .iter()
+            .map(|s| json!({"label": s.label, "score": s.score, "max_score": s.max_score}))
+            .collect();
+        let body = json!({
+            "score": input.score, "max_score": input.max_score, "status": status,
+            "link": input.link, "summary": input.summary, "sub_results": sub_results,
+        });
         receipt(send(&config, "POST", &path, &body)?)
+    }
+
+    fn check(config: Config) -> Result<Account, AtsError> {
+        let account = get(&config, "/api/account")?;
+        Ok(Account { display_name: text(&account, "name") })
+    }
+
+    fn list_tags(config: Config, _page: PageRequest) -> Result<TagPage, AtsError> {
+        let items = array(&get(&config, "/api/tags")?, "tags")
+            .iter()
+            .map(|t| Tag { id: text(t, "id"), name: text(t, "name") })
+            .collect();
+        Ok(TagPage { items, next_page_token: None })
+    }
+
+    fn list_rejection_reasons(
+        config: Config,
+        _page: PageRequest,
+    ) -> Result<RejectionReasonPage, AtsError> {
+        let items = array(&get(&config, "/api/rejection-reasons")?, "rejection_reasons")
+            .iter()
+            .map(|r| RejectionReason { id: text(r, "id"), name: text(r, "name") })
+            .collect();
+        Ok(RejectionReasonPage { items, next_page_token: None })
+    }
+
+    fn list_users(config: Config, _page: PageRequest) -> Result<UserPage, AtsError> {
+        let items = array(&get(&config, "/api/users")?, "users")
+            .iter()
+            .map(|u| User {
+                id: text(u, "id"),
+                first_name: text(u, "first_name"),
+                last_name: text(u, "last_name"),
+                email: u["email"].as_str().map(str::to_string),
+                active: u["active"].as_bool().unwrap_or(true),
+            })
+            .collect();
+        Ok(UserPage { items, next_page_token: None })
+    }
+
+    fn get_application(config: Config, application_id: String) -> Result<Application, AtsError> {
+        let path = format!("/api/applications/{}", url_encode(&application_id));
+        Ok(to_application(get(&config, &path)?))
+    }
+
+    fn remove_tag(config: Config, input: TagInput) -> Result<WriteReceipt, AtsError> {
+        let Target::Candidate(candidate) = &input.target else {
+            return Err(AtsError::InvalidInput(
+                "the sandbox ATS tags candidates, not applications".into(),
+            ));
+        };
+        let path =
+            format!("/api/candidates/{}/tags/{}", url_encode(candidate), url_encode(&input.tag));
+        authorized(Request::new("DELETE", format!("{}{path}", base(&config)?)), &config)?
+            .send_ok()?;
+        Ok(WriteReceipt { remote_id: Some(candidate.clone()), remark: None })
     }
 
     fn parse_webhook(

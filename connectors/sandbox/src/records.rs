@@ -62,6 +62,7 @@ pub fn to_application(raw: Value) -> Application {
         stage_id: text(&raw, "stage_id"),
         status,
         source: text(&raw, "source"),
+        rejection_reason: text(&raw, "rejection_reason"),
         created_at: text(&raw, "created_at"),
         updated_at: text(&raw, "updated_at"),
         custom_fields: Vec::new(),

@@ -8,7 +8,7 @@ mod applications;
 mod jobs;
 
 use ats_connector_sdk::prelude::*;
-use ats_salesforce::{CandidateMapping, Client, candidates, files, mappings, settings};
+use ats_salesforce::{CandidateMapping, Client, candidates, files, mappings, outbound, settings};
 
 struct Tigris;
 
@@ -21,6 +21,12 @@ impl Connector for Tigris {
         let mut config_fields = settings::org_config_fields();
         config_fields.extend(settings::candidate_config_fields());
         config_fields.extend(mappings::config_fields());
+        config_fields.push(ats_salesforce::settings::field(
+            "outbound-organization-id",
+            false,
+            false,
+            "Salesforce org id (00D…) Outbound Messages must come from; default: any org (the inbound URL's token still authenticates)",
+        ));
         Manifest {
             id: "tigris".into(),
             ats_name: "Tigris".into(),
@@ -28,10 +34,16 @@ impl Connector for Tigris {
             // list-stages, move-application, add-note and add-tag work through the
             // configurable mappings of `ats_salesforce::mappings` (Tigris documents no
             // pipeline, note or tag object, research §4.2) and answer `unsupported` until
-            // mapped. Not declared: list-applications, reject-application, write-result (no
-            // known object); parse-webhook (Tigris pushes SOAP Outbound Messages).
+            // mapped. Applications are read back from the intake records. Webhooks are the
+            // vacancy Outbound Messages the Tigris plugin listens to (§4.1), acknowledged
+            // as Salesforce expects. Not declared: reject-application, write-result (no known
+            // object); register-webhook (Outbound Messages are set up in Salesforce Setup).
             operations: vec![
+                Operation::Check,
                 Operation::ListJobs,
+                Operation::ListApplications,
+                Operation::GetApplication,
+                Operation::ParseWebhook,
                 Operation::GetCandidate,
                 Operation::FindCandidates,
                 Operation::UpsertCandidate,
@@ -46,6 +58,34 @@ impl Connector for Tigris {
             egress_hosts: settings::egress_hosts(),
             ..Default::default()
         }
+    }
+
+    fn check(config: Config) -> Result<Account, AtsError> {
+        ats_salesforce::applications::check(&mut client(&config)?)
+    }
+
+    fn list_applications(config: Config, page: PageRequest) -> Result<ApplicationPage, AtsError> {
+        applications::list(&mut client(&config)?, &config, &page)
+    }
+
+    fn get_application(config: Config, application_id: String) -> Result<Application, AtsError> {
+        applications::get(&mut client(&config)?, &config, &application_id)
+    }
+
+    /// Vacancy Outbound Messages: each vacancy notification is a `job-changed`.
+    fn parse_webhook(
+        config: Config,
+        request: WebhookRequest,
+    ) -> Result<Vec<ChangeEvent>, AtsError> {
+        let message = outbound::parse(&request.body)?;
+        outbound::events(&message, config.value("outbound-organization-id"), |object| {
+            object.eq_ignore_ascii_case(jobs::VACANCY).then_some(ChangeKind::JobChanged)
+        })
+    }
+
+    /// Salesforce retries an unacknowledged Outbound Message for 24 hours.
+    fn webhook_reply(_config: &Config, _request: &WebhookRequest) -> Option<WebhookReply> {
+        Some(outbound::ack())
     }
 
     fn list_jobs(config: Config, page: PageRequest) -> Result<JobPage, AtsError> {

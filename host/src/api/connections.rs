@@ -8,7 +8,7 @@ use super::auth::{Caller, Operator};
 use super::openapi::{Access, Routes};
 use super::problem::{Body, FieldProblem, Problem};
 use crate::model::{AtsError, PageRequest};
-use crate::runtime::{CallError, Invocation, LoadedConnector, Manifest};
+use crate::runtime::{CallError, Invocation, LoadedConnector, Manifest, Output};
 use crate::store::{
     Connection, ConnectionStatus, MAX_INTERVAL_SECS, MIN_INTERVAL_SECS, Schedules, Secrets, Tenant,
 };
@@ -476,15 +476,26 @@ async fn check(State(state): State<AppState>, caller: Caller, Path(id): Path<Str
         Err(reason) => return Json(json!({"status": "error", "detail": reason})).into_response(),
     };
     let context = crate::sync::call_context(&connection);
+    // The connector's own `check` (contract 0.2) when it has one: one cheap request that
+    // names the account; else the smallest read it offers.
     let page = PageRequest { page_token: None, since: None, limit: Some(1) };
-    let invocation = if connector.manifest.operations.contains(&crate::runtime::Operation::ListJobs)
-    {
+    let manifest = &connector.manifest;
+    let invocation = if manifest.declares(crate::runtime::Operation::Check) {
+        Invocation::Check
+    } else if manifest.declares(crate::runtime::Operation::ListJobs) {
         Invocation::ListJobs(page)
     } else {
         Invocation::ListStages { job_id: None, page }
     };
     let started = std::time::Instant::now();
+    let mut account = None;
     let (status, detail) = match state.runtime.call(&connector, &context, invocation).await {
+        Ok(Output::Account(answer)) => {
+            let name = crate::runtime::bounds::cap_text(answer.display_name, 200);
+            let detail = format!("the ATS accepted these credentials for account `{name}`");
+            account = Some(name);
+            ("ok", detail)
+        }
         Ok(_) => ("ok", "the ATS answered with these credentials".to_string()),
         // The host's egress policy, not the ATS, refused (typed by the runtime).
         Err(error @ CallError::EgressDenied { .. }) => ("denied", error.to_string()),
@@ -499,12 +510,14 @@ async fn check(State(state): State<AppState>, caller: Caller, Path(id): Path<Str
     };
     // What a private ATS (or whatever a private address answers) said stays with the
     // operator: a tenant key sees the outcome, not the excerpt.
-    let detail = if caller != Caller::Operator && connection.connection.private_networks_granted() {
+    let hidden = caller != Caller::Operator && connection.connection.private_networks_granted();
+    let detail = if hidden {
         format!(
             "{status} (details are shown to the operator only: this connection reaches a private network)"
         )
     } else {
         detail
     };
-    Json(json!({"status": status, "detail": detail, "connector": connector.info().version, "took_ms": started.elapsed().as_millis() as u64})).into_response()
+    let account = account.filter(|_| !hidden);
+    Json(json!({"status": status, "detail": detail, "account": account, "connector": connector.info().version, "took_ms": started.elapsed().as_millis() as u64})).into_response()
 }

@@ -7,13 +7,13 @@
 use super::AppState;
 use super::openapi::{Access, Routes};
 use super::problem::Problem;
-use crate::model::{ChangeKind, Field, WebhookRequest};
+use crate::model::{ChangeKind, Field, WebhookReply, WebhookRequest};
 use crate::runtime::{CallError, Invocation, Operation, Output};
 use crate::store::SyncKind;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::json;
@@ -51,6 +51,7 @@ async fn receive(
     };
     let mut kinds = BTreeSet::new();
     let mut changes = 0;
+    let mut reply = None;
     if connector.manifest.operations.contains(&Operation::ParseWebhook) {
         let request = WebhookRequest {
             headers: headers
@@ -64,9 +65,10 @@ async fn receive(
         };
         let context = crate::sync::call_context(&connection);
         match state.runtime.call(&connector, &context, Invocation::ParseWebhook(request)).await {
-            Ok(Output::Events(events)) => {
-                changes = events.len();
-                for event in events {
+            Ok(Output::Webhook(outcome)) => {
+                changes = outcome.events.len();
+                reply = outcome.reply;
+                for event in outcome.events {
                     kinds.insert(match event.kind {
                         ChangeKind::JobChanged | ChangeKind::JobDeleted => SyncKind::Jobs,
                         ChangeKind::CandidateChanged
@@ -108,5 +110,36 @@ async fn receive(
             Err(e) => return Problem::internal(e).into_response(),
         }
     }
-    (StatusCode::ACCEPTED, Json(json!({"changes": changes, "runs": runs}))).into_response()
+    match reply {
+        Some(reply) => connector_reply(reply),
+        None => {
+            (StatusCode::ACCEPTED, Json(json!({"changes": changes, "runs": runs}))).into_response()
+        }
+    }
+}
+
+/// Largest webhook reply body a connector may have the host send.
+const MAX_REPLY_BYTES: usize = 64 << 10;
+
+/// The connector's answer to its ATS (e.g. Salesforce's SOAP acknowledgement), bounded: a
+/// status outside 200..=499, a content type that is not a header value or a body over
+/// 64 KiB is replaced by the host's own `202`.
+fn connector_reply(reply: WebhookReply) -> Response {
+    let status = StatusCode::from_u16(reply.status)
+        .ok()
+        .filter(|status| (200..500).contains(&status.as_u16()));
+    let content_type = HeaderValue::from_str(&reply.content_type).ok();
+    match (status, content_type) {
+        (Some(status), Some(content_type)) if reply.body.len() <= MAX_REPLY_BYTES => {
+            (status, [(header::CONTENT_TYPE, content_type)], reply.body).into_response()
+        }
+        _ => {
+            tracing::warn!(
+                status = reply.status,
+                bytes = reply.body.len(),
+                "a connector's webhook reply was refused (status, content type or size)"
+            );
+            StatusCode::ACCEPTED.into_response()
+        }
+    }
 }

@@ -308,6 +308,23 @@ pub struct ChangeEvent {
     pub raw: String,
 }
 
+/// The host's answer to an ATS's webhook request, chosen by the connector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookReply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+/// What `parse-webhook` made of a webhook request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookOutcome {
+    pub events: Vec<ChangeEvent>,
+    /// None: the host answers `202` with a JSON summary.
+    #[serde(default)]
+    pub reply: Option<WebhookReply>,
+}
+
 /// A raw inbound webhook as the ATS sent it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookRequest {

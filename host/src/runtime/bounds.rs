@@ -58,7 +58,7 @@ pub fn cap_raw_fields(output: &mut Output, max: usize) {
         Output::Candidate(candidate) => cap(&mut candidate.raw),
         Output::Candidates(page) => page.items.iter_mut().for_each(|c| cap(&mut c.raw)),
         Output::Application(application) => cap(&mut application.raw),
-        Output::Events(events) => events.iter_mut().for_each(|e| cap(&mut e.raw)),
+        Output::Webhook(outcome) => outcome.events.iter_mut().for_each(|e| cap(&mut e.raw)),
         Output::Manifest(_)
         | Output::Upserted(_)
         | Output::Receipt(_)

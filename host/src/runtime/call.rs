@@ -118,7 +118,7 @@ pub enum Output {
     Upserted(UpsertResult),
     Application(Application),
     Receipt(WriteReceipt),
-    Events(Vec<ChangeEvent>),
+    Webhook(WebhookOutcome),
     Account(Account),
     Tags(TagPage),
     RejectionReasons(RejectionReasonPage),

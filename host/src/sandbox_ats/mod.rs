@@ -21,6 +21,7 @@
 //! delays, a repeating cursor, revoked credentials).
 
 mod data;
+mod directory;
 mod routes;
 
 use axum::Router;

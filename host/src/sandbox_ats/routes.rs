@@ -3,6 +3,7 @@
 
 use super::SandboxHandle;
 use super::data::{Data, decode_cursor, encode_cursor, page};
+use super::directory;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -26,6 +27,12 @@ pub fn router(handle: SandboxHandle) -> Router {
         .route("/api/candidates/{id}", get(get_candidate).patch(update_candidate))
         .route("/api/candidates/{id}/notes", post(candidate_note))
         .route("/api/candidates/{id}/tags", post(candidate_tag))
+        .route("/api/candidates/{id}/tags/{tag}", axum::routing::delete(directory::remove_tag))
+        .route("/api/applications/{id}", get(directory::application))
+        .route("/api/account", get(directory::account))
+        .route("/api/users", get(directory::users))
+        .route("/api/rejection-reasons", get(directory::rejection_reasons))
+        .route("/api/tags", get(directory::tags))
         .route("/api/candidates/{id}/attachments", post(candidate_attachment))
         .route("/api/applications", get(list_applications).post(create_application))
         .route("/api/applications/{id}/move", post(move_application))
@@ -381,6 +388,8 @@ async fn move_application(
 #[serde(deny_unknown_fields)]
 struct RejectBody {
     reason: String,
+    #[serde(default)]
+    reason_id: Option<String>,
 }
 
 async fn reject_application(
@@ -391,6 +400,7 @@ async fn reject_application(
     change_application(&h, &id, |a| {
         a["status"] = json!("rejected");
         a["rejection_reason"] = json!(b.reason);
+        a["rejection_reason_id"] = json!(b.reason_id);
     })
 }
 
@@ -398,8 +408,14 @@ async fn reject_application(
 #[serde(deny_unknown_fields)]
 struct ResultBody {
     score: Option<f64>,
+    #[serde(default)]
+    max_score: Option<f64>,
+    #[serde(default)]
+    status: Option<String>,
     link: Option<String>,
     summary: Option<String>,
+    #[serde(default)]
+    sub_results: Vec<Value>,
 }
 
 async fn application_result(
@@ -409,8 +425,10 @@ async fn application_result(
 ) -> Response {
     let result_id = h.data().new_id("result");
     let response = change_application(&h, &id, |a| {
-        a["result"] =
-            json!({"id": result_id, "score": b.score, "link": b.link, "summary": b.summary});
+        a["result"] = json!({
+            "id": result_id, "score": b.score, "max_score": b.max_score, "status": b.status,
+            "link": b.link, "summary": b.summary, "sub_results": b.sub_results,
+        });
     });
     if response.status() != StatusCode::OK {
         return response;

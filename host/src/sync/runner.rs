@@ -31,8 +31,8 @@ pub(super) enum Stop {
     Unauthorized(String),
     /// The ATS does not know the record asked for: `failed` unless the caller expects it.
     NotFound(String),
-    /// The connector does not offer the operation: `failed` for the main records, a
-    /// skipped part for an optional one.
+    /// The connector does not offer the operation: a skipped part (an optional part, or a
+    /// declared read this connection's config does not offer); `failed` elsewhere.
     Unsupported(String),
     /// The host's own store failed: `failed`, whatever part of the run it was.
     Store(String),
@@ -213,7 +213,19 @@ impl SyncEngine {
                 SyncKind::Jobs => Invocation::ListJobs(page),
                 SyncKind::Applications => Invocation::ListApplications(page),
             };
-            let output = self.call(ctx, invocation).await?;
+            let output = match self.call(ctx, invocation).await {
+                // The connector declares the read, but this connection's config does not
+                // offer it (e.g. an unmapped Salesforce object): the run records the read as
+                // skipped, with the connector's reason, instead of failing at every tick.
+                Err(Stop::Unsupported(reason)) if checkpoint.page_token.is_none() => {
+                    let part = match kind {
+                        SyncKind::Jobs => "jobs",
+                        SyncKind::Applications => "applications",
+                    };
+                    return self.optional_part(run, part, Err(Stop::Unsupported(reason)));
+                }
+                other => other?,
+            };
             let (next_token, mut commit) = self.apply_page(run, ctx, &checkpoint, output)?;
             if kind == SyncKind::Applications && !run.parts.iter().any(|p| p.part == "candidates") {
                 let candidates = self.refresh_candidates(run, ctx, &mut commit.0).await;

@@ -261,6 +261,11 @@ impl Run<'_, '_> {
             Err(CallError::Connector(AtsError::Conflict(message))) => {
                 (json!({"part": name, "status": "exists", "detail": message}), None)
             }
+            // Declared, but this connection's config does not offer it (e.g. an unmapped
+            // tag field): the connector says what to configure.
+            Err(error @ CallError::Connector(AtsError::Unsupported(_))) => {
+                (json!({"part": name, "status": "unsupported", "detail": error.to_string()}), None)
+            }
             Err(error) => (
                 json!({"part": name, "status": "failed", "error": error.kind(), "detail": error.to_string()}),
                 None,

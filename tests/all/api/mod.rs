@@ -11,4 +11,5 @@ mod observability;
 mod optional_parts;
 mod receiver;
 mod requests;
+mod through_the_host;
 mod webhooks;

@@ -1,8 +1,7 @@
 //! The host never fails a sync for what a connector does not do: a Tigris connection whose
 //! operator mapped no pipeline (no `stage-object`) syncs its jobs `success` with the stages
-//! recorded as a skipped part, has no applications watch (Tigris does not declare
-//! `list-applications`), and a stage query that fails costs the run `partial`, never its
-//! jobs.
+//! recorded as a skipped part, a connector that does not declare `list-applications` has no
+//! applications watch, and a stage query that fails costs the run `partial`, never its jobs.
 
 use ats_tests::api_host::{ApiHost, send};
 use ats_tests::fakes::salesforce::{TigrisFake, unmapped};
@@ -56,8 +55,22 @@ async fn an_unmapped_pipeline_is_a_skipped_part_and_undeclared_watches_are_not_s
 
     let (_, shown) = send(host.op(Method::GET, &format!("/v1/connections/{connection}"))).await;
     assert!(shown["next_sync_at"].get("jobs").is_some(), "{shown}");
-    assert!(shown["next_sync_at"].get("applications").is_none(), "no watch for Tigris: {shown}");
-    let (status, refused) = sync(&host, &connection, "applications").await;
+    assert!(shown["next_sync_at"].get("applications").is_some(), "Tigris reads intakes: {shown}");
+
+    // A connector that does not declare `list-applications` gets no watch, and a sync of
+    // applications is refused naming the operation.
+    let (sandbox_url, _sandbox) = ats_tests::sync_rig::start_sandbox().await;
+    let (status, minimal) = send(host.op(Method::POST, "/v1/connections").json(&json!({
+        "tenant_id": "acme", "connector_id": "minimal",
+        "config": {"base-url": sandbox_url}, "secrets": {"api-key": ats_tests::sync_rig::KEY},
+        "allow_private_networks": true,
+    })))
+    .await;
+    assert_eq!(status, 201, "{minimal}");
+    let minimal = minimal["id"].as_str().expect("id");
+    let (_, shown) = send(host.op(Method::GET, &format!("/v1/connections/{minimal}"))).await;
+    assert!(shown["next_sync_at"].get("applications").is_none(), "no watch: {shown}");
+    let (status, refused) = sync(&host, minimal, "applications").await;
     assert_eq!(status, 422, "{refused}");
     assert!(refused["detail"].as_str().unwrap_or("").contains("list-applications"), "{refused}");
 

@@ -1,14 +1,16 @@
 //! The OTYS connector against its fake: the generic conformance kit and seed scenario, and
 //! the OTYS protocol specifics (session reuse, one re-login on an expired session, errors
-//! inside HTTP 200 bodies, the 200-row cap, three status levels, the client-side duplicate
-//! procedure rule, multipart uploads, webhooks).
+//! inside HTTP 200 bodies, `excludeLimitCheck` above 200 rows, three status levels, the
+//! client-side duplicate procedure rule, multipart uploads, documents on applications,
+//! results as documents, vacancy texts and locations, webhooks and their subscriptions,
+//! `check`, users).
 
 use ats_host::model::*;
 use ats_host::runtime::{CallError, Invocation, Output};
 use ats_tests::conformance::{self, SAMPLE_PDF};
 use ats_tests::fakes::FakeAts;
-use ats_tests::fakes::otys::OtysFake;
-use ats_tests::harness::{Harness, context_for};
+use ats_tests::fakes::otys::{CLIENT_NAME, OtysFake};
+use ats_tests::harness::{Harness, context_for, with};
 
 async fn harness() -> Harness<OtysFake> {
     Harness::start(OtysFake::start().await).await
@@ -101,25 +103,53 @@ async fn a_bad_api_key_is_unauthorized_without_echoing_the_key() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pages_are_capped_at_200_rows_and_still_cover_every_job() {
-    let h = harness().await;
-    let seeded = h.fake.seed_jobs(450, "2025-01-01T00:00:00Z");
+const VACANCY_LIST: &str = "Otys.Services.VacancyService.getListEx";
+
+/// Every job id over all pages of `limit` rows, with the config `config`.
+async fn all_job_ids(
+    h: &Harness<OtysFake>,
+    config: &[(String, String)],
+    limit: u32,
+) -> Vec<String> {
     let mut token = None;
     let mut listed = Vec::new();
     loop {
-        let Output::Jobs(jobs) = h.ok(Invocation::ListJobs(page(Some(500), token))).await else {
-            panic!("not jobs")
+        let invocation = Invocation::ListJobs(page(Some(limit), token));
+        let Ok(Output::Jobs(jobs)) = h.call_with(config, invocation).await else {
+            panic!("list-jobs failed")
         };
-        assert!(jobs.items.len() <= 200, "a page of {} rows", jobs.items.len());
         listed.extend(jobs.items.into_iter().map(|job| job.id));
         match jobs.next_page_token {
             Some(next) => token = Some(next),
-            None => break,
+            None => return listed,
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_sizes_above_200_send_exclude_limit_check() {
+    let h = harness().await;
+    let seeded = h.fake.seed_jobs(450, "2025-01-01T00:00:00Z");
+    // 500 rows in one call, as the official plugin asks: with excludeLimitCheck.
+    let listed = all_job_ids(&h, &h.fake.config(), 500).await;
     assert_eq!(listed.len(), 450);
     assert!(seeded.iter().all(|id| listed.contains(id)));
+    assert_eq!(h.fake.list_limits(VACANCY_LIST), [(500, true)]);
+    // Up to 200 rows: no excludeLimitCheck.
+    let listed = all_job_ids(&h, &h.fake.config(), 200).await;
+    assert_eq!(listed.len(), 450);
+    assert_eq!(h.fake.list_limits(VACANCY_LIST)[1..], [(200, false), (200, false), (200, false)]);
+    // `max-page-size` caps the page; `limit-check-rows` moves the threshold.
+    let capped = with(h.fake.config(), "max-page-size", "200");
+    assert_eq!(all_job_ids(&h, &capped, 500).await.len(), 450);
+    assert!(h.fake.list_limits(VACANCY_LIST)[4..].iter().all(|call| *call == (200, false)));
+    let lower = with(h.fake.config(), "limit-check-rows", "100");
+    all_job_ids(&h, &lower, 150).await;
+    assert_eq!(h.fake.list_limits(VACANCY_LIST).last(), Some(&(150, true)));
+    // The candidate search sends it too.
+    let lookup = CandidateLookup::Email("nobody@otys.example".into());
+    h.ok(Invocation::FindCandidates { lookup, page: page(Some(300), None) }).await;
+    assert_eq!(h.fake.list_limits("Otys.Services.CandidateService.getListEx"), [(300, true)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -285,7 +315,9 @@ async fn webhooks_on_service_calls_become_change_events() {
         (r#"{"request":{"method":"Otys.Services.CsmService.setValue","args":["s","SE1"]}}"#, None),
     ];
     for (body, expected) in cases {
-        let Output::Events(events) = h.ok(webhook(body)).await else { panic!("not events") };
+        let Output::Webhook(WebhookOutcome { events, .. }) = h.ok(webhook(body)).await else {
+            panic!("not events")
+        };
         let got: Vec<(ChangeKind, &str)> =
             events.iter().map(|e| (e.kind, e.remote_id.as_str())).collect();
         assert_eq!(got, expected.into_iter().collect::<Vec<_>>(), "{body}");
@@ -353,9 +385,29 @@ async fn the_fake_rejects_what_ows_rejects() {
         .expect("a session id")
         .to_string();
     fake.seed_jobs(250, "2025-01-01T00:00:00Z");
-    let capped =
-        rpc("Otys.Services.VacancyService.getListEx", serde_json::json!([session, list])).await;
-    assert_eq!(capped["result"]["listOutput"].as_array().map(Vec::len), Some(200));
+    let over = rpc(VACANCY_LIST, serde_json::json!([session, list])).await;
+    assert_eq!(over["error"]["code"], -32602, "a limit above 200 needs excludeLimitCheck");
+    assert!(message(&over).contains("excludeLimitCheck"), "{over}");
+    let unchecked =
+        serde_json::json!({ "what": { "uid": 1 }, "limit": 500, "excludeLimitCheck": true });
+    let all = rpc(VACANCY_LIST, serde_json::json!([session, unchecked])).await;
+    assert_eq!(all["result"]["listOutput"].as_array().map(Vec::len), Some(250));
+    let extra_field = serde_json::json!({ "what": { "uid": 1, "extraInfo1": 1 }, "limit": 10 });
+    let unknown_what = rpc(VACANCY_LIST, serde_json::json!([session, extra_field])).await;
+    assert!(message(&unknown_what).contains("extraInfo1"), "{unknown_what}");
+    let check = rpc("check", serde_json::json!([session])).await;
+    assert_eq!(check["result"]["client"], CLIENT_NAME);
+    let document = serde_json::json!({ "candidateUid": "1", "fileUid": "x", "typeId": 201,
+        "applicationUid": "no-such-vacancy" });
+    let bad_application =
+        rpc("Otys.Services.AttachedDocumentsService.add", serde_json::json!([session, document]))
+            .await;
+    assert!(message(&bad_application).contains("Application"), "{bad_application}");
+    let prefixed = serde_json::json!({ "serviceCall": "Otys.Services.VacancyService.update",
+        "webhookUrl": "https://host.example/in", "klantGlobal": true });
+    let bad_hook =
+        rpc("Otys.Services.WebhooksService.add", serde_json::json!([session, prefixed])).await;
+    assert_eq!(bad_hook["error"]["code"], -32602, "{bad_hook}");
     let unknown_option = rpc(
         "Otys.Services.VacancyService.getListEx",
         serde_json::json!([session, { "what": { "uid": 1 }, "page": 2 }]),
@@ -427,4 +479,350 @@ async fn paging_against_a_stuck_server_stops_at_the_total_count() {
         }
     }
     assert_eq!(pages, 3);
+}
+
+async fn job_page(config: &[(String, String)], h: &Harness<OtysFake>) -> Vec<Job> {
+    match h.call_with(config, Invocation::ListJobs(page(Some(50), None))).await {
+        Ok(Output::Jobs(jobs)) => jobs.items,
+        other => panic!("list-jobs gave {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_carry_the_vacancy_texts_and_a_structured_location() {
+    let h = harness().await;
+    let ids = h.fake.seed_jobs(3, "2025-01-01T00:00:00Z");
+    // No location parts, a lower-case country code; no texts at all.
+    h.fake.set_vacancy_fields(
+        &ids[1],
+        serde_json::json!({ "location": "Remote (NL)", "locationCity": null,
+            "locationState": null, "locationPostcode": null, "locationCountryCode": "nl",
+            "textField_summary": null, "textField_description": null,
+            "textField_requirements": null }),
+    );
+    // A country OTYS writes as a name is not an ISO code.
+    h.fake.set_vacancy_fields(&ids[2], serde_json::json!({ "locationCountryCode": "Nederland" }));
+    let jobs = job_page(&h.fake.config(), &h).await;
+    let job = |id: &str| jobs.iter().find(|j| j.id == id).expect("listed");
+
+    let first = job(&ids[0]);
+    assert_eq!(
+        first.description.as_deref(),
+        Some(
+            "<h3>About Vacancy 1</h3>\n<p>Join us as Vacancy 1.</p>\n\
+             <h3>Functieomschrijving</h3>\n<p>You build data pipelines.</p>\n\
+             <h3>Functie-eisen</h3>\n<ul><li>SQL</li></ul>"
+        ),
+        "empty, null and unconfigured text fields are left out"
+    );
+    assert_eq!(
+        first.location,
+        Some(Location {
+            text: Some("Utrecht".into()),
+            city: Some("Utrecht".into()),
+            region: Some("Utrecht".into()),
+            country: Some("NL".into()),
+            postal_code: Some("3511 AB".into()),
+            remote: None,
+        })
+    );
+    let second = job(&ids[1]);
+    assert_eq!(second.description, None);
+    assert_eq!(
+        second.location,
+        Some(Location {
+            text: Some("Remote (NL)".into()),
+            country: Some("NL".into()),
+            ..Location::default()
+        })
+    );
+    assert_eq!(job(&ids[2]).location.as_ref().and_then(|l| l.country.clone()), None);
+
+    let extra = with(h.fake.config(), "description-fields", "textField_extra1");
+    let jobs = job_page(&extra, &h).await;
+    let first = jobs.iter().find(|j| j.id == ids[0]).expect("listed");
+    assert_eq!(first.description.as_deref(), Some("<h3>Intern</h3>\n<p>Internal remark</p>"));
+    let unknown = with(h.fake.config(), "description-fields", "extraInfo1");
+    let refused = h.call_with(&unknown, Invocation::ListJobs(page(Some(5), None))).await;
+    assert!(matches!(refused, Err(CallError::Connector(AtsError::InvalidInput(_)))), "{refused:?}");
+    assert_eq!(h.fake.calls_of(VACANCY_LIST), 2, "an unknown text field is never requested");
+}
+
+/// A job, a candidate and an application on it: (job, candidate, application).
+async fn applied(h: &Harness<OtysFake>, email: &str, phone: &str) -> (String, String, String) {
+    let job = h.fake.seed_jobs(1, "2025-01-01T00:00:00Z").remove(0);
+    let candidate = h.upsert(email, phone).await.candidate_id;
+    let Ok(Output::Application(application)) = h.apply(&candidate, &job, None).await else {
+        panic!("create-application failed")
+    };
+    (job, candidate, application.id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_on_an_application_carry_the_vacancys_internal_id() {
+    let h = harness().await;
+    assert!(h.connector.manifest.application_attachments);
+    let (job, candidate, application) =
+        applied(&h, "application-doc@otys.example", "+31677777777").await;
+    let Output::Receipt(receipt) = h
+        .ok(attachment(
+            Target::Application(application.clone()),
+            AttachmentKind::Other,
+            b"memo".to_vec(),
+        ))
+        .await
+    else {
+        panic!("not a receipt")
+    };
+    h.ok(attachment(Target::Candidate(candidate.clone()), AttachmentKind::Cv, SAMPLE_PDF.to_vec()))
+        .await;
+    let documents = h.fake.documents();
+    assert_eq!(documents.len(), 2);
+    assert_eq!(receipt.remote_id.as_deref(), Some(documents[0].uid.as_str()));
+    assert!(receipt.remark.as_deref().is_some_and(|r| r.contains("internalId")), "{receipt:?}");
+    assert_eq!(documents[0].candidate, candidate);
+    assert_eq!(documents[0].application_uid, Some(h.fake.internal_id(&job)));
+    assert_eq!((documents[0].type_id, documents[0].content.as_slice()), (Some(201), &b"memo"[..]));
+    assert_eq!(documents[1].application_uid, None, "a candidate document has no applicationUid");
+    assert_eq!(calls_of_detail(&h), 1);
+
+    let missing = h
+        .call(attachment(Target::Application("999999".into()), AttachmentKind::Cv, b"x".to_vec()))
+        .await;
+    assert!(matches!(missing, Err(CallError::Connector(AtsError::NotFound(_)))), "{missing:?}");
+    assert_eq!(h.fake.uploaded_files(), 2, "nothing is uploaded for an unknown procedure");
+
+    let candidate_only = with(h.fake.config(), "application-document-link", "none");
+    let invocation =
+        attachment(Target::Application(application), AttachmentKind::Other, b"memo 2".to_vec());
+    h.call_with(&candidate_only, invocation).await.expect("attached to the candidate");
+    let last = h.fake.documents().pop().expect("a document");
+    assert_eq!((last.candidate, last.application_uid), (candidate, None));
+}
+
+fn calls_of_detail(h: &Harness<OtysFake>) -> usize {
+    h.fake.calls_of("Otys.Services.VacancyService.getDetail")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_lands_as_a_document_on_the_application() {
+    let h = harness().await;
+    let manifest = &h.connector.manifest;
+    assert!(manifest.operations.contains(&Operation::WriteResult));
+    assert_eq!(manifest.result_modes, [ResultMode::Attachment]);
+    let (job, candidate, application) = applied(&h, "result@otys.example", "+31688888888").await;
+    let link = "https://assess.example/r/42";
+    let result = ResultInput {
+        application_id: application.clone(),
+        score: Some(87.5),
+        link: Some(link.into()),
+        summary: Some("Strong match".into()),
+        sub_results: vec![SubResult { label: "SQL".into(), score: 4.0, max_score: Some(5.0) }],
+        ..Default::default()
+    };
+    let Output::Receipt(receipt) = h.ok(Invocation::WriteResult(result.clone())).await else {
+        panic!("not a receipt")
+    };
+    let document = h.fake.documents().pop().expect("a document");
+    assert_eq!(receipt.remote_id.as_deref(), Some(document.uid.as_str()));
+    assert_eq!(document.filename, format!("result-{application}.txt"));
+    assert_eq!(document.subject, format!("Result completed, score 87.5 / 100, {link}"));
+    assert_eq!(
+        (document.type_id, document.application_uid),
+        (Some(201), Some(h.fake.internal_id(&job)))
+    );
+    let text = String::from_utf8_lossy(&document.content).into_owned();
+    for part in [
+        "Result: completed",
+        "Score: 87.5 / 100",
+        &format!("Link: {link}"),
+        "Strong match",
+        "- SQL: 4 / 5",
+    ] {
+        assert!(text.contains(part), "`{part}` missing from {text}");
+    }
+    let landed = h.fake.candidates().into_iter().find(|c| c.id == candidate).expect("candidate");
+    assert!(landed.applications[0].result_text.contains(link), "{landed:?}");
+
+    // With a report file, the file is the document and the subject carries the headline.
+    let with_report = ResultInput {
+        status: ResultStatus::Cancelled,
+        score: None,
+        report: Some(ReportFile {
+            filename: "report.pdf".into(),
+            content_type: "application/pdf".into(),
+            content: SAMPLE_PDF.to_vec(),
+        }),
+        ..result
+    };
+    h.ok(Invocation::WriteResult(with_report)).await;
+    let report = h.fake.documents().pop().expect("a document");
+    assert_eq!((report.filename.as_str(), report.content.as_slice()), ("report.pdf", SAMPLE_PDF));
+    assert_eq!(report.subject, format!("Result cancelled, {link}"));
+
+    let missing = h
+        .call(Invocation::WriteResult(ResultInput {
+            application_id: "999999".into(),
+            ..Default::default()
+        }))
+        .await;
+    assert!(matches!(missing, Err(CallError::Connector(AtsError::NotFound(_)))), "{missing:?}");
+}
+
+fn subscription(url: &str, kinds: Vec<ChangeKind>) -> Invocation {
+    Invocation::RegisterWebhook(WebhookSubscription {
+        url: url.into(),
+        secret: Some("not-used-by-otys".into()),
+        kinds,
+    })
+}
+
+fn receipt_of(output: Output) -> WriteReceipt {
+    match output {
+        Output::Receipt(receipt) => receipt,
+        other => panic!("not a receipt: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_are_subscribed_per_service_call_and_unsubscribed_together() {
+    let h = harness().await;
+    let url = "https://host.example/v1/inbound/otys-1";
+    let all = receipt_of(h.ok(subscription(url, vec![])).await);
+    let remote_id = all.remote_id.clone().expect("a remote id");
+    let live = h.fake.webhook_subscriptions();
+    let calls: Vec<&str> = live.iter().map(|(_, call, _, _)| call.as_str()).collect();
+    assert_eq!(
+        calls,
+        [
+            "VacancyService.update",
+            "VacancyService.updateEx",
+            "VacancyService.delete",
+            "CandidateService.update",
+            "CandidateService.updateEx",
+            "ProcedureService.update"
+        ]
+    );
+    assert!(live.iter().all(|(_, _, target, global)| target == url && *global), "{live:?}");
+    let uids: Vec<String> = h.fake.webhooks().into_iter().map(|(uid, _)| uid).collect();
+    assert_eq!(remote_id, uids.join(","));
+    assert!(all.remark.as_deref().is_some_and(|r| r.contains("does not sign")), "{all:?}");
+
+    // Registering again reuses the live subscriptions.
+    let again = receipt_of(h.ok(subscription(url, vec![])).await);
+    assert_eq!(again.remote_id.as_deref(), Some(remote_id.as_str()));
+    assert_eq!(h.fake.webhooks().len(), 6);
+
+    // Only the calls of the kinds asked for.
+    let other = "https://host.example/v1/inbound/otys-2";
+    let jobs = receipt_of(h.ok(subscription(other, vec![ChangeKind::JobChanged])).await);
+    let stages =
+        receipt_of(h.ok(subscription(other, vec![ChangeKind::ApplicationStageChanged])).await);
+    let of = |receipt: &WriteReceipt| -> Vec<String> {
+        let uids: Vec<&str> = receipt.remote_id.as_deref().unwrap_or("").split(',').collect();
+        let live = h.fake.webhook_subscriptions();
+        uids.iter()
+            .filter_map(|uid| {
+                live.iter().find(|(u, ..)| u == uid).map(|(_, call, ..)| call.clone())
+            })
+            .collect()
+    };
+    assert_eq!(of(&jobs), ["VacancyService.update", "VacancyService.updateEx"]);
+    assert_eq!(of(&stages), ["ProcedureService.update"]);
+
+    let gone =
+        receipt_of(h.ok(Invocation::UnregisterWebhook { remote_id: remote_id.clone() }).await);
+    assert!(gone.remark.as_deref().is_some_and(|r| r.starts_with("6 ")), "{gone:?}");
+    assert!(h.fake.webhooks().iter().all(|(_, target)| target == other), "{:?}", h.fake.webhooks());
+    assert_eq!(h.fake.webhooks().len(), 3);
+    let twice = receipt_of(h.ok(Invocation::UnregisterWebhook { remote_id }).await);
+    assert!(twice.remark.as_deref().is_some_and(|r| r.contains("6 already gone")), "{twice:?}");
+
+    let bad = h.call(subscription("ftp://host.example/x", vec![])).await;
+    assert!(matches!(bad, Err(CallError::Connector(AtsError::InvalidInput(_)))), "{bad:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_names_the_client_and_a_bad_key_is_unauthorized() {
+    let h = harness().await;
+    let Output::Account(account) = h.ok(Invocation::Check).await else { panic!("not an account") };
+    assert_eq!(account.display_name, CLIENT_NAME);
+    assert_eq!((h.fake.calls_of("loginByUid"), h.fake.calls_of("check")), (1, 1));
+    let bad = h.call_with(&h.fake.bad_credentials_config(), Invocation::Check).await;
+    assert!(matches!(bad, Err(CallError::Connector(AtsError::Unauthorized(_)))), "{bad:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_application_names_its_stage_and_candidates_carry_their_source() {
+    let h = harness().await;
+    let (job, candidate, application) = applied(&h, "get@otys.example", "+31699999999").await;
+    let get = || Invocation::GetApplication { application_id: application.clone() };
+    let Output::Application(got) = h.ok(get()).await else { panic!("not an application") };
+    assert_eq!(
+        (got.candidate_id.as_str(), got.job_id.as_str()),
+        (candidate.as_str(), job.as_str())
+    );
+    assert_eq!(
+        (got.stage_id.as_deref(), got.stage_name.as_deref()),
+        (Some("1_101"), Some("Applied"))
+    );
+    assert_eq!(got.source.as_deref(), Some("Sourcy"));
+    h.ok(Invocation::MoveApplication {
+        application_id: application.clone(),
+        stage_id: "1_103".into(),
+    })
+    .await;
+    let Output::Application(moved) = h.ok(get()).await else { panic!("not an application") };
+    assert_eq!(moved.stage_name.as_deref(), Some("Interview"));
+    let listed = h.applications(ats_tests::harness::page(None, None, None)).await;
+    assert_eq!(listed.items[0].stage_name.as_deref(), Some("Interview"));
+    let missing = h.call(Invocation::GetApplication { application_id: "999999".into() }).await;
+    assert!(matches!(missing, Err(CallError::Connector(AtsError::NotFound(_)))), "{missing:?}");
+
+    let Output::Candidate(read) = h.ok(Invocation::GetCandidate { candidate_id: candidate }).await
+    else {
+        panic!("not a candidate")
+    };
+    assert_eq!(read.source.as_deref(), Some("Sourcy"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_are_listed_with_their_infix_and_blocked_state() {
+    let h = harness().await;
+    let Output::Users(first) = h.ok(Invocation::ListUsers(page(Some(2), None))).await else {
+        panic!("not users")
+    };
+    let Output::Users(rest) =
+        h.ok(Invocation::ListUsers(page(Some(2), first.next_page_token.clone()))).await
+    else {
+        panic!("not users")
+    };
+    assert_eq!(rest.next_page_token, None);
+    let users: Vec<User> = first.items.into_iter().chain(rest.items).collect();
+    assert_eq!(
+        users,
+        [
+            User {
+                id: "11".into(),
+                first_name: "Eva".into(),
+                last_name: "de Boer".into(),
+                email: Some("eva@otys.example".into()),
+                active: true
+            },
+            User {
+                id: "12".into(),
+                first_name: "Tom".into(),
+                last_name: "Jansen".into(),
+                email: Some("tom@otys.example".into()),
+                active: false
+            },
+            User {
+                id: "13".into(),
+                first_name: "Sara".into(),
+                last_name: "Visser".into(),
+                email: None,
+                active: true
+            },
+        ]
+    );
 }

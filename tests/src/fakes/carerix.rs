@@ -14,7 +14,13 @@
 //!   `_kind` of every request checked, attachments nested as base64 `CRAttachmentData`;
 //! - errors the graphql-java way: HTTP 200 with `{"data": null, "errors": [{message,
 //!   extensions: {classification}}]}` (`InvalidSyntax`, `ValidationError`,
-//!   `DataFetchingException`).
+//!   `DataFetchingException`);
+//! - an account's schema may lack a field ([`CarerixFake::hide_field`]): asking for it, in a
+//!   selection, a qualifier or a request input, is a validation error as on the real API;
+//! - `crEmployeeApply` makes a new match on every call (nothing documents that it looks for
+//!   one), so a connector must look for an existing match itself;
+//! - the Webhooks API ([`webhooks`]): applications and hooks under them, with a token of
+//!   scope `urn:cx/webhooks:data:manage`.
 //!
 //! Carerix pages by number, so the client makes the page tokens;
 //! `Faults::set_repeat_page_token` makes the fake a stuck server: every page query answers
@@ -24,6 +30,7 @@ mod execute;
 mod qualifier;
 mod schema;
 pub mod store;
+mod webhooks;
 
 use super::{FakeApplication, FakeAts, FakeCandidate, Faults};
 use axum::Json;
@@ -47,6 +54,8 @@ pub const TENANT: &str = "acme-staffing";
 pub const GRAPHQL_SCOPE: &str = "urn:cx/graphql:data:manage";
 /// The other scope third parties name for the full CR* schema.
 pub const WRAPPER_SCOPE: &str = "urn:cx/cx5Wrapper:data:manage";
+/// The scope of the Webhooks API ([H], research §2.2).
+pub const WEBHOOKS_SCOPE: &str = "urn:cx/webhooks:data:manage";
 /// Records per page at most (the [L] soft cap).
 pub const MAX_PAGE_SIZE: u64 = 100;
 
@@ -92,6 +101,9 @@ struct Shared {
     dead_tokens: AtomicBool,
     /// Every GraphQL document received, in order.
     documents: Mutex<Vec<String>>,
+    /// Webhooks API applications and their hooks.
+    webhook_apps: Mutex<Vec<webhooks::App>>,
+    webhook_ids: AtomicUsize,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -118,10 +130,13 @@ impl CarerixFake {
             required_scope: Mutex::new(GRAPHQL_SCOPE.into()),
             dead_tokens: AtomicBool::new(false),
             documents: Mutex::new(Vec::new()),
+            webhook_apps: Mutex::new(Vec::new()),
+            webhook_ids: AtomicUsize::new(0),
         });
         let app = axum::Router::new()
             .route("/auth/realms/{realm}/protocol/openid-connect/token", post(token))
             .route("/graphql/v1/graphql", post(graphql))
+            .merge(webhooks::routes())
             .with_state(shared.clone());
         let addr = crate::serve(app).await;
         Self { shared, addr }
@@ -184,6 +199,61 @@ impl CarerixFake {
             .collect()
     }
 
+    /// Makes this account's schema lack `field` of `type_name` (e.g. `CREmployee.applyTags`).
+    pub fn hide_field(&self, type_name: &str, field: &str) {
+        lock(&self.shared.store).hide_field(type_name, field);
+    }
+
+    /// Sets scalar or relation (`_id`) fields of vacancy `id` (its modification date kept).
+    pub fn set_vacancy_fields(&self, id: &str, fields: Value) {
+        lock(&self.shared.store).set_fields("CRVacancy", id, fields);
+    }
+
+    /// Gives the status (CRStatusInfo) shown as `display_name` the `sortOrder` `order`.
+    pub fn set_status_sort_order(&self, display_name: &str, order: u32) {
+        let mut store = lock(&self.shared.store);
+        let id = store
+            .all("CRStatusInfo")
+            .find(|s| s["displayName"] == display_name)
+            .map(|s| text(s.get("_id")));
+        if let Some(id) = id {
+            store.set_fields("CRStatusInfo", &id, json!({ "sortOrder": order }));
+        }
+    }
+
+    /// A CRUser (recruiter); returns its id.
+    pub fn add_user(&self, first_name: &str, last_name: &str) -> String {
+        lock(&self.shared.store).add_user(first_name, last_name)
+    }
+
+    /// Links `user` to `vacancy` through a CRVacancyUser.
+    pub fn add_vacancy_user(&self, vacancy: &str, user: &str) -> String {
+        lock(&self.shared.store).add_vacancy_user(vacancy, user)
+    }
+
+    /// A CRDataNode (e.g. a country) with `value` and `exportCode`; returns its id.
+    pub fn add_data_node(&self, value: &str, export_code: &str) -> String {
+        lock(&self.shared.store).add_data_node(value, export_code)
+    }
+
+    /// Webhooks API applications: (id, name, number of hooks).
+    pub fn webhook_applications(&self) -> Vec<(String, String, usize)> {
+        lock(&self.shared.webhook_apps)
+            .iter()
+            .map(|a| (a.id.clone(), a.name.clone(), a.hooks.len()))
+            .collect()
+    }
+
+    /// The event types hook `id` subscribes to.
+    pub fn webhook_filters(&self, id: &str) -> Vec<String> {
+        lock(&self.shared.webhook_apps)
+            .iter()
+            .flat_map(|a| &a.hooks)
+            .find(|h| h.id == id)
+            .map(|h| h.filters.clone())
+            .unwrap_or_default()
+    }
+
     /// The matches (applications) of candidate `employee`.
     pub fn matches_of(&self, employee: &str) -> Vec<Value> {
         let store = lock(&self.shared.store);
@@ -220,7 +290,8 @@ async fn token(
         );
     }
     let scope = field("scope");
-    if !scope.split(' ').all(|s| s.is_empty() || s == GRAPHQL_SCOPE || s == WRAPPER_SCOPE) {
+    let known = [GRAPHQL_SCOPE, WRAPPER_SCOPE, WEBHOOKS_SCOPE];
+    if !scope.split(' ').all(|s| s.is_empty() || known.contains(&s)) {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_scope",
@@ -329,6 +400,7 @@ impl FakeAts for CarerixFake {
         vec![
             ("token-url".into(), self.token_url()),
             ("graphql-url".into(), format!("{}/graphql/v1/graphql", self.base_url())),
+            ("webhooks-url".into(), format!("{}/webhooks/v1", self.base_url())),
             ("client-id".into(), self.shared.client_id.clone()),
             ("client-secret".into(), self.shared.client_secret.clone()),
         ]
@@ -414,21 +486,35 @@ impl FakeAts for CarerixFake {
                         .collect(),
                     applications: matches
                         .iter()
-                        .map(|m| FakeApplication {
-                            id: text(m.get("_id")),
-                            job_id: text(m.get("toVacancy")),
-                            stage_id: Some(text(m.get("statusInfo"))).filter(|s| !s.is_empty()),
-                            source: m
-                                .get("applySource")
-                                .and_then(Value::as_str)
-                                .map(str::to_string),
-                            answers_text: text(m.get("motivation")),
-                            rejected_reason: None,
-                            result_text: String::new(),
+                        .map(|m| {
+                            let status = store.get("CRStatusInfo", &text(m.get("statusInfo")));
+                            let flag = |key: &str| status.is_some_and(|s| s[key] == 1);
+                            // Kombo's mapping (research §6.2): final, not filled = declined.
+                            let declined = flag("isFinal") && !flag("isSuccessfullyFilled");
+                            FakeApplication {
+                                id: text(m.get("_id")),
+                                job_id: text(m.get("toVacancy")),
+                                stage_id: Some(text(m.get("statusInfo"))).filter(|s| !s.is_empty()),
+                                source: m
+                                    .get("applySource")
+                                    .and_then(Value::as_str)
+                                    .map(str::to_string),
+                                answers_text: text(m.get("motivation")),
+                                rejected_reason: declined.then(|| text(m.get("notes"))),
+                                result_text: String::new(),
+                            }
                         })
                         .collect(),
                 }
             })
+            .collect()
+    }
+
+    fn webhooks(&self) -> Vec<(String, String)> {
+        lock(&self.shared.webhook_apps)
+            .iter()
+            .flat_map(|a| &a.hooks)
+            .map(|h| (h.id.clone(), h.url.clone()))
             .collect()
     }
 }

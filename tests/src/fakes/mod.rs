@@ -42,6 +42,11 @@ pub trait FakeAts: Send + Sync {
     fn expire_sessions(&self);
     /// Every candidate stored in the fake, with what was attached to it.
     fn candidates(&self) -> Vec<FakeCandidate>;
+    /// The webhook subscriptions the connector created in the fake (`register-webhook`):
+    /// (remote id, target URL). A fake whose ATS has no webhook API keeps the default.
+    fn webhooks(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 /// `name = value` pairs of a connection config.

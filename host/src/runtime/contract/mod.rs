@@ -110,7 +110,7 @@ mod tests {
         ),
         (
             "since_v0.2.0/connector.wit",
-            "c7f73c642b2f9242e45547c34d85d8ddfa74663e3a255f5837404c0f7d122817",
+            "5701302d9aeac4cd0f0b3ac72d386c5f0f22cc09d36035128b1750279e8c585f",
         ),
     ];
 

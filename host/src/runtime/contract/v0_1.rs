@@ -171,7 +171,7 @@ pub(super) async fn call(
                 (config, &request),
             )
             .await?
-            .map(Output::Events)
+            .map(|events| Output::Webhook(model::WebhookOutcome { events, reply: None }))
         }
         other => {
             let operation = other.operation().unwrap_or(Operation::Check);

@@ -160,14 +160,14 @@ pub(super) async fn call(
         }
         Invocation::ParseWebhook(request) => {
             let request: wit::WebhookRequest = request.convert();
-            operation::<_, Vec<wit::ChangeEvent>, E, _>(
+            operation::<_, wit::WebhookOutcome, E, _>(
                 s,
                 instance,
                 op(Operation::ParseWebhook)?,
                 (config, &request),
             )
             .await?
-            .map(Output::Events)
+            .map(Output::Webhook)
         }
         Invocation::Check => {
             operation::<_, wit::Account, E, _>(s, instance, op(Operation::Check)?, (config,))
@@ -357,6 +357,8 @@ unit_enum!(wit::ChangeKind => model::ChangeKind {
     JobChanged, JobDeleted, CandidateChanged, ApplicationChanged, ApplicationStageChanged,
 });
 record!(wit::ChangeEvent => model::ChangeEvent { kind, remote_id, occurred_at, raw });
+record!(wit::WebhookReply => model::WebhookReply { status, content_type, body });
+record!(wit::WebhookOutcome => model::WebhookOutcome { events, reply });
 record!(wit::RateLimit => model::RateLimit { retry_after_seconds, message });
 record!(wit::RemoteFailure => model::RemoteFailure { status, body_excerpt });
 variant!(wit::AtsError => AtsError {

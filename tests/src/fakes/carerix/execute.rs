@@ -130,7 +130,7 @@ fn query(
     check_arguments(root, args, &["qualifier", "pageable"])?;
     let filter = match args.get("qualifier") {
         None | Some(Value::Null) => None,
-        Some(Value::String(text)) => Some(qualifier::parse(text, type_name)?),
+        Some(Value::String(text)) => Some(qualifier::parse(store, text, type_name)?),
         Some(_) => return Err(GqlError::validation("argument 'qualifier' must be a String")),
     };
     let pageable = args.get("pageable").cloned().unwrap_or(json!({}));

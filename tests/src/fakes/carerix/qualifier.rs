@@ -214,27 +214,27 @@ fn calendar_date_ms(text: &str) -> Option<i64> {
     parse_ms(&format!("{date_time}{offset}"))
 }
 
-/// Parses `text`, checking every path against `type_name`'s fields.
-pub fn parse(text: &str, type_name: &str) -> Result<Qualifier, GqlError> {
+/// Parses `text`, checking every path against `type_name`'s fields on `store`'s account.
+pub fn parse(store: &Store, text: &str, type_name: &str) -> Result<Qualifier, GqlError> {
     let mut parser = Parser { text, tokens: tokens(text)?, at: 0 };
     let qualifier = parser.or()?;
     if parser.at != parser.tokens.len() {
         return Err(error(text, "unexpected text after the condition"));
     }
-    check_paths(&qualifier, type_name)?;
+    check_paths(store, &qualifier, type_name)?;
     Ok(qualifier)
 }
 
-fn check_paths(qualifier: &Qualifier, type_name: &str) -> Result<(), GqlError> {
+fn check_paths(store: &Store, qualifier: &Qualifier, type_name: &str) -> Result<(), GqlError> {
     match qualifier {
         Qualifier::And(parts) | Qualifier::Or(parts) => {
-            parts.iter().try_for_each(|p| check_paths(p, type_name))
+            parts.iter().try_for_each(|p| check_paths(store, p, type_name))
         }
-        Qualifier::Not(inner) => check_paths(inner, type_name),
+        Qualifier::Not(inner) => check_paths(store, inner, type_name),
         Qualifier::Compare { path, .. } => {
             let mut current = type_name;
             for (i, step) in path.iter().enumerate() {
-                match schema::field(current, step).map_err(|_| {
+                match schema::field(store, current, step).map_err(|_| {
                     GqlError::data(&format!("Invalid qualifier: unknown key `{step}` on {current}"))
                 })? {
                     Kind::One(target) | Kind::Many(target, _) if i + 1 < path.len() => {
@@ -264,7 +264,7 @@ fn resolve<'a>(
     if rest.is_empty() {
         return record.get(first.as_str());
     }
-    match schema::field(type_name, first).ok()? {
+    match schema::field(store, type_name, first).ok()? {
         Kind::One(target) => {
             let related = store.get(target, record.get(first.as_str())?.as_str()?)?;
             resolve(store, target, related, rest)
@@ -358,17 +358,17 @@ mod tests {
 
     #[test]
     fn dates_need_a_timezone_and_strings_unescape() {
-        assert!(
-            parse("modificationDate >= (NSCalendarDate) '2026-03-01 10:00:00 +0000'", "CRVacancy")
-                .is_ok()
-        );
-        assert!(
-            parse("modificationDate >= (NSCalendarDate) '2026-03-01 10:00:00'", "CRVacancy")
-                .is_err()
-        );
-        assert!(parse("emailAddress = 'o\\'hara@x.nl' OR phoneNumber = '1'", "CREmployee").is_ok());
-        assert!(parse("nope = 'x'", "CREmployee").is_err());
-        assert!(parse("toVacancy._id = '12'", "CRPublication").is_ok());
+        let mut store = Store::new();
+        let typed = "modificationDate >= (NSCalendarDate) '2026-03-01 10:00:00 +0000'";
+        assert!(parse(&store, typed, "CRVacancy").is_ok());
+        let untyped = "modificationDate >= (NSCalendarDate) '2026-03-01 10:00:00'";
+        assert!(parse(&store, untyped, "CRVacancy").is_err());
+        let phone = "emailAddress = 'o\\'hara@x.nl' OR mobileNumber = '1'";
+        assert!(parse(&store, phone, "CREmployee").is_ok());
+        store.hide_field("CREmployee", "mobileNumber");
+        assert!(parse(&store, phone, "CREmployee").is_err(), "a hidden field is unknown");
+        assert!(parse(&store, "nope = 'x'", "CREmployee").is_err());
+        assert!(parse(&store, "toVacancy._id = '12'", "CRPublication").is_ok());
         assert!(like("Data Engineer", "Data*"));
         assert!(!like("Engineer", "Data*"));
     }

@@ -1,8 +1,11 @@
 //! The slice of the Carerix GraphQL schema the fake serves: the CR* types with the fields
-//! research §2.3 lists (from the official client's generated entity classes), the writable
-//! fields of their `…Request` inputs, and the projection of a stored record onto a query's
-//! selection set. As in graphql-java, asking for a field a type does not have, selecting
-//! inside a scalar or leaving an object without a selection is a validation error.
+//! research §2.3 lists (from the official client's generated entity classes, `CX-CLIENT`;
+//! the vacancy's place, texts and users, and CRUser / CRVacancyUser, from the same classes),
+//! the writable fields of their `…Request` inputs, and the projection of a stored record
+//! onto a query's selection set. As in graphql-java, asking for a field a type does not have,
+//! selecting inside a scalar or leaving an object without a selection is a validation error.
+//! A field can be hidden per fake ([`Store::hide_field`]): an account whose schema lacks it
+//! (research rates `applyTags` on a candidate, for one, [L]).
 
 use super::GqlError;
 use super::store::Store;
@@ -33,6 +36,17 @@ const VACANCY: &[(&str, Kind)] = &[
     ("toStatusNode", One("CRDataNode")),
     ("publications", Many("CRPublication", "toVacancy")),
     ("matches", Many("CRMatch", "toVacancy")),
+    ("workCity", Scalar),
+    ("workPostalCode", Scalar),
+    ("workLocation", Scalar),
+    ("introInformation", Scalar),
+    ("vacancyInformation", Scalar),
+    ("requirements", Scalar),
+    ("offerInformation", Scalar),
+    ("toWorkCountryNode", One("CRDataNode")),
+    ("owner", One("CRUser")),
+    ("toUser", One("CRUser")),
+    ("vacancyUsers", Many("CRVacancyUser", "toVacancy")),
 ];
 
 const PUBLICATION: &[(&str, Kind)] = &[
@@ -77,6 +91,7 @@ const MATCH: &[(&str, Kind)] = &[
     ("applySource", Scalar),
     ("applyTags", Scalar),
     ("fitScore", Scalar),
+    ("owner", One("CRUser")),
     ("attachments", Many("CRAttachment", "toMatch")),
 ];
 
@@ -93,7 +108,25 @@ const STATUS_INFO: &[(&str, Kind)] = &[
     ("isDefault", Scalar),
 ];
 
-const DATA_NODE: &[(&str, Kind)] = &[("_id", Scalar), ("value", Scalar), ("dataNodeID", Scalar)];
+const DATA_NODE: &[(&str, Kind)] =
+    &[("_id", Scalar), ("value", Scalar), ("dataNodeID", Scalar), ("exportCode", Scalar)];
+
+const USER: &[(&str, Kind)] = &[
+    ("_id", Scalar),
+    ("userID", Scalar),
+    ("firstName", Scalar),
+    ("lastName", Scalar),
+    ("userName", Scalar),
+    ("isActive", Scalar),
+    ("deleted", Scalar),
+];
+
+const VACANCY_USER: &[(&str, Kind)] = &[
+    ("_id", Scalar),
+    ("toUser", One("CRUser")),
+    ("toVacancy", One("CRVacancy")),
+    ("toVacancyRoleNode", One("CRDataNode")),
+];
 
 const ATTACHMENT: &[(&str, Kind)] = &[
     ("_id", Scalar),
@@ -118,6 +151,8 @@ pub const TYPES: &[(&str, &[(&str, Kind)])] = &[
     ("CRDataNode", DATA_NODE),
     ("CRAttachment", ATTACHMENT),
     ("CRAttachmentData", ATTACHMENT_DATA),
+    ("CRUser", USER),
+    ("CRVacancyUser", VACANCY_USER),
 ];
 
 /// The fields a `…Request` input of `kind` may set (besides `_kind`).
@@ -146,11 +181,14 @@ pub fn writable(kind: &str) -> &'static [&'static str] {
     }
 }
 
-pub fn field(type_name: &str, name: &str) -> Result<Kind, GqlError> {
+/// What field `name` of `type_name` holds, on this fake's account (hidden fields are not
+/// there).
+pub fn field(store: &Store, type_name: &str, name: &str) -> Result<Kind, GqlError> {
     TYPES
         .iter()
         .find(|(t, _)| *t == type_name)
         .and_then(|(_, fields)| fields.iter().find(|(f, _)| *f == name))
+        .filter(|_| !store.is_hidden(type_name, name))
         .map(|(_, kind)| *kind)
         .ok_or_else(|| {
             GqlError::validation(&format!(
@@ -188,7 +226,7 @@ pub fn project(
     for selected in fields(selection)? {
         let name = selected.name.as_str();
         let has_selection = !selected.selection_set.items.is_empty();
-        let value = match field(type_name, name)? {
+        let value = match field(store, type_name, name)? {
             Scalar if has_selection => {
                 return Err(GqlError::validation(&format!(
                     "Validation error (SubselectionNotAllowed@[{name}]) : Sub selection not allowed on leaf type of field '{name}'"

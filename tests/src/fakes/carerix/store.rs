@@ -2,12 +2,14 @@
 //! `_id`s are), relations kept as the related `_id`, dates written the Carerix way
 //! (`YYYY-MM-DD HH:MM:SS +0000`), and the writes the mutations make, each validating its
 //! `…Request` input the way the real schema would (`_kind`, known fields, existing ids).
+//! Fields hidden with [`Store::hide_field`] are missing from this account's schema: reads,
+//! qualifiers and request inputs naming them are refused.
 
 use super::GqlError;
 use super::schema;
 use base64::Engine;
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::SystemTime;
 
 /// The pipeline every Carerix tenant in the fake has (CRStatusInfo): name, final?, filled?
@@ -30,6 +32,8 @@ pub struct Store {
     next_ids: HashMap<&'static str, u64>,
     /// A clock tick per write, so records written in one second still differ in order.
     writes: u64,
+    /// (type, field) pairs this account's schema does not have.
+    hidden: HashSet<(String, String)>,
 }
 
 /// A Carerix date for unix seconds.
@@ -99,6 +103,15 @@ impl Store {
         id.to_string()
     }
 
+    /// Removes `field` of `type_name` from this account's schema.
+    pub fn hide_field(&mut self, type_name: &str, field: &str) {
+        self.hidden.insert((type_name.to_string(), field.to_string()));
+    }
+
+    pub fn is_hidden(&self, type_name: &str, field: &str) -> bool {
+        self.hidden.contains(&(type_name.to_string(), field.to_string()))
+    }
+
     pub fn get(&self, type_name: &str, id: &str) -> Option<&Value> {
         self.tables.get(type_name)?.get(&id.parse::<u64>().ok()?)
     }
@@ -165,14 +178,45 @@ impl Store {
         }
     }
 
+    /// Sets fields of record `id` of `type_name` as they are (no modification date).
+    pub fn set_fields(&mut self, type_name: &str, id: &str, fields: Value) {
+        if let (Some(record), Value::Object(fields)) = (self.get_mut(type_name, id), fields) {
+            for (key, value) in fields {
+                record[key] = value;
+            }
+        }
+    }
+
+    /// A CRUser (a recruiter of the tenant).
+    pub fn add_user(&mut self, first_name: &str, last_name: &str) -> String {
+        let id = self.insert(
+            "CRUser",
+            json!({ "firstName": first_name, "lastName": last_name, "isActive": 1, "deleted": 0 }),
+        );
+        if let Some(user) = self.get_mut("CRUser", &id) {
+            user["userID"] = json!(id.parse::<u64>().unwrap_or(0));
+        }
+        id
+    }
+
+    /// Links user `user` to vacancy `vacancy` with a CRVacancyUser.
+    pub fn add_vacancy_user(&mut self, vacancy: &str, user: &str) -> String {
+        self.insert("CRVacancyUser", json!({ "toVacancy": vacancy, "toUser": user }))
+    }
+
+    /// A data node with `tag` as its value, and an export code.
+    pub fn add_data_node(&mut self, tag: &str, export_code: &str) -> String {
+        self.insert("CRDataNode", json!({ "value": tag, "exportCode": export_code }))
+    }
+
     /// Closes a vacancy the Carerix way: its status node becomes `tag`.
     pub fn set_vacancy_status(&mut self, id: &str, tag: &str, modified: &str) {
         let node = self.data_node(tag);
         self.change_vacancy(id, modified, json!({ "toStatusNode": node }));
     }
 
-    /// Checks a `…Request` input: the right `_kind`, only writable fields.
-    fn check_request(kind: &str, request: &Value) -> Result<Map<String, Value>, GqlError> {
+    /// Checks a `…Request` input: the right `_kind`, only writable fields this account has.
+    fn check_request(&self, kind: &str, request: &Value) -> Result<Map<String, Value>, GqlError> {
         let Value::Object(fields) = request else {
             return Err(GqlError::validation(&format!("`request` must be a {kind}Request object")));
         };
@@ -186,7 +230,9 @@ impl Store {
         }
         let mut fields = fields.clone();
         fields.remove("_kind");
-        if let Some(unknown) = fields.keys().find(|k| !schema::writable(kind).contains(&k.as_str()))
+        if let Some(unknown) = fields
+            .keys()
+            .find(|k| !schema::writable(kind).contains(&k.as_str()) || self.is_hidden(kind, k))
         {
             return Err(GqlError::validation(&format!(
                 "Validation error (WrongType@[request]) : argument 'request' with value contains a field not in '{kind}Request': '{unknown}'"
@@ -304,7 +350,7 @@ impl Store {
     }
 
     pub fn employee_create(&mut self, request: &Value) -> Result<String, GqlError> {
-        let fields = Self::check_request("CREmployee", request)?;
+        let fields = self.check_request("CREmployee", request)?;
         let created = self.touch();
         let id = self.insert("CREmployee", json!({ "creationDate": created }));
         if let Some(employee) = self.get_mut("CREmployee", &id) {
@@ -315,7 +361,7 @@ impl Store {
     }
 
     pub fn employee_update(&mut self, id: &str, request: &Value) -> Result<String, GqlError> {
-        let fields = Self::check_request("CREmployee", request)?;
+        let fields = self.check_request("CREmployee", request)?;
         self.get("CREmployee", id)
             .ok_or_else(|| GqlError::data(&format!("CREmployee with _id {id} not found")))?;
         self.apply_fields("CREmployee", id, fields)?;
@@ -323,7 +369,7 @@ impl Store {
     }
 
     pub fn match_update(&mut self, id: &str, request: &Value) -> Result<String, GqlError> {
-        let fields = Self::check_request("CRMatch", request)?;
+        let fields = self.check_request("CRMatch", request)?;
         self.get("CRMatch", id)
             .ok_or_else(|| GqlError::data(&format!("CRMatch with _id {id} not found")))?;
         self.apply_fields("CRMatch", id, fields)?;
@@ -332,8 +378,8 @@ impl Store {
 
     /// `crEmployeeApply(dedupe, pub, request)`: the candidate (matched on the e-mail address
     /// when `dedupe`: the real rule is undocumented, research §2.4) gets a match on the
-    /// publication's vacancy in the default status. A second apply to the same vacancy
-    /// keeps the one match.
+    /// publication's vacancy in the default status. Nothing documents that an apply looks
+    /// for an existing match, so every apply makes a new one (as a web form would).
     pub fn employee_apply(
         &mut self,
         dedupe: bool,
@@ -344,7 +390,7 @@ impl Store {
             self.get("CRPublication", publication).map(|p| text(p.get("toVacancy"))).ok_or_else(
                 || GqlError::data(&format!("CRPublication with _id {publication} not found")),
             )?;
-        let mut fields = Self::check_request("CREmployee", request)?;
+        let mut fields = self.check_request("CREmployee", request)?;
         let email = text(fields.get("emailAddress")).to_lowercase();
         let existing = dedupe
             .then(|| {
@@ -368,21 +414,16 @@ impl Store {
                 self.employee_create(&Value::Object(request))?
             }
         };
-        let already = self
-            .all("CRMatch")
-            .any(|m| text(m.get("toEmployee")) == employee && text(m.get("toVacancy")) == vacancy);
-        if !already {
-            let status = self.default_status();
-            let created = self.touch();
-            self.insert(
-                "CRMatch",
-                json!({
-                    "toEmployee": employee, "toVacancy": vacancy, "toPublication": publication,
-                    "statusInfo": status, "creationDate": created, "modificationDate": created,
-                    "statusInfoModificationDate": created, "applySource": null,
-                }),
-            );
-        }
+        let status = self.default_status();
+        let created = self.touch();
+        self.insert(
+            "CRMatch",
+            json!({
+                "toEmployee": employee, "toVacancy": vacancy, "toPublication": publication,
+                "statusInfo": status, "creationDate": created, "modificationDate": created,
+                "statusInfoModificationDate": created, "applySource": null,
+            }),
+        );
         Ok(employee)
     }
 }

@@ -155,6 +155,8 @@ pub const SCHEMAS: &[Schema] = &[
         ],
         required: &["msf__Job__c", "msf__Contact__c"],
     },
+    // Readable by every API user (`SELECT Id, Name FROM Organization`).
+    Schema { name: "Organization", prefix: "00D", fields: &[("Name", Kind::Text)], required: &[] },
     Schema {
         name: STAGE,
         prefix: "a0P",
@@ -234,6 +236,9 @@ pub struct Store {
 impl Store {
     pub fn new() -> Self {
         let mut store = Self::default();
+        if let Value::Object(org) = json!({"Name": "Fake Staffing B.V."}) {
+            store.insert_unchecked("Organization", org, "2024-01-01T00:00:00Z");
+        }
         for (position, name) in ["Nieuw", "Gesprek", "Aangenomen"].into_iter().enumerate() {
             let fields = json!({"Name": name, "Position__c": position});
             if let Value::Object(fields) = fields {

@@ -36,6 +36,8 @@ pub const MAPPING_FIELDS: &[&str] = &[
     "stage-order-field",
     "application-object",
     "application-stage-field",
+    "application-candidate-field",
+    "application-job-field",
 ];
 
 /// `config` without the mappings: what a connection gets when its operator maps nothing.
@@ -243,7 +245,10 @@ impl FakeAts for MySolutionFake {
         "connector-mysolution"
     }
     fn config(&self) -> Vec<(String, String)> {
-        mapped_config(&self.0, MSF_APPLICATION)
+        let mut config = mapped_config(&self.0, MSF_APPLICATION);
+        config.push(("application-candidate-field".into(), "msf__Contact__c".into()));
+        config.push(("application-job-field".into(), "msf__Job__c".into()));
+        config
     }
     fn bad_credentials_config(&self) -> Vec<(String, String)> {
         bad_config(&self.0)
