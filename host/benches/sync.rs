@@ -48,6 +48,7 @@ fn connection(id: &str, base_url: &str) -> Connection {
         status: ConnectionStatus::Active,
         status_detail: None,
         schedules: Schedules::default(),
+        ats_webhook: None,
         created_at: 0,
         updated_at: 0,
     }

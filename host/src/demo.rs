@@ -148,6 +148,7 @@ fn ensure_connection(store: &dyn Store, sandbox_url: &str) -> anyhow::Result<()>
         status: ConnectionStatus::Active,
         status_detail: None,
         schedules: Schedules { jobs_every_secs: 300, applications_every_secs: 60, enabled: true },
+        ats_webhook: None,
         created_at: now,
         updated_at: now,
     });

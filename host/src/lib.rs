@@ -4,6 +4,7 @@
 //! | module | owns |
 //! |---|---|
 //! | [`app`] | assembles a running host (store, keys, sync engine, webhooks, API) |
+//! | [`ats_webhook`] | a connection's ATS-side webhook subscription (register, unregister) |
 //! | [`model`] | the host's own model of an ATS; every contract version converts into it |
 //! | [`runtime`] | the sandbox: engine, loading, hot swap, calls, egress |
 //! | [`api`] | the HTTP API (axum) |
@@ -18,6 +19,7 @@
 
 pub mod api;
 pub mod app;
+pub mod ats_webhook;
 pub mod bundled;
 pub mod cli;
 pub mod demo;

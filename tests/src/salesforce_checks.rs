@@ -19,7 +19,7 @@ pub async fn unmapped_operations_answer_unsupported_without_a_request<F>(
     F: FakeAts + Deref<Target = SalesforceOrg>,
 {
     let unmapped = unmapped(h.fake.config());
-    let page = PageRequest { page_token: None, since: None, limit: None };
+    let page = PageRequest::first();
     let candidate = Target::Candidate("003000000000001AAA".into());
     let calls = [
         (Invocation::ListStages { job_id: None, page: page.clone() }, "stage-object"),
@@ -31,7 +31,14 @@ pub async fn unmapped_operations_answer_unsupported_without_a_request<F>(
             },
             "stage-object",
         ),
-        (Invocation::ListApplications(page), "not declared"),
+        (
+            Invocation::RejectApplication(RejectInput {
+                application_id: application_id.into(),
+                reason: "x".into(),
+                reason_id: None,
+            }),
+            "not declared",
+        ),
     ];
     for (invocation, named) in calls {
         match h.call_with(&unmapped, invocation).await {

@@ -91,6 +91,7 @@ pub async fn open_host_with(
             status: ConnectionStatus::Active,
             status_detail: None,
             schedules: Schedules::default(),
+            ats_webhook: None,
             created_at: 0,
             updated_at: 0,
         };

@@ -240,3 +240,44 @@ pub fn candidate(settings: &Settings, record: &Value) -> Result<Candidate, AtsEr
         ..Default::default()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn settings(location: &str) -> Settings {
+        let config: Vec<Field> = [
+            ("token-url", "https://id.carerix.io/auth/realms/t/protocol/openid-connect/token"),
+            ("client-id", "c"),
+            ("client-secret", "s"),
+            ("vacancy-location-fields", location),
+        ]
+        .iter()
+        .map(|(name, value)| Field { name: (*name).into(), value: (*value).into() })
+        .collect();
+        match Settings::from_config(&config) {
+            Ok(settings) => settings,
+            Err(error) => panic!("{error:?}"),
+        }
+    }
+
+    #[test]
+    fn a_country_is_kept_only_as_an_iso_code_and_text_falls_back_to_the_parts() {
+        let settings =
+            settings("city=workCity, postal-code=workPostalCode, country=toCountry.code");
+        let record = |country: &str| {
+            json!({"_id": "1", "workCity": "Gent", "workPostalCode": "9000",
+                   "toCountry": {"code": country}})
+        };
+        let Ok(belgian) = job(&settings, &record("be")) else { panic!("not a job") };
+        let Some(place) = belgian.location else { panic!("no location") };
+        assert_eq!(place.country.as_deref(), Some("BE"));
+        assert_eq!(place.text.as_deref(), Some("9000 Gent"));
+        let Ok(named) = job(&settings, &record("Belgium")) else { panic!("not a job") };
+        let Some(place) = named.location else { panic!("no location") };
+        assert_eq!((place.country, place.text.as_deref()), (None, Some("9000 Gent Belgium")));
+        let Ok(nowhere) = job(&settings, &json!({"_id": "2"})) else { panic!("not a job") };
+        assert!(nowhere.location.is_none());
+    }
+}

@@ -419,3 +419,62 @@ pub fn config_fields() -> Vec<ConfigField> {
         ),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(extra: &[(&str, &str)]) -> Result<Settings, AtsError> {
+        let token_url = "https://id-3.carerix.io/auth/realms/acme/protocol/openid-connect/token";
+        let config: Vec<Field> =
+            [("token-url", token_url), ("client-id", "c"), ("client-secret", "s")]
+                .iter()
+                .chain(extra)
+                .map(|(name, value)| Field { name: (*name).into(), value: (*value).into() })
+                .collect();
+        Settings::from_config(&config)
+    }
+
+    #[test]
+    fn unverified_fields_have_defaults_and_can_be_turned_off() {
+        let Ok(defaults) = settings(&[]) else { panic!("defaults refused") };
+        assert_eq!(defaults.tenant(), "acme");
+        assert_eq!(defaults.tag_field.as_deref(), Some("applyTags"));
+        assert_eq!(defaults.mobile_field.as_deref(), Some("mobileNumber"));
+        assert_eq!(
+            defaults.vacancy_users,
+            [
+                vec!["owner".to_string()],
+                ["vacancyUsers", "items", "toUser"].map(String::from).into()
+            ]
+        );
+        assert_eq!(defaults.webhook_events.len(), 8);
+        assert_eq!(defaults.config_field_for("workCity"), Some("vacancy-location-fields"));
+        assert_eq!(defaults.config_field_for("jobTitle"), None);
+
+        let off = [
+            ("tag-field", "none"),
+            ("mobile-field", "none"),
+            ("vacancy-location-fields", "country=toWorkCountryNode.exportCode"),
+            ("vacancy-user-fields", "none"),
+        ];
+        let Ok(off) = settings(&off) else { panic!("`none` refused") };
+        assert_eq!((off.tag_field, off.mobile_field), (None, None));
+        assert_eq!(off.vacancy_location.len(), 1);
+        assert_eq!(off.vacancy_location[0].0, LocationPart::Country);
+        assert!(off.vacancy_users.is_empty());
+
+        for bad in [
+            ("vacancy-location-fields", "planet=workCity"),
+            ("vacancy-description-fields", "intro..text"),
+            ("webhook-events", "everything"),
+            ("webhooks-url", "ftp://api.carerix.io"),
+        ] {
+            let refused = settings(&[bad]);
+            assert!(
+                matches!(&refused, Err(AtsError::InvalidInput(m)) if m.contains(bad.0)),
+                "{bad:?}"
+            );
+        }
+    }
+}

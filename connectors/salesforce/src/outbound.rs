@@ -76,16 +76,15 @@ pub fn parse(body: &[u8]) -> Result<Message, AtsError> {
                     return Err(invalid("nested too deeply"));
                 }
             }
-            Event::End(_) => {
-                if path.pop().as_deref() == Some(b"sObject".as_slice()) {
-                    let notification = current.take().ok_or_else(|| invalid("unbalanced"))?;
-                    if notification.id.is_empty() {
-                        return Err(invalid("an sObject without Id"));
-                    }
-                    message.notifications.push(notification);
-                    if message.notifications.len() > MAX_NOTIFICATIONS {
-                        return Err(invalid("more than 100 notifications"));
-                    }
+            // Every end pops its element; the end of an `sObject` completes a notification.
+            Event::End(_) if path.pop().as_deref() == Some(b"sObject".as_slice()) => {
+                let notification = current.take().ok_or_else(|| invalid("unbalanced"))?;
+                if notification.id.is_empty() {
+                    return Err(invalid("an sObject without Id"));
+                }
+                message.notifications.push(notification);
+                if message.notifications.len() > MAX_NOTIFICATIONS {
+                    return Err(invalid("more than 100 notifications"));
                 }
             }
             Event::Text(text) => {

@@ -308,6 +308,7 @@ async fn create(
         status: ConnectionStatus::Active,
         status_detail: None,
         schedules,
+        ats_webhook: None,
         created_at: now,
         updated_at: now,
     };

@@ -11,11 +11,13 @@
 //! | [`webhooks`] | `/v1/webhooks`, `/v1/webhook-deliveries` |
 //! | [`tenants`] | tenant API keys |
 //! | [`connections`] | `/v1/tenants`, `/v1/connections` |
+//! | [`ats_webhooks`] | a connection's webhook in the ATS itself (register, remove) |
 //! | [`syncs`] | sync now, schedules, `/v1/runs` |
 //! | [`records`] | unified reads and `/v1/events` |
 //! | [`writes`] | writes through connectors, with idempotency keys |
 //! | [`inbound`] | webhooks from the ATS → syncs |
 
+pub mod ats_webhooks;
 pub mod auth;
 pub mod connections;
 pub mod connectors;
@@ -136,6 +138,7 @@ pub fn v1_routes() -> Routes<AppState> {
     let routes = connectors::routes(routes);
     let routes = tenants::routes(routes);
     let routes = connections::routes(routes);
+    let routes = ats_webhooks::routes(routes);
     let routes = syncs::routes(routes);
     let routes = records::routes(routes);
     let routes = writes::routes(routes);

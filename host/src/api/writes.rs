@@ -274,7 +274,7 @@ fn write_problem(error: WriteError) -> Response {
     }
 }
 
-fn call_problem(error: CallError) -> Response {
+pub(super) fn call_problem(error: CallError) -> Response {
     let text = error.to_string();
     let (status, title) = match &error {
         CallError::Connector(AtsError::InvalidInput(_)) => {

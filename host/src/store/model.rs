@@ -71,8 +71,21 @@ pub struct Connection {
     pub status: ConnectionStatus,
     pub status_detail: Option<String>,
     pub schedules: Schedules,
+    /// The ATS-side webhook subscription the host registered for this connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ats_webhook: Option<AtsWebhook>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// An ATS-side webhook subscription pointing at a connection's inbound URL.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AtsWebhook {
+    /// What the connector's `register-webhook` answered; `unregister-webhook` takes it.
+    pub remote_id: String,
+    /// The URL the ATS posts to (the host's public URL + the inbound path).
+    pub url: String,
+    pub registered_at: i64,
 }
 
 /// A connection with its decrypted secrets, for making calls. Never serialised.

@@ -7,10 +7,10 @@
 //! says `unsupported`, never `failed`. Tigris and MySolution run both unmapped and mapped.
 
 use ats_tests::api_host::{ApiHost, send};
+use ats_tests::fakes::FakeAts;
 use ats_tests::fakes::carerix::CarerixFake;
 use ats_tests::fakes::otys::OtysFake;
 use ats_tests::fakes::salesforce::{MySolutionFake, TigrisFake, unmapped};
-use ats_tests::fakes::{FakeAts, config_and_secrets};
 use ats_tests::sync_rig::{KEY, start_sandbox};
 use base64::Engine as _;
 use reqwest::Method;
@@ -201,7 +201,21 @@ async fn drive(host: &ApiHost, subject: Subject, job: Option<String>) -> Report 
         }
     }
     if declares("list-applications") {
-        sync(host, &label, &connection, "applications").await;
+        let run = sync(host, &label, &connection, "applications").await;
+        let skipped = run["parts"]
+            .as_array()
+            .is_some_and(|parts| parts.iter().any(|p| p["part"] == "applications"));
+        if let (false, Some(application)) = (skipped, &application_id) {
+            let (_, stored) =
+                send(host.op(Method::GET, &format!("/v1/applications?connection_id={connection}")))
+                    .await;
+            assert!(
+                stored["data"]
+                    .as_array()
+                    .is_some_and(|items| items.iter().any(|a| a["remote_id"] == *application)),
+                "[{label}] the pushed application was synced back: {run} {stored}"
+            );
+        }
     }
     Report { email, push, application_id }
 }
@@ -338,4 +352,73 @@ async fn tigris_outbound_messages_are_acknowledged_and_sync_the_vacancy() {
         .await
         .expect("inbound answers");
     assert_eq!(garbage.status(), 400, "a body that is no Outbound Message is refused");
+}
+
+/// A connection's webhook is registered in the ATS itself (OTYS: `WebhooksService.add`,
+/// Carerix: its Webhooks API) pointing at the connection's inbound URL, and removed again;
+/// a connector without a webhook API says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ats_webhooks_are_registered_and_removed_through_the_api() {
+    let host = ApiHost::start().await;
+    let _ = send(host.op(Method::POST, "/v1/tenants").json(&json!({"id": "acme"}))).await;
+    let otys = OtysFake::start().await;
+    let carerix = CarerixFake::start().await;
+    let fakes: [(&'static str, &dyn FakeAts); 2] = [("otys", &otys), ("carerix", &carerix)];
+    for (connector, fake) in fakes {
+        let subject = Subject::of(connector, connector, fake, fake.config());
+        let (status, created) = send(host.op(Method::POST, "/v1/connections").json(&json!({
+            "tenant_id": "acme", "connector_id": connector, "config": subject.config,
+            "secrets": subject.secrets, "allow_private_networks": true,
+        })))
+        .await;
+        assert_eq!(status, 201, "{created}");
+        let id = created["id"].as_str().expect("id").to_string();
+        let inbound = created["inbound_webhook_path"].as_str().expect("inbound").to_string();
+        let path = format!("/v1/connections/{id}/ats-webhook");
+
+        let (status, refused) =
+            send(host.op(Method::POST, &path).json(&json!({"public_url": "ats-host"}))).await;
+        assert_eq!(status, 422, "[{connector}] {refused}");
+        let (status, registered) = send(
+            host.op(Method::POST, &path)
+                .json(&json!({"public_url": "https://ats-host.example.com/"})),
+        )
+        .await;
+        assert_eq!(status, 201, "[{connector}] {registered}");
+        let url = format!("https://ats-host.example.com{inbound}");
+        assert_eq!(registered["ats_webhook"]["url"], url.as_str(), "[{connector}] {registered}");
+        assert!(
+            fake.webhooks().iter().any(|(_, target)| *target == url),
+            "[{connector}] subscribed in the ATS: {:?}",
+            fake.webhooks()
+        );
+        let (_, shown) = send(host.op(Method::GET, &format!("/v1/connections/{id}"))).await;
+        assert_eq!(shown["ats_webhook"]["url"], url.as_str(), "[{connector}] {shown}");
+
+        let (status, _) = send(host.op(Method::DELETE, &path)).await;
+        assert_eq!(status, 204, "[{connector}]");
+        assert!(
+            !fake.webhooks().iter().any(|(_, target)| *target == url),
+            "[{connector}] removed from the ATS: {:?}",
+            fake.webhooks()
+        );
+        let (status, again) = send(host.op(Method::DELETE, &path)).await;
+        assert_eq!(status, 409, "[{connector}] nothing left to remove: {again}");
+    }
+
+    let tigris = TigrisFake::start().await;
+    let subject = Subject::of("tigris", "tigris", &tigris, tigris.config());
+    let (_, created) = send(host.op(Method::POST, "/v1/connections").json(&json!({
+        "tenant_id": "acme", "connector_id": "tigris", "config": subject.config,
+        "secrets": subject.secrets, "allow_private_networks": true,
+    })))
+    .await;
+    let id = created["id"].as_str().expect("id");
+    let (status, refused) = send(
+        host.op(Method::POST, &format!("/v1/connections/{id}/ats-webhook"))
+            .json(&json!({"public_url": "https://ats-host.example.com"})),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused["detail"].as_str().unwrap_or("").contains("register-webhook"), "{refused}");
 }

@@ -173,4 +173,19 @@ async fn unmapped_and_undeclared_operations_answer_unsupported_without_a_request
         "a0A000000000001AAA",
     )
     .await;
+    // The application object is not public either: reading applications needs it mapped.
+    let unmapped = ats_tests::fakes::salesforce::unmapped(h.fake.config());
+    for invocation in [
+        Invocation::ListApplications(PageRequest::first()),
+        Invocation::GetApplication { application_id: "a0A000000000001AAA".into() },
+    ] {
+        match h.call_with(&unmapped, invocation).await {
+            Err(CallError::Connector(AtsError::Unsupported(message))) => {
+                assert!(message.contains("application-object"), "{message}");
+                assert!(message.contains("application-candidate-field"), "{message}");
+            }
+            other => panic!("expected unsupported, got {other:?}"),
+        }
+    }
+    assert_eq!(h.fake.faults().requests(), 0, "no request was made");
 }

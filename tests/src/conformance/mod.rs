@@ -38,11 +38,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 mod faults;
+mod newer;
 mod operations;
 mod records;
 mod seed;
 
 pub use faults::*;
+pub use newer::*;
 pub use operations::*;
 pub use records::*;
 pub use seed::*;
@@ -242,6 +244,7 @@ pub async fn run_kit(fake: &dyn FakeAts) {
     let kit = Kit::new(fake).await;
     unsupported_operations_answer_unsupported(&kit).await;
     supported_operations_round_trip(&kit).await;
+    newer_operations_round_trip(&kit).await;
     paging_returns_every_job_once(&kit).await;
     incremental_since_returns_only_changed_jobs(&kit).await;
     upsert_twice_keeps_one_candidate(&kit).await;
