@@ -8,8 +8,10 @@
 //! | [`v0_2`] | bindings of `wit/since_v0.2.0`, converted to and from the host's model |
 //! | [`guest`] | a loaded component's exports, whatever its version; one call |
 //! | [`convert`] | the `Convert` trait and the macros the version modules use |
+//! | `dispatch` | the calls the versions have in common, written once (a macro) |
 
 pub mod convert;
+mod dispatch;
 pub mod guest;
 pub mod v0_1;
 pub mod v0_2;

@@ -7,6 +7,7 @@
 //! lose their question id; `state.set` on a full quota fails the call.
 
 use super::convert::{Convert, record, unit_enum, variant};
+use super::dispatch::dispatch;
 use super::guest::{Exports, operation, typed};
 use crate::model::{self, AtsError, Field, Operation};
 use crate::runtime::call::{Invocation, Output};
@@ -50,121 +51,10 @@ pub(super) async fn call(
     let config: Vec<wit::Field> = config.to_vec().convert();
     let config = config.as_slice();
     let op = |operation| exports.index(operation);
-    type E = wit::AtsError;
-    Ok(match invocation {
-        Invocation::Describe => {
-            let (manifest,) =
-                typed::<(), (wit::Manifest,)>(s, instance, &exports.describe, ()).await?;
-            Ok(Output::Manifest(manifest.convert()))
-        }
-        Invocation::ListJobs(page) => {
-            let page: wit::PageRequest = page.convert();
-            operation::<_, wit::JobPage, E, _>(
-                s,
-                instance,
-                op(Operation::ListJobs)?,
-                (config, &page),
-            )
-            .await?
-            .map(Output::Jobs)
-        }
-        Invocation::ListStages { job_id, page } => {
-            let page: wit::PageRequest = page.convert();
-            operation::<_, wit::StagePage, E, _>(
-                s,
-                instance,
-                op(Operation::ListStages)?,
-                (config, job_id.as_deref(), &page),
-            )
-            .await?
-            .map(Output::Stages)
-        }
-        Invocation::ListApplications(page) => {
-            let page: wit::PageRequest = page.convert();
-            operation::<_, wit::ApplicationPage, E, _>(
-                s,
-                instance,
-                op(Operation::ListApplications)?,
-                (config, &page),
-            )
-            .await?
-            .map(Output::Applications)
-        }
-        Invocation::GetCandidate { candidate_id } => operation::<_, wit::Candidate, E, _>(
-            s,
-            instance,
-            op(Operation::GetCandidate)?,
-            (config, candidate_id.as_str()),
-        )
-        .await?
-        .map(Output::Candidate),
-        Invocation::FindCandidates { lookup, page } => {
-            let (lookup, page): (wit::CandidateLookup, wit::PageRequest) =
-                (lookup.convert(), page.convert());
-            operation::<_, wit::CandidatePage, E, _>(
-                s,
-                instance,
-                op(Operation::FindCandidates)?,
-                (config, &lookup, &page),
-            )
-            .await?
-            .map(Output::Candidates)
-        }
-        Invocation::UpsertCandidate(input) => {
-            let input: wit::CandidateInput = input.convert();
-            operation::<_, wit::UpsertResult, E, _>(
-                s,
-                instance,
-                op(Operation::UpsertCandidate)?,
-                (config, &input),
-            )
-            .await?
-            .map(Output::Upserted)
-        }
-        Invocation::CreateApplication(input) => {
-            let input: wit::ApplicationInput = input.convert();
-            operation::<_, wit::Application, E, _>(
-                s,
-                instance,
-                op(Operation::CreateApplication)?,
-                (config, &input),
-            )
-            .await?
-            .map(Output::Application)
-        }
-        Invocation::MoveApplication { application_id, stage_id } => {
-            operation::<_, wit::WriteReceipt, E, _>(
-                s,
-                instance,
-                op(Operation::MoveApplication)?,
-                (config, application_id.as_str(), stage_id.as_str()),
-            )
-            .await?
-            .map(Output::Receipt)
-        }
-        Invocation::AddNote(input) => {
-            let input: wit::NoteInput = input.convert();
-            receipt(s, instance, op(Operation::AddNote)?, (config, &input)).await?
-        }
-        Invocation::AddTag(input) => {
-            let input: wit::TagInput = input.convert();
-            receipt(s, instance, op(Operation::AddTag)?, (config, &input)).await?
-        }
-        Invocation::AddAttachment(input) => {
-            let input: wit::AttachmentInput = input.convert();
-            receipt(s, instance, op(Operation::AddAttachment)?, (config, &input)).await?
-        }
-        Invocation::RejectApplication(input) => {
-            let input: wit::RejectInput = input.convert();
-            receipt(s, instance, op(Operation::RejectApplication)?, (config, &input)).await?
-        }
-        Invocation::WriteResult(input) => {
-            let input: wit::ResultInput = input.convert();
-            receipt(s, instance, op(Operation::WriteResult)?, (config, &input)).await?
-        }
+    Ok(dispatch!(invocation, s, instance, exports, config, op;
         Invocation::ParseWebhook(request) => {
             let request: wit::WebhookRequest = request.convert();
-            operation::<_, Vec<wit::ChangeEvent>, E, _>(
+            operation::<_, Vec<wit::ChangeEvent>, wit::AtsError, _>(
                 s,
                 instance,
                 op(Operation::ParseWebhook)?,
@@ -177,24 +67,7 @@ pub(super) async fn call(
             let operation = other.operation().unwrap_or(Operation::Check);
             Err(super::ContractVersion::V0_1.lacks(operation))
         }
-    })
-}
-
-/// The writes that answer a `write-receipt`.
-async fn receipt<P>(
-    store: &mut Store<CallState>,
-    instance: &Instance,
-    index: &wasmtime::component::ComponentExportIndex,
-    params: P,
-) -> wasmtime::Result<Result<Output, AtsError>>
-where
-    P: wasmtime::component::ComponentNamedList + wasmtime::component::Lower + Send + Sync,
-{
-    Ok(operation::<P, wit::WriteReceipt, wit::AtsError, model::WriteReceipt>(
-        store, instance, index, params,
-    )
-    .await?
-    .map(Output::Receipt))
+    ))
 }
 
 // ---- imports ----

@@ -3,6 +3,7 @@
 //! follows this version field for field.
 
 use super::convert::{Convert, record, unit_enum, variant};
+use super::dispatch::dispatch;
 use super::guest::{Exports, operation, typed};
 use crate::model::{self, AtsError, Field, Operation};
 use crate::runtime::call::{Invocation, Output};
@@ -46,121 +47,10 @@ pub(super) async fn call(
     let config: Vec<wit::Field> = config.to_vec().convert();
     let config = config.as_slice();
     let op = |operation| exports.index(operation);
-    type E = wit::AtsError;
-    Ok(match invocation {
-        Invocation::Describe => {
-            let (manifest,) =
-                typed::<(), (wit::Manifest,)>(s, instance, &exports.describe, ()).await?;
-            Ok(Output::Manifest(manifest.convert()))
-        }
-        Invocation::ListJobs(page) => {
-            let page: wit::PageRequest = page.convert();
-            operation::<_, wit::JobPage, E, _>(
-                s,
-                instance,
-                op(Operation::ListJobs)?,
-                (config, &page),
-            )
-            .await?
-            .map(Output::Jobs)
-        }
-        Invocation::ListStages { job_id, page } => {
-            let page: wit::PageRequest = page.convert();
-            operation::<_, wit::StagePage, E, _>(
-                s,
-                instance,
-                op(Operation::ListStages)?,
-                (config, job_id.as_deref(), &page),
-            )
-            .await?
-            .map(Output::Stages)
-        }
-        Invocation::ListApplications(page) => {
-            let page: wit::PageRequest = page.convert();
-            operation::<_, wit::ApplicationPage, E, _>(
-                s,
-                instance,
-                op(Operation::ListApplications)?,
-                (config, &page),
-            )
-            .await?
-            .map(Output::Applications)
-        }
-        Invocation::GetCandidate { candidate_id } => operation::<_, wit::Candidate, E, _>(
-            s,
-            instance,
-            op(Operation::GetCandidate)?,
-            (config, candidate_id.as_str()),
-        )
-        .await?
-        .map(Output::Candidate),
-        Invocation::FindCandidates { lookup, page } => {
-            let (lookup, page): (wit::CandidateLookup, wit::PageRequest) =
-                (lookup.convert(), page.convert());
-            operation::<_, wit::CandidatePage, E, _>(
-                s,
-                instance,
-                op(Operation::FindCandidates)?,
-                (config, &lookup, &page),
-            )
-            .await?
-            .map(Output::Candidates)
-        }
-        Invocation::UpsertCandidate(input) => {
-            let input: wit::CandidateInput = input.convert();
-            operation::<_, wit::UpsertResult, E, _>(
-                s,
-                instance,
-                op(Operation::UpsertCandidate)?,
-                (config, &input),
-            )
-            .await?
-            .map(Output::Upserted)
-        }
-        Invocation::CreateApplication(input) => {
-            let input: wit::ApplicationInput = input.convert();
-            operation::<_, wit::Application, E, _>(
-                s,
-                instance,
-                op(Operation::CreateApplication)?,
-                (config, &input),
-            )
-            .await?
-            .map(Output::Application)
-        }
-        Invocation::MoveApplication { application_id, stage_id } => {
-            operation::<_, wit::WriteReceipt, E, _>(
-                s,
-                instance,
-                op(Operation::MoveApplication)?,
-                (config, application_id.as_str(), stage_id.as_str()),
-            )
-            .await?
-            .map(Output::Receipt)
-        }
-        Invocation::AddNote(input) => {
-            let input: wit::NoteInput = input.convert();
-            receipt(s, instance, op(Operation::AddNote)?, (config, &input)).await?
-        }
-        Invocation::AddTag(input) => {
-            let input: wit::TagInput = input.convert();
-            receipt(s, instance, op(Operation::AddTag)?, (config, &input)).await?
-        }
-        Invocation::AddAttachment(input) => {
-            let input: wit::AttachmentInput = input.convert();
-            receipt(s, instance, op(Operation::AddAttachment)?, (config, &input)).await?
-        }
-        Invocation::RejectApplication(input) => {
-            let input: wit::RejectInput = input.convert();
-            receipt(s, instance, op(Operation::RejectApplication)?, (config, &input)).await?
-        }
-        Invocation::WriteResult(input) => {
-            let input: wit::ResultInput = input.convert();
-            receipt(s, instance, op(Operation::WriteResult)?, (config, &input)).await?
-        }
+    Ok(dispatch!(invocation, s, instance, exports, config, op;
         Invocation::ParseWebhook(request) => {
             let request: wit::WebhookRequest = request.convert();
-            operation::<_, wit::WebhookOutcome, E, _>(
+            operation::<_, wit::WebhookOutcome, wit::AtsError, _>(
                 s,
                 instance,
                 op(Operation::ParseWebhook)?,
@@ -170,13 +60,13 @@ pub(super) async fn call(
             .map(Output::Webhook)
         }
         Invocation::Check => {
-            operation::<_, wit::Account, E, _>(s, instance, op(Operation::Check)?, (config,))
+            operation::<_, wit::Account, wit::AtsError, _>(s, instance, op(Operation::Check)?, (config,))
                 .await?
                 .map(Output::Account)
         }
         Invocation::ListTags(page) => {
             let page: wit::PageRequest = page.convert();
-            operation::<_, wit::TagPage, E, _>(
+            operation::<_, wit::TagPage, wit::AtsError, _>(
                 s,
                 instance,
                 op(Operation::ListTags)?,
@@ -187,7 +77,7 @@ pub(super) async fn call(
         }
         Invocation::ListRejectionReasons(page) => {
             let page: wit::PageRequest = page.convert();
-            operation::<_, wit::RejectionReasonPage, E, _>(
+            operation::<_, wit::RejectionReasonPage, wit::AtsError, _>(
                 s,
                 instance,
                 op(Operation::ListRejectionReasons)?,
@@ -198,7 +88,7 @@ pub(super) async fn call(
         }
         Invocation::ListUsers(page) => {
             let page: wit::PageRequest = page.convert();
-            operation::<_, wit::UserPage, E, _>(
+            operation::<_, wit::UserPage, wit::AtsError, _>(
                 s,
                 instance,
                 op(Operation::ListUsers)?,
@@ -207,7 +97,7 @@ pub(super) async fn call(
             .await?
             .map(Output::Users)
         }
-        Invocation::GetApplication { application_id } => operation::<_, wit::Application, E, _>(
+        Invocation::GetApplication { application_id } => operation::<_, wit::Application, wit::AtsError, _>(
             s,
             instance,
             op(Operation::GetApplication)?,
@@ -217,34 +107,27 @@ pub(super) async fn call(
         .map(Output::Application),
         Invocation::RemoveTag(input) => {
             let input: wit::TagInput = input.convert();
-            receipt(s, instance, op(Operation::RemoveTag)?, (config, &input)).await?
+            operation::<_, wit::WriteReceipt, wit::AtsError, _>(s, instance, op(Operation::RemoveTag)?, (config, &input))
+                .await?
+                .map(Output::Receipt)
         }
         Invocation::RegisterWebhook(subscription) => {
             let subscription: wit::WebhookSubscription = subscription.convert();
-            receipt(s, instance, op(Operation::RegisterWebhook)?, (config, &subscription)).await?
+            operation::<_, wit::WriteReceipt, wit::AtsError, _>(s, instance, op(Operation::RegisterWebhook)?, (config, &subscription))
+                .await?
+                .map(Output::Receipt)
         }
         Invocation::UnregisterWebhook { remote_id } => {
-            receipt(s, instance, op(Operation::UnregisterWebhook)?, (config, remote_id.as_str()))
-                .await?
+            operation::<_, wit::WriteReceipt, wit::AtsError, _>(
+                s,
+                instance,
+                op(Operation::UnregisterWebhook)?,
+                (config, remote_id.as_str()),
+            )
+            .await?
+            .map(Output::Receipt)
         }
-    })
-}
-
-/// The writes that answer a `write-receipt`.
-async fn receipt<P>(
-    store: &mut Store<CallState>,
-    instance: &Instance,
-    index: &wasmtime::component::ComponentExportIndex,
-    params: P,
-) -> wasmtime::Result<Result<Output, AtsError>>
-where
-    P: wasmtime::component::ComponentNamedList + wasmtime::component::Lower + Send + Sync,
-{
-    Ok(operation::<P, wit::WriteReceipt, wit::AtsError, model::WriteReceipt>(
-        store, instance, index, params,
-    )
-    .await?
-    .map(Output::Receipt))
+    ))
 }
 
 // ---- imports ----
