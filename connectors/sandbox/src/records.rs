@@ -26,7 +26,12 @@ pub fn to_job(raw: Value) -> Job {
         code: text(&raw, "ref"),
         title: text(&raw, "title").unwrap_or_default(),
         status,
-        location: text(&raw, "city").map(ats_connector_sdk::records::location),
+        location: text(&raw, "city").map(|city| Location {
+            text: Some(city.clone()),
+            city: Some(city),
+            country: text(&raw, "country"),
+            ..Location::default()
+        }),
         description: text(&raw, "description"),
         department: text(&raw, "department"),
         assigned_users: text(&raw, "recruiter").into_iter().collect(),
@@ -78,6 +83,14 @@ pub fn to_candidate(raw: Value) -> Candidate {
         last_name: text(&raw, "last_name").unwrap_or_default(),
         emails: strings(&raw, "emails"),
         phones: strings(&raw, "phones"),
+        tags: raw
+            .get("tags")
+            .and_then(Value::as_array)
+            .map(|tags| tags.iter().filter_map(|t| text(t, "tag")).collect())
+            .unwrap_or_default(),
+        source: text(&raw, "source"),
+        company: text(&raw, "company"),
+        title: text(&raw, "title"),
         updated_at: text(&raw, "updated_at"),
         custom_fields: Vec::new(),
         raw: raw.to_string(),

@@ -14,17 +14,21 @@
 //! | [`ats_webhooks`] | a connection's webhook in the ATS itself (register, remove) |
 //! | [`syncs`] | sync now, schedules, `/v1/runs` |
 //! | [`records`] | unified reads and `/v1/events` |
+//! | [`candidates`] | stored candidates and live candidate reads |
+//! | [`reference`] | a connection's synced tags, rejection reasons and users |
 //! | [`writes`] | writes through connectors, with idempotency keys |
 //! | [`inbound`] | webhooks from the ATS → syncs |
 
 pub mod ats_webhooks;
 pub mod auth;
+pub mod candidates;
 pub mod connections;
 pub mod connectors;
 pub mod inbound;
 pub mod openapi;
 pub mod problem;
 pub mod records;
+pub mod reference;
 pub mod syncs;
 pub mod tenants;
 pub mod webhooks;
@@ -141,6 +145,8 @@ pub fn v1_routes() -> Routes<AppState> {
     let routes = ats_webhooks::routes(routes);
     let routes = syncs::routes(routes);
     let routes = records::routes(routes);
+    let routes = candidates::routes(routes);
+    let routes = reference::routes(routes);
     let routes = writes::routes(routes);
     let routes = inbound::routes(routes);
     webhooks::routes(routes)

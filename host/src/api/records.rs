@@ -1,14 +1,17 @@
 //! Unified reads from the store: `/v1/jobs` (with activate / freeze), `/v1/stages`,
 //! `/v1/applications`, and the event log `/v1/events`. Lists are paginated with a stable
 //! cursor (the record's position in the store, not an offset) and filter on
-//! `updated_after` (unix milliseconds of the host's last change to the record).
+//! `updated_after` (unix milliseconds of the host's last change to the record) and on the
+//! fields products pick by: jobs by `status`, `active`, `country`; applications by `job_id`,
+//! `stage_id`, `status` (and `include=candidate` embeds the stored candidate); stages by
+//! `job_id`. An unknown query parameter is refused, naming the ones the route takes.
 
 use super::AppState;
 use super::auth::Caller;
 use super::connections::visible;
 use super::openapi::{Access, Routes};
 use super::problem::{Body, Problem};
-use crate::store::{JobFlags, RecordFilter, record_key};
+use crate::store::{FieldFilter, JobFlags, RecordFilter, record_key};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -25,11 +28,11 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             "/v1/jobs",
             "records",
             Access::AnyKey,
-            "Synced jobs; filter by connection_id, updated_after; page with cursor",
+            "Synced jobs; filter by connection_id, status, active, country, updated_after; page with cursor",
             None,
             get(list_jobs),
         )
-        .query(&["connection_id", "updated_after", "cursor", "limit"])
+        .query(&["connection_id", "status", "active", "country", "updated_after", "cursor", "limit"])
         .add(
             "GET",
             "/v1/connections/{id}/jobs/{job}",
@@ -53,21 +56,30 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             "/v1/connections/{id}/stages",
             "records",
             Access::AnyKey,
-            "The connection's pipeline stages in order; filter by updated_after; page with cursor",
+            "The connection's pipeline stages in order; job_id: that job's own pipeline (else the global one); filter by updated_after; page with cursor",
             None,
             get(list_stages),
         )
-        .query(&["updated_after", "cursor", "limit"])
+        .query(&["job_id", "updated_after", "cursor", "limit"])
         .add(
             "GET",
             "/v1/applications",
             "records",
             Access::AnyKey,
-            "Synced applications; filter by connection_id, updated_after; page with cursor",
+            "Synced applications; filter by connection_id, job_id, stage_id, status, updated_after; include=candidate embeds the candidate; page with cursor",
             None,
             get(list_applications),
         )
-        .query(&["connection_id", "updated_after", "cursor", "limit"])
+        .query(&[
+            "connection_id",
+            "job_id",
+            "stage_id",
+            "status",
+            "include",
+            "updated_after",
+            "cursor",
+            "limit",
+        ])
         .add(
             "GET",
             "/v1/events",
@@ -80,16 +92,46 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
         .query(&["after", "limit"])
 }
 
+/// The query parameters every unified list takes.
+pub(super) struct ListQuery {
+    pub connection_id: Option<String>,
+    pub updated_after: Option<i64>,
+    pub cursor: Option<String>,
+    pub limit: Option<usize>,
+    pub fields: FieldFilter,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
+struct JobQuery {
     connection_id: Option<String>,
     updated_after: Option<i64>,
     cursor: Option<String>,
     limit: Option<usize>,
+    status: Option<String>,
+    active: Option<bool>,
+    country: Option<String>,
 }
 
-fn filter(state: &AppState, caller: &Caller, query: ListQuery) -> Result<RecordFilter, Problem> {
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApplicationQuery {
+    connection_id: Option<String>,
+    updated_after: Option<i64>,
+    cursor: Option<String>,
+    limit: Option<usize>,
+    job_id: Option<String>,
+    stage_id: Option<String>,
+    status: Option<String>,
+    /// `candidate`: embed the stored candidate of each application.
+    include: Option<String>,
+}
+
+pub(super) fn filter(
+    state: &AppState,
+    caller: &Caller,
+    query: ListQuery,
+) -> Result<RecordFilter, Problem> {
     if let Some(connection) = &query.connection_id {
         visible(state, caller, connection)?;
     }
@@ -108,6 +150,7 @@ fn filter(state: &AppState, caller: &Caller, query: ListQuery) -> Result<RecordF
         updated_after: query.updated_after,
         after,
         limit: query.limit.unwrap_or(100).clamp(1, 1000),
+        fields: query.fields,
     })
 }
 
@@ -127,7 +170,7 @@ pub fn page_of<T>(
 }
 
 /// The filter asking the store for one record more than the page, to know if more follow.
-fn one_more(filter: &RecordFilter) -> RecordFilter {
+pub(super) fn one_more(filter: &RecordFilter) -> RecordFilter {
     RecordFilter { limit: filter.limit + 1, ..filter.clone() }
 }
 
@@ -136,15 +179,32 @@ fn decode_cursor(cursor: &str) -> Option<String> {
     URL_SAFE_NO_PAD.decode(cursor.as_bytes()).ok().and_then(|raw| String::from_utf8(raw).ok())
 }
 
-fn cursor(connection_id: &str, remote_id: &str) -> String {
+pub(super) fn cursor(connection_id: &str, remote_id: &str) -> String {
     URL_SAFE_NO_PAD.encode(record_key(connection_id, remote_id))
 }
 
 async fn list_jobs(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<JobQuery>,
 ) -> Response {
+    if let Some(country) = &query.country
+        && !(country.len() == 2 && country.chars().all(|c| c.is_ascii_alphabetic()))
+    {
+        return Problem::invalid("country", "an ISO 3166-1 alpha-2 code, e.g. NL").into_response();
+    }
+    let query = ListQuery {
+        connection_id: query.connection_id,
+        updated_after: query.updated_after,
+        cursor: query.cursor,
+        limit: query.limit,
+        fields: FieldFilter {
+            status: query.status,
+            active: query.active,
+            country: query.country,
+            ..FieldFilter::default()
+        },
+    };
     let filter = match filter(&state, &caller, query) {
         Ok(f) => f,
         Err(p) => return p.into_response(),
@@ -204,6 +264,9 @@ async fn job_flags(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StageQuery {
+    /// The stages of this job's own pipeline; the connection's global pipeline when the
+    /// ATS keeps none per job.
+    job_id: Option<String>,
     updated_after: Option<i64>,
     cursor: Option<String>,
     limit: Option<usize>,
@@ -225,6 +288,10 @@ async fn list_stages(
         Err(e) => return Problem::internal(e).into_response(),
     };
     stages.sort_by(|a, b| (a.position, &a.remote_id).cmp(&(b.position, &b.remote_id)));
+    if let Some(job) = &query.job_id {
+        let own = stages.iter().any(|s| s.job_id.as_ref() == Some(job));
+        stages.retain(|s| if own { s.job_id.as_ref() == Some(job) } else { s.job_id.is_none() });
+    }
     stages.retain(|s| query.updated_after.is_none_or(|after| s.updated_at > after));
     let start = match &query.cursor {
         None => 0,
@@ -254,20 +321,52 @@ async fn list_stages(
 async fn list_applications(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<ApplicationQuery>,
 ) -> Response {
+    let with_candidate = match query.include.as_deref() {
+        None | Some("") => false,
+        Some("candidate") => true,
+        Some(other) => {
+            return Problem::invalid(
+                "include",
+                format!("`{other}` cannot be included; `candidate` can"),
+            )
+            .into_response();
+        }
+    };
+    let query = ListQuery {
+        connection_id: query.connection_id,
+        updated_after: query.updated_after,
+        cursor: query.cursor,
+        limit: query.limit,
+        fields: FieldFilter {
+            job_id: query.job_id,
+            stage_id: query.stage_id,
+            status: query.status,
+            ..FieldFilter::default()
+        },
+    };
     let filter = match filter(&state, &caller, query) {
         Ok(f) => f,
         Err(p) => return p.into_response(),
     };
-    match state.store.applications(&one_more(&filter)) {
-        Ok(apps) => {
-            let (apps, next) =
-                page_of(apps, filter.limit, |a| cursor(&a.connection_id, &a.remote_id));
-            Json(json!({"data": apps, "next_cursor": next})).into_response()
+    let apps = match state.store.applications(&one_more(&filter)) {
+        Ok(apps) => apps,
+        Err(e) => return Problem::internal(e).into_response(),
+    };
+    let (apps, next) = page_of(apps, filter.limit, |a| cursor(&a.connection_id, &a.remote_id));
+    let mut data = Vec::with_capacity(apps.len());
+    for app in apps {
+        let mut value = serde_json::to_value(&app).unwrap_or_default();
+        if with_candidate {
+            match state.store.candidate(&app.connection_id, &app.candidate_id) {
+                Ok(candidate) => value["candidate"] = json!(candidate),
+                Err(e) => return Problem::internal(e).into_response(),
+            }
         }
-        Err(e) => Problem::internal(e).into_response(),
+        data.push(value);
     }
+    Json(json!({"data": data, "next_cursor": next})).into_response()
 }
 
 #[derive(Deserialize)]

@@ -83,6 +83,59 @@ pub struct RecordFilter {
     /// Records after this record key (`connection \0 remote id`, see [`record_key`]).
     pub after: Option<String>,
     pub limit: usize,
+    /// Field filters; each applies to the records that have the field (`None`: any).
+    pub fields: FieldFilter,
+}
+
+/// Filters on record fields of the unified reads. Each is exact (e-mails and statuses
+/// case-insensitively; phones by their digits).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldFilter {
+    /// Applications: of this job.
+    pub job_id: Option<String>,
+    /// Applications: in this stage.
+    pub stage_id: Option<String>,
+    /// Jobs (`open`, `closed`, ...) and applications (`active`, `rejected`, ...).
+    pub status: Option<String>,
+    /// Jobs: activated by the customer or not.
+    pub active: Option<bool>,
+    /// Jobs: in this country (ISO 3166-1 alpha-2).
+    pub country: Option<String>,
+    /// Candidates: with this e-mail address.
+    pub email: Option<String>,
+    /// Candidates: with this phone number.
+    pub phone: Option<String>,
+}
+
+/// The digits of a phone number, the form phone filters compare.
+pub fn phone_digits(phone: &str) -> String {
+    phone.chars().filter(char::is_ascii_digit).collect()
+}
+
+impl FieldFilter {
+    pub fn job(&self, job: &StoredJob) -> bool {
+        self.status.as_ref().is_none_or(|s| s.eq_ignore_ascii_case(&job.status))
+            && self.active.is_none_or(|a| a == job.active)
+            && self
+                .country
+                .as_ref()
+                .is_none_or(|c| job.country.as_ref().is_some_and(|jc| jc.eq_ignore_ascii_case(c)))
+    }
+
+    pub fn application(&self, application: &StoredApplication) -> bool {
+        self.job_id.as_ref().is_none_or(|j| *j == application.job_id)
+            && self.stage_id.as_ref().is_none_or(|s| application.stage_id.as_ref() == Some(s))
+            && self.status.as_ref().is_none_or(|s| s.eq_ignore_ascii_case(&application.status))
+    }
+
+    pub fn candidate(&self, candidate: &StoredCandidate) -> bool {
+        self.email.as_ref().is_none_or(|e| {
+            candidate.emails.iter().any(|ce| ce.trim().eq_ignore_ascii_case(e.trim()))
+        }) && self.phone.as_ref().is_none_or(|p| {
+            let wanted = phone_digits(p);
+            !wanted.is_empty() && candidate.phones.iter().any(|cp| phone_digits(cp) == wanted)
+        })
+    }
 }
 
 /// The key of a connection's record, the position cursors of unified reads point at.
@@ -142,6 +195,22 @@ pub trait Store: Send + Sync {
         remote_id: &str,
     ) -> Result<Option<StoredApplication>, StoreError>;
     fn applications(&self, filter: &RecordFilter) -> Result<Vec<StoredApplication>, StoreError>;
+    /// The candidates behind synced applications.
+    fn candidates(&self, filter: &RecordFilter) -> Result<Vec<StoredCandidate>, StoreError>;
+    /// Replaces a connection's reference list of `kind` (`tags`, `rejection-reasons`,
+    /// `users`) with `entries`, as last synced.
+    fn put_reference(
+        &self,
+        connection_id: &str,
+        kind: &str,
+        entries: &[serde_json::Value],
+    ) -> Result<(), StoreError>;
+    /// A connection's reference list of `kind`, as last synced (empty when never synced).
+    fn reference(
+        &self,
+        connection_id: &str,
+        kind: &str,
+    ) -> Result<Vec<serde_json::Value>, StoreError>;
     /// The last-seen candidate behind a synced application.
     fn candidate(
         &self,
@@ -172,4 +241,41 @@ pub trait Store: Send + Sync {
 
     /// Flushes to disk.
     fn flush(&self) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod field_filter_tests {
+    use super::*;
+
+    #[test]
+    fn candidates_match_e_mails_without_case_and_phones_by_digits() {
+        let candidate = StoredCandidate {
+            connection_id: "c".into(),
+            tenant_id: "t".into(),
+            remote_id: "1".into(),
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            emails: vec!["Ada@Example.com".into()],
+            phones: vec!["+31 6 1234 5678".into()],
+            custom_fields: vec![],
+            tags: vec![],
+            source: None,
+            company: None,
+            title: None,
+            location: None,
+            remote_updated_at: None,
+            first_seen_at: 0,
+            updated_at: 0,
+        };
+        let by = |email: Option<&str>, phone: Option<&str>| FieldFilter {
+            email: email.map(str::to_string),
+            phone: phone.map(str::to_string),
+            ..FieldFilter::default()
+        };
+        assert!(by(Some("ada@example.COM"), None).candidate(&candidate));
+        assert!(by(None, Some("+31612345678")).candidate(&candidate));
+        assert!(!by(None, Some("12345678")).candidate(&candidate), "digits compare whole");
+        assert!(!by(Some("bob@example.com"), None).candidate(&candidate));
+        assert!(by(None, None).candidate(&candidate));
+    }
 }

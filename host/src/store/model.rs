@@ -263,6 +263,9 @@ pub struct StoredJob {
     /// `open` or `closed`, as the ATS says.
     pub status: String,
     pub location: Option<String>,
+    /// ISO 3166-1 alpha-2, from the structured location (contract 0.2).
+    #[serde(default)]
+    pub country: Option<String>,
     pub description: Option<String>,
     pub assigned_users: Vec<String>,
     pub remote_updated_at: Option<String>,
@@ -321,6 +324,17 @@ pub struct StoredCandidate {
     pub emails: Vec<String>,
     pub phones: Vec<String>,
     pub custom_fields: Vec<(String, String)>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Current employer and job title.
+    #[serde(default)]
+    pub company: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub location: Option<String>,
     pub remote_updated_at: Option<String>,
     pub first_seen_at: i64,
     pub updated_at: i64,

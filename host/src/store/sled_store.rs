@@ -37,6 +37,8 @@ pub struct SledStore {
     applications: sled::Tree,
     candidates: sled::Tree,
     events: sled::Tree,
+    /// `connection \0 kind` → the connection's synced reference list (tags, users, ...).
+    reference: sled::Tree,
 }
 
 impl SledStore {
@@ -94,6 +96,7 @@ impl SledStore {
             applications: db.open_tree("applications")?,
             candidates: db.open_tree("candidates")?,
             events: db.open_tree("events")?,
+            reference: db.open_tree("reference")?,
             db,
         })
     }
@@ -238,9 +241,14 @@ impl Store for SledStore {
     fn delete_connection(&self, id: &str) -> Result<bool, StoreError> {
         let existed = self.connections.remove(id.as_bytes())?.is_some();
         self.secrets.remove(id.as_bytes())?;
-        for tree in
-            [&self.jobs, &self.stages, &self.applications, &self.candidates, &self.checkpoints]
-        {
+        for tree in [
+            &self.jobs,
+            &self.stages,
+            &self.applications,
+            &self.candidates,
+            &self.checkpoints,
+            &self.reference,
+        ] {
             for entry in tree.scan_prefix(prefix(id)) {
                 let (k, _) = entry?;
                 tree.remove(k)?;
@@ -319,7 +327,9 @@ impl Store for SledStore {
     }
 
     fn jobs(&self, filter: &RecordFilter) -> Result<Vec<StoredJob>, StoreError> {
-        scan_records(&self.jobs, "jobs", filter, |j: &StoredJob| (&j.tenant_id, j.updated_at))
+        scan_records(&self.jobs, "jobs", filter, |j: &StoredJob| {
+            (&j.tenant_id, j.updated_at, filter.fields.job(j))
+        })
     }
 
     fn stages(&self, connection_id: &str) -> Result<Vec<StoredStage>, StoreError> {
@@ -347,8 +357,32 @@ impl Store for SledStore {
 
     fn applications(&self, filter: &RecordFilter) -> Result<Vec<StoredApplication>, StoreError> {
         scan_records(&self.applications, "applications", filter, |a: &StoredApplication| {
-            (&a.tenant_id, a.updated_at)
+            (&a.tenant_id, a.updated_at, filter.fields.application(a))
         })
+    }
+
+    fn candidates(&self, filter: &RecordFilter) -> Result<Vec<StoredCandidate>, StoreError> {
+        scan_records(&self.candidates, "candidates", filter, |c: &StoredCandidate| {
+            (&c.tenant_id, c.updated_at, filter.fields.candidate(c))
+        })
+    }
+
+    fn put_reference(
+        &self,
+        connection_id: &str,
+        kind: &str,
+        entries: &[serde_json::Value],
+    ) -> Result<(), StoreError> {
+        self.reference.insert(key(&[connection_id, kind]), encode(&entries))?;
+        Ok(())
+    }
+
+    fn reference(
+        &self,
+        connection_id: &str,
+        kind: &str,
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
+        Ok(get(&self.reference, "reference", &key(&[connection_id, kind]))?.unwrap_or_default())
     }
 
     fn append_events(
@@ -458,7 +492,7 @@ fn scan_records<T: DeserializeOwned>(
     tree: &sled::Tree,
     name: &'static str,
     filter: &RecordFilter,
-    fields: impl Fn(&T) -> (&String, i64),
+    fields: impl Fn(&T) -> (&String, i64, bool),
 ) -> Result<Vec<T>, StoreError> {
     use std::ops::Bound;
     let start = match (&filter.after, &filter.connection_id) {
@@ -475,8 +509,9 @@ fn scan_records<T: DeserializeOwned>(
             break;
         }
         let record: T = decode(name, &k, &v)?;
-        let (tenant, updated_at) = fields(&record);
-        if filter.tenant_id.as_ref().is_none_or(|t| t == tenant)
+        let (tenant, updated_at, matches) = fields(&record);
+        if matches
+            && filter.tenant_id.as_ref().is_none_or(|t| t == tenant)
             && filter.updated_after.is_none_or(|after| updated_at > after)
         {
             found.push(record);

@@ -31,7 +31,15 @@ fn raw_json(raw: &str) -> Value {
 
 /// The fields whose change is a `job.updated`.
 fn job_view(job: &StoredJob) -> Value {
-    json!([job.code, job.title, job.status, job.location, job.description, job.assigned_users])
+    json!([
+        job.code,
+        job.title,
+        job.status,
+        job.location,
+        job.country,
+        job.description,
+        job.assigned_users
+    ])
 }
 
 fn job_summary(job: &StoredJob) -> Value {
@@ -56,6 +64,12 @@ pub fn job(
         title: incoming.title.clone(),
         status: status.clone(),
         location: incoming.location.as_ref().and_then(crate::model::Location::display),
+        country: incoming
+            .location
+            .as_ref()
+            .and_then(|l| l.country.clone())
+            .filter(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_alphabetic()))
+            .map(|c| c.to_ascii_uppercase()),
         description: incoming.description.clone(),
         assigned_users: incoming.assigned_users.clone(),
         remote_updated_at: incoming.updated_at.clone(),
@@ -114,6 +128,7 @@ pub fn job(
         stored.title = fresh.title;
         stored.status = fresh.status;
         stored.location = fresh.location;
+        stored.country = fresh.country;
         stored.description = fresh.description;
         stored.assigned_users = fresh.assigned_users;
         if events.is_empty() {
@@ -189,6 +204,7 @@ pub fn application(
         json!({
             "application_id": app.remote_id, "candidate_id": app.candidate_id, "job_id": app.job_id,
             "stage_id": app.stage_id, "stage_name": app.stage_id.as_deref().and_then(&stage_name), "status": app.status,
+            "candidate_url": format!("/v1/connections/{}/candidates/{}", app.connection_id, app.candidate_id),
         })
     };
     let Some(mut stored) = existing else {
@@ -251,13 +267,15 @@ fn candidate_summary(candidate: &StoredCandidate) -> Value {
     json!({
         "candidate_id": candidate.remote_id, "first_name": candidate.first_name,
         "last_name": candidate.last_name, "emails": candidate.emails, "phones": candidate.phones,
-        "custom_fields": candidate.custom_fields,
+        "custom_fields": candidate.custom_fields, "tags": candidate.tags, "source": candidate.source,
+        "company": candidate.company, "title": candidate.title, "location": candidate.location,
     })
 }
 
 /// Decides the stored candidate and its event. The first sight of a candidate is its
 /// baseline (its application's `application.created` announced it); later changes of name,
-/// contact details or custom fields are a `candidate.updated` with before and after.
+/// contact details, custom fields, tags, source, company, title or location are a
+/// `candidate.updated` with before and after.
 pub fn candidate(
     scope: &Scope,
     existing: Option<StoredCandidate>,
@@ -277,6 +295,11 @@ pub fn candidate(
             .iter()
             .map(|f| (f.name.clone(), f.value.clone()))
             .collect(),
+        tags: incoming.tags.clone(),
+        source: incoming.source.clone(),
+        company: incoming.company.clone(),
+        title: incoming.title.clone(),
+        location: incoming.location.as_ref().and_then(crate::model::Location::display),
         remote_updated_at: incoming.updated_at.clone(),
         first_seen_at: scope.now,
         updated_at: scope.now,

@@ -7,11 +7,13 @@
 //! |---|---|
 //! | [`runner`] | one run: passes, pages, checkpoints, retries, guards |
 //! | [`detect`] | change detection → stored records + events |
+//! | [`reference`] | the tags, rejection reasons and users a jobs run refreshes |
 //! | [`budget`] | the per-connection rate budget shared by syncs and writes |
 //! | [`time`] | RFC 3339 timestamps for watermarks |
 
 pub mod budget;
 pub mod detect;
+pub mod reference;
 pub mod runner;
 pub mod time;
 

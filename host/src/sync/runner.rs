@@ -195,6 +195,7 @@ impl SyncEngine {
         if kind == SyncKind::Jobs && checkpoint.page_token.is_none() {
             let stages = self.sync_stages(run, ctx, &checkpoint).await;
             self.optional_part(run, "stages", stages)?;
+            self.sync_reference(run, ctx).await?;
         }
         let mut tokens_seen: HashSet<String> = checkpoint.page_token.iter().cloned().collect();
         let mut pages_this_run = 0u64;
@@ -260,7 +261,7 @@ impl SyncEngine {
     /// part, any other failure a failed part (the run ends `partial`), and the run goes on
     /// either way. Only what stops every call (credentials refused, a rate limit to wait out,
     /// the store failing) still stops the run.
-    fn optional_part(
+    pub(super) fn optional_part(
         &self,
         run: &mut Run,
         part: &str,

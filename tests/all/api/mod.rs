@@ -9,6 +9,7 @@ mod errors;
 mod inbound;
 mod observability;
 mod optional_parts;
+mod product_reads;
 mod receiver;
 mod requests;
 mod through_the_host;
