@@ -99,7 +99,7 @@ pub async fn start(host: &Host, interval: Duration) -> anyhow::Result<Arc<DemoSt
         .connection(DEMO_CONNECTION)?
         .ok_or_else(|| anyhow::anyhow!("the demo connection was not stored"))?;
     host.sync.schedule(&connection);
-    host.sync.sync_now(DEMO_CONNECTION, SyncKind::Jobs, "manual")?;
+    host.sync.sync_now(DEMO_CONNECTION, SyncKind::Jobs, crate::store::Trigger::Manual)?;
     tracing::info!(
         connection = DEMO_CONNECTION,
         "demo: connection ready; first syncs started (GET /demo shows runs and events)"
@@ -108,15 +108,21 @@ pub async fn start(host: &Host, interval: Duration) -> anyhow::Result<Arc<DemoSt
     tokio::spawn(async move {
         // Applications after the first jobs sync has had a moment.
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let _ = sync.sync_now(DEMO_CONNECTION, SyncKind::Applications, "manual");
+        let _ =
+            sync.sync_now(DEMO_CONNECTION, SyncKind::Applications, crate::store::Trigger::Manual);
         let mut round = 0u64;
         loop {
             tokio::time::sleep(interval).await;
             round += 1;
             recruiter_activity(&sandbox, round);
-            let _ = sync.sync_now(DEMO_CONNECTION, SyncKind::Applications, "manual");
+            let _ = sync.sync_now(
+                DEMO_CONNECTION,
+                SyncKind::Applications,
+                crate::store::Trigger::Manual,
+            );
             if round.is_multiple_of(4) {
-                let _ = sync.sync_now(DEMO_CONNECTION, SyncKind::Jobs, "manual");
+                let _ =
+                    sync.sync_now(DEMO_CONNECTION, SyncKind::Jobs, crate::store::Trigger::Manual);
             }
         }
     });

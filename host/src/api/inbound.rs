@@ -101,7 +101,7 @@ async fn receive(
     }
     let mut runs = Vec::new();
     for kind in kinds {
-        match state.sync.sync_now(&connection_id, kind, "webhook") {
+        match state.sync.sync_now(&connection_id, kind, crate::store::Trigger::Webhook) {
             Ok((run_id, coalesced)) => {
                 runs.push(json!({"kind": kind, "run_id": run_id, "coalesced": coalesced}))
             }

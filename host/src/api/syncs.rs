@@ -6,6 +6,7 @@ use super::auth::Caller;
 use super::connections::visible;
 use super::openapi::{Access, Routes};
 use super::problem::{Body, Problem};
+use crate::store::Trigger;
 use crate::store::{RunFilter, RunState, Schedules, SyncKind};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -71,6 +72,10 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
 #[serde(deny_unknown_fields)]
 struct SyncBody {
     kind: Option<String>,
+    /// Read every record (not only those changed since the last pass) and detect the ones
+    /// the ATS no longer lists as deleted.
+    #[serde(default)]
+    full_scan: bool,
 }
 
 async fn sync_now(
@@ -91,7 +96,8 @@ async fn sync_now(
         return Problem::invalid("kind", format!("`{kind_text}` is not `jobs` or `applications`"))
             .into_response();
     };
-    match state.sync.sync_now(&id, kind, "manual") {
+    let trigger = if body.full_scan { Trigger::FullScan } else { Trigger::Manual };
+    match state.sync.sync_now(&id, kind, trigger) {
         Ok((run_id, coalesced)) => {
             let status = if coalesced { StatusCode::OK } else { StatusCode::ACCEPTED };
             (status, Json(json!({"run_id": run_id, "coalesced": coalesced}))).into_response()

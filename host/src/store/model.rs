@@ -176,14 +176,28 @@ pub struct RunProgress {
     pub records: u64,
 }
 
+/// What started a run.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trigger {
+    /// Its schedule came due.
+    Schedule,
+    /// "Sync now" (API, CLI, demo).
+    Manual,
+    /// A webhook from the ATS.
+    Webhook,
+    /// "Sync now" asking for a full scan: every record is read, and records the ATS no
+    /// longer lists are detected as deleted.
+    FullScan,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Run {
     pub id: String,
     pub tenant_id: String,
     pub connection_id: String,
     pub kind: SyncKind,
-    /// `schedule` or `manual`.
-    pub trigger: String,
+    pub trigger: Trigger,
     pub state: RunState,
     pub full_scan: bool,
     pub counts: RunCounts,

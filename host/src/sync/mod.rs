@@ -22,7 +22,7 @@ use crate::runtime::{
 };
 use crate::store::{
     Connection, ConnectionStatus, ConnectionWithSecrets, Run, RunCounts, RunFilter, RunProgress,
-    RunState, Store, StoreError, SyncKind,
+    RunState, Store, StoreError, SyncKind, Trigger,
 };
 use budget::RateBudgets;
 use futures::FutureExt;
@@ -329,7 +329,7 @@ impl SyncEngine {
         self: &Arc<Self>,
         connection_id: &str,
         kind: SyncKind,
-        trigger: &str,
+        trigger: Trigger,
     ) -> Result<(String, bool), SyncError> {
         let connection = self
             .store
@@ -353,7 +353,7 @@ impl SyncEngine {
             tenant_id: connection.tenant_id.clone(),
             connection_id: connection_id.to_string(),
             kind,
-            trigger: trigger.to_string(),
+            trigger,
             state: RunState::Queued,
             full_scan: false,
             counts: RunCounts::default(),
@@ -406,7 +406,7 @@ impl SyncEngine {
         connection_id: &str,
         kind: SyncKind,
     ) -> Result<Run, SyncError> {
-        let (run_id, _) = self.sync_now(connection_id, kind, "manual")?;
+        let (run_id, _) = self.sync_now(connection_id, kind, Trigger::Manual)?;
         self.wait(&run_id).await
     }
 
@@ -485,7 +485,7 @@ impl SyncEngine {
         for (_, connection_id, kind) in ready {
             match self.store.connection(&connection_id) {
                 Ok(Some(c)) if c.status == ConnectionStatus::Active && c.schedules.enabled => {
-                    if let Err(error) = self.sync_now(&connection_id, kind, "schedule") {
+                    if let Err(error) = self.sync_now(&connection_id, kind, Trigger::Schedule) {
                         tracing::error!(%error, connection = %connection_id, "cannot start a scheduled sync");
                     }
                 }

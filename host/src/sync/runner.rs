@@ -12,7 +12,7 @@ use crate::model::{AtsError, PageRequest};
 use crate::runtime::{CallContext, CallError, Invocation, LoadedConnector, Output};
 use crate::store::{
     Checkpoint, ConnectionStatus, ConnectionWithSecrets, PageCommit, PartOutcome, RecordFilter,
-    Run, RunPart, RunState, StoreError, SyncKind,
+    Run, RunPart, RunState, StoreError, SyncKind, Trigger,
 };
 use futures::FutureExt;
 use rand::Rng;
@@ -42,6 +42,15 @@ impl From<StoreError> for Stop {
     fn from(error: StoreError) -> Self {
         Stop::Store(format!("store: {error}"))
     }
+}
+
+/// One page of a pass turned into a commit.
+struct AppliedPage {
+    /// The ATS's token of the next page; none after the last.
+    next_token: Option<String>,
+    commit: PageCommit,
+    /// The highest `updated_at` among the page's records (the watermark candidate).
+    max_updated: Option<String>,
 }
 
 /// What `run.error` keeps of a reason (a connector's message can be megabytes): stored,
@@ -227,33 +236,34 @@ impl SyncEngine {
                 }
                 other => other?,
             };
-            let (next_token, mut commit) = self.apply_page(run, ctx, &checkpoint, output)?;
+            let AppliedPage { next_token, mut commit, max_updated } =
+                self.apply_page(run, &checkpoint, output)?;
             if kind == SyncKind::Applications && !run.parts.iter().any(|p| p.part == "candidates") {
-                let candidates = self.refresh_candidates(run, ctx, &mut commit.0).await;
+                let candidates = self.refresh_candidates(run, ctx, &mut commit).await;
                 self.optional_part(run, "candidates", candidates)?;
             }
             pages_this_run += 1;
             checkpoint.pages_in_pass += 1;
             checkpoint.pass_max_updated =
-                max_timestamp(checkpoint.pass_max_updated.take(), commit.1);
+                max_timestamp(checkpoint.pass_max_updated.take(), max_updated);
             let repeated = next_token.as_ref().is_some_and(|t| !tokens_seen.insert(t.clone()));
             if repeated {
                 // Keep what this page brought, but end the pass without advancing the
                 // watermark: the next run starts the pass again.
                 checkpoint.page_token = None;
                 checkpoint.run_id = None;
-                self.commit(run, &mut commit.0, &checkpoint)?;
+                self.commit(run, &mut commit, &checkpoint)?;
                 return Err(Stop::Partial(
                     "the ATS returned a page token it had already returned (a paging loop); the pass will be retried from its start".into(),
                 ));
             }
             checkpoint.page_token = next_token.clone();
             if next_token.is_none() {
-                self.finish_pass(run, ctx, &mut checkpoint, &mut commit.0)?;
-                self.commit(run, &mut commit.0, &checkpoint)?;
+                self.finish_pass(run, &mut checkpoint, &mut commit)?;
+                self.commit(run, &mut commit, &checkpoint)?;
                 return Ok(());
             }
-            self.commit(run, &mut commit.0, &checkpoint)?;
+            self.commit(run, &mut commit, &checkpoint)?;
         }
     }
 
@@ -323,7 +333,7 @@ impl SyncEngine {
             .last_full_scan_at
             .is_none_or(|at| now - at >= ms(self.config.full_scan_every));
         let full = run.kind == SyncKind::Jobs
-            && (checkpoint.watermark.is_none() || full_due || run.trigger == "full");
+            && (checkpoint.watermark.is_none() || full_due || run.trigger == Trigger::FullScan);
         checkpoint.run_id = Some(run.id.clone());
         checkpoint.page_token = None;
         checkpoint.pass_full_scan = full;
@@ -399,16 +409,13 @@ impl SyncEngine {
         }
     }
 
-    /// Turns one page into a commit; returns the next page token, and the commit with the
-    /// highest `updated_at` of the page.
-    #[allow(clippy::type_complexity)]
+    /// Turns one page into a commit.
     fn apply_page(
         &self,
         run: &mut Run,
-        _ctx: &RunContext,
         checkpoint: &Checkpoint,
         output: Output,
-    ) -> Result<(Option<String>, (PageCommit, Option<String>)), Stop> {
+    ) -> Result<AppliedPage, Stop> {
         let scope = self.scope(run);
         let mut commit = self.empty_commit(run, checkpoint);
         let mut max_updated: Option<String> = None;
@@ -452,14 +459,13 @@ impl SyncEngine {
         };
         run.counts = counts;
         run.progress.pages += 1;
-        Ok((next, (commit, max_updated)))
+        Ok(AppliedPage { next_token: next, commit, max_updated })
     }
 
     /// End of a pass: deletions after a complete full scan, the new watermark.
     fn finish_pass(
         &self,
         run: &mut Run,
-        _ctx: &RunContext,
         checkpoint: &mut Checkpoint,
         commit: &mut PageCommit,
     ) -> Result<(), Stop> {

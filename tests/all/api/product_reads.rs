@@ -108,3 +108,29 @@ async fn a_product_reads_candidates_filters_and_reference_lists() {
         send(host.with_key(&other, Method::GET, &format!("/v1/candidates?email={email}"))).await;
     assert!(data(&none).is_empty(), "{none}");
 }
+
+/// `"full_scan": true` on sync-now asks for a full scan (typed as the run's trigger);
+/// without it, a pass after a recent full scan is incremental.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_now_can_ask_for_a_full_scan() {
+    let host = ApiHost::start().await;
+    let (url, _sandbox) = start_sandbox().await;
+    let (key, connection) = super::end_to_end::connect(&host, "acme", &url).await;
+    let first = super::end_to_end::sync_and_wait(&host, &key, &connection, "jobs").await;
+    assert_eq!(first["trigger"], "manual", "{first}");
+    let incremental = super::end_to_end::sync_and_wait(&host, &key, &connection, "jobs").await;
+    assert_eq!(incremental["full_scan"], false, "{incremental}");
+    let (status, started) = send(
+        host.with_key(&key, Method::POST, &format!("/v1/connections/{connection}/sync"))
+            .json(&serde_json::json!({"kind": "jobs", "full_scan": true})),
+    )
+    .await;
+    assert_eq!(status, 202, "{started}");
+    let run =
+        super::end_to_end::wait_run(&host, &key, started["run_id"].as_str().expect("id")).await;
+    assert_eq!(
+        (run["trigger"].as_str(), run["full_scan"].as_bool()),
+        (Some("full-scan"), Some(true)),
+        "{run}"
+    );
+}

@@ -257,8 +257,9 @@ async fn panics_in_a_sync_run_fail_the_run_and_free_its_slot() {
     assert_eq!(first.state.as_str(), "failed");
     let error = first.error.clone().unwrap_or_default();
     assert!(error.contains("a bug under the sync run"), "{error}");
-    let (second, coalesced) =
-        engine.sync_now(sync_rig::CONNECTION, SyncKind::Jobs, "manual").expect("starts");
+    let (second, coalesced) = engine
+        .sync_now(sync_rig::CONNECTION, SyncKind::Jobs, ats_host::store::Trigger::Manual)
+        .expect("starts");
     assert!(!coalesced && second != first.id, "the dead run still held the slot");
     let stored = rig.host.store.run(&first.id).expect("store").expect("run");
     assert_eq!(stored.state.as_str(), "failed");

@@ -27,7 +27,8 @@ async fn rt01_a_long_retry_after_ends_the_run_partial_and_keeps_the_checkpoint()
     rig.sandbox.set_delay(Duration::from_millis(30));
     let running =
         tokio::spawn(async move { engine.run_and_wait(CONNECTION, SyncKind::Jobs).await });
-    while rig.sandbox.request_count() < before + 3 {
+    // Stages, then the tags, rejection reasons and users, then the first job pages.
+    while rig.sandbox.request_count() < before + 7 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     rig.sandbox.rate_limit_next(1, 3600);

@@ -11,18 +11,28 @@ async fn rt15_sync_now_during_a_running_sync_joins_it() {
     let rig = SyncRig::start().await;
     rig.sandbox.seed_jobs(200, "2026-11-20T10:00:00Z");
     rig.sandbox.set_delay(Duration::from_millis(20));
-    let (first, coalesced) =
-        rig.host.sync.sync_now(CONNECTION, SyncKind::Jobs, "schedule").expect("start");
+    let (first, coalesced) = rig
+        .host
+        .sync
+        .sync_now(CONNECTION, SyncKind::Jobs, ats_host::store::Trigger::Schedule)
+        .expect("start");
     assert!(!coalesced);
     let mut joined = Vec::new();
     for _ in 0..5 {
-        joined
-            .push(rig.host.sync.sync_now(CONNECTION, SyncKind::Jobs, "manual").expect("sync now"));
+        joined.push(
+            rig.host
+                .sync
+                .sync_now(CONNECTION, SyncKind::Jobs, ats_host::store::Trigger::Manual)
+                .expect("sync now"),
+        );
     }
     assert!(joined.iter().all(|(id, coalesced)| *id == first && *coalesced), "{joined:?}");
     // The other sync of the same connection is independent.
-    let (apps, coalesced) =
-        rig.host.sync.sync_now(CONNECTION, SyncKind::Applications, "manual").expect("apps");
+    let (apps, coalesced) = rig
+        .host
+        .sync
+        .sync_now(CONNECTION, SyncKind::Applications, ats_host::store::Trigger::Manual)
+        .expect("apps");
     assert!(!coalesced);
     assert_ne!(apps, first);
     let run = rig.host.sync.wait(&first).await.expect("wait");
