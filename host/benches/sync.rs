@@ -3,7 +3,13 @@
 //! 1. 10,000 connections scheduled (20,000 sync slots): the host's idle CPU and RSS.
 //! 2. A sync of 10,000 jobs from the local sandbox ATS through the wasm `sandbox`
 //!    connector vs a native Rust build of the same connector logic, through the same engine,
-//!    store and HTTP server: the ratio is what the sandbox costs.
+//!    store and HTTP server: the ratio is what the sandbox costs. Each run's time per record
+//!    is split into the connector call (wasm or native, HTTP to the in-process sandbox ATS
+//!    included), the diff (store look-ups and change detection), the commit
+//!    (`Store::commit_page`) and the rest of the run (its record, checkpoint, stages and
+//!    reference lists), beside the fake's own share of the call (the sandbox ATS's time
+//!    answering, [`SandboxHandle::busy_time`]). The call and commit are timed by wrapping
+//!    the transport and the store; the diff is the remainder.
 //!
 //! `cargo bench -p ats-host --bench sync`
 
@@ -12,8 +18,11 @@ use ats_host::runtime::state::MemoryStateStore;
 use ats_host::runtime::{
     CallContext, CallError, Invocation, Limits, LoadedConnector, Output, Registry, Runtime,
 };
+use ats_host::sandbox_ats::SandboxHandle;
 use ats_host::store::{
-    Checkpoint, Connection, ConnectionStatus, Schedules, Secrets, SledStore, Store, SyncKind,
+    Checkpoint, Connection, ConnectionStatus, ConnectionWithSecrets, ConnectorVersions, Event,
+    JobFlags, NewEvent, PageCommit, RecordFilter, Run, RunFilter, Schedules, Secrets, SledStore,
+    Store, StoreError, StoredApplication, StoredCandidate, StoredJob, StoredStage, SyncKind,
     Tenant,
 };
 use ats_host::sync::{SyncConfig, SyncEngine, Transport};
@@ -21,6 +30,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const KEY: &str = "bench-key";
@@ -49,6 +59,7 @@ fn connection(id: &str, base_url: &str) -> Connection {
         status_detail: None,
         schedules: Schedules::default(),
         ats_webhook: None,
+        rate_budget: None,
         created_at: 0,
         updated_at: 0,
     }
@@ -62,7 +73,7 @@ async fn idle_scheduler() -> anyhow::Result<()> {
     let rss_before = rss_kib();
     let store = Arc::new(SledStore::temporary()?);
     store.put_tenant(&Tenant { id: "bench".into(), name: "bench".into(), created_at: 0 })?;
-    let now = ats_host::webhooks::now_ms();
+    let now = ats_host::time::now_ms();
     for i in 0..10_000 {
         let id = format!("conn_{i:05}");
         store.put_connection(&connection(&id, "http://127.0.0.1:9"), Some(&secrets()))?;
@@ -97,6 +108,8 @@ async fn idle_scheduler() -> anyhow::Result<()> {
     Ok(())
 }
 
+const JOBS: usize = 10_012;
+
 async fn wasm_vs_native() -> anyhow::Result<()> {
     let (addr, sandbox) = ats_host::sandbox_ats::start(([127, 0, 0, 1], 0).into(), KEY).await?;
     sandbox.seed_jobs(10_000, "2026-11-20T10:00:00Z");
@@ -113,51 +126,201 @@ async fn wasm_vs_native() -> anyhow::Result<()> {
     let native: Arc<dyn Transport> = Arc::new(NativeSandbox { http: reqwest::Client::new() });
     let wasm_transport: Arc<dyn Transport> = runtime.clone();
 
-    let mut figures = BTreeMap::new();
-    for round in 0..3 {
+    let rounds: usize =
+        std::env::var("ATS_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5).max(1);
+    let mut figures: BTreeMap<&str, Vec<Split>> = BTreeMap::new();
+    for _ in 0..rounds {
         for (name, transport) in [("wasm", wasm_transport.clone()), ("native", native.clone())] {
-            let store = Arc::new(SledStore::temporary()?);
-            store.put_tenant(&Tenant {
-                id: "bench".into(),
-                name: "bench".into(),
-                created_at: 0,
-            })?;
-            store.put_connection(&connection("conn_bench", &base_url), Some(&secrets()))?;
-            let config = SyncConfig { calls_per_second: 1e9, ..SyncConfig::default() };
-            let engine =
-                SyncEngine::with_transport(store.clone(), transport, registry.clone(), config);
-            let started = Instant::now();
-            let run = engine.run_and_wait("conn_bench", SyncKind::Jobs).await?;
-            let took = started.elapsed();
-            anyhow::ensure!(
-                run.counts.created == 10_012,
-                "{name} run created {} jobs: {run:?}",
-                run.counts.created
-            );
-            figures.entry(name).or_insert_with(Vec::new).push(took);
-            if round == 0 {
-                println!(
-                    "  {name}: {} pages, {} jobs in {took:.1?}",
-                    run.progress.pages, run.counts.created
-                );
-            }
+            let split = sync_once(name, transport, &registry, &base_url, &sandbox).await?;
+            figures.entry(name).or_default().push(split);
         }
     }
     let median = |name: &str| {
         let mut runs = figures.get(name).cloned().unwrap_or_default();
-        runs.sort();
+        runs.sort_by_key(|s| s.total);
         runs.get(runs.len() / 2).copied().unwrap_or_default()
     };
     let (wasm, native) = (median("wasm"), median("native"));
     println!(
-        "sync of 10,012 jobs (100 per page), median of 3: wasm {wasm:.1?}, native {native:.1?}"
+        "sync of {JOBS} jobs (100 per page), median of {rounds}: wasm {:.1?}, native {:.1?}",
+        wasm.total, native.total
     );
+    println!("  µs per record   total    call (fake)    diff (reads)  commit   rest  records/s");
+    for (name, split) in [("wasm", wasm), ("native", native)] {
+        split.print(name);
+    }
     println!(
         "  wasm / native ratio: {:.3} (the sandbox adds {:.1}%)",
-        wasm.as_secs_f64() / native.as_secs_f64(),
-        (wasm.as_secs_f64() / native.as_secs_f64() - 1.0) * 100.0
+        wasm.total.as_secs_f64() / native.total.as_secs_f64(),
+        (wasm.total.as_secs_f64() / native.total.as_secs_f64() - 1.0) * 100.0
+    );
+    println!(
+        "  host time only (total - fake): wasm / native {:.3}",
+        wasm.host().as_secs_f64() / native.host().as_secs_f64()
     );
     Ok(())
+}
+
+/// Where one run's time went (see the module doc).
+#[derive(Debug, Clone, Copy, Default)]
+struct Split {
+    total: Duration,
+    call: Duration,
+    fake: Duration,
+    commit: Duration,
+    diff: Duration,
+    /// The part of `diff` spent reading stored records.
+    lookups: Duration,
+    rest: Duration,
+}
+
+impl Split {
+    fn host(&self) -> Duration {
+        self.total.saturating_sub(self.fake)
+    }
+
+    fn print(&self, name: &str) {
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / JOBS as f64;
+        println!(
+            "  {name:<14}{:>7.1} {:>7.1} ({:>4.1}) {:>7.1} ({:>4.1}) {:>7.1} {:>6.1} {:>10.0}",
+            per(self.total),
+            per(self.call),
+            per(self.fake),
+            per(self.diff),
+            per(self.lookups),
+            per(self.commit),
+            per(self.rest),
+            JOBS as f64 / self.total.as_secs_f64()
+        );
+    }
+}
+
+async fn sync_once(
+    name: &str,
+    transport: Arc<dyn Transport>,
+    registry: &Arc<Registry>,
+    base_url: &str,
+    sandbox: &SandboxHandle,
+) -> anyhow::Result<Split> {
+    let sled = SledStore::temporary()?;
+    sled.put_tenant(&Tenant { id: "bench".into(), name: "bench".into(), created_at: 0 })?;
+    sled.put_connection(&connection("conn_bench", base_url), Some(&secrets()))?;
+    let store = Arc::new(TimedStore {
+        inner: sled,
+        lookups: AtomicU64::new(0),
+        commit: AtomicU64::new(0),
+        rest: AtomicU64::new(0),
+    });
+    let transport = Arc::new(TimedTransport { inner: transport, nanos: AtomicU64::new(0) });
+    let config = SyncConfig { calls_per_second: 1e9, ..SyncConfig::default() };
+    let engine =
+        SyncEngine::with_transport(store.clone(), transport.clone(), registry.clone(), config);
+    let fake_before = sandbox.busy_time();
+    let started = Instant::now();
+    let run = engine.run_and_wait("conn_bench", SyncKind::Jobs).await?;
+    let total = started.elapsed();
+    anyhow::ensure!(
+        run.counts.created == JOBS as u64,
+        "{name} run created {} jobs: {run:?}",
+        run.counts.created
+    );
+    let call = nanos(&transport.nanos);
+    let (lookups, commit, rest) = (nanos(&store.lookups), nanos(&store.commit), nanos(&store.rest));
+    Ok(Split {
+        total,
+        call,
+        fake: sandbox.busy_time().saturating_sub(fake_before),
+        commit,
+        diff: total.saturating_sub(call + commit + rest),
+        lookups,
+        rest,
+    })
+}
+
+fn nanos(counter: &AtomicU64) -> Duration {
+    Duration::from_nanos(counter.load(Ordering::Relaxed))
+}
+
+fn add(counter: &AtomicU64, started: Instant) {
+    let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    counter.fetch_add(took, Ordering::Relaxed);
+}
+
+/// A transport that sums the time of its calls.
+struct TimedTransport {
+    inner: Arc<dyn Transport>,
+    nanos: AtomicU64,
+}
+
+impl Transport for TimedTransport {
+    fn call<'a>(
+        &'a self,
+        connector: &'a LoadedConnector,
+        context: &'a CallContext,
+        invocation: Invocation,
+    ) -> BoxFuture<'a, Result<Output, CallError>> {
+        Box::pin(async move {
+            let started = Instant::now();
+            let output = self.inner.call(connector, context, invocation).await;
+            add(&self.nanos, started);
+            output
+        })
+    }
+}
+
+/// A sled store that sums the time of `commit_page`, of its look-ups of synced records
+/// (part of the diff, which is timed as the remainder) and of everything else.
+struct TimedStore {
+    inner: SledStore,
+    lookups: AtomicU64,
+    commit: AtomicU64,
+    rest: AtomicU64,
+}
+
+macro_rules! timed {
+    ($($counter:ident: fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)*) => {
+        $(fn $name(&self $(, $arg: $ty)*) -> $ret {
+            let started = Instant::now();
+            let output = self.inner.$name($($arg),*);
+            add(&self.$counter, started);
+            output
+        })*
+    };
+}
+
+impl Store for TimedStore {
+    timed! {
+        rest: fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+        rest: fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError>;
+        rest: fn tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+        rest: fn put_connection(&self, connection: &Connection, secrets: Option<&Secrets>) -> Result<(), StoreError>;
+        rest: fn connection(&self, id: &str) -> Result<Option<Connection>, StoreError>;
+        rest: fn connection_with_secrets(&self, id: &str) -> Result<Option<ConnectionWithSecrets>, StoreError>;
+        rest: fn connections(&self, tenant_id: Option<&str>) -> Result<Vec<Connection>, StoreError>;
+        rest: fn delete_connection(&self, id: &str) -> Result<bool, StoreError>;
+        rest: fn put_run(&self, run: &Run) -> Result<(), StoreError>;
+        rest: fn run(&self, id: &str) -> Result<Option<Run>, StoreError>;
+        rest: fn runs(&self, filter: &RunFilter) -> Result<Vec<Run>, StoreError>;
+        rest: fn checkpoint(&self, connection_id: &str, kind: SyncKind) -> Result<Checkpoint, StoreError>;
+        rest: fn put_checkpoint(&self, connection_id: &str, kind: SyncKind, checkpoint: &Checkpoint) -> Result<(), StoreError>;
+        lookups: fn job(&self, connection_id: &str, remote_id: &str) -> Result<Option<StoredJob>, StoreError>;
+        rest: fn set_job_flags(&self, connection_id: &str, remote_id: &str, flags: JobFlags) -> Result<Option<StoredJob>, StoreError>;
+        lookups: fn jobs(&self, filter: &RecordFilter) -> Result<Vec<StoredJob>, StoreError>;
+        rest: fn stages(&self, connection_id: &str) -> Result<Vec<StoredStage>, StoreError>;
+        lookups: fn application(&self, connection_id: &str, remote_id: &str) -> Result<Option<StoredApplication>, StoreError>;
+        lookups: fn applications(&self, filter: &RecordFilter) -> Result<Vec<StoredApplication>, StoreError>;
+        lookups: fn candidates(&self, filter: &RecordFilter) -> Result<Vec<StoredCandidate>, StoreError>;
+        rest: fn put_reference(&self, connection_id: &str, kind: &str, entries: &[Value]) -> Result<(), StoreError>;
+        rest: fn reference(&self, connection_id: &str, kind: &str) -> Result<Vec<Value>, StoreError>;
+        lookups: fn candidate(&self, connection_id: &str, remote_id: &str) -> Result<Option<StoredCandidate>, StoreError>;
+        rest: fn append_events(&self, tenant_id: &str, connection_id: &str, events: Vec<NewEvent>) -> Result<Vec<Event>, StoreError>;
+        rest: fn events(&self, tenant_id: Option<&str>, after: Option<u64>, limit: usize) -> Result<Vec<Event>, StoreError>;
+        commit: fn commit_page(&self, page: PageCommit) -> Result<Vec<Event>, StoreError>;
+        rest: fn inbound_token(&self, connection_id: &str) -> String;
+        rest: fn flush(&self) -> Result<(), StoreError>;
+        rest: fn connector_versions(&self) -> Result<Vec<ConnectorVersions>, StoreError>;
+        rest: fn put_connector_versions(&self, record: &ConnectorVersions) -> Result<(), StoreError>;
+    }
 }
 
 /// The sandbox connector's `list-jobs` / `list-stages` logic compiled natively.

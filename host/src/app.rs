@@ -4,6 +4,7 @@
 //! the host the same way.
 
 use crate::api::{self, AppState};
+use crate::runtime::registry::{DEFAULT_KEPT_VERSIONS, Phase};
 use crate::runtime::{Limits, Registry, Runtime};
 use crate::store::connector_state::SledStateStore;
 use crate::store::{SecretBox, SledStore, Store};
@@ -50,7 +51,9 @@ impl Host {
         let state_store = Arc::new(SledStateStore::open(&db, secret_box.clone())?);
         let runtime =
             Arc::new(Runtime::new(limits, state_store, Some(options.data_dir.join("compiled")))?);
-        let registry = Arc::new(Registry::default());
+        // The registry restores each connector's saved active version and history as its
+        // builds are installed (bundled first, then the watched directory).
+        let registry = Arc::new(Registry::with_store(DEFAULT_KEPT_VERSIONS, store.clone())?);
         let (keys, generated) =
             api::auth::KeyStore::open(&db, &options.data_dir, options.operator_key.as_deref())?;
         let journal: Journal = Arc::new(SledJournal::open(&db)?);
@@ -88,32 +91,20 @@ impl Host {
     }
 
     /// Loads the connectors compiled into the binary, one after the other (each compiled
-    /// artifact is cached as soon as it exists, so an interrupted start keeps what it did);
-    /// returns how many were loaded.
+    /// artifact is cached as soon as it exists, so an interrupted start keeps what it did),
+    /// through the registry's one way in, as part of the start ([`Phase::Start`]: a build
+    /// installed before keeps its saved place); returns how many were loaded.
     pub async fn load_bundled(&self) -> usize {
         let mut loaded = 0;
         for (package, wasm) in crate::bundled::BUNDLED {
             let origin = format!("bundled:{package}");
-            let installed = match self.state.runtime.load(wasm.to_vec(), &origin).await {
-                Ok(connector) => {
-                    let (id, version) = (
-                        connector.manifest.id.clone(),
-                        connector.manifest.connector_version.clone(),
-                    );
-                    self.state
-                        .registry
-                        .install(connector)
-                        .map(|_| (id, version))
-                        .map_err(|e| e.to_string())
-                }
-                Err(error) => Err(error.to_string()),
-            };
-            match installed {
-                Ok((connector, version)) => {
-                    tracing::info!(%origin, %connector, %version, "bundled connector loaded");
-                    loaded += 1;
-                }
-                Err(error) => tracing::error!(%origin, %error, "bundled connector rejected"),
+            let registry = &self.state.registry;
+            if registry
+                .load_and_install(&self.state.runtime, wasm.to_vec(), &origin, Phase::Start)
+                .await
+                .is_ok()
+            {
+                loaded += 1;
             }
         }
         loaded

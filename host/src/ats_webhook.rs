@@ -8,6 +8,7 @@ use crate::model::{ChangeKind, Operation, WebhookSubscription};
 use crate::runtime::{CallError, Invocation, Output, Runtime};
 use crate::store::{AtsWebhook, Connection, Store, StoreError};
 use crate::sync::SyncEngine;
+use crate::time::now_ms;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -48,10 +49,6 @@ fn inbound_url(public_url: &str, path: &str) -> Result<String, RegistrationError
         )));
     }
     Ok(format!("{}{path}", public_url.trim().trim_end_matches('/')))
-}
-
-fn now_ms() -> i64 {
-    crate::webhooks::now_ms()
 }
 
 /// Registers (or re-registers) the connection's ATS webhook for `kinds` (empty: all).

@@ -132,7 +132,7 @@ pub async fn start(host: &Host, interval: Duration) -> anyhow::Result<Arc<DemoSt
 /// Creates (first start) or re-points (later starts: the sandbox port changes) the demo
 /// tenant and connection.
 fn ensure_connection(store: &dyn Store, sandbox_url: &str) -> anyhow::Result<()> {
-    let now = crate::webhooks::now_ms();
+    let now = crate::time::now_ms();
     if store.tenant(DEMO_TENANT)?.is_none() {
         store.put_tenant(&Tenant {
             id: DEMO_TENANT.into(),
@@ -155,6 +155,7 @@ fn ensure_connection(store: &dyn Store, sandbox_url: &str) -> anyhow::Result<()>
         status_detail: None,
         schedules: Schedules { jobs_every_secs: 300, applications_every_secs: 60, enabled: true },
         ats_webhook: None,
+        rate_budget: None,
         created_at: now,
         updated_at: now,
     });
@@ -184,7 +185,7 @@ fn recruiter_activity(sandbox: &SandboxHandle, round: u64) {
     }
     if round.is_multiple_of(3) {
         let id = format!("demo-job-{round}");
-        let updated = crate::sync::time::format_ms(crate::webhooks::now_ms());
+        let updated = crate::sync::time::format_ms(crate::time::now_ms());
         sandbox.upsert_job(&id, &format!("Demo vacancy #{round}"), "open", &updated);
         tracing::info!(job = %id, "demo: a recruiter opened a new vacancy");
     }

@@ -15,6 +15,8 @@
 //! | [`metrics`] | Prometheus metrics |
 //! | [`store`] | persistent state: the `Store` trait and its sled implementation |
 //! | [`sync`] | the sync engine: schedules, runs, checkpoints, change detection |
+//! | [`time`] | the clock and RFC 3339 ⇄ unix milliseconds |
+//! | [`ids`] | random ids of the host's records |
 //! | [`writes`] | writes to an ATS: push candidate, single writes, idempotency journal |
 
 pub mod api;
@@ -23,12 +25,14 @@ pub mod ats_webhook;
 pub mod bundled;
 pub mod cli;
 pub mod demo;
+pub mod ids;
 pub mod metrics;
 pub mod model;
 pub mod runtime;
 pub mod sandbox_ats;
 pub mod store;
 pub mod sync;
+pub mod time;
 pub mod webhooks;
 pub mod writes;
 

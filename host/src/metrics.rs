@@ -1,46 +1,109 @@
-//! Process metrics in the Prometheus text format (`GET /metrics`): sync runs by state,
-//! connector call latency per connector and operation, egress requests by status, rate-limit
-//! waits, webhook deliveries by outcome. One process-wide registry, like the default registry
-//! of the Prometheus client libraries, so the sandbox records without being handed a handle.
+//! Process metrics in the Prometheus / OpenMetrics text format (`GET /metrics`), kept with
+//! the `prometheus-client` library: sync runs by state, connector call latency per connector
+//! and operation, egress requests by status, rate-limit waits, webhook deliveries by
+//! outcome, API requests by status class. One process-wide registry, like the default
+//! registry of the Prometheus client libraries, so the sandbox records without being handed
+//! a handle. The metric names are the ones the host has always exported.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::sync::OnceLock;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 /// Upper bounds (seconds) of the latency histogram buckets.
 const LATENCY_BUCKETS: [f64; 12] =
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
 
+/// Label pairs, in the order they are rendered.
 type Labels = Vec<(&'static str, String)>;
 
-#[derive(Default)]
-struct Histogram {
-    buckets: [u64; LATENCY_BUCKETS.len()],
-    count: u64,
-    sum: f64,
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
 }
 
-/// The registry. Use [`global`].
-#[derive(Default)]
+/// The registry and its metric families. Use [`global`].
 pub struct Metrics {
-    counters: Mutex<BTreeMap<(&'static str, Labels), u64>>,
-    histograms: Mutex<BTreeMap<(&'static str, Labels), Histogram>>,
-    gauges: Mutex<BTreeMap<(&'static str, Labels), i64>>,
+    registry: Registry,
+    sync_runs: Family<Labels, Counter>,
+    sync_running: Family<Labels, Gauge>,
+    call_seconds: Family<Labels, Histogram, fn() -> Histogram>,
+    calls: Family<Labels, Counter>,
+    egress_requests: Family<Labels, Counter>,
+    rate_limit_waits: Family<Labels, Counter>,
+    rate_limit_wait_seconds: Family<Labels, Counter<f64, AtomicU64>>,
+    webhook_deliveries: Family<Labels, Counter>,
+    api_requests: Family<Labels, Counter>,
 }
 
-/// Help texts, in render order.
-const HELP: &[(&str, &str, &str)] = &[
-    ("ats_sync_runs_total", "counter", "Finished sync runs by kind and final state."),
-    ("ats_sync_runs_running", "gauge", "Sync runs running now, by kind."),
-    ("ats_connector_call_seconds", "histogram", "Connector call latency."),
-    ("ats_connector_calls_total", "counter", "Connector calls by outcome."),
-    ("ats_egress_requests_total", "counter", "Outbound connector HTTP requests by status."),
-    ("ats_rate_limit_waits_total", "counter", "Times a connection waited for its rate budget."),
-    ("ats_rate_limit_wait_seconds_total", "counter", "Seconds spent waiting for rate budgets."),
-    ("ats_webhook_deliveries_total", "counter", "Webhook delivery attempts by outcome."),
-    ("ats_api_requests_total", "counter", "HTTP API requests by status class."),
-];
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let metrics = Metrics {
+            sync_runs: Family::default(),
+            sync_running: Family::default(),
+            call_seconds: Family::new_with_constructor(latency_histogram),
+            calls: Family::default(),
+            egress_requests: Family::default(),
+            rate_limit_waits: Family::default(),
+            rate_limit_wait_seconds: Family::default(),
+            webhook_deliveries: Family::default(),
+            api_requests: Family::default(),
+            registry: Registry::default(),
+        };
+        // Counters are registered without `_total`; the encoder appends it.
+        registry.register(
+            "ats_sync_runs",
+            "Finished sync runs by kind and final state",
+            metrics.sync_runs.clone(),
+        );
+        registry.register(
+            "ats_sync_runs_running",
+            "Sync runs running now, by kind",
+            metrics.sync_running.clone(),
+        );
+        registry.register(
+            "ats_connector_call_seconds",
+            "Connector call latency",
+            metrics.call_seconds.clone(),
+        );
+        registry.register(
+            "ats_connector_calls",
+            "Connector calls by outcome",
+            metrics.calls.clone(),
+        );
+        registry.register(
+            "ats_egress_requests",
+            "Outbound connector HTTP requests by status",
+            metrics.egress_requests.clone(),
+        );
+        registry.register(
+            "ats_rate_limit_waits",
+            "Times a connection waited for its rate budget",
+            metrics.rate_limit_waits.clone(),
+        );
+        registry.register(
+            "ats_rate_limit_wait_seconds",
+            "Seconds spent waiting for rate budgets",
+            metrics.rate_limit_wait_seconds.clone(),
+        );
+        registry.register(
+            "ats_webhook_deliveries",
+            "Webhook delivery attempts by outcome",
+            metrics.webhook_deliveries.clone(),
+        );
+        registry.register(
+            "ats_api_requests",
+            "HTTP API requests by status class",
+            metrics.api_requests.clone(),
+        );
+        Metrics { registry, ..metrics }
+    }
+}
 
 /// The process-wide registry.
 pub fn global() -> &'static Metrics {
@@ -49,122 +112,61 @@ pub fn global() -> &'static Metrics {
 }
 
 impl Metrics {
-    pub fn inc(&self, name: &'static str, labels: Labels, by: u64) {
-        let mut counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
-        *counters.entry((name, labels)).or_default() += by;
-    }
-
-    pub fn observe(&self, name: &'static str, labels: Labels, value: Duration) {
-        let seconds = value.as_secs_f64();
-        let mut histograms = self.histograms.lock().unwrap_or_else(PoisonError::into_inner);
-        let histogram = histograms.entry((name, labels)).or_default();
-        for (bucket, bound) in histogram.buckets.iter_mut().zip(LATENCY_BUCKETS) {
-            if seconds <= bound {
-                *bucket += 1;
-            }
-        }
-        histogram.count += 1;
-        histogram.sum += seconds;
-    }
-
-    pub fn add_gauge(&self, name: &'static str, labels: Labels, by: i64) {
-        let mut gauges = self.gauges.lock().unwrap_or_else(PoisonError::into_inner);
-        *gauges.entry((name, labels)).or_default() += by;
-    }
-
     /// A sync run of `kind` started (`+1`) or ended (`-1`).
     pub fn sync_running(&self, kind: &str, by: i64) {
-        self.add_gauge("ats_sync_runs_running", vec![("kind", kind.into())], by);
+        self.sync_running.get_or_create(&vec![("kind", kind.to_string())]).inc_by(by);
     }
 
     pub fn sync_run(&self, kind: &str, state: &str) {
-        self.inc("ats_sync_runs_total", vec![("kind", kind.into()), ("state", state.into())], 1);
+        self.sync_runs
+            .get_or_create(&vec![("kind", kind.to_string()), ("state", state.to_string())])
+            .inc();
     }
 
     pub fn connector_call(&self, connector: &str, operation: &str, outcome: &str, took: Duration) {
-        let labels = vec![("connector", connector.to_string()), ("operation", operation.into())];
-        self.observe("ats_connector_call_seconds", labels.clone(), took);
+        let labels =
+            vec![("connector", connector.to_string()), ("operation", operation.to_string())];
+        self.call_seconds.get_or_create(&labels).observe(took.as_secs_f64());
         let mut with_outcome = labels;
-        with_outcome.push(("outcome", outcome.into()));
-        self.inc("ats_connector_calls_total", with_outcome, 1);
+        with_outcome.push(("outcome", outcome.to_string()));
+        self.calls.get_or_create(&with_outcome).inc();
     }
 
     pub fn egress_request(&self, connector: &str, status: &str) {
-        self.inc(
-            "ats_egress_requests_total",
-            vec![("connector", connector.into()), ("status", status.into())],
-            1,
-        );
+        self.egress_requests
+            .get_or_create(&vec![
+                ("connector", connector.to_string()),
+                ("status", status.to_string()),
+            ])
+            .inc();
     }
 
     pub fn rate_limit_wait(&self, connector: &str, waited: Duration) {
         let labels = vec![("connector", connector.to_string())];
-        self.inc("ats_rate_limit_waits_total", labels.clone(), 1);
-        let millis = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX);
-        // Kept in milliseconds internally, rendered in seconds.
-        self.inc("ats_rate_limit_wait_seconds_total", labels, millis);
+        self.rate_limit_waits.get_or_create(&labels).inc();
+        self.rate_limit_wait_seconds.get_or_create(&labels).inc_by(waited.as_secs_f64());
     }
 
     pub fn webhook_delivery(&self, outcome: &str) {
-        self.inc("ats_webhook_deliveries_total", vec![("outcome", outcome.into())], 1);
+        self.webhook_deliveries.get_or_create(&vec![("outcome", outcome.to_string())]).inc();
     }
 
     pub fn api_request(&self, status: u16) {
-        let class = format!("{}xx", status / 100);
-        self.inc("ats_api_requests_total", vec![("status", class)], 1);
+        self.api_requests.get_or_create(&vec![("status", format!("{}xx", status / 100))]).inc();
     }
 
-    /// The Prometheus text exposition of everything recorded so far.
+    /// The OpenMetrics text exposition of everything recorded so far.
     pub fn render(&self) -> String {
-        let counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
-        let histograms = self.histograms.lock().unwrap_or_else(PoisonError::into_inner);
-        let gauges = self.gauges.lock().unwrap_or_else(PoisonError::into_inner);
         let mut out = String::new();
-        for (name, kind, help) in HELP {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for ((metric, labels), value) in counters.iter().filter(|((n, _), _)| n == name) {
-                if *metric == "ats_rate_limit_wait_seconds_total" {
-                    let seconds = *value as f64 / 1000.0;
-                    let _ = writeln!(out, "{metric}{} {seconds}", render_labels(labels, None));
-                } else {
-                    let _ = writeln!(out, "{metric}{} {value}", render_labels(labels, None));
-                }
-            }
-            for ((metric, labels), value) in gauges.iter().filter(|((n, _), _)| n == name) {
-                let _ = writeln!(out, "{metric}{} {value}", render_labels(labels, None));
-            }
-            for ((metric, labels), histogram) in histograms.iter().filter(|((n, _), _)| n == name) {
-                for (count, bound) in histogram.buckets.iter().zip(LATENCY_BUCKETS) {
-                    let le = bound.to_string();
-                    let _ = writeln!(
-                        out,
-                        "{metric}_bucket{} {count}",
-                        render_labels(labels, Some(&le))
-                    );
-                }
-                let all = render_labels(labels, Some("+Inf"));
-                let _ = writeln!(out, "{metric}_bucket{all} {}", histogram.count);
-                let plain = render_labels(labels, None);
-                let _ = writeln!(out, "{metric}_sum{plain} {}", histogram.sum);
-                let _ = writeln!(out, "{metric}_count{plain} {}", histogram.count);
-            }
+        if let Err(error) = encode(&mut out, &self.registry) {
+            tracing::error!(%error, "cannot encode the metrics");
         }
         out
     }
 }
 
-fn render_labels(labels: &Labels, le: Option<&str>) -> String {
-    let mut parts: Vec<String> =
-        labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
-    if let Some(le) = le {
-        parts.push(format!("le=\"{le}\""));
-    }
-    if parts.is_empty() { String::new() } else { format!("{{{}}}", parts.join(",")) }
-}
-
-fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
+/// The content type of [`Metrics::render`].
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 #[cfg(test)]
 mod tests {
@@ -180,14 +182,26 @@ mod tests {
         metrics.sync_running("jobs", -1);
         metrics.connector_call("otys", "list-jobs", "ok", Duration::from_millis(3));
         metrics.connector_call("otys", "list-jobs", "ok", Duration::from_millis(300));
+        metrics.rate_limit_wait("otys", Duration::from_millis(1500));
         let text = metrics.render();
         assert!(text.contains("ats_sync_runs_total{kind=\"jobs\",state=\"success\"} 2"), "{text}");
-        assert!(text.contains(
-            "ats_connector_call_seconds_bucket{connector=\"otys\",operation=\"list-jobs\",le=\"0.005\"} 1"
-        ));
-        assert!(text.contains(
-            "ats_connector_call_seconds_bucket{connector=\"otys\",operation=\"list-jobs\",le=\"+Inf\"} 2"
-        ));
+        assert!(
+            text.contains(
+                "ats_connector_call_seconds_bucket{le=\"0.005\",connector=\"otys\",operation=\"list-jobs\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "ats_connector_call_seconds_bucket{le=\"+Inf\",connector=\"otys\",operation=\"list-jobs\"} 2"
+            ),
+            "{text}"
+        );
         assert!(text.contains("ats_sync_runs_running{kind=\"jobs\"} 1"), "{text}");
+        assert!(
+            text.contains("ats_rate_limit_wait_seconds_total{connector=\"otys\"} 1.5"),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE ats_connector_call_seconds histogram"), "{text}");
     }
 }

@@ -217,3 +217,143 @@ async fn connector_upload_and_rollback_change_the_active_version() {
     let error = ats_host(&host, &["connector", "upload", path]).await.expect_err("garbage");
     assert!(error.to_string().contains("422"), "{error}");
 }
+
+/// `ats-host ARGS` as a process of its own, with `stdin` as its standard input; returns its
+/// exit status and standard output.
+async fn ats_host_process(args: &[&str], stdin: Option<&str>) -> (bool, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (input, output) = (dir.path().join("stdin"), dir.path().join("stdout"));
+    std::fs::write(&input, stdin.unwrap_or_default()).expect("write stdin");
+    let mut child = crate::process::ats_host(args)
+        .stdin(std::fs::File::open(&input).expect("stdin file"))
+        .stdout(std::fs::File::create(&output).expect("stdout file"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn ats-host");
+    let status = crate::process::wait_exit(&mut child, std::time::Duration::from_secs(120))
+        .await
+        .expect("ats-host ends");
+    (status.success(), std::fs::read_to_string(&output).unwrap_or_default())
+}
+
+/// The first JSON object a command printed (the test harness prints around it).
+fn first_json(stdout: &str) -> serde_json::Value {
+    let start = stdout.find('{').unwrap_or_else(|| panic!("no JSON in: {stdout}"));
+    serde_json::Deserializer::from_str(&stdout[start..])
+        .into_iter::<serde_json::Value>()
+        .next()
+        .and_then(Result::ok)
+        .unwrap_or_else(|| panic!("no JSON object in: {stdout}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_and_key_commands_create_and_list_over_the_api() {
+    let host = ApiHost::start().await;
+    ats_host(&host, &["tenant", "create", "acme", "--name", "Acme Recruiting"])
+        .await
+        .expect("tenant create");
+    ats_host(&host, &["tenant", "list"]).await.expect("tenant list");
+    let (_, tenants) = send(host.op(Method::GET, "/v1/tenants")).await;
+    assert_eq!(tenants["data"][0]["id"], "acme", "{tenants}");
+    assert_eq!(tenants["data"][0]["name"], "Acme Recruiting", "{tenants}");
+    let error = ats_host(&host, &["tenant", "create", "acme"]).await.expect_err("exists");
+    assert!(error.to_string().contains("409"), "{error}");
+    let error = ats_host(&host, &["tenant", "create", "not a tenant"]).await.expect_err("bad id");
+    assert!(error.to_string().contains("is not a tenant id"), "{error}");
+
+    // The key is printed once, on stdout: a script can capture it.
+    let args = ["key", "create", "--tenant", "acme", "--label", "sourcing product"];
+    let mut argv = args.to_vec();
+    argv.extend_from_slice(&["--url", &host.base, "--key", &host.operator_key]);
+    let (ok, stdout) = ats_host_process(&argv, None).await;
+    assert!(ok, "{stdout}");
+    let key = stdout
+        .split_whitespace()
+        .find(|word| word.starts_with("ats_"))
+        .unwrap_or_else(|| panic!("no key printed: {stdout}"));
+    let (status, me) = send(host.with_key(key, Method::GET, "/v1/me")).await;
+    assert_eq!((status, me["tenant_id"].as_str()), (200, Some("acme")), "{me}");
+    ats_host(&host, &["key", "list", "--tenant", "acme"]).await.expect("key list");
+    let (_, keys) = send(host.op(Method::GET, "/v1/tenants/acme/keys")).await;
+    assert_eq!(keys["data"][0]["label"], "sourcing product", "{keys}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connector_call_takes_wit_names_from_a_file_or_stdin_so_a_real_cv_fits() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wasm = dir.path().join("sandbox.wasm");
+    std::fs::write(&wasm, ats_tests::bundled_wasm("connector-sandbox")).expect("write wasm");
+    let wasm = wasm.to_str().expect("utf-8 path");
+    let (url, sandbox) = start_sandbox().await;
+    let base_url = format!("base-url={url}");
+    let key = format!("api-key={KEY}");
+    let call = |operation: &'static str, input: String| {
+        let mut args = vec!["call".to_string(), wasm.to_string(), operation.to_string()];
+        for extra in ["--config", &base_url, "--config", &key, "--allow-private-networks"] {
+            args.push(extra.to_string());
+        }
+        args.extend(["--input".to_string(), input]);
+        args
+    };
+    let run = |args: Vec<String>| async move {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        author(&args).await
+    };
+
+    // Kebab-case field names, from a file.
+    let candidate = dir.path().join("candidate.json");
+    std::fs::write(
+        &candidate,
+        r#"{"first-name": "Ada", "last-name": "Lovelace", "emails": ["ada@example.com"],
+            "phones": [], "source": "cli", "custom-fields": []}"#,
+    )
+    .expect("write input");
+    let at_file = format!("@{}", candidate.display());
+    run(call("upsert-candidate", at_file)).await.expect("upsert-candidate from @file");
+    let ada = sandbox
+        .candidates()
+        .into_iter()
+        .find(|c| c["emails"][0] == "ada@example.com")
+        .expect("the candidate reached the ATS");
+    let id = ada["id"].as_str().expect("id").to_string();
+
+    // A 300 KiB CV: far over what one command-line argument may hold, fine from a file;
+    // the variant (`candidate`, `cv`) in kebab-case and the bytes as base64.
+    let cv: Vec<u8> = (0..300 * 1024).map(|i| (i % 251) as u8).collect();
+    let attachment = dir.path().join("cv.json");
+    std::fs::write(
+        &attachment,
+        serde_json::json!({
+            "target": {"candidate": id}, "filename": "ada.pdf", "content-type": "application/pdf",
+            "kind": "cv", "content": base64::engine::general_purpose::STANDARD.encode(&cv),
+        })
+        .to_string(),
+    )
+    .expect("write input");
+    run(call("add-attachment", format!("@{}", attachment.display())))
+        .await
+        .expect("add-attachment from @file");
+    let stored = sandbox.candidates().into_iter().find(|c| c["id"] == id.as_str()).expect("ada");
+    assert_eq!(stored["attachments"][0]["size"], cv.len(), "{}", stored["attachments"]);
+    assert_eq!(stored["attachments"][0]["kind"], "cv");
+
+    // From stdin (`-`), in a process of its own: `{"email": ...}` for the `Email` variant.
+    let args = call("find-candidates", "-".into());
+    let mut argv: Vec<&str> = vec!["connector"];
+    argv.extend(args.iter().map(String::as_str));
+    let (ok, stdout) =
+        ats_host_process(&argv, Some(r#"{"lookup": {"email": "ada@example.com"}}"#)).await;
+    assert!(ok, "{stdout}");
+    let page = first_json(&stdout);
+    assert_eq!(page["candidates"]["items"][0]["id"].as_str(), Some(id.as_str()), "{page}");
+
+    let error = run(call("find-candidates", r#"{"lookup": {"fax": "1"}}"#.into()))
+        .await
+        .expect_err("no such variant");
+    let message = error.to_string();
+    assert!(message.contains("input.lookup") && message.contains("fax"), "{message}");
+    let error =
+        run(call("find-candidates", "@/nonexistent/input.json".into())).await.expect_err("no file");
+    assert!(error.to_string().contains("cannot read the --input file"), "{error}");
+}

@@ -1,12 +1,18 @@
 //! Loading, validation, the artifact cache, the watched directory and hot swap.
 
 use ats_host::runtime::cache::CompileOrigin;
+use ats_host::runtime::registry::{DEFAULT_KEPT_VERSIONS, Installed, Phase};
 use ats_host::runtime::state::MemoryStateStore;
 use ats_host::runtime::watcher::DirectoryWatcher;
 use ats_host::runtime::{Invocation, LoadError, Output, Registry, Runtime, call::first_page};
+use ats_host::store::{SledStore, Store};
+use ats_tests::api_host::{ApiHost, send};
 use ats_tests::{context, guests, read, runtime, test_limits};
+use reqwest::Method;
+use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 async fn echo_title(runtime: &Runtime, registry: &Registry) -> Result<String, String> {
     let connector = registry.active("echo").ok_or("echo not loaded")?;
@@ -177,4 +183,148 @@ async fn hot_swap_under_load_fails_no_call_and_new_calls_see_the_new_version() {
     }
     assert_eq!(failures.load(Ordering::Relaxed), 0, "no call failed during the swap");
     assert!(v1_calls.load(Ordering::Relaxed) >= 200 && v2_calls.load(Ordering::Relaxed) >= 200);
+}
+
+/// A restart (a new registry on the same store) restores the saved active build and the
+/// order rollback walks, whatever order the files load in; loaded bytes change nothing.
+#[tokio::test]
+async fn a_restart_restores_the_saved_active_build_and_history_in_any_load_order() {
+    let runtime = runtime(test_limits());
+    let store: Arc<dyn Store> = Arc::new(SledStore::temporary().expect("store"));
+    let v1 = runtime.load(read(guests::ECHO_V1), "echo-v1").await.expect("v1");
+    let v2 = runtime.load(read(guests::ECHO_V2), "echo-v2").await.expect("v2");
+    let before = Registry::with_store(DEFAULT_KEPT_VERSIONS, store.clone()).expect("registry");
+    before.install(v1.clone()).expect("v1");
+    before.install(v2.clone()).expect("v2");
+    assert_eq!(before.rollback("echo").expect("rollback").manifest.connector_version, "1.0.0");
+    assert_eq!(before.install(v2.clone()), Ok(Installed::AlreadyLoaded));
+    assert_eq!(version_of(&before), "1.0.0", "installing loaded bytes changes nothing");
+
+    // The restart: v2's file happens to load first.
+    let after = Registry::with_store(DEFAULT_KEPT_VERSIONS, store.clone()).expect("registry");
+    assert_eq!(
+        after.install_in(v2.clone(), Phase::Start),
+        Ok(Installed::Restored { active: false })
+    );
+    assert_eq!(version_of(&after), "2.0.0", "the only build loaded so far serves");
+    assert_eq!(
+        after.install_in(v1.clone(), Phase::Start),
+        Ok(Installed::Restored { active: true })
+    );
+    assert_eq!(version_of(&after), "1.0.0", "the saved active build is active again");
+    let listed: Vec<String> = after.list()[0].versions.iter().map(|v| v.version.clone()).collect();
+    assert_eq!(listed, ["1.0.0", "2.0.0"], "kept in the saved order, not the load order");
+    let error = after.rollback("echo").expect_err("v1 is the oldest");
+    assert!(error.to_string().contains("no earlier version"), "{error}");
+    after.activate("echo", "2.0.0").expect("activate");
+
+    // Another restart sees the activation.
+    let again = Registry::with_store(DEFAULT_KEPT_VERSIONS, store.clone()).expect("registry");
+    again.install_in(v1.clone(), Phase::Start).expect("v1");
+    again.install_in(v2, Phase::Start).expect("v2");
+    assert_eq!(version_of(&again), "2.0.0");
+
+    // A build never seen (v2's file replaced by a rebuild while the host was down) becomes
+    // active at start, as if installed while running.
+    let rebuilt = ats_tests::with_custom_section(read(guests::ECHO_V2), "rebuilt");
+    let rebuilt = runtime.load(rebuilt, "echo-v2-rebuilt").await.expect("rebuilt");
+    let last = Registry::with_store(DEFAULT_KEPT_VERSIONS, store).expect("registry");
+    last.install_in(v1, Phase::Start).expect("v1");
+    let installed = last.install_in(rebuilt.clone(), Phase::Start).expect("rebuilt");
+    assert_eq!(installed, Installed::Activated { replaced: Some("1.0.0".into()) });
+    assert_eq!(last.active("echo").map(|c| c.sha256.clone()), Some(rebuilt.sha256.clone()));
+}
+
+/// Versions over the kept limit are evicted oldest first, except builds a connection is
+/// pinned to: a pin still resolves after newer versions (and a restart) arrive.
+#[tokio::test]
+async fn pinned_builds_are_never_evicted() {
+    let host = ApiHost::start().await;
+    let (status, body) =
+        send(host.op(Method::POST, "/v1/connectors").body(read(guests::ECHO_V1))).await;
+    assert_eq!(status, 201, "{body}");
+    let _ = send(host.op(Method::POST, "/v1/tenants").json(&json!({"id": "acme"}))).await;
+    let (status, body) = send(host.op(Method::POST, "/v1/connections").json(&json!({
+        "tenant_id": "acme", "connector_id": "echo", "pinned_version": "1.0.0",
+    })))
+    .await;
+    assert_eq!(status, 201, "{body}");
+
+    // A registry that keeps one version, on the same store (so with the same pins).
+    let runtime = runtime(test_limits());
+    let one = Registry::with_store(1, host.store.clone()).expect("registry");
+    one.install(runtime.load(read(guests::ECHO_V1), "v1").await.expect("v1")).expect("v1");
+    one.install(runtime.load(read(guests::ECHO_V2), "v2").await.expect("v2")).expect("v2");
+    assert_eq!(version_of(&one), "2.0.0");
+    assert!(one.version("echo", "1.0.0").is_ok(), "the pinned build is kept");
+    let kept: Vec<String> = one.list()[0].versions.iter().map(|v| v.version.clone()).collect();
+    assert_eq!(kept, ["1.0.0", "2.0.0"]);
+}
+
+fn version_of(registry: &Registry) -> String {
+    registry.active("echo").map(|c| c.manifest.connector_version.clone()).unwrap_or_default()
+}
+
+/// The brief's case end to end: a real host process uploads two versions, rolls back, is
+/// stopped, and a new process on the same data dir serves the rolled-back version while a
+/// connection pinned to the newer one still gets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_host_process_keeps_the_rolled_back_version_and_the_pins() {
+    use crate::process::HostProcess;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let host = HostProcess::start(dir.path(), &["--no-bundled"]).await;
+    for wasm in [read(guests::ECHO_V1), read(guests::ECHO_V2)] {
+        let (status, body) = send(host.op(Method::POST, "/v1/connectors").body(wasm)).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let _ = send(host.op(Method::POST, "/v1/tenants").json(&json!({"id": "acme"}))).await;
+    let no_schedule =
+        json!({"jobs_every_secs": 86_400, "applications_every_secs": 86_400, "enabled": false});
+    let (status, pinned) = send(host.op(Method::POST, "/v1/connections").json(&json!({
+        "tenant_id": "acme", "connector_id": "echo", "pinned_version": "2.0.0", "schedules": no_schedule,
+    })))
+    .await;
+    assert_eq!(status, 201, "{pinned}");
+    let pinned = pinned["id"].as_str().expect("id").to_string();
+    let (status, body) = send(host.op(Method::POST, "/v1/connectors/echo/rollback")).await;
+    assert_eq!((status, body["active"]["version"].as_str()), (200, Some("1.0.0")), "{body}");
+    // Uploading bytes that are loaded changes nothing, not even the active version.
+    let (status, body) =
+        send(host.op(Method::POST, "/v1/connectors").body(read(guests::ECHO_V2))).await;
+    assert_eq!((status, body["changed"].as_bool()), (200, Some(false)), "{body}");
+    assert_eq!(body["active"]["version"], "1.0.0", "{body}");
+    let took = host.terminate(Duration::from_secs(30)).await;
+    println!("the first host stopped {} ms after SIGTERM", took.as_millis());
+
+    let host = HostProcess::start(dir.path(), &["--no-bundled"]).await;
+    let (status, echo) = send(host.op(Method::GET, "/v1/connectors/echo")).await;
+    assert_eq!(status, 200, "{echo}");
+    assert_eq!(echo["active"]["version"], "1.0.0", "the rolled-back version is active: {echo}");
+    let kept: Vec<&str> = echo["versions"]
+        .as_array()
+        .expect("versions")
+        .iter()
+        .filter_map(|v| v["version"].as_str())
+        .collect();
+    assert_eq!(kept, ["1.0.0", "2.0.0"], "{echo}");
+    // The pin resolves to its build: a sync of the pinned connection runs echo 2.0.0.
+    let (status, started) = send(
+        host.op(Method::POST, &format!("/v1/connections/{pinned}/sync"))
+            .json(&json!({"kind": "jobs"})),
+    )
+    .await;
+    assert_eq!(status, 202, "{started}");
+    let run_id = started["run_id"].as_str().expect("run id").to_string();
+    let mut run = serde_json::Value::Null;
+    for _ in 0..400 {
+        run = send(host.op(Method::GET, &format!("/v1/runs/{run_id}"))).await.1;
+        if !matches!(run["state"].as_str(), Some("queued" | "running")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(run["state"], "success", "{run}\n{}", host.log_text());
+    let (_, jobs) = send(host.op(Method::GET, &format!("/v1/jobs?connection_id={pinned}"))).await;
+    assert_eq!(jobs["data"][0]["title"], "echo 2.0.0", "{jobs}");
+    host.terminate(Duration::from_secs(30)).await;
 }

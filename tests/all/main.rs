@@ -7,6 +7,7 @@ mod egress;
 mod example_connector;
 mod hostile;
 mod loading;
+mod process;
 mod sandbox_limits;
 mod store;
 mod sync;

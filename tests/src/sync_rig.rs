@@ -92,6 +92,7 @@ pub async fn open_host_with(
             status_detail: None,
             schedules: Schedules::default(),
             ats_webhook: None,
+            rate_budget: None,
             created_at: 0,
             updated_at: 0,
         };

@@ -3,6 +3,7 @@
 //! is shifted into that offset before it is sent, and remote values are reported with it.
 
 use ats_connector_sdk::prelude::*;
+use ats_connector_sdk::time::{civil_from_days, days_from_civil};
 
 /// A fixed UTC offset in seconds, parsed from `Z`, `+HH:MM` or `-HH:MM`.
 pub fn parse_offset(text: &str) -> Option<i64> {
@@ -21,28 +22,6 @@ pub fn parse_offset(text: &str) -> Option<i64> {
     Some(sign * (hours * 3_600 + minutes * 60))
 }
 
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
-
 /// Seconds since the epoch of an RFC 3339 timestamp (fractions dropped).
 fn epoch_seconds(rfc3339: &str) -> Option<i64> {
     let value = rfc3339.trim();
@@ -57,7 +36,9 @@ fn epoch_seconds(rfc3339: &str) -> Option<i64> {
     }
     let rest = value.get(19..)?.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
     let offset = parse_offset(rest)?;
-    let days = days_from_civil(number(0..4)?, number(5..7)?, number(8..10)?);
+    let month = u32::try_from(number(5..7)?).ok().filter(|m| (1..=12).contains(m))?;
+    let day = u32::try_from(number(8..10)?).ok().filter(|d| (1..=31).contains(d))?;
+    let days = days_from_civil(number(0..4)?, month, day);
     let seconds = number(11..13)? * 3_600 + number(14..16)? * 60 + number(17..19)?;
     Some(days * 86_400 + seconds - offset)
 }

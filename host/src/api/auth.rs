@@ -101,7 +101,7 @@ impl KeyStore {
             id: format!("key_{}", &hash(&key)[..12]),
             label: label.to_string(),
             caller: Caller::Tenant { tenant_id: tenant_id.to_string() },
-            created_at: crate::webhooks::now_ms(),
+            created_at: crate::time::now_ms(),
         };
         self.keys.insert(hash(&key).as_bytes(), serde_json::to_vec(&record).unwrap_or_default())?;
         Ok((key, record))

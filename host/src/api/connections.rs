@@ -7,12 +7,13 @@ use super::AppState;
 use super::auth::{Caller, Operator};
 use super::openapi::{Access, Routes};
 use super::problem::{Body, FieldProblem, Problem};
+use crate::ids::new_id;
 use crate::model::{AtsError, PageRequest};
 use crate::runtime::{CallError, Invocation, LoadedConnector, Manifest, Output};
 use crate::store::{
     Connection, ConnectionStatus, MAX_INTERVAL_SECS, MIN_INTERVAL_SECS, Schedules, Secrets, Tenant,
 };
-use crate::webhooks::{new_id, now_ms};
+use crate::time::now_ms;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -309,6 +310,7 @@ async fn create(
         status_detail: None,
         schedules,
         ats_webhook: None,
+        rate_budget: None,
         created_at: now,
         updated_at: now,
     };

@@ -1,13 +1,14 @@
 //! `/v1/connectors`: the loaded connectors and their versions; uploading a new version
-//! (through the same validation as the watched directory, then saved there so it survives
-//! a restart); rollback and activation of a kept version.
+//! (through the registry's one way in, like the watched directory and the bundled
+//! connectors, then saved there so it survives a restart; bytes already loaded change
+//! nothing); rollback and activation of a kept version (saved, so they survive a restart).
 
 use super::AppState;
 use super::auth::{Caller, Operator};
 use super::openapi::{Access, Routes};
 use super::problem::{Body, Problem};
 use crate::runtime::loader::ManifestView;
-use crate::runtime::registry::{Installed, RegistryError};
+use crate::runtime::registry::{InstallError, Installed, Phase, RegistryError};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -105,10 +106,13 @@ async fn upload(State(state): State<AppState>, _operator: Operator, body: Bytes)
         )
         .into_response();
     }
-    let origin = "upload".to_string();
-    let connector = match state.runtime.load(body.to_vec(), &origin).await {
-        Ok(connector) => connector,
-        Err(error) => {
+    let installation = match state
+        .registry
+        .load_and_install(&state.runtime, body.to_vec(), "upload", Phase::Live)
+        .await
+    {
+        Ok(installation) => installation,
+        Err(InstallError::Rejected(error)) => {
             return Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "connector rejected",
@@ -116,11 +120,28 @@ async fn upload(State(state): State<AppState>, _operator: Operator, body: Bytes)
             )
             .into_response();
         }
+        Err(InstallError::Refused { source: error @ RegistryError::Persist { .. }, .. }) => {
+            return Problem::internal(error).into_response();
+        }
+        Err(InstallError::Refused { source, .. }) => {
+            return Problem::conflict(source.to_string()).into_response();
+        }
     };
-    let info = connector.info();
-    let installed = match state.registry.install(connector) {
-        Ok(installed) => installed,
-        Err(error) => return Problem::conflict(error.to_string()).into_response(),
+    let info = installation.build.info();
+    let replaced = match installation.installed {
+        // The same bytes are loaded already: nothing changed, nothing is saved again.
+        Installed::AlreadyLoaded | Installed::Restored { .. } => {
+            let active = state.registry.active(&info.id).map(|a| a.info());
+            return Json(json!({
+                "active": active, "uploaded": info, "replaced": null, "changed": false,
+                "detail": format!(
+                    "these bytes are already loaded as {} {}; nothing changed (POST /v1/connectors/{}/activate makes a kept version active)",
+                    info.id, info.version, info.id
+                ),
+            }))
+            .into_response();
+        }
+        Installed::Activated { replaced } => replaced,
     };
     if let Some(dir) = &state.connectors_dir
         && let Err(error) = save_upload(dir, &info.id, &info.version, &info.sha256, &body)
@@ -131,12 +152,11 @@ async fn upload(State(state): State<AppState>, _operator: Operator, body: Bytes)
         ))
         .into_response();
     }
-    let (status, replaced) = match installed {
-        Installed::Activated { replaced } => (StatusCode::CREATED, replaced),
-        Installed::AlreadyLoaded => (StatusCode::OK, None),
-    };
-    tracing::info!(connector = %info.id, version = %info.version, sha256 = %info.sha256, "connector uploaded and activated");
-    (status, Json(json!({"active": info, "replaced": replaced}))).into_response()
+    (
+        StatusCode::CREATED,
+        Json(json!({"active": info, "uploaded": info, "replaced": replaced, "changed": true})),
+    )
+        .into_response()
 }
 
 /// Writes the upload into the watched directory atomically (temp name, then rename), so a
@@ -192,6 +212,7 @@ async fn activate(
 fn registry_problem(error: RegistryError) -> Response {
     match error {
         RegistryError::UnknownConnector(id) => Problem::not_found("connector", &id).into_response(),
+        error @ RegistryError::Persist { .. } => Problem::internal(error).into_response(),
         other => Problem::new(StatusCode::CONFLICT, "version not available", other.to_string())
             .into_response(),
     }

@@ -11,6 +11,7 @@
 //! | [`webhooks`] | `/v1/webhooks`, `/v1/webhook-deliveries` |
 //! | [`tenants`] | tenant API keys |
 //! | [`connections`] | `/v1/tenants`, `/v1/connections` |
+//! | [`budgets`] | a connection's rate budget |
 //! | [`ats_webhooks`] | a connection's webhook in the ATS itself (register, remove) |
 //! | [`syncs`] | sync now, schedules, `/v1/runs` |
 //! | [`records`] | unified reads and `/v1/events` |
@@ -21,6 +22,7 @@
 
 pub mod ats_webhooks;
 pub mod auth;
+pub mod budgets;
 pub mod candidates;
 pub mod connections;
 pub mod connectors;
@@ -142,6 +144,7 @@ pub fn v1_routes() -> Routes<AppState> {
     let routes = connectors::routes(routes);
     let routes = tenants::routes(routes);
     let routes = connections::routes(routes);
+    let routes = budgets::routes(routes);
     let routes = ats_webhooks::routes(routes);
     let routes = syncs::routes(routes);
     let routes = records::routes(routes);
@@ -212,7 +215,7 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
 
 async fn metrics() -> Response {
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(axum::http::header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         crate::metrics::global().render(),
     )
         .into_response()

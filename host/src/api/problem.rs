@@ -2,7 +2,7 @@
 //! what is wrong and how to fix it, and (for body errors) the offending fields.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -98,7 +98,8 @@ impl IntoResponse for Problem {
 }
 
 /// A JSON body whose rejection (malformed JSON, wrong field type, missing field, unknown
-/// field, wrong content type, too large) becomes a [`Problem`] naming the field.
+/// field, wrong content type, too large) becomes a [`Problem`] naming the field by its full
+/// path (`candidate.last_name`, `candidate.emails[0]`).
 pub struct Body<T>(pub T);
 
 impl<S, T> axum::extract::FromRequest<S> for Body<T>
@@ -109,51 +110,81 @@ where
     type Rejection = Problem;
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Problem> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(Body(value)),
-            Err(rejection) => Err(json_problem(rejection)),
+        if !is_json(request.headers()) {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported media type",
+                "send the body as JSON with `Content-Type: application/json`",
+            ));
         }
+        let bytes = match Bytes::from_request(request, state).await {
+            Ok(bytes) => bytes,
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "request body too large",
+                    format!(
+                        "{}; JSON bodies are limited to {} bytes (send files as attachments in their own request)",
+                        rejection.body_text(),
+                        super::MAX_JSON_BODY_BYTES
+                    ),
+                ));
+            }
+            Err(rejection) => return Err(Problem::bad_request(rejection.body_text())),
+        };
+        parse_json(&bytes).map(Body)
     }
 }
 
-fn json_problem(rejection: JsonRejection) -> Problem {
-    match rejection {
-        JsonRejection::JsonDataError(error) => {
-            // serde's message names the path, e.g. "candidate.email: invalid type: ..."
-            let text = std::error::Error::source(&error)
-                .map(ToString::to_string)
-                .unwrap_or_else(|| error.body_text());
-            let (field, problem) = match text.split_once(": ") {
-                Some((path, rest)) if !path.contains(' ') => (path.to_string(), rest.to_string()),
-                _ => (field_from_message(&text), text.clone()),
-            };
-            Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid request body",
-                format!("the body does not match the expected shape: {text}"),
-            )
-            .with_fields(vec![FieldProblem { field, problem }])
+/// `application/json`, or a `+json` type (`application/merge-patch+json`).
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Reads `T` from JSON; a mismatch names the offending field by its full path.
+fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let not_json = |error: &serde_json::Error| {
+        Problem::bad_request(format!("the body is not valid JSON: {error}"))
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let inner = error.inner();
+        if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+            return not_json(inner);
         }
-        JsonRejection::JsonSyntaxError(error) => Problem::bad_request(format!(
-            "the body is not valid JSON: {}",
-            std::error::Error::source(&error).map(ToString::to_string).unwrap_or_default()
-        )),
-        JsonRejection::MissingJsonContentType(_) => Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported media type",
-            "send the body as JSON with `Content-Type: application/json`",
-        ),
-        JsonRejection::BytesRejection(error) => Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request body too large",
-            format!(
-                "{}; JSON bodies are limited to {} bytes (send files as attachments in their own request)",
-                error.body_text(),
-                super::MAX_JSON_BODY_BYTES
-            ),
-        ),
-        other => Problem::bad_request(other.body_text()),
-    }
+        let (field, problem) = field_of(error.path(), &inner.to_string());
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid request body",
+            format!("the body does not match the expected shape: {field}: {problem}"),
+        )
+        .with_fields(vec![FieldProblem { field, problem }])
+    })?;
+    deserializer.end().map_err(|error| not_json(&error))?;
+    Ok(value)
+}
+
+/// The full path of the offending field and what is wrong with it. serde reports a missing
+/// or unknown field at the object holding it, so its name is appended to the path.
+fn field_of(path: &serde_path_to_error::Path, message: &str) -> (String, String) {
+    let path = path.to_string();
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split('`').next());
+    let field = match (named, path.as_str()) {
+        (Some(name), ".") => name.to_string(),
+        (Some(name), path) if path.rsplit('.').next() != Some(name) => format!("{path}.{name}"),
+        (_, path) => path.to_string(),
+    };
+    // serde_json appends " at line L column C" to data errors: not useful in a field list.
+    let problem = message.rsplit_once(" at line ").map_or(message, |(problem, _)| problem);
+    (field, problem.to_string())
 }
 
 /// A [`Problem`] from the text of one of axum's rejections, naming the offending query
@@ -184,22 +215,7 @@ pub fn optional_json<T: serde::de::DeserializeOwned + Default>(bytes: &[u8]) -> 
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        let text = e.to_string();
-        if e.is_syntax() || e.is_eof() {
-            Problem::bad_request(format!("the body is not valid JSON: {text}"))
-        } else {
-            Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid request body",
-                format!("the body does not match the expected shape: {text}"),
-            )
-            .with_fields(vec![FieldProblem {
-                field: field_from_message(&text),
-                problem: text.clone(),
-            }])
-        }
-    })
+    parse_json(bytes)
 }
 
 /// `missing field `email`` / `unknown field `foo`` → the field's name.

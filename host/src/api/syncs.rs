@@ -148,7 +148,7 @@ async fn put_schedules(
         }
     }
     connection.schedules = schedules;
-    connection.updated_at = crate::webhooks::now_ms();
+    connection.updated_at = crate::time::now_ms();
     if let Err(e) = state.store.put_connection(&connection, None) {
         return Problem::internal(e).into_response();
     }

@@ -1,6 +1,8 @@
 //! Writes through a connection's connector: push candidate, move stage, note, tag,
 //! attachment, reject, result. Each accepts an `Idempotency-Key` header; a replayed answer
-//! carries `Idempotent-Replayed: true`. Writes share the connection's rate budget with syncs.
+//! carries `Idempotent-Replayed: true`. Writes share the connection's rate budget with syncs
+//! and go before them; a write that gets no turn within `[sync] write_budget_wait` answers
+//! 429 with `Retry-After`.
 
 use super::AppState;
 use super::auth::Caller;
@@ -234,6 +236,7 @@ async fn run(
         connector,
         context: crate::sync::call_context(&with_secrets),
         budgets: Some(&state.sync.budgets),
+        budget_wait: state.sync.config().write_budget_wait,
     };
     match execute(&target, &state.journal, key, request).await {
         Ok(answer) => {
@@ -271,6 +274,23 @@ fn write_problem(error: WriteError) -> Response {
         )
         .into_response(),
         WriteError::Call(call) => call_problem(call),
+        WriteError::RateBudget(refused) => {
+            // The host's own budget for this connection (the ATS's limit) is spent for
+            // longer than the write may wait: nothing was written; retry after the estimate.
+            let mut response = Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate budget exhausted",
+                format!(
+                    "{refused}; the budget is set with PUT /v1/connections/{}/rate-budget",
+                    refused.connection
+                ),
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(refused.retry_after_secs()));
+            response
+        }
     }
 }
 

@@ -51,7 +51,8 @@ max_compiled_cache_mb = 2048       # compiled-artifact cache on disk; oldest evi
 page_size = 100
 max_pages_per_run = 10000
 overlap = 300000                 # milliseconds
-calls_per_second = 10.0
+calls_per_second = 10.0          # per connection, unless it sets its own (PUT /v1/connections/{id}/rate-budget)
+write_budget_wait = 10000        # ms a write waits for its turn in that budget, then 429 + Retry-After
 
 [webhooks]
 max_attempts = 8

@@ -44,9 +44,13 @@ pub enum ConnectorCommand {
         /// Connection config, repeatable: `--config base-url=https://... --config api-key=...`.
         #[arg(long = "config", value_name = "NAME=VALUE")]
         config: Vec<String>,
-        /// The operation's input as JSON, e.g. `{"page-token": null, "since": null, "limit": 10}`
-        /// for list-jobs (field names as in the WIT, `-` or `_`). Reads default to the first page.
-        #[arg(long)]
+        /// The operation's input as JSON with the WIT's names: kebab-case fields and
+        /// variants, e.g. `{"limit": 10, "page-token": null}` for list-jobs or
+        /// `{"lookup": {"email": "ada@example.com"}}` for find-candidates (`_` and the host's
+        /// Rust names work too), bytes as a list or base64 text (`"content": "JVBERi0..."`).
+        /// `@FILE` reads it from a file, `-` from stdin (a real CV fits; a command-line
+        /// argument does not). Reads default to the first page.
+        #[arg(long, value_name = "JSON|@FILE|-")]
         input: Option<String>,
         /// Allow requests to loopback/private networks (for a local or on-premise ATS).
         #[arg(long)]
@@ -115,6 +119,10 @@ pub async fn run(command: ConnectorCommand) -> anyhow::Result<()> {
             allow_private_networks,
             limits,
         } => {
+            let input = match input {
+                Some(spec) => Some(read_input(&spec).await?),
+                None => None,
+            };
             let invocation = parse_invocation(&operation, input.as_deref())?;
             let runtime =
                 Runtime::new(limits.limits(), Arc::new(MemoryStateStore::default()), None)?;
@@ -162,8 +170,27 @@ fn parse_config(pairs: &[String]) -> anyhow::Result<Vec<Field>> {
         .collect()
 }
 
-/// Builds the invocation from the operation name and optional JSON input. Reads without
-/// input default to the first page; WIT-style kebab-case keys are accepted.
+/// The text of `--input`: as given, `@FILE` read from a file, `-` read from stdin.
+async fn read_input(spec: &str) -> anyhow::Result<String> {
+    if spec == "-" {
+        use tokio::io::AsyncReadExt as _;
+        let mut text = String::new();
+        tokio::io::stdin()
+            .read_to_string(&mut text)
+            .await
+            .context("cannot read --input from stdin (`-`)")?;
+        return Ok(text);
+    }
+    match spec.strip_prefix('@') {
+        Some(path) => tokio::fs::read_to_string(path)
+            .await
+            .with_context(|| format!("cannot read the --input file {path}")),
+        None => Ok(spec.to_string()),
+    }
+}
+
+/// Builds the invocation from the operation name and optional JSON input written with the
+/// WIT's names (see [`super::wit_json`]). Reads without input default to the first page.
 fn parse_invocation(operation: &str, input: Option<&str>) -> anyhow::Result<Invocation> {
     let known: Vec<&str> = std::iter::once("describe")
         .chain(crate::runtime::Operation::ALL.iter().map(|op| op.wit_name()))
@@ -172,43 +199,25 @@ fn parse_invocation(operation: &str, input: Option<&str>) -> anyhow::Result<Invo
         bail!("unknown operation `{operation}`; expected one of: {}", known.join(", "));
     }
     let input = match input {
-        Some(text) => {
-            let value: serde_json::Value = serde_json::from_str(text)
-                .with_context(|| format!("--input is not valid JSON: {text}"))?;
-            Some(snake_case_keys(value))
-        }
+        Some(text) => Some(serde_json::from_str::<serde_json::Value>(text).with_context(|| {
+            let shown: String = text.chars().take(200).collect();
+            format!("--input is not valid JSON: {shown}")
+        })?),
         None => match operation {
             "list-jobs" | "list-applications" => Some(serde_json::json!({})),
-            "list-stages" => Some(serde_json::json!({ "job_id": null })),
+            "list-stages" => Some(serde_json::json!({ "job-id": null })),
             _ => None,
         },
     };
     let mut request = serde_json::json!({ "operation": operation });
-    if let Some(mut input) = input {
-        if matches!(operation, "list-jobs" | "list-applications")
-            && let Some(object) = input.as_object_mut()
-        {
-            for key in ["page_token", "since", "limit"] {
-                object.entry(key).or_insert(serde_json::Value::Null);
-            }
-        }
+    if let Some(input) = input {
         request["input"] = input;
     }
-    serde_json::from_value(request).with_context(|| {
-        format!(
-            "--input does not match the input of `{operation}` (see wit/since_v0.1.0/connector.wit)"
+    super::wit_json::from_value(request).map_err(|error| {
+        anyhow::anyhow!(
+            "--input does not match the input of `{operation}` (see wit/since_v0.2.0/connector.wit): {error}"
         )
     })
-}
-
-fn snake_case_keys(value: serde_json::Value) -> serde_json::Value {
-    match value {
-        serde_json::Value::Object(map) => {
-            map.into_iter().map(|(k, v)| (k.replace('-', "_"), snake_case_keys(v))).collect()
-        }
-        serde_json::Value::Array(items) => items.into_iter().map(snake_case_keys).collect(),
-        other => other,
-    }
 }
 
 /// What `connector inspect FILE` prints: the file, its hash, the contract version it

@@ -1,12 +1,15 @@
 //! The `ats-host` command line (clap): `serve`; for connector authors `connector
 //! inspect|call`; for operators the API clients `connector list|upload|rollback`,
-//! `connection`, `sync now`, `runs`, `events tail`, `webhook`; and `sandbox-ats`.
+//! `tenant`, `key`, `connection`, `sync now`, `runs`, `events tail`, `webhook`; and
+//! `sandbox-ats`.
 
 mod client;
 pub mod config;
 pub mod connector;
+mod listener;
 mod ops;
 mod serve;
+mod wit_json;
 
 use crate::runtime::{AllocatorChoice, Limits};
 use clap::{Args, Parser, Subcommand};
@@ -42,6 +45,20 @@ pub enum Command {
     /// Work with one connector file (for connector authors).
     #[command(subcommand)]
     Connector(connector::ConnectorCommand),
+    /// Manage tenants on a running host.
+    Tenant {
+        #[command(subcommand)]
+        command: ops::TenantCommand,
+        #[command(flatten)]
+        api: client::ApiArgs,
+    },
+    /// Tenant API keys on a running host.
+    Key {
+        #[command(subcommand)]
+        command: ops::KeyCommand,
+        #[command(flatten)]
+        api: client::ApiArgs,
+    },
     /// Manage connections on a running host.
     Connection {
         #[command(subcommand)]
@@ -120,17 +137,37 @@ impl LimitArgs {
 
 /// Parses the command line and runs it.
 pub fn run() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    init_tracing(cli.log_format);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(execute(cli.command))
+    run_parsed(Cli::parse())
 }
 
-/// Runs one parsed command (the binary's `main`, and tests of the operator commands).
+/// Runs a parsed command line on a runtime of its own (the binary's `main`, and tests that
+/// run the host as a process of its own). `serve`, once its API has drained after a
+/// signal, stops every task still running (sync runs at their next await point, so at a
+/// page boundary: each page is committed with its checkpoint in one transaction) within
+/// [`serve::TASK_STOP_BOUND`], then records the runs it interrupted and flushes the store.
+pub fn run_parsed(cli: Cli) -> anyhow::Result<()> {
+    init_tracing(cli.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cli.command {
+        Command::Serve(args) => {
+            let stopped = runtime.block_on(serve::run(args));
+            runtime.shutdown_timeout(serve::TASK_STOP_BOUND);
+            stopped?.finish()
+        }
+        command => runtime.block_on(execute(command)),
+    }
+}
+
+/// Runs one parsed command on the current runtime (tests of the operator commands). A
+/// `serve` run this way leaves its tasks to the caller's runtime.
 pub async fn execute(command: Command) -> anyhow::Result<()> {
     {
         match command {
-            Command::Serve(args) => serve::run(args).await,
+            Command::Serve(args) => serve::run(args).await?.finish(),
+            Command::Tenant { command, api } => {
+                ops::tenant(&client::Client::new(&api)?, command).await
+            }
+            Command::Key { command, api } => ops::key(&client::Client::new(&api)?, command).await,
             Command::Connector(command) => connector::run(command).await,
             Command::Connection { command, api } => {
                 ops::connection(&client::Client::new(&api)?, command).await

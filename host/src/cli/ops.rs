@@ -1,5 +1,5 @@
-//! Operator subcommands against a running host: connections, sync now with a live progress
-//! line, runs, the event log and webhook deliveries.
+//! Operator subcommands against a running host: tenants and their API keys, connections,
+//! sync now with a live progress line, runs, the event log and webhook deliveries.
 
 use super::client::{Client, pairs, print_rows};
 use anyhow::bail;
@@ -8,6 +8,42 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use std::io::Write as _;
 use std::time::Duration;
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant (a customer of the products using this host).
+    Create {
+        /// 1-64 letters, digits, `.`, `_` or `-`.
+        id: String,
+        /// A name for people.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List tenants.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key for a tenant; it is printed once (only its hash is stored).
+    Create {
+        #[arg(long)]
+        tenant: String,
+        /// What the key is for, e.g. the product using it.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List a tenant's keys (ids and labels, never the keys).
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
 
 #[derive(Debug, Subcommand)]
 pub enum ConnectionCommand {
@@ -95,6 +131,64 @@ pub enum WebhookCommand {
     },
     /// Queue a dead-lettered delivery again (same delivery id).
     Replay { delivery: String },
+}
+
+pub async fn tenant(client: &Client, command: TenantCommand) -> anyhow::Result<()> {
+    match command {
+        TenantCommand::Create { id, name } => {
+            let created = client.post("/v1/tenants", json!({ "id": id, "name": name })).await?;
+            println!("created tenant {}", created["id"].as_str().unwrap_or(&id));
+        }
+        TenantCommand::List { json } => {
+            let list = client.get("/v1/tenants").await?;
+            let rows = list["data"].as_array().cloned().unwrap_or_default();
+            print_rows(
+                &rows,
+                &[("id", "/id"), ("name", "/name"), ("created", "/created_at")],
+                json,
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn key(client: &Client, command: KeyCommand) -> anyhow::Result<()> {
+    match command {
+        KeyCommand::Create { tenant, label } => {
+            let path = format!("/v1/tenants/{}/keys", path_segment(&tenant));
+            let created = client.post(&path, json!({ "label": label })).await?;
+            let Some(key) = created["key"].as_str() else {
+                bail!("the host did not return a key: {created}");
+            };
+            eprintln!(
+                "API key {} of tenant {tenant}; it is shown once, store it now:",
+                created["record"]["id"].as_str().unwrap_or("?")
+            );
+            println!("{key}");
+        }
+        KeyCommand::List { tenant, json } => {
+            let list = client.get(&format!("/v1/tenants/{}/keys", path_segment(&tenant))).await?;
+            let rows = list["data"].as_array().cloned().unwrap_or_default();
+            print_rows(
+                &rows,
+                &[("id", "/id"), ("label", "/label"), ("created", "/created_at")],
+                json,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `value` safe as one path segment (tenant ids are `[A-Za-z0-9._-]`; anything else is
+/// escaped, so the host names the id as invalid instead of routing elsewhere).
+fn path_segment(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 pub async fn connection(client: &Client, command: ConnectionCommand) -> anyhow::Result<()> {

@@ -2,8 +2,19 @@
 //! a watched directory, starts the sync scheduler and the webhook worker, serves the API,
 //! and optionally runs the demo. Settings come from flags, `ATS_*` variables, and an
 //! optional TOML file (see [`super::config`]), in that order of precedence.
+//!
+//! **Stopping.** SIGTERM (what orchestrators send) and Ctrl-C (SIGINT) stop the host the
+//! same way: the listener closes, requests in flight get up to [`DRAIN_BOUND`] to finish
+//! (a second signal stops waiting), then every task still running (sync runs, workers) is
+//! stopped within [`TASK_STOP_BOUND`] at its next await point (a sync run stops at a page
+//! boundary: each page is committed with its checkpoint in one transaction), the runs it
+//! interrupted are recorded as cancelled, and the store is flushed: the process exits
+//! within 15 s of the signal plus the flush, and the next start resumes each interrupted
+//! run from its checkpoint. Stopping tasks needs the runtime, so that part is
+//! [`super::run_parsed`]'s.
 
 use super::config::FileConfig;
+use super::listener::ProblemListener;
 use crate::app::{Host, HostOptions};
 use crate::runtime::watcher::DirectoryWatcher;
 use crate::runtime::{AllocatorChoice, Limits};
@@ -11,7 +22,13 @@ use anyhow::Context;
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// How long requests in flight get to finish after SIGTERM or Ctrl-C.
+pub const DRAIN_BOUND: Duration = Duration::from_secs(10);
+/// How long the tasks still running get to stop once the API has drained.
+pub const TASK_STOP_BOUND: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -61,7 +78,8 @@ pub struct ServeArgs {
     pub webhooks_allow_private_networks: bool,
 }
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+/// Serves until SIGTERM or Ctrl-C, then drains the API (see the module doc).
+pub async fn run(args: ServeArgs) -> anyhow::Result<Stopped> {
     let file = FileConfig::load(args.config.as_deref())?;
     let data_dir = args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("data"));
     let connectors_dir =
@@ -129,19 +147,127 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let app = crate::api::router(state);
-    let listener = tokio::net::TcpListener::bind(listen)
+    let listener = ProblemListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (in use? pass --listen)"))?;
+    // Registered once serving starts (a signal while connectors load ends the process at
+    // once, which loses nothing either) and kept, so that a second signal is seen too.
+    let mut signals = Signals::new()?;
     tracing::info!(
         "serving on http://{} — try GET /health, /v1/openapi.json{}",
-        listener.local_addr()?,
+        axum::serve::Listener::local_addr(&listener)?,
         if demo_on { ", /demo" } else { "" }
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let mut server = tokio::spawn(async move {
+        let mut stopping = stopping;
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopping.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    let signal = tokio::select! {
+        signal = signals.next() => signal,
+        ended = &mut server => {
+            return Err(match ended {
+                Ok(Ok(())) => anyhow::anyhow!("the API server stopped by itself"),
+                Ok(Err(error)) => anyhow::Error::from(error).context("the API server failed"),
+                Err(error) => anyhow::Error::from(error).context("the API server task failed"),
+            });
+        }
+    };
+    tracing::info!(
+        %signal,
+        "shutting down: no new connections; requests in flight get up to {} s to finish",
+        DRAIN_BOUND.as_secs()
+    );
+    let _ = stop.send(true);
+    tokio::select! {
+        ended = &mut server => match ended {
+            Ok(Ok(())) => tracing::info!("requests in flight finished"),
+            Ok(Err(error)) => tracing::warn!(%error, "the API server ended with an error"),
+            Err(error) => tracing::warn!(%error, "the API server task ended abnormally"),
+        },
+        _ = tokio::time::sleep(DRAIN_BOUND) => {
+            server.abort();
+            tracing::warn!("requests still running after {} s are cut", DRAIN_BOUND.as_secs());
+        }
+        again = signals.next() => {
+            server.abort();
+            tracing::warn!(signal = %again, "second signal: requests in flight are cut");
+        }
+    }
+    Ok(Stopped { store: host.store.clone(), signal })
+}
+
+/// A host whose API has stopped; [`Stopped::finish`] records the interrupted runs and
+/// flushes the store (after the tasks are stopped, when the caller owns the runtime).
+pub struct Stopped {
+    store: Arc<crate::store::SledStore>,
+    signal: &'static str,
+}
+
+impl Stopped {
+    pub fn finish(self) -> anyhow::Result<()> {
+        use crate::store::{RunFilter, RunState, Store};
+        let now = crate::time::now_ms();
+        let mut interrupted = 0;
+        for state in [RunState::Running, RunState::Queued] {
+            let filter =
+                RunFilter { state: Some(state), limit: usize::MAX, ..RunFilter::default() };
+            for mut run in self.store.runs(&filter)? {
+                run.state = RunState::Cancelled;
+                run.error = Some(format!(
+                    "the host shut down ({}) during this run; the next run resumes from its checkpoint",
+                    self.signal
+                ));
+                run.end(now);
+                self.store.put_run(&run)?;
+                interrupted += 1;
+            }
+        }
+        self.store.flush()?;
+        tracing::info!(signal = self.signal, interrupted, "host stopped; store flushed");
+        Ok(())
+    }
+}
+
+/// SIGTERM and SIGINT (Ctrl-C), each seen every time it arrives.
+struct Signals {
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                terminate: signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+                interrupt: signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    /// The next signal's name.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.terminate.recv() => "SIGTERM",
+                _ = self.interrupt.recv() => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
             let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    crate::store::Store::flush(host.store.as_ref())?;
-    Ok(())
+            "Ctrl-C"
+        }
+    }
 }

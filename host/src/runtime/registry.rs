@@ -3,35 +3,77 @@
 //!
 //! Swapping is a pointer change under a short lock. A call clones the `Arc` of the version
 //! it starts on, so calls in flight finish on that version while new calls see the new one.
+//!
+//! **One way in.** Bundled connectors, files in the watched directory and uploads all enter
+//! through [`Registry::prepare`] + [`Registry::commit`] (or both at once,
+//! [`Registry::load_and_install`]): bytes already loaded change nothing (not even which
+//! version is active, and they are not compiled again); other bytes are validated by the
+//! loader, then installed.
+//!
+//! **Across restarts.** With a store ([`Registry::with_store`]) every change of a
+//! connector's active build (an install, [`Registry::activate`], [`Registry::rollback`]) is
+//! saved first, as a [`ConnectorVersions`] record: the active build by sha256 and the builds
+//! installed, oldest first. While the host starts ([`Phase::Start`]) a build it installed
+//! before goes back to its place in that order and the saved active build is active again,
+//! whatever order the files load in; a build it never saw (a new file, a new bundled build
+//! after an upgrade) becomes active as if installed while running. Kept versions beyond
+//! the limit are evicted oldest first, except the active one and builds a connection is
+//! pinned to, so pins resolve after a restart as long as their file is still there.
 
-use super::loader::{LoadedConnector, VersionInfo};
+use super::Runtime;
+use super::loader::{LoadError, LoadedConnector, VersionInfo};
+use crate::store::{ConnectorVersions, KnownBuild, Store};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use thiserror::Error;
 
-/// Versions kept per connector (the active one included).
+/// Versions kept per connector (the active one included; pinned builds come on top).
 pub const DEFAULT_KEPT_VERSIONS: usize = 5;
 
-#[derive(Default)]
+/// Builds remembered per connector, loaded or not: what tells an old file from a new one
+/// when the host starts.
+pub const REMEMBERED_BUILDS: usize = 256;
+
+#[derive(Clone)]
 struct Versions {
-    /// Oldest first.
+    /// Kept builds in the order of `record.builds` (oldest first).
     loaded: Vec<Arc<LoadedConnector>>,
     active: usize,
+    /// What is saved: the active build and the order of every build installed.
+    record: ConnectorVersions,
 }
 
 pub struct Registry {
     connectors: RwLock<BTreeMap<String, Versions>>,
     keep: usize,
+    /// Where changes are saved; `None` keeps them in memory only.
+    store: Option<Arc<dyn Store>>,
 }
 
-/// What [`Registry::install`] did.
+/// When an install happens, which decides what installing a build seen before means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// While the host starts (bundled connectors, the first scan of the directory): a build
+    /// installed before is restored to its place and the saved active build is active
+    /// again; a build never seen becomes active.
+    Start,
+    /// While the host runs (a new file in the directory, an upload): a build not loaded
+    /// becomes active.
+    Live,
+}
+
+/// What an install did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Installed {
     /// A new version became active; `replaced` is the version it replaced, if any.
     Activated { replaced: Option<String> },
-    /// The same bytes were already loaded; that version is now active.
+    /// The same bytes were already loaded: nothing changed.
     AlreadyLoaded,
+    /// At start, a build installed before went back to its place; `active` when it is the
+    /// saved active build.
+    Restored { active: bool },
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -46,6 +88,37 @@ pub enum RegistryError {
         "connector `{id}` version `{version}` is already loaded with other bytes (sha256 {loaded}…, this file {offered}…); give the new build a new connector-version"
     )]
     VersionTaken { id: String, version: String, loaded: String, offered: String },
+    #[error("cannot save the versions of connector `{id}`, so nothing changed: {reason}")]
+    Persist { id: String, reason: String },
+}
+
+/// Why a build did not get into the registry.
+#[derive(Debug, Error)]
+pub enum InstallError {
+    /// The loader refused the bytes (not a component, wrong world, bad manifest, ...).
+    #[error(transparent)]
+    Rejected(#[from] LoadError),
+    /// The registry refused a valid build (a version string taken, the store failing).
+    #[error("{origin}: refused: {source}")]
+    Refused {
+        origin: String,
+        #[source]
+        source: RegistryError,
+    },
+}
+
+/// A build read and checked by [`Registry::prepare`], ready for [`Registry::commit`].
+pub enum Prepared {
+    /// Bytes not loaded before: validated and compiled.
+    New(Arc<LoadedConnector>),
+    /// The same bytes are loaded already (nothing was compiled).
+    Loaded(Arc<LoadedConnector>),
+}
+
+/// What [`Registry::commit`] did with which build.
+pub struct Installation {
+    pub build: Arc<LoadedConnector>,
+    pub installed: Installed,
 }
 
 /// One connector in a listing.
@@ -63,47 +136,169 @@ impl Default for Registry {
     }
 }
 
-impl Registry {
-    pub fn new(keep: usize) -> Self {
-        Self { connectors: RwLock::new(BTreeMap::new()), keep: keep.max(1) }
+impl Versions {
+    fn new(id: &str) -> Self {
+        Versions {
+            loaded: Vec::new(),
+            active: 0,
+            record: ConnectorVersions { connector_id: id.to_string(), ..Default::default() },
+        }
     }
 
-    /// Makes `connector` the active version of its id. A version string names one build:
-    /// other bytes under a version string already loaded are refused, so a pin or an
-    /// activation by version can never be redirected to a different build.
+    fn restored(record: ConnectorVersions) -> Self {
+        Versions { loaded: Vec::new(), active: 0, record }
+    }
+
+    fn active_build(&self) -> Option<&Arc<LoadedConnector>> {
+        self.loaded.get(self.active)
+    }
+
+    fn position(&self, sha256: &str) -> Option<usize> {
+        self.record.builds.iter().position(|b| b.sha256 == sha256)
+    }
+
+    /// Inserts a build the record knows at its place among the loaded ones.
+    fn insert_in_order(&mut self, build: Arc<LoadedConnector>) {
+        let at = self.position(&build.sha256).unwrap_or(usize::MAX);
+        let index = self
+            .loaded
+            .iter()
+            .position(|v| self.position(&v.sha256).unwrap_or(usize::MAX) > at)
+            .unwrap_or(self.loaded.len());
+        self.loaded.insert(index, build);
+    }
+
+    /// Records `build` as the newest build and the active one.
+    fn remember_as_newest(&mut self, build: &LoadedConnector) {
+        self.record.builds.retain(|b| b.sha256 != build.sha256);
+        self.record.builds.push(KnownBuild {
+            sha256: build.sha256.clone(),
+            version: build.manifest.connector_version.clone(),
+        });
+        self.record.active_sha256 = build.sha256.clone();
+        while self.record.builds.len() > REMEMBERED_BUILDS {
+            let loaded = |sha: &str| self.loaded.iter().any(|v| v.sha256 == sha);
+            match self.record.builds.iter().position(|b| !loaded(&b.sha256)) {
+                Some(oldest) => {
+                    self.record.builds.remove(oldest);
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// Points `active` at the saved active build when it is loaded, else at the newest.
+    fn settle(&mut self) {
+        self.active = self
+            .loaded
+            .iter()
+            .position(|v| v.sha256 == self.record.active_sha256)
+            .unwrap_or(self.loaded.len().saturating_sub(1));
+    }
+
+    /// Drops the oldest kept builds over `keep`, never the active one nor a pinned one.
+    fn evict(&mut self, keep: usize, pinned: impl Fn(&LoadedConnector) -> bool) {
+        while self.loaded.len() > keep {
+            let Some(victim) =
+                (0..self.loaded.len()).find(|&i| i != self.active && !pinned(&self.loaded[i]))
+            else {
+                break;
+            };
+            self.loaded.remove(victim);
+            if victim < self.active {
+                self.active -= 1;
+            }
+        }
+    }
+}
+
+impl Registry {
+    /// A registry that keeps its state in memory only.
+    pub fn new(keep: usize) -> Self {
+        Self { connectors: RwLock::new(BTreeMap::new()), keep: keep.max(1), store: None }
+    }
+
+    /// A registry that saves every change of an active build to `store` and restores what
+    /// it saved there (see the module doc); the builds themselves are installed as usual.
+    pub fn with_store(
+        keep: usize,
+        store: Arc<dyn Store>,
+    ) -> Result<Self, crate::store::StoreError> {
+        let saved = store.connector_versions()?;
+        let connectors = saved
+            .into_iter()
+            .map(|record| (record.connector_id.clone(), Versions::restored(record)))
+            .collect();
+        Ok(Self { connectors: RwLock::new(connectors), keep: keep.max(1), store: Some(store) })
+    }
+
+    /// Installs `connector` while the host runs ([`Phase::Live`]): it becomes the active
+    /// version of its id. A version string names one build: other bytes under a version
+    /// string already loaded are refused, so a pin or an activation by version can never be
+    /// redirected to a different build.
     pub fn install(&self, connector: Arc<LoadedConnector>) -> Result<Installed, RegistryError> {
+        self.install_in(connector, Phase::Live)
+    }
+
+    /// Installs `connector` in `phase` (see [`Phase`]).
+    pub fn install_in(
+        &self,
+        connector: Arc<LoadedConnector>,
+        phase: Phase,
+    ) -> Result<Installed, RegistryError> {
+        let id = connector.manifest.id.clone();
         let mut all = self.connectors.write().unwrap_or_else(PoisonError::into_inner);
-        let versions = all.entry(connector.manifest.id.clone()).or_default();
-        if let Some(index) = versions.loaded.iter().position(|v| v.sha256 == connector.sha256) {
-            versions.active = index;
+        let current = all.entry(id.clone()).or_insert_with(|| Versions::new(&id));
+        if current.loaded.iter().any(|v| v.sha256 == connector.sha256) {
             return Ok(Installed::AlreadyLoaded);
         }
         let version = &connector.manifest.connector_version;
         if let Some(taken) =
-            versions.loaded.iter().find(|v| &v.manifest.connector_version == version)
+            current.loaded.iter().find(|v| &v.manifest.connector_version == version)
         {
             return Err(RegistryError::VersionTaken {
-                id: connector.manifest.id.clone(),
+                id,
                 version: version.clone(),
                 loaded: taken.sha256[..12].to_string(),
                 offered: connector.sha256[..12].to_string(),
             });
         }
-        let replaced =
-            versions.loaded.get(versions.active).map(|v| v.manifest.connector_version.clone());
-        versions.loaded.push(connector);
-        if versions.loaded.len() > self.keep {
-            versions.loaded.remove(0);
+        let mut next = current.clone();
+        let installed = match (phase, next.position(&connector.sha256)) {
+            (Phase::Start, Some(_)) => {
+                let active = next.record.active_sha256 == connector.sha256;
+                next.insert_in_order(connector);
+                Installed::Restored { active }
+            }
+            _ => {
+                let replaced = next.active_build().map(|v| v.manifest.connector_version.clone());
+                next.remember_as_newest(&connector);
+                next.loaded.push(connector);
+                Installed::Activated { replaced }
+            }
+        };
+        next.settle();
+        if next.loaded.len() > self.keep {
+            let pins = self.pins(&id);
+            next.evict(self.keep, |build| pins.iter().any(|pin| pin.matches(build)));
         }
-        versions.active = versions.loaded.len() - 1;
-        Ok(Installed::Activated { replaced })
+        if matches!(installed, Installed::Activated { .. }) {
+            self.save(&mut next.record)?;
+        }
+        *current = next;
+        Ok(installed)
     }
 
     /// The version new calls of `id` should use.
     pub fn active(&self, id: &str) -> Option<Arc<LoadedConnector>> {
         let all = self.connectors.read().unwrap_or_else(PoisonError::into_inner);
-        let versions = all.get(id)?;
-        versions.loaded.get(versions.active).cloned()
+        all.get(id)?.active_build().cloned()
+    }
+
+    /// The loaded build with this sha256 (of any connector).
+    pub fn build(&self, sha256: &str) -> Option<Arc<LoadedConnector>> {
+        let all = self.connectors.read().unwrap_or_else(PoisonError::into_inner);
+        all.values().flat_map(|v| v.loaded.iter()).find(|v| v.sha256 == sha256).cloned()
     }
 
     /// A specific kept version, by connector version or sha256 (or a unique sha256 prefix).
@@ -115,25 +310,70 @@ impl Registry {
             .ok_or_else(|| unknown_version(id, version, versions))
     }
 
-    /// Makes a kept version active again (by version or sha256).
+    /// Makes a kept version active again (by version or sha256); saved first.
     pub fn activate(&self, id: &str, version: &str) -> Result<Arc<LoadedConnector>, RegistryError> {
-        let mut all = self.connectors.write().unwrap_or_else(PoisonError::into_inner);
-        let versions = all.get_mut(id).ok_or_else(|| RegistryError::UnknownConnector(id.into()))?;
-        let index = find_version(versions, version)
-            .ok_or_else(|| unknown_version(id, version, versions))?;
-        versions.active = index;
-        Ok(versions.loaded[index].clone())
+        self.switch(id, |versions| {
+            find_version(versions, version).ok_or_else(|| unknown_version(id, version, versions))
+        })
     }
 
-    /// Activates the version loaded before the active one.
+    /// Activates the version installed before the active one; saved first.
     pub fn rollback(&self, id: &str) -> Result<Arc<LoadedConnector>, RegistryError> {
+        self.switch(id, |versions| {
+            versions.active.checked_sub(1).ok_or_else(|| RegistryError::NoEarlierVersion(id.into()))
+        })
+    }
+
+    /// Makes the kept build `pick` chooses active: saved, then swapped.
+    fn switch(
+        &self,
+        id: &str,
+        pick: impl FnOnce(&Versions) -> Result<usize, RegistryError>,
+    ) -> Result<Arc<LoadedConnector>, RegistryError> {
         let mut all = self.connectors.write().unwrap_or_else(PoisonError::into_inner);
-        let versions = all.get_mut(id).ok_or_else(|| RegistryError::UnknownConnector(id.into()))?;
-        if versions.active == 0 {
-            return Err(RegistryError::NoEarlierVersion(id.into()));
+        let versions = all
+            .get_mut(id)
+            .filter(|v| !v.loaded.is_empty())
+            .ok_or_else(|| RegistryError::UnknownConnector(id.into()))?;
+        let index = pick(versions)?;
+        let build = versions.loaded[index].clone();
+        let mut record = versions.record.clone();
+        record.active_sha256 = build.sha256.clone();
+        self.save(&mut record)?;
+        versions.record = record;
+        versions.active = index;
+        Ok(build)
+    }
+
+    /// Saves `record` (stamped now) when the registry has a store.
+    fn save(&self, record: &mut ConnectorVersions) -> Result<(), RegistryError> {
+        let Some(store) = &self.store else { return Ok(()) };
+        record.updated_at = crate::time::now_ms();
+        store.put_connector_versions(record).map_err(|e| RegistryError::Persist {
+            id: record.connector_id.clone(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// The pins of connections to connector `id`. When the store cannot say, every build
+    /// counts as pinned (keeping one too many beats breaking a pin).
+    fn pins(&self, id: &str) -> Vec<Pin> {
+        let Some(store) = &self.store else { return Vec::new() };
+        match store.connections(None) {
+            Ok(connections) => connections
+                .into_iter()
+                .filter(|c| c.connector_id == id)
+                .filter_map(|c| match (c.pinned_sha256, c.pinned_version) {
+                    (Some(sha256), _) => Some(Pin::Build(sha256)),
+                    (None, Some(version)) => Some(Pin::Version(version)),
+                    (None, None) => None,
+                })
+                .collect(),
+            Err(error) => {
+                tracing::warn!(%error, connector = %id, "cannot read pins; evicting no version");
+                vec![Pin::Everything]
+            }
         }
-        versions.active -= 1;
-        Ok(versions.loaded[versions.active].clone())
     }
 
     pub fn list(&self) -> Vec<ConnectorListing> {
@@ -142,11 +382,93 @@ impl Registry {
             .filter_map(|(id, versions)| {
                 Some(ConnectorListing {
                     id: id.clone(),
-                    active: versions.loaded.get(versions.active)?.info(),
+                    active: versions.active_build()?.info(),
                     versions: versions.loaded.iter().map(|v| v.info()).collect(),
                 })
             })
             .collect()
+    }
+
+    /// Checks `wasm` for [`Registry::commit`]: bytes already loaded are found by their
+    /// sha256 (and not compiled again); others go through the loader's validation.
+    pub async fn prepare(
+        &self,
+        runtime: &Runtime,
+        wasm: Vec<u8>,
+        origin: &str,
+    ) -> Result<Prepared, LoadError> {
+        let sha256 = hex::encode(Sha256::digest(&wasm));
+        if let Some(build) = self.build(&sha256) {
+            return Ok(Prepared::Loaded(build));
+        }
+        runtime.load(wasm, origin).await.map(Prepared::New)
+    }
+
+    /// Installs a prepared build in `phase` and logs what happened, naming `origin`.
+    pub fn commit(
+        &self,
+        prepared: Prepared,
+        origin: &str,
+        phase: Phase,
+    ) -> Result<Installation, InstallError> {
+        let (build, installed) = match prepared {
+            Prepared::Loaded(build) => (build, Installed::AlreadyLoaded),
+            Prepared::New(build) => match self.install_in(build.clone(), phase) {
+                Ok(installed) => (build, installed),
+                Err(source) => {
+                    tracing::error!(%origin, error = %source, "connector refused; the version already serving (if any) keeps serving");
+                    return Err(InstallError::Refused { origin: origin.to_string(), source });
+                }
+            },
+        };
+        let (connector, version, sha256) =
+            (&build.manifest.id, &build.manifest.connector_version, &build.sha256[..12]);
+        match &installed {
+            Installed::Activated { replaced } => tracing::info!(
+                %origin, %connector, %version, %sha256, ?replaced, "connector version installed and active"
+            ),
+            Installed::AlreadyLoaded => tracing::info!(
+                %origin, %connector, %version, %sha256, "connector version already loaded; nothing changed"
+            ),
+            Installed::Restored { active } => tracing::info!(
+                %origin, %connector, %version, %sha256, active, "connector version restored to its saved place"
+            ),
+        }
+        Ok(Installation { build, installed })
+    }
+
+    /// [`Registry::prepare`] then [`Registry::commit`]: the path of bundled connectors and
+    /// uploads (the watcher runs the two steps itself, to load files side by side).
+    pub async fn load_and_install(
+        &self,
+        runtime: &Runtime,
+        wasm: Vec<u8>,
+        origin: &str,
+        phase: Phase,
+    ) -> Result<Installation, InstallError> {
+        let prepared = self.prepare(runtime, wasm, origin).await.inspect_err(|error| {
+            tracing::error!(%error, "connector rejected; the version already serving (if any) keeps serving");
+        })?;
+        self.commit(prepared, origin, phase)
+    }
+}
+
+/// A connection's pin, as far as eviction is concerned.
+enum Pin {
+    Build(String),
+    /// A pin made before pins recorded the build.
+    Version(String),
+    /// The pins could not be read.
+    Everything,
+}
+
+impl Pin {
+    fn matches(&self, build: &LoadedConnector) -> bool {
+        match self {
+            Pin::Build(sha256) => *sha256 == build.sha256,
+            Pin::Version(version) => *version == build.manifest.connector_version,
+            Pin::Everything => true,
+        }
     }
 }
 

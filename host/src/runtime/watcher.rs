@@ -7,10 +7,16 @@
 //! on every filesystem (bind mounts, NFS, overlay) and costs one `readdir` per interval.
 //! Removing a file does not unload its connector: connections may still use it; a restart
 //! (or loading another version) replaces it.
+//!
+//! Files go through the registry's one way in ([`Registry::prepare`], then
+//! [`Registry::commit`]): bytes already loaded (an uploaded file the API saved here, a copy
+//! of a bundled connector) change nothing. The start-up scan installs in [`Phase::Start`],
+//! so a restart restores the saved active version instead of activating whichever file
+//! name sorts last; later polls install in [`Phase::Live`].
 
 use super::Runtime;
 use super::loader::LoadError;
-use super::registry::{Installed, Registry};
+use super::registry::{InstallError, Phase, Prepared, Registry};
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -55,12 +61,12 @@ impl DirectoryWatcher {
 
     /// Loads every `.wasm` file now, without waiting for files to settle (start-up).
     pub async fn load_all(&mut self) -> ScanReport {
-        self.scan(false).await
+        self.scan(Phase::Start).await
     }
 
     /// One poll: loads files that changed and have settled since the previous poll.
     pub async fn poll(&mut self) -> ScanReport {
-        self.scan(true).await
+        self.scan(Phase::Live).await
     }
 
     /// Polls forever every `interval`.
@@ -75,7 +81,8 @@ impl DirectoryWatcher {
         })
     }
 
-    async fn scan(&mut self, wait_for_settle: bool) -> ScanReport {
+    async fn scan(&mut self, phase: Phase) -> ScanReport {
+        let wait_for_settle = phase == Phase::Live;
         let mut due = Vec::new();
         for (path, stamp) in list_wasm_files(&self.dir) {
             if self.handled.get(&path) == Some(&stamp) {
@@ -94,9 +101,9 @@ impl DirectoryWatcher {
         // (and no compile is slowed by more than the cores can run); they are installed in
         // file-name order, so the version active afterwards does not depend on timing.
         let concurrent = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let runtime = &self.runtime;
+        let (runtime, registry) = (&self.runtime, &self.registry);
         let loads = futures::stream::iter(due.into_iter().map(|path| async move {
-            let loaded = load_file(runtime, &path).await;
+            let loaded = load_file(runtime, registry, &path).await;
             (path, loaded)
         }))
         .buffered(concurrent)
@@ -104,7 +111,7 @@ impl DirectoryWatcher {
         .await;
         let mut report = ScanReport::default();
         for (path, loaded) in loads {
-            self.install(&path, loaded, &mut report);
+            self.install(&path, loaded, phase, &mut report);
         }
         report
     }
@@ -112,35 +119,33 @@ impl DirectoryWatcher {
     fn install(
         &self,
         path: &Path,
-        loaded: Result<Arc<super::LoadedConnector>, LoadError>,
+        loaded: Result<Prepared, LoadError>,
+        phase: Phase,
         report: &mut ScanReport,
     ) {
-        let installed = loaded.and_then(|connector| {
-            let id = connector.manifest.id.clone();
-            let version = connector.manifest.connector_version.clone();
-            self.registry.install(connector).map(|installed| (id, version, installed)).map_err(
-                |e| LoadError::Refused {
-                    origin: path.display().to_string(),
-                    reason: e.to_string(),
-                },
-            )
-        });
+        let origin = path.display().to_string();
+        let installed = loaded
+            .map_err(InstallError::from)
+            .and_then(|prepared| self.registry.commit(prepared, &origin, phase));
         match installed {
-            Ok((id, version, installed)) => {
-                match installed {
-                    Installed::Activated { replaced } => tracing::info!(
-                        file = %path.display(), connector = %id, %version, ?replaced,
-                        "connector version loaded and active"
-                    ),
-                    Installed::AlreadyLoaded => tracing::info!(
-                        file = %path.display(), connector = %id, %version,
-                        "connector version already loaded; made active"
-                    ),
-                }
-                report.loaded.push((path.to_path_buf(), id, version));
+            Ok(installation) => {
+                let manifest = &installation.build.manifest;
+                report.loaded.push((
+                    path.to_path_buf(),
+                    manifest.id.clone(),
+                    manifest.connector_version.clone(),
+                ));
             }
             Err(error) => {
-                tracing::error!(%error, "connector file rejected; the version already serving (if any) keeps serving");
+                let error = match error {
+                    InstallError::Rejected(error) => {
+                        tracing::error!(%error, "connector file rejected; the version already serving (if any) keeps serving");
+                        error
+                    }
+                    InstallError::Refused { origin, source } => {
+                        LoadError::Refused { origin, reason: source.to_string() }
+                    }
+                };
                 report.rejected.push((path.to_path_buf(), error));
             }
         }
@@ -149,11 +154,12 @@ impl DirectoryWatcher {
 
 async fn load_file(
     runtime: &Runtime,
+    registry: &Registry,
     path: &Path,
-) -> Result<Arc<super::LoadedConnector>, LoadError> {
+) -> Result<Prepared, LoadError> {
     let bytes =
         super::loader::read_component_file(path, runtime.limits().max_component_bytes).await?;
-    runtime.load(bytes, &path.display().to_string()).await
+    registry.prepare(runtime, bytes, &path.display().to_string()).await
 }
 
 fn list_wasm_files(dir: &Path) -> Vec<(PathBuf, Stamp)> {

@@ -2,12 +2,13 @@
 //! (recruiters), its rejection reasons, the tags in use, one application, and tag removal.
 
 use super::SandboxHandle;
+use super::data::BY_TAG;
+use super::routes::json_body;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
 
 type S = State<SandboxHandle>;
 
@@ -35,40 +36,33 @@ pub async fn rejection_reasons() -> Json<Value> {
     ]}))
 }
 
-/// Every tag on a candidate, once.
+/// Every tag on a candidate, once, sorted (the keys of the candidates' tag index).
 pub async fn tags(State(h): S) -> Json<Value> {
-    let names: BTreeSet<String> = h
-        .data()
-        .candidates
-        .iter()
-        .filter_map(|c| c["tags"].as_array())
-        .flatten()
-        .filter_map(|t| t["tag"].as_str().map(str::to_string))
-        .collect();
     let tags: Vec<Value> =
-        names.into_iter().map(|name| json!({"id": name, "name": name})).collect();
+        h.data().candidates.keys(BY_TAG).map(|name| json!({"id": name, "name": name})).collect();
     Json(json!({ "tags": tags }))
 }
 
 pub async fn application(State(h): S, Path(id): Path<String>) -> Response {
-    match h.data().applications.iter().find(|a| a["id"] == id.as_str()) {
-        Some(application) => Json(application.clone()).into_response(),
+    let found = h.data().applications.json(&id).map(str::to_string);
+    match found {
+        Some(application) => json_body(StatusCode::OK, application),
         None => not_found(&format!("application {id}")),
     }
 }
 
 pub async fn remove_tag(State(h): S, Path((id, tag)): Path<(String, String)>) -> Response {
-    let mut data = h.data();
-    let Some(candidate) = data.candidates.iter_mut().find(|c| c["id"] == id.as_str()) else {
-        return not_found(&format!("candidate {id}"));
-    };
-    let Some(tags) = candidate["tags"].as_array_mut() else {
-        return not_found(&format!("tag {tag}"));
-    };
-    let before = tags.len();
-    tags.retain(|t| t["tag"] != tag.as_str());
-    if tags.len() == before {
-        return not_found(&format!("tag {tag}"));
+    let removed = h.data().candidates.update(&id, |candidate| {
+        let Some(tags) = candidate["tags"].as_array_mut() else {
+            return false;
+        };
+        let before = tags.len();
+        tags.retain(|t| t["tag"] != tag.as_str());
+        tags.len() != before
+    });
+    match removed {
+        None => not_found(&format!("candidate {id}")),
+        Some(false) => not_found(&format!("tag {tag}")),
+        Some(true) => StatusCode::NO_CONTENT.into_response(),
     }
-    StatusCode::NO_CONTENT.into_response()
 }

@@ -19,6 +19,9 @@
 //! 400; `limit` over 500 is 400. [`SandboxHandle`] is the test/demo control panel: seed and
 //! change records as a recruiter would, and switch faults on (429 with `Retry-After`, 5xx,
 //! delays, a repeating cursor, revoked credentials).
+//!
+//! Every answer takes time independent of how many records the sandbox holds (see
+//! [`data`]): a benchmark of a 10,000-record sync measures the host, not this fake.
 
 mod data;
 mod directory;
@@ -50,6 +53,8 @@ struct Shared {
     api_key: Mutex<String>,
     data: Mutex<Data>,
     faults: Faults,
+    /// Nanoseconds spent answering requests (see [`SandboxHandle::busy_time`]).
+    busy_nanos: AtomicU64,
 }
 
 /// Control panel of a running sandbox ATS. Cheap to clone.
@@ -66,52 +71,53 @@ impl SandboxHandle {
     /// Adds `count` jobs all updated at `updated_at`; returns their ids.
     pub fn seed_jobs(&self, count: usize, updated_at: &str) -> Vec<String> {
         let mut data = self.data();
-        (0..count)
-            .map(|i| {
-                let id = data.new_id("job");
-                data.jobs.push(serde_json::json!({
-                    "id": id, "ref": format!("SEED-{i:05}"), "title": format!("Seeded vacancy {i}"),
-                    "status": "open", "city": "Utrecht", "department": "Seed",
-                    "recruiter": "recruiter@sandbox-ats.example", "description": "Seeded for a test.",
-                    "created_at": updated_at, "updated_at": updated_at,
-                }));
-                id
+        let ids: Vec<String> = (0..count).map(|_| data.new_id("job")).collect();
+        data.jobs.extend(ids.iter().enumerate().map(|(i, id)| {
+            serde_json::json!({
+                "id": id, "ref": format!("SEED-{i:05}"), "title": format!("Seeded vacancy {i}"),
+                "status": "open", "city": "Utrecht", "department": "Seed",
+                "recruiter": "recruiter@sandbox-ats.example", "description": "Seeded for a test.",
+                "created_at": updated_at, "updated_at": updated_at,
             })
-            .collect()
+        }));
+        ids
     }
 
     /// Creates or changes a job (title, `open`/`closed`) as a recruiter would.
     pub fn upsert_job(&self, id: &str, title: &str, status: &str, updated_at: &str) {
         let mut data = self.data();
-        match data.jobs.iter_mut().find(|j| j["id"] == id) {
-            Some(job) => {
-                job["title"] = title.into();
-                job["status"] = status.into();
-                job["updated_at"] = updated_at.into();
-            }
-            None => data.jobs.push(serde_json::json!({
+        let changed = data.jobs.update(id, |job| {
+            job["title"] = title.into();
+            job["status"] = status.into();
+            job["updated_at"] = updated_at.into();
+        });
+        if changed.is_none() {
+            data.jobs.insert(serde_json::json!({
                 "id": id, "ref": null, "title": title, "status": status, "city": null,
                 "department": null, "recruiter": null, "description": null,
                 "created_at": updated_at, "updated_at": updated_at,
-            })),
+            }));
         }
     }
 
     /// Removes a job from the ATS (a hard delete).
     pub fn delete_job(&self, id: &str) {
-        self.data().jobs.retain(|j| j["id"] != id);
+        self.data().jobs.remove(id);
     }
 
+    /// Every job, in the order they were added (a copy).
     pub fn jobs(&self) -> Vec<Value> {
-        self.data().jobs.clone()
+        self.data().jobs.values().cloned().collect()
     }
 
+    /// Every candidate, in the order they were added (a copy).
     pub fn candidates(&self) -> Vec<Value> {
-        self.data().candidates.clone()
+        self.data().candidates.values().cloned().collect()
     }
 
+    /// Every application, in the order they were added (a copy).
     pub fn applications(&self) -> Vec<Value> {
-        self.data().applications.clone()
+        self.data().applications.values().cloned().collect()
     }
 
     pub fn stages(&self) -> Vec<Value> {
@@ -127,20 +133,20 @@ impl SandboxHandle {
     pub fn move_application(&self, id: &str, stage_id: &str) {
         let mut data = self.data();
         let now = data.now();
-        if let Some(application) = data.applications.iter_mut().find(|a| a["id"] == id) {
+        data.applications.update(id, |application| {
             application["stage_id"] = stage_id.into();
             application["updated_at"] = now.into();
-        }
+        });
     }
 
     /// Changes a candidate's email as a recruiter would (bumps its `updated_at`).
     pub fn change_candidate_email(&self, id: &str, email: &str) {
         let mut data = self.data();
         let now = data.now();
-        if let Some(candidate) = data.candidates.iter_mut().find(|c| c["id"] == id) {
+        data.candidates.update(id, |candidate| {
             candidate["emails"] = serde_json::json!([email]);
             candidate["updated_at"] = now.into();
-        }
+        });
     }
 
     /// The next `count` API requests answer 429 with `Retry-After: retry_after_secs`.
@@ -175,6 +181,14 @@ impl SandboxHandle {
     pub fn request_count(&self) -> u64 {
         self.shared.faults.requests.load(Ordering::SeqCst)
     }
+
+    /// Time spent answering API requests so far, summed over requests: from the fault
+    /// switches to the finished answer (handler and JSON included; an injected delay, the
+    /// HTTP parsing and the socket I/O excluded). Benchmarks subtract it to tell the host's
+    /// time from this fake's.
+    pub fn busy_time(&self) -> Duration {
+        Duration::from_nanos(self.shared.busy_nanos.load(Ordering::Relaxed))
+    }
 }
 
 /// The sandbox ATS's routes, seeded, protected by `api_key`, and its control handle.
@@ -184,6 +198,7 @@ pub fn router(api_key: &str) -> (Router, SandboxHandle) {
             api_key: Mutex::new(api_key.to_string()),
             data: Mutex::new(Data::seeded()),
             faults: Faults::default(),
+            busy_nanos: AtomicU64::new(0),
         }),
     };
     (routes::router(handle.clone()), handle)

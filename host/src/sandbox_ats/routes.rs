@@ -2,10 +2,13 @@
 //! fault switches and checks the bearer key.
 
 use super::SandboxHandle;
-use super::data::{Data, decode_cursor, encode_cursor, page};
+use super::data::{
+    BY_CANDIDATE_AND_JOB, BY_EMAIL, BY_PHONE, Data, Table, candidate_and_job, decode_cursor,
+    digits, encode_cursor, json_array,
+};
 use super::directory;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 type S = State<SandboxHandle>;
 
@@ -47,7 +50,19 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
-/// Counts, delays, injects faults, then checks the key.
+/// An answer whose body is already JSON (records are serialized once per change).
+pub(super) fn json_body(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body)
+        .into_response()
+}
+
+/// Record `id` of `table` as the API returns it (the caller knows it exists).
+fn record(table: &Table, id: &str) -> String {
+    table.json(id).unwrap_or("null").to_string()
+}
+
+/// Counts, delays, injects faults, then checks the key; adds the time spent answering
+/// (the injected delay excluded) to the handle's [`SandboxHandle::busy_time`].
 async fn gate(State(h): S, request: Request, next: Next) -> Response {
     let faults = &h.shared.faults;
     faults.requests.fetch_add(1, Ordering::SeqCst);
@@ -55,6 +70,15 @@ async fn gate(State(h): S, request: Request, next: Next) -> Response {
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
+    let started = Instant::now();
+    let response = answer(&h, request, next).await;
+    let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    h.shared.busy_nanos.fetch_add(nanos, Ordering::Relaxed);
+    response
+}
+
+async fn answer(h: &SandboxHandle, request: Request, next: Next) -> Response {
+    let faults = &h.shared.faults;
     let take = |counter: &std::sync::atomic::AtomicU32| {
         counter.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
     };
@@ -71,13 +95,16 @@ async fn gate(State(h): S, request: Request, next: Next) -> Response {
             .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         return error(status, "the sandbox ATS is having a bad day");
     }
-    let key = h.shared.api_key.lock().unwrap_or_else(PoisonError::into_inner).clone();
     let presented = request
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    if presented != Some(key.as_str()) {
+    let authorized = {
+        let key = h.shared.api_key.lock().unwrap_or_else(PoisonError::into_inner);
+        presented == Some(key.as_str())
+    };
+    if !authorized {
         return error(StatusCode::UNAUTHORIZED, "missing or invalid API key");
     }
     next.run(request).await
@@ -92,8 +119,9 @@ struct ListQuery {
     updated_since: Option<String>,
 }
 
-/// A list answer under `key`, or a 400 for bad paging parameters.
-fn list(h: &SandboxHandle, records: &[Value], key: &str, q: ListQuery) -> Response {
+/// A list answer under `key`, or a 400 for bad paging parameters: one page of `table`,
+/// found by binary search and written from the records' stored JSON.
+fn list(h: &SandboxHandle, table: fn(&Data) -> &Table, key: &str, q: ListQuery) -> Response {
     let limit = q.limit.unwrap_or(100);
     if limit == 0 || limit > 500 {
         return error(StatusCode::BAD_REQUEST, "limit must be between 1 and 500");
@@ -115,25 +143,31 @@ fn list(h: &SandboxHandle, records: &[Value], key: &str, q: ListQuery) -> Respon
             None => return error(StatusCode::BAD_REQUEST, "updated_since must be RFC 3339"),
         },
     };
-    let repeat = h
-        .shared
-        .faults
-        .repeat_cursor
-        .load(Ordering::SeqCst)
-        .then(|| q.cursor.clone().unwrap_or_else(|| encode_cursor(offset + limit)));
-    let found = page(records, since, offset, limit, repeat.as_deref());
-    Json(json!({ key: found.items, "total": found.total, "next_cursor": found.next_cursor }))
-        .into_response()
+    let repeat =
+        h.shared.faults.repeat_cursor.load(Ordering::SeqCst).then(|| {
+            q.cursor.clone().unwrap_or_else(|| encode_cursor(offset.saturating_add(limit)))
+        });
+    let body = {
+        let data = h.data();
+        let found = table(&data).page(since, offset, limit, repeat.as_deref());
+        // The keys in the order `json!` writes them (sorted): the list, then the rest.
+        format!(
+            "{{{}:{},\"next_cursor\":{},\"total\":{}}}",
+            json!(key),
+            json_array(found.items),
+            json!(found.next_cursor),
+            found.total
+        )
+    };
+    json_body(StatusCode::OK, body)
 }
 
 async fn list_jobs(State(h): S, Query(q): Query<ListQuery>) -> Response {
-    let jobs = h.data().jobs.clone();
-    list(&h, &jobs, "jobs", q)
+    list(&h, |data| &data.jobs, "jobs", q)
 }
 
 async fn list_applications(State(h): S, Query(q): Query<ListQuery>) -> Response {
-    let applications = h.data().applications.clone();
-    list(&h, &applications, "applications", q)
+    list(&h, |data| &data.applications, "applications", q)
 }
 
 async fn list_stages() -> Json<Value> {
@@ -141,7 +175,7 @@ async fn list_stages() -> Json<Value> {
 }
 
 async fn list_job_stages(State(h): S, Path(id): Path<String>) -> Response {
-    if !h.data().jobs.iter().any(|job| job["id"] == id.as_str()) {
+    if !h.data().jobs.contains(&id) {
         return error(StatusCode::NOT_FOUND, &format!("job {id} not found"));
     }
     Json(json!({ "stages": Data::stages() })).into_response()
@@ -154,33 +188,28 @@ struct CandidateQuery {
     phone: Option<String>,
 }
 
-fn digits(text: &str) -> String {
-    text.chars().filter(char::is_ascii_digit).collect()
-}
-
+/// Candidates with the e-mail address (ASCII case-insensitive), else with a phone number of
+/// the same digits, else all: index look-ups, in insertion order.
 async fn find_candidates(State(h): S, Query(q): Query<CandidateQuery>) -> Response {
-    let data = h.data();
-    let has = |c: &Value, field: &str, wanted: &dyn Fn(&str) -> bool| {
-        c[field].as_array().is_some_and(|list| list.iter().any(|v| v.as_str().is_some_and(wanted)))
+    let body = {
+        let data = h.data();
+        let found: Vec<&str> = match (&q.email, &q.phone) {
+            (Some(email), _) => data.candidates.lookup_json(BY_EMAIL, &email.to_ascii_lowercase()),
+            (None, Some(phone)) => match digits(phone) {
+                wanted if wanted.is_empty() => Vec::new(),
+                wanted => data.candidates.lookup_json(BY_PHONE, &wanted),
+            },
+            (None, None) => data.candidates.all_json().collect(),
+        };
+        format!("{{\"candidates\":{}}}", json_array(found))
     };
-    let found: Vec<&Value> = data
-        .candidates
-        .iter()
-        .filter(|c| match (&q.email, &q.phone) {
-            (Some(email), _) => has(c, "emails", &|e| e.eq_ignore_ascii_case(email)),
-            (None, Some(phone)) => {
-                let wanted = digits(phone);
-                !wanted.is_empty() && has(c, "phones", &|p| digits(p) == wanted)
-            }
-            (None, None) => true,
-        })
-        .collect();
-    Json(json!({ "candidates": found })).into_response()
+    json_body(StatusCode::OK, body)
 }
 
 async fn get_candidate(State(h): S, Path(id): Path<String>) -> Response {
-    match h.data().candidates.iter().find(|c| c["id"] == id.as_str()) {
-        Some(candidate) => Json(candidate.clone()).into_response(),
+    let found = h.data().candidates.json(&id).map(str::to_string);
+    match found {
+        Some(candidate) => json_body(StatusCode::OK, candidate),
         None => error(StatusCode::NOT_FOUND, &format!("candidate {id} not found")),
     }
 }
@@ -191,13 +220,14 @@ async fn create_candidate(State(h): S, Json(body): Json<Value>) -> Response {
     }
     let mut data = h.data();
     let mut candidate = body;
-    candidate["id"] = json!(data.new_id("cand"));
+    let id = data.new_id("cand");
+    candidate["id"] = json!(id);
     candidate["notes"] = json!([]);
     candidate["tags"] = json!([]);
     candidate["attachments"] = json!([]);
     candidate["updated_at"] = json!(data.now());
-    data.candidates.push(candidate.clone());
-    (StatusCode::CREATED, Json(candidate)).into_response()
+    data.candidates.insert(candidate);
+    json_body(StatusCode::CREATED, record(&data.candidates, &id))
 }
 
 async fn update_candidate(
@@ -207,19 +237,22 @@ async fn update_candidate(
 ) -> Response {
     let mut data = h.data();
     let now = data.now();
-    let Some(candidate) = data.candidates.iter_mut().find(|c| c["id"] == id.as_str()) else {
-        return error(StatusCode::NOT_FOUND, &format!("candidate {id} not found"));
-    };
-    if let (Some(target), Some(changes)) = (candidate.as_object_mut(), body.as_object()) {
-        for (key, value) in changes {
-            if !matches!(key.as_str(), "id" | "notes" | "tags" | "attachments") && !value.is_null()
-            {
-                target.insert(key.clone(), value.clone());
+    let updated = data.candidates.update(&id, |candidate| {
+        if let (Some(target), Some(changes)) = (candidate.as_object_mut(), body.as_object()) {
+            for (key, value) in changes {
+                if !matches!(key.as_str(), "id" | "notes" | "tags" | "attachments")
+                    && !value.is_null()
+                {
+                    target.insert(key.clone(), value.clone());
+                }
             }
+            target.insert("updated_at".into(), json!(now));
         }
-        target.insert("updated_at".into(), json!(now));
+    });
+    if updated.is_none() {
+        return error(StatusCode::NOT_FOUND, &format!("candidate {id} not found"));
     }
-    Json(candidate.clone()).into_response()
+    json_body(StatusCode::OK, record(&data.candidates, &id))
 }
 
 #[derive(Deserialize)]
@@ -255,15 +288,17 @@ fn append(
     let new_id = data.new_id(list.trim_end_matches('s'));
     let now = data.now();
     let records = if applications { &mut data.applications } else { &mut data.candidates };
-    let Some(record) = records.iter_mut().find(|r| r["id"] == id) else {
-        return error(StatusCode::NOT_FOUND, &format!("{id} not found"));
-    };
     entry["id"] = json!(new_id);
     entry["created_at"] = json!(now);
-    if let Some(items) = record[list].as_array_mut() {
-        items.push(entry);
-    } else {
-        record[list] = json!([entry]);
+    let appended = records.update(id, |record| {
+        if let Some(items) = record[list].as_array_mut() {
+            items.push(entry);
+        } else {
+            record[list] = json!([entry]);
+        }
+    });
+    if appended.is_none() {
+        return error(StatusCode::NOT_FOUND, &format!("{id} not found"));
     }
     (StatusCode::CREATED, Json(json!({ "id": new_id }))).into_response()
 }
@@ -282,7 +317,7 @@ async fn application_note(
 
 async fn candidate_tag(State(h): S, Path(id): Path<String>, Json(b): Json<TagBody>) -> Response {
     let existing =
-        h.data().candidates.iter().find(|c| c["id"] == id.as_str()).and_then(|c| {
+        h.data().candidates.get(&id).and_then(|c| {
             c["tags"].as_array()?.iter().find(|t| t["tag"] == b.tag.as_str()).cloned()
         });
     match existing {
@@ -327,16 +362,15 @@ struct ApplicationBody {
 
 async fn create_application(State(h): S, Json(b): Json<ApplicationBody>) -> Response {
     let mut data = h.data();
-    if !data.candidates.iter().any(|c| c["id"] == b.candidate_id.as_str()) {
+    if !data.candidates.contains(&b.candidate_id) {
         return error(StatusCode::NOT_FOUND, &format!("candidate {} not found", b.candidate_id));
     }
-    if !data.jobs.iter().any(|j| j["id"] == b.job_id.as_str()) {
+    if !data.jobs.contains(&b.job_id) {
         return error(StatusCode::NOT_FOUND, &format!("job {} not found", b.job_id));
     }
     if data
         .applications
-        .iter()
-        .any(|a| a["candidate_id"] == b.candidate_id.as_str() && a["job_id"] == b.job_id.as_str())
+        .has_key(BY_CANDIDATE_AND_JOB, &candidate_and_job(&b.candidate_id, &b.job_id))
     {
         return error(StatusCode::CONFLICT, "this candidate already applied to this job");
     }
@@ -345,26 +379,29 @@ async fn create_application(State(h): S, Json(b): Json<ApplicationBody>) -> Resp
         return error(StatusCode::NOT_FOUND, &format!("stage {stage} not found"));
     }
     let now = data.now();
+    let id = data.new_id("app");
     let application = json!({
-        "id": data.new_id("app"), "candidate_id": b.candidate_id, "job_id": b.job_id,
+        "id": id, "candidate_id": b.candidate_id, "job_id": b.job_id,
         "stage_id": stage, "status": "active", "source": b.source,
         "answers": b.answers.iter().map(|a| json!({"question": a.question, "answer": a.answer})).collect::<Vec<_>>(),
         "notes": [], "result": null, "created_at": now, "updated_at": now,
     });
-    data.applications.push(application.clone());
-    (StatusCode::CREATED, Json(application)).into_response()
+    data.applications.insert(application);
+    json_body(StatusCode::CREATED, record(&data.applications, &id))
 }
 
 /// Applies `change` to application `id` and bumps `updated_at`.
 fn change_application(h: &SandboxHandle, id: &str, change: impl FnOnce(&mut Value)) -> Response {
     let mut data = h.data();
     let now = data.now();
-    let Some(application) = data.applications.iter_mut().find(|a| a["id"] == id) else {
+    let changed = data.applications.update(id, |application| {
+        change(application);
+        application["updated_at"] = json!(now);
+    });
+    if changed.is_none() {
         return error(StatusCode::NOT_FOUND, &format!("application {id} not found"));
-    };
-    change(application);
-    application["updated_at"] = json!(now);
-    Json(application.clone()).into_response()
+    }
+    json_body(StatusCode::OK, record(&data.applications, id))
 }
 
 #[derive(Deserialize)]

@@ -44,7 +44,7 @@ impl StateStore for SledStateStore {
             let _ = self.tree.remove(&id);
             return None;
         };
-        if entry.expires_at_ms.is_some_and(|at| at <= crate::webhooks::now_ms()) {
+        if entry.expires_at_ms.is_some_and(|at| at <= crate::time::now_ms()) {
             let _ = self.tree.remove(&id);
             return None;
         }
@@ -53,7 +53,7 @@ impl StateStore for SledStateStore {
 
     fn set(&self, scope: &str, name: &str, value: String, ttl: Option<Duration>) {
         let expires_at_ms = ttl.map(|ttl| {
-            crate::webhooks::now_ms() + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2)
+            crate::time::now_ms() + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2)
         });
         let entry = Entry { value, expires_at_ms };
         let sealed = self.secret_box.seal_bytes(&serde_json::to_vec(&entry).unwrap_or_default());

@@ -241,6 +241,12 @@ pub trait Store: Send + Sync {
 
     /// Flushes to disk.
     fn flush(&self) -> Result<(), StoreError>;
+
+    /// The connector registry's saved state, one record per connector id (see
+    /// [`ConnectorVersions`]).
+    fn connector_versions(&self) -> Result<Vec<ConnectorVersions>, StoreError>;
+    /// Saves (replaces) the registry's record of one connector.
+    fn put_connector_versions(&self, record: &ConnectorVersions) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]
@@ -278,4 +284,27 @@ mod field_filter_tests {
         assert!(!by(Some("bob@example.com"), None).candidate(&candidate));
         assert!(by(None, None).candidate(&candidate));
     }
+}
+
+/// What the connector registry keeps of one connector across restarts
+/// (`runtime::registry`): which build is active and the builds installed, in the order
+/// rollback walks back through.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ConnectorVersions {
+    pub connector_id: String,
+    /// sha256 of the build new calls use (empty before the first install).
+    pub active_sha256: String,
+    /// Builds installed, oldest first: the latest activation of each by upload or a new
+    /// file comes last. Bounded (`runtime::registry::REMEMBERED_BUILDS`); a build is listed
+    /// once.
+    pub builds: Vec<KnownBuild>,
+    /// Unix ms of the last change.
+    pub updated_at: i64,
+}
+
+/// One build a connector registry installed: its content hash and version string.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KnownBuild {
+    pub sha256: String,
+    pub version: String,
 }

@@ -74,6 +74,9 @@ pub struct Connection {
     /// The ATS-side webhook subscription the host registered for this connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ats_webhook: Option<AtsWebhook>,
+    /// This connection's own rate budget (the ATS's limit); `None`: the host default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_budget: Option<crate::sync::budget::RateBudget>,
     pub created_at: i64,
     pub updated_at: i64,
 }

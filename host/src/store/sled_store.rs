@@ -13,11 +13,13 @@
 //! | `applications` | connection `\0` remote id | [`StoredApplication`] |
 //! | `candidates` | connection `\0` remote id | [`StoredCandidate`] |
 //! | `events` | seq (u64 big-endian) | [`Event`] |
+//! | `connector_versions` | connector id | [`ConnectorVersions`] |
 //!
 //! The webhook and write journals live in the same database under their own trees
 //! (`webhooks.*`, `writes.journal`, `api.keys`); [`SledStore::db`] hands it out.
 
 use super::*;
+use crate::time::now_ms;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sled::Transactional;
@@ -39,6 +41,8 @@ pub struct SledStore {
     events: sled::Tree,
     /// `connection \0 kind` → the connection's synced reference list (tags, users, ...).
     reference: sled::Tree,
+    /// connector id → the registry's active build and history of that connector.
+    connector_versions: sled::Tree,
 }
 
 impl SledStore {
@@ -97,6 +101,7 @@ impl SledStore {
             candidates: db.open_tree("candidates")?,
             events: db.open_tree("events")?,
             reference: db.open_tree("reference")?,
+            connector_versions: db.open_tree("connector_versions")?,
             db,
         })
     }
@@ -151,10 +156,6 @@ fn prefix(connection_id: &str) -> Vec<u8> {
     let mut p = connection_id.as_bytes().to_vec();
     p.push(0);
     p
-}
-
-fn now_ms() -> i64 {
-    crate::webhooks::now_ms()
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
@@ -483,6 +484,15 @@ impl Store for SledStore {
 
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
+        Ok(())
+    }
+
+    fn connector_versions(&self) -> Result<Vec<ConnectorVersions>, StoreError> {
+        all(self.connector_versions.iter(), "connector_versions")
+    }
+
+    fn put_connector_versions(&self, record: &ConnectorVersions) -> Result<(), StoreError> {
+        self.connector_versions.insert(record.connector_id.as_bytes(), encode(record))?;
         Ok(())
     }
 }

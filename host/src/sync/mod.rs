@@ -9,13 +9,13 @@
 //! | [`detect`] | change detection → stored records + events |
 //! | [`reference`] | the tags, rejection reasons and users a jobs run refreshes |
 //! | [`budget`] | the per-connection rate budget shared by syncs and writes |
-//! | [`time`] | RFC 3339 timestamps for watermarks |
 
 pub mod budget;
 pub mod detect;
 pub mod reference;
 pub mod runner;
-pub mod time;
+/// The host's time helpers (`crate::time`), where the sync engine's timestamps come from.
+pub use crate::time;
 
 use crate::runtime::{
     CallContext, CallError, Field, Invocation, LoadedConnector, Output, Registry, Runtime,
@@ -59,8 +59,13 @@ pub struct SyncConfig {
     pub retry_base: Duration,
     #[serde(with = "crate::runtime::limits::millis")]
     pub retry_max: Duration,
-    /// Connector calls per second per connection (syncs and writes together).
+    /// Connector calls per second per connection (syncs and writes together), unless the
+    /// connection sets its own budget (`PUT /v1/connections/{id}/rate-budget`).
     pub calls_per_second: f64,
+    /// How long a write waits for its turn in the connection's rate budget before it is
+    /// refused (HTTP 429 with `Retry-After`); nothing is written then.
+    #[serde(with = "crate::runtime::limits::millis")]
+    pub write_budget_wait: Duration,
     /// Runs executing at once, over all connections.
     pub max_concurrent_runs: usize,
     /// How often the scheduler looks for due syncs.
@@ -85,6 +90,7 @@ impl Default for SyncConfig {
             retry_base: Duration::from_secs(1),
             retry_max: Duration::from_secs(30),
             calls_per_second: 10.0,
+            write_budget_wait: Duration::from_secs(10),
             max_concurrent_runs: 16,
             scheduler_tick: Duration::from_secs(1),
             first_run_jitter: Duration::from_secs(30),
@@ -250,7 +256,7 @@ impl SyncEngine {
                     "the host stopped during this run; the next run resumes from its checkpoint"
                         .into(),
                 );
-                run.end(crate::webhooks::now_ms());
+                run.end(crate::time::now_ms());
                 self.store.put_run(&run)?;
             }
         }
@@ -262,11 +268,12 @@ impl SyncEngine {
 
     /// (Re)computes when a connection's syncs are due.
     pub fn schedule(&self, connection: &Connection) {
+        self.budgets.set_limit(&connection.id, connection.rate_budget);
         self.unschedule(&connection.id);
         if !connection.schedules.enabled || connection.status != ConnectionStatus::Active {
             return;
         }
-        let now = crate::webhooks::now_ms();
+        let now = crate::time::now_ms();
         for kind in [SyncKind::Jobs, SyncKind::Applications] {
             if !self.offers(connection, kind) {
                 continue;
@@ -347,7 +354,7 @@ impl SyncEngine {
         if let Some((run_id, _)) = slots.get(&key) {
             return Ok((run_id.clone(), true));
         }
-        let now = crate::webhooks::now_ms();
+        let now = crate::time::now_ms();
         let run = Run {
             id: new_run_id(now),
             tenant_id: connection.tenant_id.clone(),
@@ -386,7 +393,7 @@ impl SyncEngine {
                         "the host failed during this run: {}",
                         crate::panic_message(panic.as_ref())
                     ));
-                    run.end(crate::webhooks::now_ms());
+                    run.end(crate::time::now_ms());
                     let _ = engine.store.put_run(&run);
                     run
                 });
@@ -450,9 +457,9 @@ impl SyncEngine {
             // Resume soon, after any cool-down the ATS asked for.
             let cool =
                 self.budgets.cool_down_left(&connection.id).map_or(0, |d| d.as_millis() as i64);
-            crate::webhooks::now_ms() + cool.max(1000).min(interval)
+            crate::time::now_ms() + cool.max(1000).min(interval)
         } else {
-            crate::webhooks::now_ms() + backed_off(interval, failures) + self.jitter(interval / 20)
+            crate::time::now_ms() + backed_off(interval, failures) + self.jitter(interval / 20)
         };
         due.insert((next, connection.id.clone(), kind));
     }
@@ -473,7 +480,7 @@ impl SyncEngine {
 
     /// Starts every sync that is due now.
     pub fn start_due(self: &Arc<Self>) {
-        let now = crate::webhooks::now_ms();
+        let now = crate::time::now_ms();
         let ready: Vec<(i64, String, SyncKind)> = {
             let mut due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
             let ready: Vec<_> = due.iter().take_while(|(at, _, _)| *at <= now).cloned().collect();

@@ -7,13 +7,13 @@
 
 use super::SyncEngine;
 use super::detect::{self, Scope};
-use super::time::{format_ms, parse_ms};
 use crate::model::{AtsError, PageRequest};
 use crate::runtime::{CallContext, CallError, Invocation, LoadedConnector, Output};
 use crate::store::{
     Checkpoint, ConnectionStatus, ConnectionWithSecrets, PageCommit, PartOutcome, RecordFilter,
     Run, RunPart, RunState, StoreError, SyncKind, Trigger,
 };
+use crate::time::{format_ms, parse_ms};
 use futures::FutureExt;
 use rand::Rng;
 use std::collections::HashSet;
@@ -80,7 +80,7 @@ impl SyncEngine {
 
     async fn execute_in_span(&self, mut run: Run) -> Run {
         run.state = RunState::Running;
-        run.started_at = Some(crate::webhooks::now_ms());
+        run.started_at = Some(crate::time::now_ms());
         let _ = self.store.put_run(&run);
         tracing::info!(run = %run.id, connection = %run.connection_id, kind = run.kind.as_str(), "sync run started");
         crate::metrics::global().sync_running(run.kind.as_str(), 1);
@@ -103,7 +103,7 @@ impl SyncEngine {
             }
             Err(stop) => Err(stop),
         };
-        run.end(crate::webhooks::now_ms());
+        run.end(crate::time::now_ms());
         match outcome {
             Ok(()) => match run.parts.iter().find(|p| p.outcome == PartOutcome::Failed) {
                 Some(failed) => {
@@ -185,7 +185,7 @@ impl SyncEngine {
             connection.status_detail = Some(format!(
                 "the ATS refused the credentials ({reason}); update the connection's secrets to resume its schedules"
             ));
-            connection.updated_at = crate::webhooks::now_ms();
+            connection.updated_at = crate::time::now_ms();
             let _ = self.store.put_connection(&connection, None);
             self.unschedule(connection_id);
             tracing::warn!(connection = %connection_id, "connection needs re-authorisation; its schedules are paused");
@@ -328,7 +328,7 @@ impl SyncEngine {
     }
 
     fn begin_pass(&self, checkpoint: &mut Checkpoint, run: &Run) {
-        let now = crate::webhooks::now_ms();
+        let now = crate::time::now_ms();
         let full_due = checkpoint
             .last_full_scan_at
             .is_none_or(|at| now - at >= ms(self.config.full_scan_every));
@@ -390,7 +390,7 @@ impl SyncEngine {
         Scope {
             tenant_id: &run.tenant_id,
             connection_id: &run.connection_id,
-            now: crate::webhooks::now_ms(),
+            now: crate::time::now_ms(),
         }
     }
 
@@ -469,7 +469,7 @@ impl SyncEngine {
         checkpoint: &mut Checkpoint,
         commit: &mut PageCommit,
     ) -> Result<(), Stop> {
-        let now = crate::webhooks::now_ms();
+        let now = crate::time::now_ms();
         if checkpoint.pass_full_scan {
             let scan_id = checkpoint.run_id.clone().unwrap_or_default();
             let scope = self.scope(run);

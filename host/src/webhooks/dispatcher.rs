@@ -5,8 +5,9 @@
 //! which stays replayable through the API with the same id.
 
 use super::ledger::{Ledger, LedgerError};
-use super::{Delivery, DeliveryStatus, OutboundEvent, Subscription, now_ms, signing};
+use super::{Delivery, DeliveryStatus, OutboundEvent, Subscription, signing};
 use crate::runtime::egress::is_private;
+use crate::time::now_ms;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;

@@ -11,7 +11,8 @@
 //! UPDATE SKIP LOCKED LIMIT n` plus a lease column, so each attempt is made by one node;
 //! `enqueue` an `INSERT … ON CONFLICT (id) DO NOTHING` (the delivery id is stable).
 
-use super::{Delivery, DeliveryStatus, OutboundEvent, Subscription, now_ms};
+use super::{Delivery, DeliveryStatus, OutboundEvent, Subscription};
+use crate::time::now_ms;
 use sha2::{Digest, Sha256};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};

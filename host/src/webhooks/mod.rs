@@ -117,22 +117,6 @@ pub struct OutboundEvent {
     pub occurred_at: i64,
 }
 
-/// A new random id such as `whk_3f9c0a…` (12 random bytes, hex).
-pub fn new_id(prefix: &str) -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 12];
-    rand::rng().fill_bytes(&mut bytes);
-    format!("{prefix}_{}", hex::encode(bytes))
-}
-
-/// Unix milliseconds now.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -106,7 +106,7 @@ impl SledJournal {
 impl WriteJournal for SledJournal {
     fn begin(&self, key: &JournalKey, fingerprint: &str) -> Result<Begin, JournalError> {
         let id = key.storage_key();
-        let now = crate::webhooks::now_ms();
+        let now = crate::time::now_ms();
         loop {
             let current = self.tree.get(&id)?;
             let existing: Option<JournalRecord> =
@@ -151,7 +151,7 @@ impl WriteJournal for SledJournal {
     ) -> Result<(), JournalError> {
         self.update(key, |record| {
             record.parts.push((part.to_string(), result.clone()));
-            record.lease_until = crate::webhooks::now_ms() + ms(LEASE);
+            record.lease_until = crate::time::now_ms() + ms(LEASE);
         })
     }
 

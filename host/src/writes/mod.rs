@@ -16,13 +16,15 @@ mod results;
 
 use crate::model::{
     ApplicationInput, AtsError, AttachmentInput, AttachmentKind, CandidateInput, NoteInput,
-    Operation, RejectInput, TagInput, Target, UpsertOutcome,
+    Operation, RateLimit, RejectInput, TagInput, Target, UpsertOutcome,
 };
 use crate::runtime::{CallContext, CallError, Invocation, LoadedConnector, Output, Runtime};
+use crate::sync::budget::{BudgetExhausted, Grant, RateBudgets, Ticket};
 use journal::{Begin, Journal, JournalError, JournalKey};
 use requests::{PushCandidate, ValidatedFile, WriteRequest};
 use serde_json::{Value, json};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 /// Where a write goes.
 pub struct WriteTarget<'a> {
@@ -30,7 +32,9 @@ pub struct WriteTarget<'a> {
     pub connector: Arc<LoadedConnector>,
     pub context: CallContext,
     /// The connection's rate budget, shared with its syncs.
-    pub budgets: Option<&'a crate::sync::budget::RateBudgets>,
+    pub budgets: Option<&'a RateBudgets>,
+    /// How long the write may wait for a turn in that budget (`[sync] write_budget_wait`).
+    pub budget_wait: Duration,
 }
 
 /// Why a write failed as a whole (parts of a push that fail are reported, not errors).
@@ -44,6 +48,10 @@ pub enum WriteError {
     Invalid { field: String, problem: String },
     #[error("the {connector} connector cannot {operation}: {detail}")]
     Unsupported { connector: String, operation: String, detail: String },
+    /// No turn in the connection's rate budget within the write's deadline; nothing was
+    /// written by this request.
+    #[error(transparent)]
+    RateBudget(#[from] BudgetExhausted),
 }
 
 /// The answer of a write: HTTP status and body, also what the journal replays.
@@ -75,11 +83,45 @@ pub async fn execute(
         }
         None => Vec::new(),
     };
-    let mut run = Run { target, journal, key: key.as_ref(), done, wrote: false };
+    // The turn of the write's first call in the connection's rate budget: a write that
+    // cannot start within its deadline is refused (nothing written) with when to retry. A
+    // claim that resumes parts an earlier attempt did stays until its lease ends, so the
+    // retry resumes it instead of writing those parts again.
+    let ticket = target.budgets.map(RateBudgets::ticket);
+    let mut prepaid = None;
+    if let (Some(budgets), Some(ticket)) = (target.budgets, ticket) {
+        let connection = &target.context.connection_id;
+        let connector = &target.connector.manifest.id;
+        match budgets.acquire_write(connection, connector, ticket, Some(target.budget_wait)).await {
+            Ok(grant) => prepaid = Some(grant),
+            Err(refused) => {
+                if let Some(key) = &key
+                    && done.is_empty()
+                {
+                    journal.abandon(key)?;
+                }
+                return Err(WriteError::RateBudget(refused));
+            }
+        }
+    }
+    let mut run = Run {
+        target,
+        journal,
+        key: key.as_ref(),
+        done,
+        wrote: false,
+        ticket,
+        prepaid: Mutex::new(prepaid),
+    };
     let result = match validated {
         WriteRequest::PushCandidate(push) => run.push(*push).await,
         other => run.single(other).await,
     };
+    // A turn taken for a call that never came (unsupported, already done) goes back.
+    let unused = run.prepaid.lock().unwrap_or_else(PoisonError::into_inner).take();
+    if let (Some(budgets), Some(grant)) = (target.budgets, unused) {
+        budgets.refund(&target.context.connection_id, grant);
+    }
     match (&key, &result) {
         (Some(key), Ok((status, body))) => journal.finish(key, *status, body)?,
         (Some(key), Err(_)) if !run.wrote => journal.abandon(key)?,
@@ -99,6 +141,10 @@ struct Run<'a, 'b> {
     done: Vec<(String, Value)>,
     /// Whether anything was written in the ATS by this or an earlier attempt.
     wrote: bool,
+    /// The write's place in the rate budget's queue, kept for all its calls.
+    ticket: Option<Ticket>,
+    /// The first call's turn, taken before the write started.
+    prepaid: Mutex<Option<Grant>>,
 }
 
 impl Run<'_, '_> {
@@ -106,11 +152,25 @@ impl Run<'_, '_> {
         self.target.connector.manifest.operations.contains(&operation)
     }
 
+    /// One connector call in the connection's rate budget: the first uses the turn taken
+    /// before the write started; later ones keep the write's place (ahead of later writes
+    /// and of syncs) and, past the deadline, fail that part as rate limited.
     async fn call(&self, invocation: Invocation) -> Result<Output, CallError> {
-        if let Some(budgets) = self.target.budgets {
-            budgets
-                .acquire(&self.target.context.connection_id, &self.target.connector.manifest.id)
-                .await;
+        let prepaid = self.prepaid.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let (Some(budgets), Some(ticket), None) = (self.target.budgets, self.ticket, prepaid) {
+            let connection = &self.target.context.connection_id;
+            let connector = &self.target.connector.manifest.id;
+            let deadline = Some(self.target.budget_wait);
+            if let Err(refused) =
+                budgets.acquire_write(connection, connector, ticket, deadline).await
+            {
+                return Err(CallError::Connector(AtsError::RateLimited(RateLimit {
+                    retry_after_seconds: Some(
+                        u32::try_from(refused.retry_after_secs()).unwrap_or(u32::MAX),
+                    ),
+                    message: format!("the host's rate budget for this connection: {refused}"),
+                })));
+            }
         }
         self.target.runtime.call(&self.target.connector, &self.target.context, invocation).await
     }

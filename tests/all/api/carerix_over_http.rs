@@ -72,7 +72,7 @@ async fn a_carerix_connection_syncs_reads_pushes_and_writes_results_as_notes() {
     )
     .await;
     assert_eq!((status, flagged["active"].as_bool()), (200, Some(true)), "{flagged}");
-    let before_change = ats_host::webhooks::now_ms();
+    let before_change = ats_host::time::now_ms();
     fake.touch_job(&jobs[1], "Renamed in Carerix", "2026-03-01T10:00:00Z");
     let run = sync_and_wait(&host, &host.operator_key, &id, "jobs").await;
     assert_eq!(run["counts"]["updated"], 1, "{run}");

@@ -38,7 +38,7 @@ async fn every_documented_route_exists_and_every_route_is_documented() {
     };
     assert_eq!(
         names("/v1/jobs", "get", "query"),
-        ["connection_id", "updated_after", "cursor", "limit"]
+        ["connection_id", "status", "active", "country", "updated_after", "cursor", "limit"]
     );
     assert_eq!(names("/v1/runs", "get", "query"), ["connection_id", "status", "cursor", "limit"]);
     assert_eq!(names("/v1/events", "get", "query"), ["after", "limit"]);
@@ -142,4 +142,109 @@ async fn bad_query_strings_and_raw_bodies_are_problem_json_naming_the_field() {
         send(host.op(Method::POST, "/v1/connections/x/sync").body(vec![b' '; 2 << 20])).await;
     assert_eq!(status, 413, "{body}");
     assert!(body["detail"].as_str().is_some_and(|d| d.contains("limited to")), "{body}");
+}
+
+/// A missing or invalid field inside a nested body object is named by its full path.
+#[tokio::test]
+async fn nested_body_errors_name_the_full_path_of_the_field() {
+    let host = ApiHost::start().await;
+    let (url, _sandbox) = ats_tests::sync_rig::start_sandbox().await;
+    send(host.op(Method::POST, "/v1/tenants").json(&json!({"id": "acme"}))).await;
+    let (status, created) = send(host.op(Method::POST, "/v1/connections").json(&json!({
+        "tenant_id": "acme", "connector_id": "sandbox", "config": {"base-url": url},
+        "secrets": {"api-key": ats_tests::sync_rig::KEY}, "allow_private_networks": true,
+    })))
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let push = format!("/v1/connections/{}/candidates", created["id"].as_str().expect("id"));
+    for (body, field, says) in [
+        (
+            json!({"candidate": {"first_name": "A", "emails": ["a@b.c"]}}),
+            "candidate.last_name",
+            "missing field",
+        ),
+        (
+            json!({"candidate": {"first_name": "A", "last_name": 7}}),
+            "candidate.last_name",
+            "invalid type",
+        ),
+        (
+            json!({"candidate": {"first_name": "A", "last_name": "B", "emails": [1]}}),
+            "candidate.emails[0]",
+            "invalid type",
+        ),
+        (
+            json!({"candidate": {"first_name": "A", "last_name": "B", "colour": "red"}}),
+            "candidate.colour",
+            "unknown field",
+        ),
+        (
+            json!({"candidate": {"first_name": "A", "last_name": "B"}, "cv": {"filename": "cv.pdf"}}),
+            "cv.content_base64",
+            "missing field",
+        ),
+        (
+            json!({"candidate": {"first_name": "A", "last_name": "B"}, "colour": 1}),
+            "colour",
+            "unknown field",
+        ),
+        (json!({"job_id": "1"}), "candidate", "missing field"),
+    ] {
+        let response = host.op(Method::POST, &push).json(&body).send().await.expect("send");
+        assert_eq!(response.status(), 422, "{body}");
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        let problem: serde_json::Value = response.json().await.expect("problem");
+        assert_eq!(problem["fields"][0]["field"], field, "{body} → {problem}");
+        let text = problem["fields"][0]["problem"].as_str().unwrap_or_default();
+        assert!(text.starts_with(says), "{body} → {problem}");
+        assert!(!text.contains(" at line "), "positions are noise in a field list: {text}");
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(field), "{problem}");
+    }
+    // Trailing garbage after the JSON is a syntax error, not a shape error.
+    let (status, problem) =
+        send(host.op(Method::POST, &push).header("content-type", "application/json").body("{} x"))
+            .await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(problem["detail"].as_str().is_some_and(|d| d.contains("not valid JSON")), "{problem}");
+}
+
+/// Errors hyper answers by itself, before any route (a URI over its 65,534-byte limit, too
+/// many headers), are problem+json too: checked on a real `ats-host serve`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_uri_over_the_limit_and_too_many_headers_are_problem_json() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let host = crate::process::HostProcess::start(dir.path(), &["--no-bundled"]).await;
+    let addr = host.base.trim_start_matches("http://").to_string();
+    let raw = |request: String| {
+        let addr = addr.clone();
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+            stream.write_all(request.as_bytes()).await.expect("send the request");
+            let mut answer = Vec::new();
+            let _ = stream.read_to_end(&mut answer).await;
+            String::from_utf8_lossy(&answer).into_owned()
+        }
+    };
+    let long_uri = format!("/v1/jobs?q={}", "x".repeat(70_000));
+    let many_headers: String = (0..120).map(|i| format!("x-header-{i}: 1\r\n")).collect();
+    for (request, status, says) in [
+        (format!("GET {long_uri} HTTP/1.1\r\nhost: {addr}\r\n\r\n"), 414, "65534 bytes"),
+        (format!("GET /health HTTP/1.1\r\nhost: {addr}\r\n{many_headers}\r\n"), 431, "headers"),
+        (format!("GET /health HTTP/1.1\r\nhost: {addr}\r\nbad header\r\n\r\n"), 400, "malformed"),
+    ] {
+        let answer = raw(request).await;
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{head}");
+        assert!(head.contains("content-type: application/problem+json"), "{head}");
+        let problem: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+        assert_eq!(problem["status"], status, "{answer}");
+        assert!(problem["detail"].as_str().is_some_and(|d| d.contains(says)), "{problem}");
+    }
+    // A long URI under the limit reaches the API, which names the unknown query field.
+    let (status, problem) =
+        send(host.op(Method::GET, &format!("/v1/jobs?{}=1", "y".repeat(30_000)))).await;
+    assert_eq!(status, 400, "{problem}");
+    host.terminate(std::time::Duration::from_secs(30)).await;
 }

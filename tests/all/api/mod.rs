@@ -1,6 +1,7 @@
 //! The HTTP API end to end: routes and errors, API keys and tenancy, connector upload,
 //! outbound webhooks.
 
+mod budgets;
 mod carerix_over_http;
 mod connectors;
 mod contract_versions;

@@ -24,7 +24,7 @@ async fn a_sync_shows_in_metrics_and_its_logs_carry_tenant_connection_and_versio
     let text = response.text().await.expect("text");
     for series in [
         "ats_sync_runs_total{kind=\"jobs\",state=\"success\"}",
-        "ats_connector_call_seconds_bucket{connector=\"sandbox\",operation=\"list-jobs\",le=",
+        "ats_connector_call_seconds_bucket{le=\"+Inf\",connector=\"sandbox\",operation=\"list-jobs\"}",
         "ats_connector_calls_total{connector=\"sandbox\",operation=\"list-jobs\",outcome=\"ok\"}",
         "ats_egress_requests_total{connector=\"sandbox\",status=\"200\"}",
         "ats_api_requests_total{status=\"2xx\"}",

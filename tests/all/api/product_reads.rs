@@ -52,7 +52,7 @@ async fn a_product_reads_candidates_filters_and_reference_lists() {
     assert!(data(&inactive).is_empty(), "new jobs start inactive: {inactive}");
     let (status, refused) = get(format!("/v1/jobs?connection_id={connection}&email=a@b.c")).await;
     assert_eq!(status, 400, "a filter the route does not take is refused: {refused}");
-    let (status, refused) = get(format!("/v1/jobs?country=Netherlands")).await;
+    let (status, refused) = get("/v1/jobs?country=Netherlands".to_string()).await;
     assert_eq!(status, 422, "{refused}");
 
     // The candidate behind an application: embedded, stored, live, looked up.

@@ -175,7 +175,7 @@ async fn stages_page_in_pipeline_order_and_filter_by_updated_after() {
     assert_eq!(names(&first).len() + names(&rest).len(), 5);
     assert_eq!(names(&rest)[0], "Interview");
     assert!(rest["next_cursor"].is_null(), "{rest}");
-    let later = ats_host::webhooks::now_ms();
+    let later = ats_host::time::now_ms();
     let (_, none) =
         send(host.with_key(&key, Method::GET, &format!("{path}?updated_after={later}"))).await;
     assert!(names(&none).is_empty(), "no stage changed since: {none}");

@@ -1,7 +1,8 @@
 //! Outbound webhooks: signed deliveries, retries, dead letter, replay, 410 disables.
 
 use super::receiver::Receiver;
-use ats_host::webhooks::{OutboundEvent, now_ms, signing};
+use ats_host::time::now_ms;
+use ats_host::webhooks::{OutboundEvent, signing};
 use ats_tests::api_host::{ApiHost, send};
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -6,4 +6,5 @@ mod lifecycle;
 mod paging;
 mod rate_limits;
 mod scheduling;
+mod shutdown;
 mod stages;

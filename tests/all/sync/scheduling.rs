@@ -105,6 +105,6 @@ async fn rt04_repeated_failures_back_the_schedule_off() {
     let due = rig.host.sync.next_due(CONNECTION);
     let jobs_due =
         due.iter().find(|(k, _)| *k == SyncKind::Jobs).map(|(_, at)| *at).expect("scheduled");
-    let wait = jobs_due - ats_host::webhooks::now_ms();
+    let wait = jobs_due - ats_host::time::now_ms();
     assert!(wait > 600_000 * 4, "after 3 failures the 10-minute sync waits 8x: {wait} ms");
 }

@@ -7,7 +7,6 @@ use super::RpcError;
 use super::listing::ListOptions;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
-use std::time::SystemTime;
 
 pub type Row = Map<String, Value>;
 
@@ -122,26 +121,8 @@ fn uid_of(value: &Value) -> Option<u64> {
 
 /// The current time as OTYS writes datetimes: `YYYY-MM-DD HH:MM:SS` (UTC here).
 pub fn now() -> String {
-    let seconds =
-        SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let days = i64::try_from(seconds / 86_400).unwrap_or(0);
-    let rest = seconds % 86_400;
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rest / 3_600,
-        rest % 3_600 / 60,
-        rest % 60
-    )
+    let text = ats_host::time::format_ms(ats_host::time::now_ms());
+    text.get(..19).unwrap_or(&text).replacen('T', " ", 1)
 }
 
 /// RFC 3339 (`2026-03-01T10:00:00Z`) → the OTYS datetime form.

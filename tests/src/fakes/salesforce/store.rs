@@ -7,7 +7,6 @@
 use super::SfError;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
-use std::time::SystemTime;
 
 pub type Record = Map<String, Value>;
 
@@ -199,25 +198,7 @@ pub fn sf_datetime(rfc3339: &str) -> String {
 
 /// The current UTC time as Salesforce writes it.
 pub fn now() -> String {
-    let secs = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rest = secs % 86_400;
-    // Civil-from-days (Howard Hinnant), valid for the proleptic Gregorian calendar.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000+0000",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+    sf_datetime(&ats_host::time::format_ms(ats_host::time::now_ms()))
 }
 
 /// The sortable part of a Salesforce datetime (`YYYY-MM-DDTHH:MM:SS`, UTC).

@@ -1,6 +1,16 @@
-//! RFC 3339 timestamps as ATSs send them (`2026-11-24T09:00:00Z`, with fractions or an
-//! offset, or a bare date), to unix milliseconds and back, for watermarks and overlap
-//! windows. Unparseable values are treated as "unknown", never as a panic.
+//! Time for the whole host: the clock (`now_ms`), and RFC 3339 timestamps as ATSs send
+//! them (`2026-11-24T09:00:00Z`, with fractions or an offset, or a bare date) to unix
+//! milliseconds and back, for watermarks and overlap windows. Unparseable values are treated
+//! as "unknown", never as a panic. The civil-calendar arithmetic lives here for the host
+//! (and the test fakes) and in `ats_connector_sdk::time` for guests: one copy each.
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
 
 /// Unix milliseconds of an RFC 3339 timestamp or `YYYY-MM-DD` date.
 pub fn parse_ms(text: &str) -> Option<i64> {
@@ -62,8 +72,8 @@ pub fn format_ms(ms: i64) -> String {
     )
 }
 
-// Howard Hinnant's civil calendar algorithms.
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -73,15 +83,16 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+/// The (year, month, day) of a count of days since 1970-01-01.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let day = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
