@@ -11,7 +11,8 @@
 //!    answering, [`SandboxHandle::busy_time`]). The call and commit are timed by wrapping
 //!    the transport and the store; the diff is the remainder.
 //!
-//! `cargo bench -p ats-host --bench sync`
+//! `cargo bench -p ats-host --bench sync`; `ATS_BENCH_SYNC_ONLY=1` skips the idle figures,
+//! `ATS_BENCH_ROUNDS` sets the runs per connector (default 5; the median is printed).
 
 use ats_host::model::{Job, JobPage, JobStatus, Stage, StagePage};
 use ats_host::runtime::state::MemoryStateStore;
@@ -38,7 +39,9 @@ const KEY: &str = "bench-key";
 fn main() -> anyhow::Result<()> {
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     tokio.block_on(async {
-        idle_scheduler().await?;
+        if std::env::var_os("ATS_BENCH_SYNC_ONLY").is_none() {
+            idle_scheduler().await?;
+        }
         wasm_vs_native().await
     })
 }

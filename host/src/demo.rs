@@ -9,7 +9,6 @@ use crate::app::Host;
 use crate::sandbox_ats::{self, SandboxHandle};
 use crate::store::{
     Connection, ConnectionStatus, RecordFilter, RunFilter, Schedules, Secrets, Store, SyncKind,
-    Tenant,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -133,13 +132,7 @@ pub async fn start(host: &Host, interval: Duration) -> anyhow::Result<Arc<DemoSt
 /// tenant and connection.
 fn ensure_connection(store: &dyn Store, sandbox_url: &str) -> anyhow::Result<()> {
     let now = crate::time::now_ms();
-    if store.tenant(DEMO_TENANT)?.is_none() {
-        store.put_tenant(&Tenant {
-            id: DEMO_TENANT.into(),
-            name: "Demo".into(),
-            created_at: now,
-        })?;
-    }
+    crate::connections::ensure_tenant(store, DEMO_TENANT, "Demo")?;
     let mut connection = store.connection(DEMO_CONNECTION)?.unwrap_or(Connection {
         id: DEMO_CONNECTION.into(),
         tenant_id: DEMO_TENANT.into(),

@@ -8,6 +8,7 @@
 //! | [`model`] | the host's own model of an ATS; every contract version converts into it |
 //! | [`runtime`] | the sandbox: engine, loading, hot swap, calls, egress |
 //! | [`api`] | the HTTP API (axum) |
+//! | [`connections`] | the rules of tenants and connections (fields, schedules, status, grants) |
 //! | [`cli`] | the `ats-host` command line |
 //! | [`sandbox_ats`] | a small in-process ATS for the demo and for trying connectors |
 //! | [`bundled`] | connectors compiled into the binary |
@@ -24,6 +25,7 @@ pub mod app;
 pub mod ats_webhook;
 pub mod bundled;
 pub mod cli;
+pub mod connections;
 pub mod demo;
 pub mod ids;
 pub mod metrics;

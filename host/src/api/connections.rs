@@ -7,12 +7,11 @@ use super::AppState;
 use super::auth::{Caller, Operator};
 use super::openapi::{Access, Routes};
 use super::problem::{Body, FieldProblem, Problem};
+use crate::connections::{self as rules, RuleError};
 use crate::ids::new_id;
 use crate::model::{AtsError, PageRequest};
-use crate::runtime::{CallError, Invocation, LoadedConnector, Manifest, Output};
-use crate::store::{
-    Connection, ConnectionStatus, MAX_INTERVAL_SECS, MIN_INTERVAL_SECS, Schedules, Secrets, Tenant,
-};
+use crate::runtime::{CallError, Invocation, LoadedConnector, Output};
+use crate::store::{Connection, ConnectionStatus, Schedules, Secrets};
 use crate::time::now_ms;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -56,20 +55,9 @@ async fn create_tenant(
     _op: Operator,
     Body(body): Body<TenantBody>,
 ) -> Response {
-    if let Err(problem) = super::tenants::check_tenant_id(&body.id) {
-        return problem.into_response();
-    }
-    match state.store.tenant(&body.id) {
-        Ok(Some(_)) => {
-            return Problem::conflict(format!("tenant `{}` exists", body.id)).into_response();
-        }
-        Ok(None) => {}
-        Err(e) => return Problem::internal(e).into_response(),
-    }
-    let tenant = Tenant { id: body.id.clone(), name: body.name, created_at: now_ms() };
-    match state.store.put_tenant(&tenant) {
-        Ok(()) => (StatusCode::CREATED, Json(tenant)).into_response(),
-        Err(e) => Problem::internal(e).into_response(),
+    match rules::create_tenant(state.store.as_ref(), &body.id, &body.name) {
+        Ok(tenant) => (StatusCode::CREATED, Json(tenant)).into_response(),
+        Err(error) => rule_problem(error).into_response(),
     }
 }
 
@@ -148,7 +136,27 @@ async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<Stri
     }
 }
 
-/// Checks config and secrets against the connector's declared fields; lists every problem.
+/// A rule broken, as problem+json: one field, every field, or a conflict.
+pub(super) fn rule_problem(error: RuleError) -> Problem {
+    match error {
+        RuleError::Invalid { field, problem } => Problem::invalid(&field, problem),
+        error @ RuleError::Fields(_) => {
+            let detail = error.to_string();
+            let RuleError::Fields(issues) = error else { return Problem::internal(detail) };
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid connection config", detail)
+                .with_fields(
+                    issues
+                        .into_iter()
+                        .map(|i| FieldProblem { field: i.field, problem: i.problem })
+                        .collect(),
+                )
+        }
+        error @ RuleError::TenantExists(_) => Problem::conflict(error.to_string()),
+        RuleError::Store(error) => Problem::internal(error),
+    }
+}
+
+/// The connector version the connection will use, with its config checked against it.
 fn check_fields(
     state: &AppState,
     connector_id: &str,
@@ -156,78 +164,10 @@ fn check_fields(
     config: &BTreeMap<String, String>,
     secrets: &BTreeMap<String, String>,
 ) -> Result<Arc<LoadedConnector>, Problem> {
-    let connector = match pinned {
-        Some(version) => state
-            .registry
-            .version(connector_id, version)
-            .map_err(|e| Problem::invalid("pinned_version", e.to_string()))?,
-        None => state.registry.active(connector_id).ok_or_else(|| {
-            Problem::invalid(
-                "connector_id",
-                format!("no connector `{connector_id}` is loaded; GET /v1/connectors lists them"),
-            )
-        })?,
-    };
-    let declared = &connector.manifest.config_fields;
-    let mut problems = Vec::new();
-    for field in declared {
-        let (here, other, place) =
-            if field.secret { (secrets, config, "secrets") } else { (config, secrets, "config") };
-        if other.contains_key(&field.name) {
-            let wrong = if field.secret { "config" } else { "secrets" };
-            problems.push(FieldProblem {
-                field: format!("{wrong}.{}", field.name),
-                problem: format!("belongs under `{place}`"),
-            });
-        } else if field.required && here.get(&field.name).is_none_or(|v| v.trim().is_empty()) {
-            problems.push(FieldProblem {
-                field: format!("{place}.{}", field.name),
-                problem: format!("required: {}", field.help),
-            });
-        }
-    }
-    for (place, map) in [("config", config), ("secrets", secrets)] {
-        for name in map.keys() {
-            if !declared.iter().any(|f| &f.name == name) {
-                let known: Vec<&str> = declared.iter().map(|f| f.name.as_str()).collect();
-                problems.push(FieldProblem {
-                    field: format!("{place}.{name}"),
-                    problem: format!(
-                        "unknown field; {connector_id} declares: {}",
-                        known.join(", ")
-                    ),
-                });
-            }
-        }
-    }
-    if problems.is_empty() {
-        return Ok(connector);
-    }
-    let summary: Vec<String> =
-        problems.iter().map(|p| format!("{} ({})", p.field, p.problem)).collect();
-    Err(Problem::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid connection config",
-        format!("fix these fields: {}", summary.join("; ")),
-    )
-    .with_fields(problems))
-}
-
-fn check_schedules(schedules: &Schedules) -> Result<(), Problem> {
-    for (name, secs) in [
-        ("schedules.jobs_every_secs", schedules.jobs_every_secs),
-        ("schedules.applications_every_secs", schedules.applications_every_secs),
-    ] {
-        if !(MIN_INTERVAL_SECS..=MAX_INTERVAL_SECS).contains(&secs) {
-            return Err(Problem::invalid(
-                name,
-                format!(
-                    "{secs} is out of range: use {MIN_INTERVAL_SECS}..={MAX_INTERVAL_SECS} seconds (1 minute to 7 days)"
-                ),
-            ));
-        }
-    }
-    Ok(())
+    let connector =
+        rules::connector_for(&state.registry, connector_id, pinned).map_err(rule_problem)?;
+    rules::check_fields(&connector, config, secrets).map_err(rule_problem)?;
+    Ok(connector)
 }
 
 async fn create(
@@ -268,11 +208,9 @@ async fn create(
         }
         Ok(None) => {
             // A tenant key's tenant exists implicitly.
-            let _ = state.store.put_tenant(&Tenant {
-                id: tenant_id.clone(),
-                name: tenant_id.clone(),
-                created_at: now_ms(),
-            });
+            if let Err(error) = rules::ensure_tenant(state.store.as_ref(), &tenant_id, &tenant_id) {
+                return rule_problem(error).into_response();
+            }
         }
         Err(e) => return Problem::internal(e).into_response(),
     }
@@ -287,8 +225,8 @@ async fn create(
         Err(p) => return p.into_response(),
     };
     let schedules = body.schedules.unwrap_or_default();
-    if let Err(p) = check_schedules(&schedules) {
-        return p.into_response();
+    if let Err(error) = rules::check_schedules(&schedules) {
+        return rule_problem(error).into_response();
     }
     let now = now_ms();
     let connection = Connection {
@@ -298,7 +236,7 @@ async fn create(
         pinned_sha256: body.pinned_version.is_some().then(|| connector.sha256.clone()),
         pinned_version: body.pinned_version,
         private_grant: if body.allow_private_networks {
-            egress_fields(&connector.manifest, &body.config)
+            rules::egress_fields(&connector.manifest, &body.config)
         } else {
             BTreeMap::new()
         },
@@ -363,48 +301,28 @@ async fn update(
     if body.pinned_version.is_some() {
         connection.pinned_sha256 = pinned.is_some().then(|| connector.sha256.clone());
     }
-    match body.allow_private_networks {
-        Some(true) => {
-            connection.allow_private_networks = true;
-            connection.private_grant = egress_fields(&connector.manifest, &config);
-        }
-        Some(false) => {
-            connection.allow_private_networks = false;
-            connection.private_grant.clear();
-        }
-        None if connection.allow_private_networks
-            && granted_for(&connection, &connector.manifest)
-                .iter()
-                .any(|(k, v)| config.get(k) != Some(v)) =>
-        {
-            // The hosts the operator approved are no longer the ones this config reaches.
-            connection.allow_private_networks = false;
-            connection.private_grant.clear();
-            tracing::warn!(connection = %connection.id, "a config field that egress hosts are rendered from changed; the private-network grant is revoked until the operator grants it again");
-        }
-        None => {}
-    }
+    rules::apply_private_grant(
+        &mut connection,
+        body.allow_private_networks,
+        &connector.manifest,
+        &config,
+    );
     if let Some(schedules) = &body.schedules {
-        if let Err(p) = check_schedules(schedules) {
-            return p.into_response();
+        if let Err(error) = rules::check_schedules(schedules) {
+            return rule_problem(error).into_response();
         }
         connection.schedules = schedules.clone();
     }
     if let Some(name) = body.name {
         connection.name = name;
     }
-    match body.status.as_deref() {
-        None => {}
-        Some("active") => connection.status = ConnectionStatus::Active,
-        Some("paused") => connection.status = ConnectionStatus::Paused,
-        Some(other) => {
-            return Problem::invalid("status", format!("`{other}` is not `active` or `paused`"))
-                .into_response();
-        }
+    if let Some(status) = body.status.as_deref()
+        && let Err(error) = rules::set_status(&mut connection, status)
+    {
+        return rule_problem(error).into_response();
     }
-    if body.secrets.is_some() && connection.status == ConnectionStatus::NeedsReauth {
-        connection.status = ConnectionStatus::Active;
-        connection.status_detail = None;
+    if body.secrets.is_some() {
+        rules::secrets_renewed(&mut connection);
     }
     connection.config = config;
     connection.pinned_version = pinned;
@@ -431,38 +349,6 @@ async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<St
         }
         Err(e) => Problem::internal(e).into_response(),
     }
-}
-
-/// What a connection's private-network grant is bound to: the recorded values, or, for a
-/// grant recorded before grants were bound (none recorded), the values it has now.
-fn granted_for(connection: &Connection, manifest: &Manifest) -> BTreeMap<String, String> {
-    if connection.private_grant.is_empty() {
-        egress_fields(manifest, &connection.config)
-    } else {
-        connection.private_grant.clone()
-    }
-}
-
-/// The config fields egress entries are rendered from (`{base-url}`,
-/// `https://{instance}.example.com`), with their current values: what a private-network
-/// grant is bound to.
-fn egress_fields(
-    manifest: &Manifest,
-    config: &BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
-    let mut fields = BTreeMap::new();
-    for entry in &manifest.egress_hosts {
-        let mut rest = entry.as_str();
-        while let Some((_, after)) = rest.split_once('{') {
-            let Some((name, tail)) = after.split_once('}') else { break };
-            // A secret field is not in `config`; its value is not kept here.
-            if let Some(value) = config.get(name) {
-                fields.insert(name.to_string(), value.clone());
-            }
-            rest = tail;
-        }
-    }
-    fields
 }
 
 async fn check(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {

@@ -51,19 +51,9 @@ struct CreateKey {
     label: String,
 }
 
-/// Tenant ids: 1–64 of `[A-Za-z0-9._-]`.
+/// Tenant ids: 1–64 of `[A-Za-z0-9._-]` ([`crate::connections::check_tenant_id`]).
 pub fn check_tenant_id(id: &str) -> Result<(), Problem> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Problem::invalid(
-            "tenant",
-            format!("`{id}` is not a tenant id: use 1-64 letters, digits, `.`, `_` or `-`"),
-        ))
-    }
+    crate::connections::check_tenant_id(id).map_err(super::connections::rule_problem)
 }
 
 async fn list_keys(

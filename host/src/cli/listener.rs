@@ -19,6 +19,10 @@ use tokio::net::{TcpListener, TcpStream};
 /// hyper's limit on the request target (`MAX_URI_LEN` in hyper's HTTP/1 parser).
 pub const MAX_URI_BYTES: usize = 65_534;
 
+/// Longest head hyper writes for a request it could not parse (status line, date,
+/// content-length, connection).
+const MAX_BARE_HEAD: usize = 512;
+
 /// A TCP listener whose connections answer hyper's own errors as problem+json.
 pub struct ProblemListener(TcpListener);
 
@@ -138,8 +142,12 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ProblemIo<T> {
 /// 414 or 431, no body, no content type) of the kind hyper writes for a request it could
 /// not parse.
 fn problem_for_bare_error(written: &[u8]) -> Option<Vec<u8>> {
+    // Cheap for every other write: such a head is short and starts the buffer.
+    if written.len() > MAX_BARE_HEAD || !written.starts_with(b"HTTP/1.") {
+        return None;
+    }
     let head_len = written.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    if head_len != written.len() || !written.starts_with(b"HTTP/1.") {
+    if head_len != written.len() {
         return None;
     }
     let head = std::str::from_utf8(written).ok()?.to_ascii_lowercase();
