@@ -27,16 +27,16 @@ fn child_runs_ats_host() {
     }
 }
 
+/// This test binary, to run again as a child: `/proc/self/exe` runs this very build even
+/// when a newer one replaced the file since.
+pub fn test_binary() -> std::path::PathBuf {
+    let exe = Path::new("/proc/self/exe");
+    if exe.exists() { exe.to_path_buf() } else { std::env::current_exe().expect("the test binary") }
+}
+
 /// `ats-host ARGS...` as a child process (stdio left to the caller).
 pub fn ats_host(args: &[&str]) -> Command {
-    // `/proc/self/exe` runs this very build even when a newer one replaced the file since.
-    let exe = Path::new("/proc/self/exe");
-    let exe = if exe.exists() {
-        exe.to_path_buf()
-    } else {
-        std::env::current_exe().expect("the test binary")
-    };
-    let mut command = Command::new(exe);
+    let mut command = Command::new(test_binary());
     command
         .args(["process::child_runs_ats_host", "--exact", "--test-threads=1", "--nocapture"])
         .env(ARGS_VAR, args.join(&SEPARATOR.to_string()))

@@ -101,7 +101,7 @@ async fn memories_pooled_slots_do_not_stay_resident_after_calls() {
         println!("IDLE_RSS_MIB before={before} after={} peak={}", rss_mib(), status_mib("VmHWM:"));
         return;
     }
-    let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
+    let output = std::process::Command::new(crate::process::test_binary())
         .args([
             "hostile::calls::memories_pooled_slots_do_not_stay_resident_after_calls",
             "--exact",

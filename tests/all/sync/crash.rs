@@ -36,7 +36,7 @@ async fn child_runs_one_sync() {
 }
 
 fn spawn_child(dir: &Path, url: &str) -> std::process::Child {
-    Command::new(std::env::current_exe().expect("test binary"))
+    Command::new(crate::process::test_binary())
         .args(["sync::crash::child_runs_one_sync", "--exact", "--test-threads=1"])
         .env(DIR_VAR, dir)
         .env(URL_VAR, url)
