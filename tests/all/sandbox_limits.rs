@@ -140,7 +140,8 @@ async fn auto_allocator_falls_back_to_on_demand_when_address_space_is_limited() 
         runtime.call(&guest, &context("a", &[]), list_jobs()).await.expect("call on on-demand");
         return;
     }
-    let exe = crate::process::test_binary();
+    // Not `/proc/self/exe`: bash execs it, where it names bash itself.
+    let exe = std::env::current_exe().expect("test binary");
     let output = std::process::Command::new("bash")
         .arg("-c")
         // 8 GiB of address space: enough for the process, far from what 64 pooled instances
