@@ -275,7 +275,7 @@ impl<T: Connector> bindings::exports::ats::connector::connector::Guest for Adapt
 #[macro_export]
 macro_rules! export_connector {
     ($connector:ty) => {
-        #[allow(dead_code)] // used by the export, which only a wasm build has
+        #[allow(dead_code, reason = "used by the export, which only a wasm build has")]
         type __AtsConnectorExport = $crate::Adapter<$connector>;
         // Exported only in the component build: a native build of a connector crate (as in
         // `cargo build --workspace`) would put the WIT export names in a linker version

@@ -48,7 +48,10 @@ impl<S: Clone + Send + Sync + 'static> Default for Routes<S> {
 
 impl<S: Clone + Send + Sync + 'static> Routes<S> {
     /// Adds `handler` for `method path` and documents it.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call per route reads as a table: method, path, tag, access, summary, example, handler"
+    )]
     pub fn add(
         mut self,
         method: &'static str,

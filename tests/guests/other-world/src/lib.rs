@@ -9,7 +9,7 @@ wit_bindgen::generate!({
     world: "plugin",
 });
 
-#[allow(dead_code)] // exported only in the wasm build
+#[allow(dead_code, reason = "exported only in the wasm build")]
 struct Greeter;
 
 impl exports::other::plugin::greeter::Guest for Greeter {
