@@ -8,23 +8,56 @@
 //!
 //! `ATS_BENCH_ITERATIONS` sets the number of calls per figure (default 20000);
 //! `ATS_BENCH_POOLING_ONLY=1` skips the on-demand figures (for profiling).
+//! The pooling allocator's settings can be overridden to compare them:
+//! `ATS_BENCH_KEEP_RESIDENT_KIB` (linear memory), `ATS_BENCH_TABLE_KEEP_RESIDENT_KIB`,
+//! `ATS_BENCH_PAGEMAP_SCAN` (0 or 1), `ATS_BENCH_DECOMMIT_BATCH`, `ATS_BENCH_WARM_SLOTS`.
 
 use ats_host::runtime::state::MemoryStateStore;
 use ats_host::runtime::{AllocatorChoice, CallContext, Invocation, Limits, Runtime};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// `Limits::default()` with the pooling settings the environment overrides.
+fn limits() -> Limits {
+    let defaults = Limits::default();
+    Limits {
+        pooling_memory_keep_resident: env::<usize>("ATS_BENCH_KEEP_RESIDENT_KIB")
+            .map_or(defaults.pooling_memory_keep_resident, |kib| kib << 10),
+        pooling_table_keep_resident: env::<usize>("ATS_BENCH_TABLE_KEEP_RESIDENT_KIB")
+            .map_or(defaults.pooling_table_keep_resident, |kib| kib << 10),
+        pooling_pagemap_scan: env::<u8>("ATS_BENCH_PAGEMAP_SCAN")
+            .map_or(defaults.pooling_pagemap_scan, |on| on != 0),
+        pooling_decommit_batch_size: env("ATS_BENCH_DECOMMIT_BATCH")
+            .unwrap_or(defaults.pooling_decommit_batch_size),
+        max_unused_warm_slots: env("ATS_BENCH_WARM_SLOTS")
+            .unwrap_or(defaults.max_unused_warm_slots),
+        ..defaults
+    }
+}
+
 fn main() -> anyhow::Result<()> {
-    let iterations: u32 =
-        std::env::var("ATS_BENCH_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let iterations: u32 = env("ATS_BENCH_ITERATIONS").unwrap_or(20_000);
+    let base = limits();
     let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let (_, wasm) = ats_host::bundled::BUNDLED
         .iter()
         .find(|(package, _)| *package == "minimal-connector")
         .ok_or_else(|| anyhow::anyhow!("the example connector is not bundled"))?;
     println!(
-        "connector: examples/minimal-connector, {} KiB of wasm; {iterations} calls per figure\n",
+        "connector: examples/minimal-connector, {} KiB of wasm; {iterations} calls per figure",
         wasm.len() / 1024
+    );
+    println!(
+        "pooling: memory keep-resident {} KiB, table keep-resident {} KiB, pagemap scan {}, decommit batch {}, warm slots {}\n",
+        base.pooling_memory_keep_resident >> 10,
+        base.pooling_table_keep_resident >> 10,
+        if base.pooling_pagemap_scan { "on" } else { "off" },
+        base.pooling_decommit_batch_size,
+        base.max_unused_warm_slots,
     );
 
     tokio.block_on(async {
@@ -34,7 +67,7 @@ fn main() -> anyhow::Result<()> {
             if only_pooling { &[AllocatorChoice::Pooling] } else { &[AllocatorChoice::Pooling, AllocatorChoice::OnDemand] };
         for &allocator in allocators {
             let runtime = Runtime::new(
-                Limits { allocator, ..Limits::default() },
+                Limits { allocator, ..base.clone() },
                 Arc::new(MemoryStateStore::default()),
                 None,
             )?;

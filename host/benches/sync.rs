@@ -309,6 +309,7 @@ impl Store for TimedStore {
         lookups: fn job(&self, connection_id: &str, remote_id: &str) -> Result<Option<StoredJob>, StoreError>;
         rest: fn set_job_flags(&self, connection_id: &str, remote_id: &str, flags: JobFlags) -> Result<Option<StoredJob>, StoreError>;
         lookups: fn jobs(&self, filter: &RecordFilter) -> Result<Vec<StoredJob>, StoreError>;
+        lookups: fn jobs_missing_from_scan(&self, connection_id: &str, scan_id: &str) -> Result<Vec<StoredJob>, StoreError>;
         rest: fn stages(&self, connection_id: &str) -> Result<Vec<StoredStage>, StoreError>;
         lookups: fn application(&self, connection_id: &str, remote_id: &str) -> Result<Option<StoredApplication>, StoreError>;
         lookups: fn applications(&self, filter: &RecordFilter) -> Result<Vec<StoredApplication>, StoreError>;

@@ -75,10 +75,15 @@ fn pooling_config(limits: &Limits) -> Config {
         // 4 MiB held at once left 2 GiB resident in an idle host; with 128 KiB, 122 MiB
         // (`hostile::calls::memories_pooled_slots_do_not_stay_resident_after_calls`).
         .max_unused_warm_slots(limits.max_unused_warm_slots)
-        .linear_memory_keep_resident(128 << 10)
-        .table_keep_resident(64 << 10)
+        .linear_memory_keep_resident(limits.pooling_memory_keep_resident)
+        .table_keep_resident(limits.pooling_table_keep_resident)
         .async_stack_keep_resident(64 << 10)
-        .pagemap_scan(wasmtime::Enabled::Auto);
+        .decommit_batch_size(limits.pooling_decommit_batch_size.max(1))
+        .pagemap_scan(if limits.pooling_pagemap_scan {
+            wasmtime::Enabled::Auto
+        } else {
+            wasmtime::Enabled::No
+        });
     let mut config = base_config(limits);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     config

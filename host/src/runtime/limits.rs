@@ -69,6 +69,17 @@ pub struct Limits {
     pub describe_timeout: Duration,
     /// Pooled instance slots kept warm (resident) while unused.
     pub max_unused_warm_slots: u32,
+    /// Bytes of a pooled linear memory reset in place (kept resident) after a call; what
+    /// the call dirtied beyond this is decommitted. Every pooled slot ever used keeps up to
+    /// this much (the idle-RSS cost); the next call on the slot takes no page faults there.
+    pub pooling_memory_keep_resident: usize,
+    /// The same for a pooled table.
+    pub pooling_table_keep_resident: usize,
+    /// Find the pages a call dirtied with `PAGEMAP_SCAN` (Linux >= 6.7; ignored elsewhere)
+    /// instead of resetting the first `pooling_memory_keep_resident` bytes blindly.
+    pub pooling_pagemap_scan: bool,
+    /// Decommits of freed pooled slots done together (1: each slot at its own drop).
+    pub pooling_decommit_batch_size: usize,
     /// Entries of the `state` store per connection.
     pub max_state_entries_per_connection: usize,
     /// Bytes (keys + values) of the `state` store per connection.
@@ -107,6 +118,10 @@ impl Default for Limits {
             call_queue_timeout: Duration::from_secs(10),
             describe_timeout: Duration::from_secs(10),
             max_unused_warm_slots: 16,
+            pooling_memory_keep_resident: 128 << 10,
+            pooling_table_keep_resident: 64 << 10,
+            pooling_pagemap_scan: true,
+            pooling_decommit_batch_size: 1,
             max_state_entries_per_connection: 1000,
             max_state_bytes_per_connection: 1 << 20,
             max_error_bytes: 4 << 10,

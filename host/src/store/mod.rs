@@ -188,6 +188,22 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<StoredJob>, StoreError>;
     /// Jobs in key order (connection, remote id).
     fn jobs(&self, filter: &RecordFilter) -> Result<Vec<StoredJob>, StoreError>;
+    /// The jobs of a connection that full scan `scan_id` did not see (not archived, another
+    /// `last_seen_scan`), in key order: the deletion check at the end of a full pass.
+    fn jobs_missing_from_scan(
+        &self,
+        connection_id: &str,
+        scan_id: &str,
+    ) -> Result<Vec<StoredJob>, StoreError> {
+        let filter = RecordFilter {
+            connection_id: Some(connection_id.to_string()),
+            limit: usize::MAX,
+            ..RecordFilter::default()
+        };
+        let mut jobs = self.jobs(&filter)?;
+        jobs.retain(|job| !job.archived && job.last_seen_scan.as_deref() != Some(scan_id));
+        Ok(jobs)
+    }
     fn stages(&self, connection_id: &str) -> Result<Vec<StoredStage>, StoreError>;
     fn application(
         &self,

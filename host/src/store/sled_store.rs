@@ -333,6 +333,29 @@ impl Store for SledStore {
         })
     }
 
+    fn jobs_missing_from_scan(
+        &self,
+        connection_id: &str,
+        scan_id: &str,
+    ) -> Result<Vec<StoredJob>, StoreError> {
+        /// What the check reads of a job; the rest (`raw` above all) is skipped unparsed,
+        /// and only the jobs found missing are decoded whole.
+        #[derive(serde::Deserialize)]
+        struct Seen {
+            archived: bool,
+            last_seen_scan: Option<String>,
+        }
+        let mut missing = Vec::new();
+        for entry in self.jobs.scan_prefix(prefix(connection_id)) {
+            let (k, v) = entry?;
+            let seen: Seen = decode("jobs", &k, &v)?;
+            if !seen.archived && seen.last_seen_scan.as_deref() != Some(scan_id) {
+                missing.push(decode("jobs", &k, &v)?);
+            }
+        }
+        Ok(missing)
+    }
+
     fn stages(&self, connection_id: &str) -> Result<Vec<StoredStage>, StoreError> {
         let mut stages: Vec<StoredStage> =
             all(self.stages.scan_prefix(prefix(connection_id)), "stages")?;
@@ -438,14 +461,19 @@ impl Store for SledStore {
                     let k = key(&[&job.connection_id, &job.remote_id]);
                     // The flags are the customer's: keep what is stored now, not what the
                     // page read before the connector call (an API change may lie between).
-                    let mut job = job.clone();
+                    // The page's job is copied only when they differ.
+                    let mut flagged = None;
                     if let Some(raw) = jobs.get(&k)? {
                         let current: StoredJob = decode("jobs", &k, &raw)
                             .map_err(ConflictableTransactionError::Abort)?;
-                        job.active = current.active;
-                        job.frozen = current.frozen;
+                        if (current.active, current.frozen) != (job.active, job.frozen) {
+                            let mut job = job.clone();
+                            job.active = current.active;
+                            job.frozen = current.frozen;
+                            flagged = Some(job);
+                        }
                     }
-                    jobs.insert(k, encode(&job))?;
+                    jobs.insert(k, encode(flagged.as_ref().unwrap_or(job)))?;
                 }
                 for stage in &page.stages {
                     stages.insert(key(&[&stage.connection_id, &stage.remote_id]), encode(stage))?;

@@ -10,8 +10,8 @@ use super::detect::{self, Scope};
 use crate::model::{AtsError, PageRequest};
 use crate::runtime::{CallContext, CallError, Invocation, LoadedConnector, Output};
 use crate::store::{
-    Checkpoint, ConnectionStatus, ConnectionWithSecrets, PageCommit, PartOutcome, RecordFilter,
-    Run, RunPart, RunState, StoreError, SyncKind, Trigger,
+    Checkpoint, ConnectionStatus, ConnectionWithSecrets, PageCommit, PartOutcome, Run, RunPart,
+    RunState, StoreError, SyncKind, Trigger,
 };
 use crate::time::{format_ms, parse_ms};
 use futures::FutureExt;
@@ -252,7 +252,7 @@ impl SyncEngine {
                 // watermark: the next run starts the pass again.
                 checkpoint.page_token = None;
                 checkpoint.run_id = None;
-                self.commit(run, &mut commit, &checkpoint)?;
+                self.commit(run, commit, &checkpoint)?;
                 return Err(Stop::Partial(
                     "the ATS returned a page token it had already returned (a paging loop); the pass will be retried from its start".into(),
                 ));
@@ -260,10 +260,10 @@ impl SyncEngine {
             checkpoint.page_token = next_token.clone();
             if next_token.is_none() {
                 self.finish_pass(run, &mut checkpoint, &mut commit)?;
-                self.commit(run, &mut commit, &checkpoint)?;
+                self.commit(run, commit, &checkpoint)?;
                 return Ok(());
             }
-            self.commit(run, &mut commit, &checkpoint)?;
+            self.commit(run, commit, &checkpoint)?;
         }
     }
 
@@ -476,16 +476,8 @@ impl SyncEngine {
             let mut counts = run.counts.clone();
             let already: HashSet<String> =
                 commit.jobs.iter().map(|j| j.remote_id.clone()).collect();
-            let filter = RecordFilter {
-                connection_id: Some(run.connection_id.clone()),
-                limit: usize::MAX,
-                ..RecordFilter::default()
-            };
-            for job in self.store.jobs(&filter)? {
-                if !job.archived
-                    && job.last_seen_scan.as_deref() != Some(scan_id.as_str())
-                    && !already.contains(&job.remote_id)
-                {
+            for job in self.store.jobs_missing_from_scan(&run.connection_id, &scan_id)? {
+                if !already.contains(&job.remote_id) {
                     let (stored, event) = detect::job_missing_from_scan(&scope, job, &mut counts);
                     commit.jobs.push(stored);
                     commit.events.push(event);
@@ -504,15 +496,16 @@ impl SyncEngine {
         Ok(())
     }
 
+    /// Writes the page (taken, not copied: a page holds every record it brought).
     fn commit(
         &self,
         run: &Run,
-        commit: &mut PageCommit,
+        mut commit: PageCommit,
         checkpoint: &Checkpoint,
     ) -> Result<(), Stop> {
         commit.checkpoint = checkpoint.clone();
         commit.run = run.clone();
-        let appended = self.store.commit_page(commit.clone())?;
+        let appended = self.store.commit_page(commit)?;
         if !appended.is_empty() {
             self.events_appended.notify_one();
         }
