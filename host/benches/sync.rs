@@ -29,6 +29,7 @@ use ats_host::store::{
 use ats_host::sync::{SyncConfig, SyncEngine, Transport};
 use futures::future::BoxFuture;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -117,8 +118,17 @@ async fn wasm_vs_native() -> anyhow::Result<()> {
     let (addr, sandbox) = ats_host::sandbox_ats::start(([127, 0, 0, 1], 0).into(), KEY).await?;
     sandbox.seed_jobs(10_000, "2026-11-20T10:00:00Z");
     let base_url = format!("http://{addr}");
-    let runtime =
-        Arc::new(Runtime::new(Limits::default(), Arc::new(MemoryStateStore::default()), None)?);
+    // `ATS_BENCH_KEEP_RESIDENT_KIB` overrides how much of a pooled memory slot stays
+    // resident between calls (to see what re-faulting a page's memory costs).
+    let defaults = Limits::default();
+    let limits = Limits {
+        pooling_memory_keep_resident: std::env::var("ATS_BENCH_KEEP_RESIDENT_KIB")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .map_or(defaults.pooling_memory_keep_resident, |kib| kib << 10),
+        ..defaults
+    };
+    let runtime = Arc::new(Runtime::new(limits, Arc::new(MemoryStateStore::default()), None)?);
     let registry = Arc::new(Registry::default());
     let wasm = ats_host::bundled::BUNDLED
         .iter()
@@ -333,7 +343,11 @@ struct NativeSandbox {
 }
 
 impl NativeSandbox {
-    async fn get(&self, context: &CallContext, path: &str) -> Result<Value, CallError> {
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        context: &CallContext,
+        path: &str,
+    ) -> Result<T, CallError> {
         let field = |name: &str| {
             context
                 .config
@@ -372,19 +386,13 @@ impl Transport for NativeSandbox {
                     if let Some(since) = &page.since {
                         path.push_str(&format!("&updated_since={since}"));
                     }
-                    let body = self.get(context, &path).await?;
-                    let items = body["jobs"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(to_job)
-                        .collect();
-                    let next_page_token = body["next_cursor"].as_str().map(str::to_string);
-                    Ok(Output::Jobs(JobPage { items, next_page_token }))
+                    let page: JobsPage = self.get(context, &path).await?;
+                    let items =
+                        page.jobs.iter().map(|raw| to_job(raw)).collect::<Result<_, _>>()?;
+                    Ok(Output::Jobs(JobPage { items, next_page_token: page.next_cursor }))
                 }
                 Invocation::ListStages { .. } => {
-                    let body = self.get(context, "/api/stages").await?;
+                    let body: Value = self.get(context, "/api/stages").await?;
                     let items = body["stages"]
                         .as_array()
                         .cloned()
@@ -408,31 +416,58 @@ impl Transport for NativeSandbox {
     }
 }
 
-fn to_job(raw: Value) -> Job {
-    let text = |key: &str| raw.get(key).and_then(Value::as_str).map(str::to_string);
-    Job {
-        id: text("id").unwrap_or_default(),
-        code: text("ref"),
-        title: text("title").unwrap_or_default(),
-        status: if text("status").as_deref() == Some("closed") {
+/// A page of the sandbox ATS's jobs, read as the wasm connector reads it (records kept raw).
+#[derive(serde::Deserialize)]
+struct JobsPage {
+    jobs: Vec<Box<RawValue>>,
+    #[serde(default)]
+    next_cursor: Option<String>,
+}
+
+/// The fields the sandbox connector maps (`connectors/sandbox/src/records.rs`).
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct JobFields {
+    id: Option<String>,
+    #[serde(rename = "ref")]
+    code: Option<String>,
+    title: Option<String>,
+    status: Option<String>,
+    city: Option<String>,
+    description: Option<String>,
+    department: Option<String>,
+    recruiter: Option<String>,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+}
+
+/// The same mapping as the wasm connector's, natively.
+fn to_job(raw: &RawValue) -> Result<Job, CallError> {
+    let job: JobFields =
+        serde_json::from_str(raw.get()).map_err(|e| CallError::Host(e.to_string()))?;
+    Ok(Job {
+        id: job.id.unwrap_or_default(),
+        code: job.code,
+        title: job.title.unwrap_or_default(),
+        status: if job.status.as_deref() == Some("closed") {
             JobStatus::Closed
         } else {
             JobStatus::Open
         },
-        location: text("city").map(ats_host::model::Location::text),
+        location: job.city.map(ats_host::model::Location::text),
         employment_type: None,
-        description: text("description"),
-        department: text("department"),
-        assigned_users: text("recruiter").into_iter().collect(),
+        description: job.description,
+        department: job.department,
+        assigned_users: job.recruiter.into_iter().collect(),
         post_url: None,
         screening_questions: Vec::new(),
         opened_at: None,
         closed_at: None,
-        created_at: text("created_at"),
-        updated_at: text("updated_at"),
+        created_at: job.created_at,
+        updated_at: job.updated_at,
         custom_fields: Vec::new(),
-        raw: raw.to_string(),
-    }
+        raw: raw.get().to_string(),
+    })
 }
 
 /// User + system CPU time of this process.

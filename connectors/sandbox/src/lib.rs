@@ -7,7 +7,9 @@ mod records;
 
 use ats_connector_sdk::http::{Request, url_encode};
 use ats_connector_sdk::prelude::*;
-use records::{to_application, to_candidate, to_job, to_stage};
+use records::{ListPage, to_application, to_candidate, to_job, to_stage};
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 struct SandboxConnector;
@@ -65,7 +67,8 @@ impl Connector for SandboxConnector {
 
     fn list_jobs(config: Config, page: PageRequest) -> Result<JobPage, AtsError> {
         let (items, next_page_token) = list(&config, "jobs", &page)?;
-        Ok(JobPage { items: items.into_iter().map(to_job).collect(), next_page_token })
+        let items = items.iter().map(|raw| to_job(raw)).collect::<Result<_, _>>()?;
+        Ok(JobPage { items, next_page_token })
     }
 
     fn list_stages(
@@ -77,23 +80,30 @@ impl Connector for SandboxConnector {
             Some(job) => format!("/api/jobs/{}/stages", url_encode(job)),
             None => "/api/stages".into(),
         };
-        let body: Value = get(&config, &path)?;
-        let items =
-            array(&body, "stages").into_iter().map(|s| to_stage(s, job_id.clone())).collect();
+        #[derive(serde::Deserialize)]
+        struct Stages {
+            stages: Vec<Box<RawValue>>,
+        }
+        let body: Stages = get_as(&config, &path)?;
+        let items = body
+            .stages
+            .iter()
+            .map(|raw| to_stage(raw, job_id.clone()))
+            .collect::<Result<_, _>>()?;
         Ok(StagePage { items, next_page_token: None })
     }
 
     fn list_applications(config: Config, page: PageRequest) -> Result<ApplicationPage, AtsError> {
         let (items, next_page_token) = list(&config, "applications", &page)?;
         Ok(ApplicationPage {
-            items: items.into_iter().map(to_application).collect(),
+            items: items.iter().map(|raw| to_application(raw)).collect::<Result<_, _>>()?,
             next_page_token,
         })
     }
 
     fn get_candidate(config: Config, candidate_id: String) -> Result<Candidate, AtsError> {
-        let body: Value = get(&config, &format!("/api/candidates/{}", url_encode(&candidate_id)))?;
-        Ok(to_candidate(body))
+        let path = format!("/api/candidates/{}", url_encode(&candidate_id));
+        to_candidate(&get_as::<Box<RawValue>>(&config, &path)?)
     }
 
     fn find_candidates(
@@ -103,7 +113,7 @@ impl Connector for SandboxConnector {
     ) -> Result<CandidatePage, AtsError> {
         let found = lookup_candidates(&config, &lookup)?;
         Ok(CandidatePage {
-            items: found.into_iter().map(to_candidate).collect(),
+            items: found.iter().map(|raw| to_candidate(raw)).collect::<Result<_, _>>()?,
             next_page_token: None,
         })
     }
@@ -120,8 +130,8 @@ impl Connector for SandboxConnector {
             .map(|e| CandidateLookup::Email(e.clone()))
             .chain(input.phones.iter().map(|p| CandidateLookup::Phone(p.clone())));
         for lookup in lookups {
-            if let Some(existing) = lookup_candidates(&config, &lookup)?.into_iter().next() {
-                let id = text(&existing, "id");
+            if let Some(existing) = lookup_candidates(&config, &lookup)?.first() {
+                let id = to_candidate(existing)?.id;
                 send(&config, "PATCH", &format!("/api/candidates/{}", url_encode(&id)), &body)?;
                 return Ok(UpsertResult { candidate_id: id, outcome: UpsertOutcome::Matched });
             }
@@ -139,7 +149,7 @@ impl Connector for SandboxConnector {
             "source": input.source,
             "answers": input.answers.iter().map(|a| json!({"question": a.question, "answer": a.answer})).collect::<Vec<_>>(),
         });
-        Ok(to_application(send(&config, "POST", "/api/applications", &body)?))
+        to_application(&send_as::<Box<RawValue>>(&config, "POST", "/api/applications", &body)?)
     }
 
     fn move_application(
@@ -251,7 +261,7 @@ impl Connector for SandboxConnector {
 
     fn get_application(config: Config, application_id: String) -> Result<Application, AtsError> {
         let path = format!("/api/applications/{}", url_encode(&application_id));
-        Ok(to_application(get(&config, &path)?))
+        to_application(&get_as::<Box<RawValue>>(&config, &path)?)
     }
 
     fn remove_tag(config: Config, input: TagInput) -> Result<WriteReceipt, AtsError> {
@@ -303,10 +313,25 @@ fn authorized(request: Request, config: &Config) -> Result<Request, AtsError> {
 }
 
 fn get(config: &Config, path: &str) -> Result<Value, AtsError> {
+    get_as(config, path)
+}
+
+/// A GET whose answer is read straight into `T`.
+fn get_as<T: DeserializeOwned>(config: &Config, path: &str) -> Result<T, AtsError> {
     authorized(Request::get(format!("{}{path}", base(config)?)), config)?.send_ok()?.json()
 }
 
 fn send(config: &Config, method: &str, path: &str, body: &Value) -> Result<Value, AtsError> {
+    send_as(config, method, path, body)
+}
+
+/// A request with a JSON body whose answer is read straight into `T`.
+fn send_as<T: DeserializeOwned>(
+    config: &Config,
+    method: &str,
+    path: &str,
+    body: &Value,
+) -> Result<T, AtsError> {
     authorized(Request::new(method, format!("{}{path}", base(config)?)), config)?
         .json(body)?
         .send_ok()?
@@ -318,7 +343,7 @@ fn list(
     config: &Config,
     what: &str,
     page: &PageRequest,
-) -> Result<(Vec<Value>, Option<String>), AtsError> {
+) -> Result<(Vec<Box<RawValue>>, Option<String>), AtsError> {
     let mut path = format!("/api/{what}?limit={}", page.limit.unwrap_or(PAGE_SIZE).clamp(1, 500));
     if let Some(cursor) = &page.page_token {
         path.push_str(&format!("&cursor={}", url_encode(cursor)));
@@ -326,17 +351,20 @@ fn list(
     if let Some(since) = &page.since {
         path.push_str(&format!("&updated_since={}", url_encode(since)));
     }
-    let body = get(config, &path)?;
-    let next = body["next_cursor"].as_str().map(str::to_string);
-    Ok((array(&body, what), next))
+    let page: ListPage = get_as(config, &path)?;
+    Ok((page.items, page.next_cursor))
 }
 
-fn lookup_candidates(config: &Config, lookup: &CandidateLookup) -> Result<Vec<Value>, AtsError> {
+fn lookup_candidates(
+    config: &Config,
+    lookup: &CandidateLookup,
+) -> Result<Vec<Box<RawValue>>, AtsError> {
     let query = match lookup {
         CandidateLookup::Email(email) => format!("email={}", url_encode(email)),
         CandidateLookup::Phone(phone) => format!("phone={}", url_encode(phone)),
     };
-    Ok(array(&get(config, &format!("/api/candidates?{query}"))?, "candidates"))
+    let page: ListPage = get_as(config, &format!("/api/candidates?{query}"))?;
+    Ok(page.items)
 }
 
 fn target_path(target: &Target) -> String {
