@@ -4,6 +4,7 @@
 //! | module | owns |
 //! |---|---|
 //! | [`app`] | assembles a running host (store, keys, sync engine, webhooks, API) |
+//! | [`automations`] | "when this happens in the ATS, do that": triggers, conditions, actions, firings, orders |
 //! | [`ats_webhook`] | a connection's ATS-side webhook subscription (register, unregister) |
 //! | [`model`] | the host's own model of an ATS; every contract version converts into it |
 //! | [`runtime`] | the sandbox: engine, loading, hot swap, calls, egress |
@@ -23,6 +24,7 @@
 pub mod api;
 pub mod app;
 pub mod ats_webhook;
+pub mod automations;
 pub mod bundled;
 pub mod cli;
 pub mod connections;
