@@ -9,21 +9,32 @@ use super::openapi::{Access, Routes};
 use super::problem::{Body, Problem};
 use crate::ats_webhook::{self, RegistrationError};
 use crate::model::ChangeKind;
+use crate::store::AtsWebhook;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
     routes
         .add("POST", "/v1/connections/{id}/ats-webhook", "connections", Access::AnyKey, "Register this connection's webhook in the ATS (connectors that declare register-webhook): the ATS then posts changes to the connection's inbound URL under public_url", Some(json!({"public_url": "https://ats-host.example.com", "kinds": ["JobChanged", "ApplicationStageChanged"]})), post(register))
+        .accepts::<RegisterBody>()
+        .replies::<Registered>(201)
         .add("DELETE", "/v1/connections/{id}/ats-webhook", "connections", Access::AnyKey, "Remove this connection's webhook from the ATS", None, axum::routing::delete(unregister))
+        .replies_empty(204)
 }
 
-#[derive(Deserialize)]
+/// The webhook registered in the ATS.
+#[derive(Serialize, JsonSchema)]
+struct Registered {
+    ats_webhook: Option<AtsWebhook>,
+}
+
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RegisterBody {
     /// Where the ATS reaches this host, e.g. `https://ats-host.example.com`.
@@ -80,7 +91,7 @@ async fn register(
     .await;
     match registered {
         Ok(connection) => {
-            (StatusCode::CREATED, Json(json!({"ats_webhook": connection.ats_webhook})))
+            (StatusCode::CREATED, Json(Registered { ats_webhook: connection.ats_webhook }))
                 .into_response()
         }
         Err(error) => problem(error),

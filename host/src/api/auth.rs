@@ -5,13 +5,14 @@
 //! `DATA_DIR/operator.key` (mode 0600).
 
 use rand::RngCore;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use thiserror::Error;
 
 /// Who a key speaks for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "role", rename_all = "kebab-case")]
 pub enum Caller {
     Operator,
@@ -37,7 +38,7 @@ impl Caller {
 }
 
 /// A stored key (without the key itself).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct KeyRecord {
     pub id: String,
     pub label: String,

@@ -11,16 +11,17 @@ use super::connections::visible;
 use super::openapi::{Access, Routes};
 use super::problem::Problem;
 use super::records::{ListQuery, cursor, filter, one_more, page_of};
-use crate::model::{CandidateLookup, PageRequest};
+use super::schemas::Page;
+use crate::model::{Candidate, CandidateLookup, PageRequest};
 use crate::runtime::{Invocation, Output};
-use crate::store::FieldFilter;
+use crate::store::{FieldFilter, StoredCandidate};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::Deserialize;
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
     routes
@@ -34,6 +35,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             get(list),
         )
         .query(&["connection_id", "email", "phone", "updated_after", "cursor", "limit"])
+        .replies::<Page<StoredCandidate>>(200)
         .add(
             "GET",
             "/v1/connections/{id}/candidates/{candidate}",
@@ -44,6 +46,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             get(show),
         )
         .query(&["live"])
+        .replies::<CandidateAnswer>(200)
         .add(
             "GET",
             "/v1/connections/{id}/candidates",
@@ -54,6 +57,27 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             get(lookup),
         )
         .query(&["email", "phone", "limit"])
+        .replies::<LiveCandidates>(200)
+}
+
+/// One candidate: as last synced, or (`live=true`) as the ATS has it now.
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+enum CandidateAnswer {
+    Stored(StoredCandidate),
+    Live {
+        /// Always `true`: read from the ATS now.
+        live: bool,
+        candidate: Candidate,
+    },
+}
+
+/// Candidates the ATS found now.
+#[derive(Serialize, JsonSchema)]
+struct LiveCandidates {
+    /// Always `true`: read from the ATS now.
+    live: bool,
+    data: Vec<Candidate>,
 }
 
 #[derive(Deserialize)]
@@ -87,7 +111,7 @@ async fn list(
         Ok(found) => {
             let (found, next) =
                 page_of(found, filter.limit, |c| cursor(&c.connection_id, &c.remote_id));
-            Json(json!({"data": found, "next_cursor": next})).into_response()
+            Json(Page { data: found, next_cursor: next }).into_response()
         }
         Err(e) => Problem::internal(e).into_response(),
     }
@@ -113,7 +137,7 @@ async fn show(
         let invocation = Invocation::GetCandidate { candidate_id: candidate.clone() };
         return match live(&state, &id, invocation).await {
             Ok(Output::Candidate(found)) => {
-                Json(json!({"live": true, "candidate": found})).into_response()
+                Json(CandidateAnswer::Live { live: true, candidate: found }).into_response()
             }
             Ok(_) => Problem::new(
                 StatusCode::BAD_GATEWAY,
@@ -125,7 +149,7 @@ async fn show(
         };
     }
     match state.store.candidate(&id, &candidate) {
-        Ok(Some(found)) => Json(found).into_response(),
+        Ok(Some(found)) => Json(CandidateAnswer::Stored(found)).into_response(),
         Ok(None) => Problem::not_found("candidate", &candidate).into_response(),
         Err(e) => Problem::internal(e).into_response(),
     }
@@ -175,7 +199,7 @@ async fn lookup(
     };
     match live(&state, &id, Invocation::FindCandidates { lookup: by, page }).await {
         Ok(Output::Candidates(found)) => {
-            Json(json!({"live": true, "data": found.items})).into_response()
+            Json(LiveCandidates { live: true, data: found.items }).into_response()
         }
         Ok(_) => Problem::new(
             StatusCode::BAD_GATEWAY,

@@ -7,35 +7,100 @@ use super::AppState;
 use super::auth::{Caller, Operator};
 use super::openapi::{Access, Routes};
 use super::problem::{Body, FieldProblem, Problem};
+use super::schemas::List;
 use crate::connections::{self as rules, RuleError};
 use crate::ids::new_id;
 use crate::model::{AtsError, PageRequest};
 use crate::runtime::{CallError, Invocation, LoadedConnector, Output};
-use crate::store::{Connection, ConnectionStatus, Schedules, Secrets};
+use crate::store::{Connection, ConnectionStatus, Schedules, Secrets, Tenant};
 use crate::time::now_ms;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
     routes
         .add("GET", "/v1/tenants", "tenants", Access::Operator, "List tenants", None, get(list_tenants))
+        .replies::<List<Tenant>>(200)
         .add("POST", "/v1/tenants", "tenants", Access::Operator, "Create a tenant", Some(json!({"id": "acme", "name": "Acme Recruiting"})), post(create_tenant))
+        .accepts::<TenantBody>().replies::<Tenant>(201)
         .add("GET", "/v1/connections", "connections", Access::AnyKey, "List connections (a tenant key sees its own)", None, get(list))
+        .replies::<List<ConnectionView>>(200)
         .add("POST", "/v1/connections", "connections", Access::AnyKey, "Create a connection; config is checked against the connector's declared fields", Some(json!({"tenant_id": "acme", "connector_id": "otys", "name": "Acme OTYS", "config": {"base-url": "https://ows.otys.nl"}, "secrets": {"api-key": "..."}, "schedules": {"jobs_every_secs": 10800, "applications_every_secs": 300}})), post(create))
+        .accepts::<CreateBody>().replies::<ConnectionView>(201)
         .add("GET", "/v1/connections/{id}", "connections", Access::AnyKey, "One connection (secrets are never returned)", None, get(show))
+        .replies::<ConnectionView>(200)
         .add("PATCH", "/v1/connections/{id}", "connections", Access::AnyKey, "Update name, config, secrets, schedules, pinned version or status; new secrets resume a needs-reauth connection", Some(json!({"secrets": {"api-key": "new"}})), axum::routing::patch(update))
+        .accepts::<UpdateBody>().replies::<ConnectionView>(200)
         .add("DELETE", "/v1/connections/{id}", "connections", Access::AnyKey, "Delete a connection and its synced data", None, axum::routing::delete(remove))
+        .replies_empty(204)
         .add("POST", "/v1/connections/{id}/check", "connections", Access::AnyKey, "Call the ATS once: ok, unauthorized, unreachable, denied (the host's egress policy refused the request), busy (the connector's sandbox slots are in use) or error", None, post(check))
+        .replies::<CheckAnswer>(200)
 }
 
-#[derive(Deserialize)]
+/// A connection as the API shows it: the stored record (never its secrets), when its syncs
+/// are next due, and where its ATS posts webhooks.
+#[derive(Serialize, JsonSchema)]
+struct ConnectionView {
+    #[serde(flatten)]
+    connection: Connection,
+    /// Unix milliseconds, by sync kind (`jobs`, `applications`).
+    next_sync_at: BTreeMap<String, i64>,
+    inbound_webhook_path: String,
+}
+
+/// What a check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+enum CheckStatus {
+    Ok,
+    Unauthorized,
+    Unreachable,
+    /// The host's egress policy refused the request.
+    Denied,
+    /// The connector's sandbox slots are in use.
+    Busy,
+    Error,
+}
+
+impl CheckStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Ok => "ok",
+            CheckStatus::Unauthorized => "unauthorized",
+            CheckStatus::Unreachable => "unreachable",
+            CheckStatus::Denied => "denied",
+            CheckStatus::Busy => "busy",
+            CheckStatus::Error => "error",
+        }
+    }
+}
+
+/// The answer of a check: the ATS was called, or no connector version could be.
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+enum CheckAnswer {
+    Called {
+        status: CheckStatus,
+        detail: String,
+        /// The account the credentials belong to (connectors with `check`).
+        account: Option<String>,
+        /// The connector version called.
+        connector: String,
+        took_ms: u64,
+    },
+    /// No connector version to call (`status` is `error`).
+    Unavailable { status: CheckStatus, detail: String },
+}
+
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct TenantBody {
     id: String,
@@ -45,7 +110,7 @@ struct TenantBody {
 
 async fn list_tenants(State(state): State<AppState>, _op: Operator) -> Response {
     match state.store.tenants() {
-        Ok(tenants) => Json(json!({"data": tenants})).into_response(),
+        Ok(tenants) => Json(List::of(tenants)).into_response(),
         Err(e) => Problem::internal(e).into_response(),
     }
 }
@@ -61,7 +126,7 @@ async fn create_tenant(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
     tenant_id: Option<String>,
@@ -78,14 +143,15 @@ struct CreateBody {
     schedules: Option<Schedules>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateBody {
     name: Option<String>,
     config: Option<BTreeMap<String, String>>,
     secrets: Option<BTreeMap<String, String>>,
     /// `null` unpins (use the active version).
-    #[serde(default, with = "double_option")]
+    #[serde(default, deserialize_with = "double_option::deserialize")]
+    #[schemars(with = "Option<String>")]
     pinned_version: Option<Option<String>>,
     schedules: Option<Schedules>,
     /// `active` or `paused`.
@@ -112,19 +178,22 @@ pub fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<Connection
     }
 }
 
-fn view(state: &AppState, connection: &Connection) -> Value {
-    let mut value = serde_json::to_value(connection).unwrap_or_default();
-    let next: BTreeMap<&str, i64> =
-        state.sync.next_due(&connection.id).into_iter().map(|(k, at)| (k.as_str(), at)).collect();
-    value["next_sync_at"] = json!(next);
-    value["inbound_webhook_path"] = json!(super::inbound::path(state, &connection.id));
-    value
+fn view(state: &AppState, connection: &Connection) -> ConnectionView {
+    ConnectionView {
+        next_sync_at: next_due(state, &connection.id),
+        inbound_webhook_path: super::inbound::path(state, &connection.id),
+        connection: connection.clone(),
+    }
+}
+
+/// When each sync of a connection is next due (unix milliseconds), by kind.
+pub(super) fn next_due(state: &AppState, connection_id: &str) -> BTreeMap<String, i64> {
+    state.sync.next_due(connection_id).into_iter().map(|(k, at)| (k.as_str().into(), at)).collect()
 }
 
 async fn list(State(state): State<AppState>, caller: Caller) -> Response {
     match state.store.connections(caller.tenant()) {
-        Ok(all) => Json(json!({"data": all.iter().map(|c| view(&state, c)).collect::<Vec<_>>()}))
-            .into_response(),
+        Ok(all) => Json(List::of(all.iter().map(|c| view(&state, c)).collect())).into_response(),
         Err(e) => Problem::internal(e).into_response(),
     }
 }
@@ -362,7 +431,10 @@ async fn check(State(state): State<AppState>, caller: Caller, Path(id): Path<Str
     };
     let connector = match state.sync.resolve_connector(&connection.connection) {
         Ok(c) => c,
-        Err(reason) => return Json(json!({"status": "error", "detail": reason})).into_response(),
+        Err(reason) => {
+            let answer = CheckAnswer::Unavailable { status: CheckStatus::Error, detail: reason };
+            return Json(answer).into_response();
+        }
     };
     let context = crate::sync::call_context(&connection);
     // The connector's own `check` (contract 0.2) when it has one: one cheap request that
@@ -383,30 +455,38 @@ async fn check(State(state): State<AppState>, caller: Caller, Path(id): Path<Str
             let name = crate::runtime::bounds::cap_text(answer.display_name, 200);
             let detail = format!("the ATS accepted these credentials for account `{name}`");
             account = Some(name);
-            ("ok", detail)
+            (CheckStatus::Ok, detail)
         }
-        Ok(_) => ("ok", "the ATS answered with these credentials".to_string()),
+        Ok(_) => (CheckStatus::Ok, "the ATS answered with these credentials".to_string()),
         // The host's egress policy, not the ATS, refused (typed by the runtime).
-        Err(error @ CallError::EgressDenied { .. }) => ("denied", error.to_string()),
+        Err(error @ CallError::EgressDenied { .. }) => (CheckStatus::Denied, error.to_string()),
         Err(CallError::Connector(AtsError::Unauthorized(m) | AtsError::Forbidden(m))) => {
-            ("unauthorized", m)
+            (CheckStatus::Unauthorized, m)
         }
         Err(error @ (CallError::Timeout { .. } | CallError::Connector(AtsError::Transient(_)))) => {
-            ("unreachable", error.to_string())
+            (CheckStatus::Unreachable, error.to_string())
         }
-        Err(error @ CallError::Busy { .. }) => ("busy", error.to_string()),
-        Err(error) => ("error", error.to_string()),
+        Err(error @ CallError::Busy { .. }) => (CheckStatus::Busy, error.to_string()),
+        Err(error) => (CheckStatus::Error, error.to_string()),
     };
     // What a private ATS (or whatever a private address answers) said stays with the
     // operator: a tenant key sees the outcome, not the excerpt.
     let hidden = caller != Caller::Operator && connection.connection.private_networks_granted();
     let detail = if hidden {
         format!(
-            "{status} (details are shown to the operator only: this connection reaches a private network)"
+            "{} (details are shown to the operator only: this connection reaches a private network)",
+            status.as_str()
         )
     } else {
         detail
     };
     let account = account.filter(|_| !hidden);
-    Json(json!({"status": status, "detail": detail, "account": account, "connector": connector.info().version, "took_ms": started.elapsed().as_millis() as u64})).into_response()
+    Json(CheckAnswer::Called {
+        status,
+        detail,
+        account,
+        connector: connector.info().version,
+        took_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })
+    .into_response()
 }

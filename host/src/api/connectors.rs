@@ -7,7 +7,8 @@ use super::AppState;
 use super::auth::{Caller, Operator};
 use super::openapi::{Access, Routes};
 use super::problem::{Body, Problem};
-use crate::runtime::loader::ManifestView;
+use super::schemas::List;
+use crate::runtime::loader::{ManifestView, VersionInfo};
 use crate::runtime::registry::{InstallError, Installed, Phase, RegistryError};
 use axum::Json;
 use axum::body::Bytes;
@@ -15,8 +16,9 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 /// Largest connector upload read from the wire; the loader then applies the configured
 /// connector file size limit (50 MiB by default) with its own message.
@@ -33,6 +35,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             None,
             get(list),
         )
+        .replies::<List<ConnectorSummary>>(200)
         .add(
             "POST",
             "/v1/connectors",
@@ -43,6 +46,9 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             // Components are larger than JSON bodies: the loader's own size check applies.
             post(upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES)),
         )
+        .accepts_bytes("application/wasm")
+        .replies::<Uploaded>(201)
+        .replies::<Uploaded>(200)
         .add(
             "GET",
             "/v1/connectors/{id}",
@@ -52,6 +58,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             None,
             get(show),
         )
+        .replies::<ConnectorDetail>(200)
         .add(
             "POST",
             "/v1/connectors/{id}/rollback",
@@ -61,6 +68,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             None,
             post(rollback),
         )
+        .replies::<ActiveVersion>(200)
         .add(
             "POST",
             "/v1/connectors/{id}/activate",
@@ -70,19 +78,61 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             Some(json!({"version": "0.2.0"})),
             post(activate),
         )
+        .accepts::<ActivateBody>()
+        .replies::<ActiveVersion>(200)
 }
 
-async fn list(State(state): State<AppState>, _caller: Caller) -> Json<Value> {
-    let connectors: Vec<Value> = state
+/// A loaded connector in the list.
+#[derive(Serialize, JsonSchema)]
+struct ConnectorSummary {
+    id: String,
+    active: VersionInfo,
+    /// Every kept version, oldest first (the active one included).
+    versions: Vec<VersionInfo>,
+    manifest: Option<ManifestView>,
+}
+
+/// One connector: its manifest, active and kept versions.
+#[derive(Serialize, JsonSchema)]
+struct ConnectorDetail {
+    id: String,
+    manifest: ManifestView,
+    active: VersionInfo,
+    versions: Option<Vec<VersionInfo>>,
+}
+
+/// The version active after a rollback or an activation.
+#[derive(Serialize, JsonSchema)]
+struct ActiveVersion {
+    active: VersionInfo,
+}
+
+/// What an upload did: `201` when it became the active version, `200` when these bytes were
+/// already loaded (nothing changed).
+#[derive(Serialize, JsonSchema)]
+struct Uploaded {
+    active: Option<VersionInfo>,
+    uploaded: VersionInfo,
+    /// The version it replaced as active.
+    replaced: Option<String>,
+    changed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+}
+
+async fn list(State(state): State<AppState>, _caller: Caller) -> Json<List<ConnectorSummary>> {
+    let connectors = state
         .registry
         .list()
         .into_iter()
-        .map(|listing| {
-            let manifest = state.registry.active(&listing.id).map(|c| ManifestView::from(&c.manifest));
-            json!({"id": listing.id, "active": listing.active, "versions": listing.versions, "manifest": manifest})
+        .map(|listing| ConnectorSummary {
+            manifest: state.registry.active(&listing.id).map(|c| ManifestView::from(&c.manifest)),
+            id: listing.id,
+            active: listing.active,
+            versions: listing.versions,
         })
         .collect();
-    Json(json!({ "data": connectors }))
+    Json(List::of(connectors))
 }
 
 async fn show(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> Response {
@@ -90,12 +140,12 @@ async fn show(State(state): State<AppState>, _caller: Caller, Path(id): Path<Str
         return Problem::not_found("connector", &id).into_response();
     };
     let versions = state.registry.list().into_iter().find(|c| c.id == id).map(|c| c.versions);
-    Json(json!({
-        "id": id,
-        "manifest": ManifestView::from(&active.manifest),
-        "active": active.info(),
-        "versions": versions,
-    }))
+    Json(ConnectorDetail {
+        manifest: ManifestView::from(&active.manifest),
+        active: active.info(),
+        versions,
+        id,
+    })
     .into_response()
 }
 
@@ -132,13 +182,17 @@ async fn upload(State(state): State<AppState>, _operator: Operator, body: Bytes)
         // The same bytes are loaded already: nothing changed, nothing is saved again.
         Installed::AlreadyLoaded | Installed::Restored { .. } => {
             let active = state.registry.active(&info.id).map(|a| a.info());
-            return Json(json!({
-                "active": active, "uploaded": info, "replaced": null, "changed": false,
-                "detail": format!(
-                    "these bytes are already loaded as {} {}; nothing changed (POST /v1/connectors/{}/activate makes a kept version active)",
-                    info.id, info.version, info.id
-                ),
-            }))
+            let detail = format!(
+                "these bytes are already loaded as {} {}; nothing changed (POST /v1/connectors/{}/activate makes a kept version active)",
+                info.id, info.version, info.id
+            );
+            return Json(Uploaded {
+                active,
+                uploaded: info,
+                replaced: None,
+                changed: false,
+                detail: Some(detail),
+            })
             .into_response();
         }
         Installed::Activated { replaced } => replaced,
@@ -152,11 +206,14 @@ async fn upload(State(state): State<AppState>, _operator: Operator, body: Bytes)
         ))
         .into_response();
     }
-    (
-        StatusCode::CREATED,
-        Json(json!({"active": info, "uploaded": info, "replaced": replaced, "changed": true})),
-    )
-        .into_response()
+    let answer = Uploaded {
+        active: Some(info.clone()),
+        uploaded: info,
+        replaced,
+        changed: true,
+        detail: None,
+    };
+    (StatusCode::CREATED, Json(answer)).into_response()
 }
 
 /// Writes the upload into the watched directory atomically (temp name, then rename), so a
@@ -186,14 +243,15 @@ async fn rollback(
     Path(id): Path<String>,
 ) -> Response {
     match state.registry.rollback(&id) {
-        Ok(active) => Json(json!({"active": active.info()})).into_response(),
+        Ok(active) => Json(ActiveVersion { active: active.info() }).into_response(),
         Err(error) => registry_problem(error),
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ActivateBody {
+    /// A kept connector version, or a build's sha256.
     version: String,
 }
 
@@ -204,7 +262,7 @@ async fn activate(
     Body(body): Body<ActivateBody>,
 ) -> Response {
     match state.registry.activate(&id, &body.version) {
-        Ok(active) => Json(json!({"active": active.info()})).into_response(),
+        Ok(active) => Json(ActiveVersion { active: active.info() }).into_response(),
         Err(error) => registry_problem(error),
     }
 }

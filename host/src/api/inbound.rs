@@ -16,11 +16,30 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
 use std::collections::BTreeSet;
 
 pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
     routes.add("POST", "/v1/inbound/{connection}/{token}", "inbound", Access::Public, "Receive a webhook from the ATS (the URL is shown on the connection as inbound_webhook_path)", None, post(receive))
+        .accepts_bytes("*/*")
+        .replies::<InboundSummary>(202)
+}
+
+/// What a webhook started (when the connector does not answer the ATS itself).
+#[derive(Serialize, JsonSchema)]
+struct InboundSummary {
+    /// Change events the connector read from the webhook.
+    changes: usize,
+    runs: Vec<InboundRun>,
+}
+
+/// A sync the webhook started or joined.
+#[derive(Serialize, JsonSchema)]
+struct InboundRun {
+    kind: SyncKind,
+    run_id: String,
+    coalesced: bool,
 }
 
 /// The path an ATS should post its webhooks to for `connection_id`.
@@ -102,9 +121,7 @@ async fn receive(
     let mut runs = Vec::new();
     for kind in kinds {
         match state.sync.sync_now(&connection_id, kind, crate::store::Trigger::Webhook) {
-            Ok((run_id, coalesced)) => {
-                runs.push(json!({"kind": kind, "run_id": run_id, "coalesced": coalesced}))
-            }
+            Ok((run_id, coalesced)) => runs.push(InboundRun { kind, run_id, coalesced }),
             // A change of a kind this connector does not read: nothing to sync.
             Err(crate::sync::SyncError::NotOffered { .. }) => {}
             Err(e) => return Problem::internal(e).into_response(),
@@ -112,9 +129,7 @@ async fn receive(
     }
     match reply {
         Some(reply) => connector_reply(reply),
-        None => {
-            (StatusCode::ACCEPTED, Json(json!({"changes": changes, "runs": runs}))).into_response()
-        }
+        None => (StatusCode::ACCEPTED, Json(InboundSummary { changes, runs })).into_response(),
     }
 }
 

@@ -17,6 +17,7 @@
 //! | [`records`] | unified reads and `/v1/events` |
 //! | [`candidates`] | stored candidates and live candidate reads |
 //! | [`reference`] | a connection's synced tags, rejection reasons and users |
+//! | [`schemas`] | list and page envelopes, schemas of types sent from other modules |
 //! | [`writes`] | writes through connectors, with idempotency keys |
 //! | [`inbound`] | webhooks from the ATS → syncs |
 
@@ -31,6 +32,7 @@ pub mod openapi;
 pub mod problem;
 pub mod records;
 pub mod reference;
+pub mod schemas;
 pub mod syncs;
 pub mod tenants;
 pub mod webhooks;
@@ -46,7 +48,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use openapi::{Access, Routes};
 use problem::Problem;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -101,6 +105,7 @@ pub fn all_routes() -> Routes<AppState> {
             None,
             get(|| async { Json(openapi_document().clone()) }),
         )
+        .replies::<Map<String, Value>>(200)
         .add(
             "GET",
             "/health",
@@ -110,6 +115,7 @@ pub fn all_routes() -> Routes<AppState> {
             None,
             get(health),
         )
+        .replies::<Health>(200)
         .add(
             "GET",
             "/metrics",
@@ -119,6 +125,7 @@ pub fn all_routes() -> Routes<AppState> {
             None,
             get(metrics),
         )
+        .replies_as::<String>(200, crate::metrics::CONTENT_TYPE)
         .add(
             "GET",
             "/demo",
@@ -128,19 +135,22 @@ pub fn all_routes() -> Routes<AppState> {
             None,
             get(demo),
         )
+        .replies::<crate::demo::DemoSnapshot>(200)
 }
 
 /// Every documented `/v1` route.
 pub fn v1_routes() -> Routes<AppState> {
-    let routes = Routes::default().add(
-        "GET",
-        "/v1/me",
-        "auth",
-        Access::AnyKey,
-        "Who the presented API key belongs to",
-        None,
-        get(me),
-    );
+    let routes = Routes::default()
+        .add(
+            "GET",
+            "/v1/me",
+            "auth",
+            Access::AnyKey,
+            "Who the presented API key belongs to",
+            None,
+            get(me),
+        )
+        .replies::<auth::Caller>(200);
     let routes = connectors::routes(routes);
     let routes = tenants::routes(routes);
     let routes = connections::routes(routes);
@@ -204,13 +214,24 @@ async fn count_requests(request: axum::extract::Request, next: axum::middleware:
     response
 }
 
-async fn health(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({
-        "status": "ok",
-        "version": env!("CARGO_PKG_VERSION"),
-        "connectors": state.registry.list().len(),
-        "allocator": state.runtime.allocator(),
-    }))
+/// Liveness.
+#[derive(Serialize, JsonSchema)]
+struct Health {
+    /// Always `ok`.
+    status: &'static str,
+    version: &'static str,
+    /// Connectors loaded.
+    connectors: usize,
+    allocator: crate::runtime::AllocatorKind,
+}
+
+async fn health(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        connectors: state.registry.list().len(),
+        allocator: state.runtime.allocator(),
+    })
 }
 
 async fn metrics() -> Response {

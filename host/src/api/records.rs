@@ -11,14 +11,19 @@ use super::auth::Caller;
 use super::connections::visible;
 use super::openapi::{Access, Routes};
 use super::problem::{Body, Problem};
-use crate::store::{FieldFilter, JobFlags, RecordFilter, record_key};
+use super::schemas::Page;
+use crate::store::{
+    Event, FieldFilter, JobFlags, RecordFilter, StoredApplication, StoredCandidate, StoredJob,
+    StoredStage, record_key,
+};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
@@ -33,6 +38,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             get(list_jobs),
         )
         .query(&["connection_id", "status", "active", "country", "updated_after", "cursor", "limit"])
+        .replies::<Page<StoredJob>>(200)
         .add(
             "GET",
             "/v1/connections/{id}/jobs/{job}",
@@ -42,6 +48,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             None,
             get(show_job),
         )
+        .replies::<StoredJob>(200)
         .add(
             "POST",
             "/v1/connections/{id}/jobs/{job}/flags",
@@ -51,6 +58,8 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             Some(json!({"active": true, "frozen": false})),
             post(job_flags),
         )
+        .accepts::<Flags>()
+        .replies::<StoredJob>(200)
         .add(
             "GET",
             "/v1/connections/{id}/stages",
@@ -61,6 +70,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             get(list_stages),
         )
         .query(&["job_id", "updated_after", "cursor", "limit"])
+        .replies::<Page<StoredStage>>(200)
         .add(
             "GET",
             "/v1/applications",
@@ -80,6 +90,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             "cursor",
             "limit",
         ])
+        .replies::<Page<ApplicationView>>(200)
         .add(
             "GET",
             "/v1/events",
@@ -90,6 +101,17 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             get(list_events),
         )
         .query(&["after", "limit"])
+        .replies::<Page<Event>>(200)
+}
+
+/// A synced application; with `include=candidate`, its stored candidate (`null` when none
+/// is stored).
+#[derive(Serialize, JsonSchema)]
+struct ApplicationView {
+    #[serde(flatten)]
+    application: StoredApplication,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    candidate: Option<Option<StoredCandidate>>,
 }
 
 /// The query parameters every unified list takes.
@@ -213,7 +235,7 @@ async fn list_jobs(
         Ok(jobs) => {
             let (jobs, next) =
                 page_of(jobs, filter.limit, |j| cursor(&j.connection_id, &j.remote_id));
-            Json(json!({"data": jobs, "next_cursor": next})).into_response()
+            Json(Page { data: jobs, next_cursor: next }).into_response()
         }
         Err(e) => Problem::internal(e).into_response(),
     }
@@ -234,7 +256,7 @@ async fn show_job(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Flags {
     active: Option<bool>,
@@ -315,7 +337,7 @@ async fn list_stages(
     let next = (start + page.len() < stages.len())
         .then(|| page.last().map(|s| URL_SAFE_NO_PAD.encode(s.remote_id.as_bytes())))
         .flatten();
-    Json(json!({"data": page, "next_cursor": next})).into_response()
+    Json(Page { data: page, next_cursor: next }).into_response()
 }
 
 async fn list_applications(
@@ -356,17 +378,18 @@ async fn list_applications(
     };
     let (apps, next) = page_of(apps, filter.limit, |a| cursor(&a.connection_id, &a.remote_id));
     let mut data = Vec::with_capacity(apps.len());
-    for app in apps {
-        let mut value = serde_json::to_value(&app).unwrap_or_default();
-        if with_candidate {
-            match state.store.candidate(&app.connection_id, &app.candidate_id) {
-                Ok(candidate) => value["candidate"] = json!(candidate),
+    for application in apps {
+        let candidate = if with_candidate {
+            match state.store.candidate(&application.connection_id, &application.candidate_id) {
+                Ok(candidate) => Some(candidate),
                 Err(e) => return Problem::internal(e).into_response(),
             }
-        }
-        data.push(value);
+        } else {
+            None
+        };
+        data.push(ApplicationView { application, candidate });
     }
-    Json(json!({"data": data, "next_cursor": next})).into_response()
+    Json(Page { data, next_cursor: next }).into_response()
 }
 
 #[derive(Deserialize)]
@@ -398,7 +421,7 @@ async fn list_events(
     match state.store.events(caller.tenant(), after, limit) {
         Ok(events) => {
             let next = events.last().map(|e| e.seq.to_string()).or(query.after);
-            Json(json!({"data": events, "next_cursor": next})).into_response()
+            Json(Page { data: events, next_cursor: next }).into_response()
         }
         Err(e) => Problem::internal(e).into_response(),
     }

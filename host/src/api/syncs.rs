@@ -6,15 +6,18 @@ use super::auth::Caller;
 use super::connections::visible;
 use super::openapi::{Access, Routes};
 use super::problem::{Body, Problem};
-use crate::store::Trigger;
+use super::schemas::Page;
+use crate::store::{ConnectionStatus, Run, Trigger};
 use crate::store::{RunFilter, RunState, Schedules, SyncKind};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::collections::BTreeMap;
 
 pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
     routes
@@ -27,6 +30,9 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             Some(json!({"kind": "jobs"})),
             post(sync_now),
         )
+        .accepts_optional::<SyncBody>()
+        .replies::<SyncStarted>(202)
+        .replies::<SyncStarted>(200)
         .add(
             "GET",
             "/v1/connections/{id}/schedules",
@@ -36,6 +42,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             None,
             get(schedules),
         )
+        .replies::<ScheduleView>(200)
         .add(
             "PUT",
             "/v1/connections/{id}/schedules",
@@ -47,6 +54,8 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             ),
             axum::routing::put(put_schedules),
         )
+        .accepts::<Schedules>()
+        .replies::<SchedulesSet>(200)
         .add(
             "GET",
             "/v1/runs",
@@ -57,6 +66,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             get(list_runs),
         )
         .query(&["connection_id", "status", "cursor", "limit"])
+        .replies::<Page<Run>>(200)
         .add(
             "GET",
             "/v1/runs/{id}",
@@ -66,11 +76,37 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             None,
             get(show_run),
         )
+        .replies::<Run>(200)
 }
 
-#[derive(Deserialize, Default)]
+/// A sync started (`202`), or joined (`200`, `coalesced`): the run to follow.
+#[derive(Serialize, JsonSchema)]
+struct SyncStarted {
+    run_id: String,
+    /// The sync joined a run already queued or running.
+    coalesced: bool,
+}
+
+/// A connection's schedules and when each sync is next due.
+#[derive(Serialize, JsonSchema)]
+struct ScheduleView {
+    schedules: Schedules,
+    status: ConnectionStatus,
+    /// Unix milliseconds, by sync kind.
+    next_sync_at: BTreeMap<String, i64>,
+}
+
+/// The schedules now in force.
+#[derive(Serialize, JsonSchema)]
+struct SchedulesSet {
+    schedules: Schedules,
+}
+
+/// The body of a sync now; all of it may be left out (an empty body syncs jobs).
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SyncBody {
+    /// `jobs` (the default) or `applications`.
     kind: Option<String>,
     /// Read every record (not only those changed since the last pass) and detect the ones
     /// the ATS no longer lists as deleted.
@@ -100,7 +136,7 @@ async fn sync_now(
     match state.sync.sync_now(&id, kind, trigger) {
         Ok((run_id, coalesced)) => {
             let status = if coalesced { StatusCode::OK } else { StatusCode::ACCEPTED };
-            (status, Json(json!({"run_id": run_id, "coalesced": coalesced}))).into_response()
+            (status, Json(SyncStarted { run_id, coalesced })).into_response()
         }
         Err(e @ crate::sync::SyncError::NotOffered { .. }) => {
             Problem::invalid("kind", e.to_string()).into_response()
@@ -115,12 +151,12 @@ async fn schedules(
     Path(id): Path<String>,
 ) -> Response {
     match visible(&state, &caller, &id) {
-        Ok(c) => {
-            let next: std::collections::BTreeMap<&str, i64> =
-                state.sync.next_due(&id).into_iter().map(|(k, at)| (k.as_str(), at)).collect();
-            Json(json!({"schedules": c.schedules, "status": c.status, "next_sync_at": next}))
-                .into_response()
-        }
+        Ok(c) => Json(ScheduleView {
+            next_sync_at: super::connections::next_due(&state, &id),
+            schedules: c.schedules,
+            status: c.status,
+        })
+        .into_response(),
         Err(p) => p.into_response(),
     }
 }
@@ -153,7 +189,7 @@ async fn put_schedules(
         return Problem::internal(e).into_response();
     }
     state.sync.schedule(&connection);
-    Json(json!({"schedules": connection.schedules})).into_response()
+    Json(SchedulesSet { schedules: connection.schedules }).into_response()
 }
 
 #[derive(Deserialize)]
@@ -203,7 +239,7 @@ async fn list_runs(
             for run in &mut runs {
                 hide_private_error(&state, &caller, run);
             }
-            Json(json!({"data": runs, "next_cursor": next})).into_response()
+            Json(Page { data: runs, next_cursor: next }).into_response()
         }
         Err(e) => Problem::internal(e).into_response(),
     }

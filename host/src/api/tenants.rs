@@ -2,15 +2,18 @@
 //! is shown once, when it is created; only its hash is stored.
 
 use super::AppState;
+use super::auth::KeyRecord;
 use super::auth::Operator;
 use super::openapi::{Access, Routes};
 use super::problem::{Body, Problem};
+use super::schemas::List;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
@@ -24,6 +27,7 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             None,
             get(list_keys),
         )
+        .replies::<List<KeyRecord>>(200)
         .add(
             "POST",
             "/v1/tenants/{tenant}/keys",
@@ -33,6 +37,8 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             Some(json!({"label": "sourcing product"})),
             axum::routing::post(create_key),
         )
+        .accepts::<CreateKey>()
+        .replies::<NewKey>(201)
         .add(
             "DELETE",
             "/v1/tenants/{tenant}/keys/{key}",
@@ -42,13 +48,21 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
             None,
             delete(revoke_key),
         )
+        .replies_empty(204)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateKey {
     #[serde(default)]
     label: String,
+}
+
+/// A new tenant key: the key itself, shown this once, and its record.
+#[derive(Serialize, JsonSchema)]
+struct NewKey {
+    key: String,
+    record: KeyRecord,
 }
 
 /// Tenant ids: 1–64 of `[A-Za-z0-9._-]` ([`crate::connections::check_tenant_id`]).
@@ -62,7 +76,7 @@ async fn list_keys(
     Path(tenant): Path<String>,
 ) -> Response {
     match state.keys.list(Some(&tenant)) {
-        Ok(keys) => Json(json!({"data": keys})).into_response(),
+        Ok(keys) => Json(List::of(keys)).into_response(),
         Err(error) => Problem::internal(error).into_response(),
     }
 }
@@ -77,9 +91,7 @@ async fn create_key(
         return problem.into_response();
     }
     match state.keys.create_tenant_key(&tenant, &body.label) {
-        Ok((key, record)) => {
-            (StatusCode::CREATED, Json(json!({"key": key, "record": record}))).into_response()
-        }
+        Ok((key, record)) => (StatusCode::CREATED, Json(NewKey { key, record })).into_response(),
         Err(error) => Problem::internal(error).into_response(),
     }
 }

@@ -5,30 +5,48 @@ use super::AppState;
 use super::auth::Caller;
 use super::openapi::{Access, Routes};
 use super::problem::{Body, Problem};
+use super::schemas::List;
 use crate::ids::new_id;
 use crate::time::now_ms;
-use crate::webhooks::{DeliveryStatus, Subscription, SubscriptionView, signing};
+use crate::webhooks::{Delivery, DeliveryStatus, Subscription, SubscriptionView, signing};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
     routes
         .add("GET", "/v1/webhooks", "webhooks", Access::AnyKey, "List webhook subscriptions", None, get(list))
+        .replies::<List<SubscriptionView>>(200)
         .add("POST", "/v1/webhooks", "webhooks", Access::AnyKey, "Subscribe a URL to events; the answer holds the signing secret, shown once", Some(json!({"url": "https://example.com/hooks/ats", "event_types": ["application.stage_changed", "job.*"], "tenant_id": "acme"})), post(create))
+        .accepts::<CreateBody>()
+        .replies::<NewSubscription>(201)
         .add("GET", "/v1/webhooks/{id}", "webhooks", Access::AnyKey, "One subscription", None, get(show))
+        .replies::<SubscriptionView>(200)
         .add("DELETE", "/v1/webhooks/{id}", "webhooks", Access::AnyKey, "Delete a subscription", None, axum::routing::delete(remove))
+        .replies_empty(204)
         .add("POST", "/v1/webhooks/{id}/enable", "webhooks", Access::AnyKey, "Re-enable a subscription the host disabled (e.g. after 410 Gone)", None, post(enable))
+        .replies::<SubscriptionView>(200)
         .add("GET", "/v1/webhook-deliveries", "webhooks", Access::AnyKey, "List deliveries; filter with ?status=pending|delivered|dead-letter|cancelled", None, get(deliveries))
         .query(&["status"])
+        .replies::<List<Delivery>>(200)
         .add("POST", "/v1/webhook-deliveries/{id}/replay", "webhooks", Access::AnyKey, "Queue a dead-lettered or cancelled delivery again, with the same id", None, post(replay))
+        .replies::<Delivery>(202)
 }
 
-#[derive(Deserialize)]
+/// A new subscription, with its signing secret (shown this once).
+#[derive(Serialize, JsonSchema)]
+struct NewSubscription {
+    #[serde(flatten)]
+    subscription: SubscriptionView,
+    secret: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
     url: String,
@@ -40,10 +58,7 @@ struct CreateBody {
 
 async fn list(State(state): State<AppState>, caller: Caller) -> Response {
     match state.webhooks.ledger().subscriptions(caller.tenant()) {
-        Ok(all) => {
-            Json(json!({"data": all.iter().map(SubscriptionView::from).collect::<Vec<_>>()}))
-                .into_response()
-        }
+        Ok(all) => Json(List::of(all.iter().map(SubscriptionView::from).collect())).into_response(),
         Err(error) => Problem::internal(error).into_response(),
     }
 }
@@ -97,9 +112,11 @@ async fn create(
     if let Err(error) = state.webhooks.ledger().put_subscription(&subscription) {
         return Problem::internal(error).into_response();
     }
-    let mut view = serde_json::to_value(SubscriptionView::from(&subscription)).unwrap_or_default();
-    view["secret"] = json!(subscription.secret);
-    (StatusCode::CREATED, Json(view)).into_response()
+    let answer = NewSubscription {
+        subscription: SubscriptionView::from(&subscription),
+        secret: subscription.secret,
+    };
+    (StatusCode::CREATED, Json(answer)).into_response()
 }
 
 /// The subscription if the caller may see it; 404 otherwise (ids do not leak).
@@ -166,7 +183,7 @@ async fn deliveries(
         },
     };
     match state.webhooks.ledger().deliveries(caller.tenant(), status) {
-        Ok(found) => Json(json!({"data": found})).into_response(),
+        Ok(found) => Json(List::of(found)).into_response(),
         Err(error) => Problem::internal(error).into_response(),
     }
 }

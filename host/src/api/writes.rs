@@ -12,15 +12,17 @@ use super::problem::{Body, Problem};
 use crate::model::AtsError;
 use crate::runtime::CallError;
 use crate::writes::journal::{JournalError, JournalKey};
+use crate::writes::outcome::{CandidateOutcome, PushReport, Receipt, ResultReport};
 use crate::writes::requests::{
     FileBody, KindBody, PushCandidate, ResultRequest, TargetBody, WriteRequest,
 };
-use crate::writes::{WriteError, WriteTarget, execute};
+use crate::writes::{WriteError, WriteOutcome, WriteTarget, execute};
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -31,23 +33,31 @@ pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
     let big = || DefaultBodyLimit::max(MAX_FILE_BODY_BYTES);
     routes
         .add("POST", "/v1/connections/{id}/candidates", "writes", Access::AnyKey, "Push a candidate: upsert + application + CV + note + tags + source + answers, each part reported", Some(json!({"candidate": {"first_name": "Ada", "last_name": "Lovelace", "emails": ["ada@example.com"], "phones": ["+31612345678"]}, "job_id": "job-1", "source": "AI sourcer", "answers": [{"question": "Notice period?", "answer": "1 month"}], "cv": {"filename": "cv.pdf", "content_type": "application/pdf", "content_base64": "JVBERi0x..."}, "note": "Hi Ada, ...", "tags": ["sourced"]})), post(push).layer(big()))
+        .accepts::<PushCandidate>().replies::<PushReport>(201).replies::<PushReport>(200)
         .add("POST", "/v1/connections/{id}/applications/{application}/move", "writes", Access::AnyKey, "Move an application to a stage", Some(json!({"stage_id": "stage-3"})), post(move_stage))
+        .accepts::<MoveBody>().replies::<Receipt>(200)
         .add("POST", "/v1/connections/{id}/applications/{application}/reject", "writes", Access::AnyKey, "Reject an application with a reason", Some(json!({"reason": "Position filled", "reason_id": "r-3"})), post(reject))
+        .accepts::<RejectBody>().replies::<Receipt>(200)
         .add("POST", "/v1/connections/{id}/applications/{application}/result", "writes", Access::AnyKey, "Write a result (status, score of max, link, summary, sub-results, PDF report); a note where the ATS has no result field, the report as an attachment where the result cannot hold it", Some(json!({"status": "completed", "score": 42, "max_score": 50, "link": "https://assess.example/r/1", "summary": "Strong", "sub_results": [{"label": "Logic", "score": 18, "max_score": 20}], "report": {"filename": "report.pdf", "content_type": "application/pdf", "content_base64": "JVBERi0x..."}})), post(result).layer(big()))
+        .accepts::<ResultRequest>().replies::<ResultReport>(200)
         .add("POST", "/v1/connections/{id}/notes", "writes", Access::AnyKey, "Add a note to a candidate or an application", Some(json!({"target": {"candidate_id": "c-1"}, "body": "Called, interested"})), post(note))
+        .accepts::<NoteBody>().replies::<Receipt>(200)
         .add("POST", "/v1/connections/{id}/tags", "writes", Access::AnyKey, "Add a tag to a candidate or an application", Some(json!({"target": {"candidate_id": "c-1"}, "tag": "sourced"})), post(tag))
+        .accepts::<TagBody>().replies::<Receipt>(200)
         .add("POST", "/v1/connections/{id}/tags/remove", "writes", Access::AnyKey, "Remove a tag from a candidate or an application", Some(json!({"target": {"candidate_id": "c-1"}, "tag": "sourced"})), post(remove_tag))
+        .accepts::<TagBody>().replies::<Receipt>(200)
         .add("POST", "/v1/connections/{id}/attachments", "writes", Access::AnyKey, "Attach a file (CV, report) to a candidate or an application", Some(json!({"target": {"candidate_id": "c-1"}, "kind": "report", "file": {"filename": "report.pdf", "content_type": "application/pdf", "content_base64": "JVBERi0x..."}})), post(attachment).layer(big()))
+        .accepts::<AttachmentBody>().replies::<Receipt>(200)
         .headers_on("writes", &["Idempotency-Key"])
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct MoveBody {
     stage_id: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RejectBody {
     reason: String,
@@ -56,21 +66,21 @@ struct RejectBody {
     reason_id: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct NoteBody {
     target: TargetBody,
     body: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct TagBody {
     target: TargetBody,
     tag: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AttachmentBody {
     target: TargetBody,
@@ -240,17 +250,39 @@ async fn run(
     };
     match execute(&target, &state.journal, key, request).await {
         Ok(answer) => {
-            let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
-            let mut response = (status, Json(answer.body)).into_response();
+            let mut response = outcome_response(answer.outcome);
             if answer.replayed {
-                response
-                    .headers_mut()
-                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                mark_replayed(&mut response);
             }
+            response
+        }
+        Err(error @ WriteError::FailedEarlier(_)) => {
+            let mut response = write_problem(error);
+            mark_replayed(&mut response);
             response
         }
         Err(error) => write_problem(error),
     }
+}
+
+/// A write's outcome as HTTP: a push that created the candidate is `201 Created`, every
+/// other finished write `200 OK`; the body is the outcome's report.
+fn outcome_response(outcome: WriteOutcome) -> Response {
+    match outcome {
+        WriteOutcome::Pushed(report) => {
+            let status = match report.candidate_outcome {
+                CandidateOutcome::Created => StatusCode::CREATED,
+                CandidateOutcome::Matched => StatusCode::OK,
+            };
+            (status, Json(report)).into_response()
+        }
+        WriteOutcome::Done(receipt) => Json(receipt).into_response(),
+        WriteOutcome::Result(report) => Json(report).into_response(),
+    }
+}
+
+fn mark_replayed(response: &mut Response) {
+    response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
 }
 
 /// Maps a failed write onto an HTTP problem that says whose fault it was.
@@ -274,6 +306,11 @@ fn write_problem(error: WriteError) -> Response {
         )
         .into_response(),
         WriteError::Call(call) => call_problem(call),
+        // A retry of a write that failed part-way: nothing is written again.
+        WriteError::FailedEarlier(_) => {
+            Problem::new(StatusCode::BAD_GATEWAY, "the ATS write failed", error.to_string())
+                .into_response()
+        }
         WriteError::RateBudget(refused) => {
             // The host's own budget for this connection (the ATS's limit) is spent for
             // longer than the write may wait: nothing was written; retry after the estimate.

@@ -1,12 +1,13 @@
 //! Operator subcommands against a running host: tenants and their API keys, connections,
-//! sync now with a live progress line, runs, the event log and webhook deliveries.
+//! sync now with a live progress line (indicatif, on stderr, drawn only on a terminal), runs,
+//! the event log and webhook deliveries.
 
 use super::client::{Client, pairs, print_rows};
 use anyhow::bail;
 use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::io::Write as _;
 use std::time::Duration;
 
 #[derive(Debug, Subcommand)]
@@ -275,29 +276,38 @@ pub async fn sync(client: &Client, command: SyncCommand) -> anyhow::Result<()> {
         println!("{run_id}");
         return Ok(());
     }
-    let spinner = ['|', '/', '-', '\\'];
-    let mut tick = 0usize;
+    let bar = progress_bar();
+    let ended = follow(client, &run_id, &bar).await;
+    bar.finish_and_clear();
+    let run = ended?;
+    println!("{}", serde_json::to_string_pretty(&run)?);
+    match run["state"].as_str() {
+        Some("success") => Ok(()),
+        state => bail!("run {run_id} ended {}", state.unwrap_or("?")),
+    }
+}
+
+/// A spinner on stderr with the run's state, pages and records; indicatif draws it only
+/// when stderr is a terminal (never into a pipe, a file or a test's captured output).
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    let style = ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// Polls run `run_id` until it ends, showing its progress on `bar`; the ended run.
+async fn follow(client: &Client, run_id: &str, bar: &ProgressBar) -> anyhow::Result<Value> {
     loop {
         let run = client.get(&format!("/v1/runs/{run_id}")).await?;
-        let state = run["state"].as_str().unwrap_or("?").to_string();
-        let progress = &run["progress"];
-        let pages = progress["pages"].as_u64().unwrap_or(0);
-        let records = progress["records"].as_u64().unwrap_or(0);
-        let bar_len = (pages as usize % 30) + 1;
-        eprint!(
-            "\r{} [{:<30}] {state:<9} pages {pages:>5}  records {records:>7}",
-            spinner[tick % spinner.len()],
-            "=".repeat(bar_len)
-        );
-        let _ = std::io::stderr().flush();
-        tick += 1;
-        if !matches!(state.as_str(), "queued" | "running") {
-            eprintln!();
-            println!("{}", serde_json::to_string_pretty(&run)?);
-            if state != "success" {
-                bail!("run {run_id} ended {state}");
-            }
-            return Ok(());
+        let state = run["state"].as_str().unwrap_or("?");
+        let pages = run["progress"]["pages"].as_u64().unwrap_or(0);
+        let records = run["progress"]["records"].as_u64().unwrap_or(0);
+        bar.set_message(format!("{run_id} {state:<9} pages {pages:>5}  records {records:>7}"));
+        if !matches!(state, "queued" | "running") {
+            return Ok(run);
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }

@@ -1,6 +1,7 @@
 //! What a connector is and can do: its operations, config fields, egress hosts, and how its
 //! ATS stores a result natively.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Every operation a manifest can declare, in any contract version.
@@ -92,7 +93,7 @@ impl Operation {
 }
 
 /// One configuration field a connection must (or may) provide.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConfigField {
     pub name: String,
     /// Stored encrypted, never logged, never returned.

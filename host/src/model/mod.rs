@@ -27,10 +27,11 @@ pub use manifest::{ConfigField, Manifest, Operation, ResultMode};
 pub use records::*;
 pub use writes::*;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A key/value pair: connection configuration, custom fields, HTTP headers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Field {
     pub name: String,
     pub value: String,

@@ -3,6 +3,7 @@
 //! object as JSON text.
 
 use super::Field;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -25,7 +26,7 @@ impl JobStatus {
 }
 
 /// A place: the free text the ATS shows, and its structured parts when known.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct Location {
     pub text: Option<String>,
@@ -163,13 +164,13 @@ pub struct Stage {
 }
 
 /// A link to the candidate elsewhere (LinkedIn, GitHub, a website).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ProfileLink {
     pub kind: Option<String>,
     pub url: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Candidate {
     pub id: String,
     pub first_name: String,
@@ -247,20 +248,20 @@ pub struct Application {
 }
 
 /// A tag as the ATS keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Tag {
     pub id: String,
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RejectionReason {
     pub id: String,
     pub name: String,
 }
 
 /// A user of the ATS: recruiter, hiring manager, note author.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct User {
     pub id: String,
     pub first_name: String,
@@ -290,7 +291,7 @@ pub type TagPage = Page<Tag>;
 pub type RejectionReasonPage = Page<RejectionReason>;
 pub type UserPage = Page<User>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum ChangeKind {
     JobChanged,
     JobDeleted,

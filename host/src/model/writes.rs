@@ -3,6 +3,7 @@
 
 use super::Field;
 use super::records::{Answer, ChangeKind, Location, ProfileLink};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// How to look candidates up before a push.
@@ -95,7 +96,7 @@ pub struct RejectInput {
     pub reason_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ResultStatus {
     #[default]
@@ -104,7 +105,7 @@ pub enum ResultStatus {
 }
 
 /// One part of a result, e.g. one skill of an assessment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SubResult {
     pub label: String,
     pub score: f64,

@@ -2,17 +2,18 @@
 //! jobs, stages and applications of each connection, and the event log.
 
 use super::secrets::Secrets;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Tenant {
     pub id: String,
     pub name: String,
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConnectionStatus {
     Active,
@@ -23,7 +24,7 @@ pub enum ConnectionStatus {
 }
 
 /// How often each sync of a connection runs.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Schedules {
     /// Jobs + stages sync interval (seconds). Default 3 h.
@@ -45,7 +46,7 @@ pub const MAX_INTERVAL_SECS: u64 = 7 * 24 * 3600;
 
 /// A tenant's connection to one ATS through one connector. Secrets live apart (encrypted)
 /// and are never part of this record's JSON.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Connection {
     pub id: String,
     pub tenant_id: String,
@@ -82,7 +83,7 @@ pub struct Connection {
 }
 
 /// An ATS-side webhook subscription pointing at a connection's inbound URL.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 pub struct AtsWebhook {
     /// What the connector's `register-webhook` answered; `unregister-webhook` takes it.
     pub remote_id: String,
@@ -107,7 +108,9 @@ impl Connection {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum SyncKind {
     /// Jobs and stages.
@@ -133,7 +136,7 @@ impl SyncKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RunState {
     Queued,
@@ -163,7 +166,7 @@ impl RunState {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct RunCounts {
     pub seen: u64,
     pub created: u64,
@@ -173,14 +176,14 @@ pub struct RunCounts {
     pub deleted: u64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct RunProgress {
     pub pages: u64,
     pub records: u64,
 }
 
 /// What started a run.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Trigger {
     /// Its schedule came due.
@@ -194,7 +197,7 @@ pub enum Trigger {
     FullScan,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Run {
     pub id: String,
     pub tenant_id: String,
@@ -220,7 +223,7 @@ pub struct Run {
 }
 
 /// An optional part of a run that did not happen as planned.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 pub struct RunPart {
     /// `stages` or `candidates`.
     pub part: String,
@@ -229,7 +232,7 @@ pub struct RunPart {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PartOutcome {
     Skipped,
@@ -270,7 +273,7 @@ pub struct JobFlags {
     pub frozen: Option<bool>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct StoredJob {
     pub connection_id: String,
     pub tenant_id: String,
@@ -299,7 +302,7 @@ pub struct StoredJob {
     pub last_seen_scan: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct StoredStage {
     pub connection_id: String,
     pub remote_id: String,
@@ -312,7 +315,7 @@ pub struct StoredStage {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct StoredApplication {
     pub connection_id: String,
     pub tenant_id: String,
@@ -331,7 +334,7 @@ pub struct StoredApplication {
 
 /// The last-seen contact details of a candidate behind a synced application: the baseline
 /// `candidate.updated` is detected against.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct StoredCandidate {
     pub connection_id: String,
     pub tenant_id: String,
@@ -358,7 +361,7 @@ pub struct StoredCandidate {
 }
 
 /// An entry of the append-only event log.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
 pub struct Event {
     /// Position in the log; the cursor.
     pub seq: u64,

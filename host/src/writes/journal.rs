@@ -3,7 +3,10 @@
 //! done with their results, and, once finished, the answer. A retry with the same key gets
 //! the stored answer and writes nothing; a retry after a crash resumes after the last part
 //! done (so a CV uploaded before the crash is not uploaded again); the same key with a
-//! different request is refused. Records expire after [`RETENTION`].
+//! different request is refused. Records expire after [`RETENTION`]. The answer is stored
+//! typed ([`Answer`]: the write's outcome, or the failure of a write that wrote part of its
+//! request); records from before typed answers hold `[status, body]` and are read into the
+//! same types (see [`StoredAnswer`]).
 //!
 //! Writes reach it through [`WriteJournal`]; [`SledJournal`] is the embedded store. A
 //! record is claimed with a lease ([`LEASE`]), so a networked backend for several nodes is
@@ -11,6 +14,7 @@
 //! CONFLICT DO UPDATE … WHERE lease_until < now() OR answer IS NULL AND fingerprint = $2`
 //! (one node wins a key; an orphaned claim is taken over after its lease).
 
+use super::outcome::{PushReport, Receipt, ResultReport, WriteFailure, WriteOutcome};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -26,10 +30,69 @@ pub struct JournalRecord {
     pub fingerprint: String,
     /// Results of the parts done so far, by part name (`candidate`, `application`, `cv`, ...).
     pub parts: Vec<(String, serde_json::Value)>,
-    /// The final answer: HTTP status and body.
-    pub answer: Option<(u16, serde_json::Value)>,
+    /// The final answer, once the request finished.
+    pub answer: Option<StoredAnswer>,
     pub started_at: i64,
     pub lease_until: i64,
+}
+
+/// The final answer of a journaled request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Answer {
+    /// The write finished: what it did.
+    Outcome(WriteOutcome),
+    /// The write failed after writing part of its request.
+    Failed(WriteFailure),
+}
+
+/// An answer as stored. Records written before answers were typed hold an HTTP status and
+/// the JSON body sent with it; such a record is at most [`RETENTION`] old, and a retry of
+/// its request must still not write again, so it is read into the typed answer (the body is
+/// the wire form of the outcome types, which did not change) rather than dropped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StoredAnswer {
+    Typed(Answer),
+    /// `[status, body]`, written before typed answers; never written now.
+    Legacy(u16, serde_json::Value),
+}
+
+impl StoredAnswer {
+    pub fn into_answer(self) -> Answer {
+        match self {
+            StoredAnswer::Typed(answer) => answer,
+            StoredAnswer::Legacy(status, body) => legacy_answer(status, body),
+        }
+    }
+}
+
+/// The typed form of an answer stored as `[status, body]`: a 4xx/5xx was a write that
+/// failed part-way (`{"error": ...}`); a success body is a push report, a result report or
+/// a receipt, told apart by their fields.
+fn legacy_answer(status: u16, body: serde_json::Value) -> Answer {
+    let unreadable = |body: &serde_json::Value| {
+        Answer::Failed(WriteFailure {
+            kind: "unknown".into(),
+            message: format!("an earlier attempt answered {status} {body}"),
+        })
+    };
+    if status >= 400 {
+        return match body["error"].as_str() {
+            Some(message) => {
+                Answer::Failed(WriteFailure { kind: "unknown".into(), message: message.into() })
+            }
+            None => unreadable(&body),
+        };
+    }
+    let outcome = if body.get("candidate_outcome").is_some() {
+        serde_json::from_value::<PushReport>(body.clone()).ok().map(WriteOutcome::Pushed)
+    } else if ["fallback", "report", "detail"].iter().any(|field| body.get(field).is_some()) {
+        serde_json::from_value::<ResultReport>(body.clone()).ok().map(WriteOutcome::Result)
+    } else {
+        serde_json::from_value::<Receipt>(body.clone()).ok().map(WriteOutcome::Done)
+    };
+    outcome.map(Answer::Outcome).unwrap_or_else(|| unreadable(&body))
 }
 
 /// What [`Journal::begin`] found.
@@ -37,7 +100,7 @@ pub enum Begin {
     /// Nothing (or an orphaned record): run the request, skipping `done` parts.
     Run { done: Vec<(String, serde_json::Value)> },
     /// The same request already finished: answer this, write nothing.
-    Replay { status: u16, body: serde_json::Value },
+    Replay(Answer),
 }
 
 #[derive(Debug, Error)]
@@ -64,12 +127,7 @@ pub trait WriteJournal: Send + Sync {
         result: &serde_json::Value,
     ) -> Result<(), JournalError>;
     /// Stores the final answer.
-    fn finish(
-        &self,
-        key: &JournalKey,
-        status: u16,
-        body: &serde_json::Value,
-    ) -> Result<(), JournalError>;
+    fn finish(&self, key: &JournalKey, answer: &Answer) -> Result<(), JournalError>;
     /// Forgets a claim whose request wrote nothing (e.g. the ATS was unreachable), so a
     /// retry with the same key runs again.
     fn abandon(&self, key: &JournalKey) -> Result<(), JournalError>;
@@ -117,8 +175,8 @@ impl WriteJournal for SledJournal {
                     if record.fingerprint != fingerprint {
                         return Err(JournalError::KeyReused(key.idempotency_key.clone()));
                     }
-                    if let Some((status, body)) = record.answer {
-                        return Ok(Begin::Replay { status, body });
+                    if let Some(answer) = record.answer {
+                        return Ok(Begin::Replay(answer.into_answer()));
                     }
                     if record.lease_until > now {
                         return Err(JournalError::InProgress(key.idempotency_key.clone()));
@@ -156,13 +214,8 @@ impl WriteJournal for SledJournal {
     }
 
     /// Stores the final answer.
-    fn finish(
-        &self,
-        key: &JournalKey,
-        status: u16,
-        body: &serde_json::Value,
-    ) -> Result<(), JournalError> {
-        self.update(key, |record| record.answer = Some((status, body.clone())))
+    fn finish(&self, key: &JournalKey, answer: &Answer) -> Result<(), JournalError> {
+        self.update(key, |record| record.answer = Some(StoredAnswer::Typed(answer.clone())))
     }
 
     /// Forgets a claim whose request wrote nothing (e.g. the ATS was unreachable), so a
@@ -200,6 +253,7 @@ fn ms(duration: Duration) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::writes::outcome::CandidateOutcome;
     use serde_json::json;
 
     fn key(k: &str) -> JournalKey {
@@ -216,11 +270,10 @@ mod tests {
         );
         assert!(matches!(journal.begin(&key("k1"), &print), Err(JournalError::InProgress(_))));
         journal.part_done(&key("k1"), "candidate", &json!({"id": "c1"})).expect("part");
-        journal.finish(&key("k1"), 201, &json!({"ok": true})).expect("finish");
+        let done = Answer::Outcome(WriteOutcome::Done(Receipt::done(Some("n1".into()))));
+        journal.finish(&key("k1"), &done).expect("finish");
         match journal.begin(&key("k1"), &print) {
-            Ok(Begin::Replay { status, body }) => {
-                assert_eq!((status, body), (201, json!({"ok": true})))
-            }
+            Ok(Begin::Replay(answer)) => assert_eq!(answer, done),
             _ => panic!("expected a replay"),
         }
         let other = fingerprint("push", &json!({"a": 2}));
@@ -242,6 +295,58 @@ mod tests {
                 assert_eq!(done, vec![("candidate".to_string(), json!("c1"))])
             }
             _ => panic!("expected a resumed run"),
+        }
+    }
+
+    /// A record written before typed answers (`[status, body]`) still replays, as the same
+    /// answer: a retry within its retention never writes again.
+    #[test]
+    fn a_record_in_the_old_format_replays_as_the_typed_answer() {
+        let db = sled::Config::new().temporary(true).open().expect("sled");
+        let journal = SledJournal::open(&db).expect("journal");
+        let print = fingerprint("push", &json!({}));
+        let push = json!({
+            "candidate_id": "c1", "candidate_outcome": "created", "application_id": null,
+            "complete": true,
+            "parts": [{"part": "candidate", "status": "done", "candidate_id": "c1", "outcome": "created"},
+                      {"part": "cv", "status": "done", "remote_id": null}],
+        });
+        let old = |answer: serde_json::Value| {
+            json!({"fingerprint": print, "parts": [], "answer": answer,
+                   "started_at": crate::time::now_ms(), "lease_until": 0})
+        };
+        let cases = [
+            (old(json!([201, push])), "pushed"),
+            (old(json!([200, {"status": "done", "remote_id": "n1"}])), "done"),
+            (
+                old(
+                    json!([200, {"status": "done", "remote_id": null, "fallback": "note", "detail": "x"}]),
+                ),
+                "result",
+            ),
+            (old(json!([502, {"error": "timeout"}])), "failed"),
+        ];
+        for (i, (record, expected)) in cases.into_iter().enumerate() {
+            let k = key(&format!("old{i}"));
+            let raw = serde_json::to_vec(&record).expect("encode");
+            journal.tree.insert(k.storage_key(), raw).expect("insert");
+            let Ok(Begin::Replay(answer)) = journal.begin(&k, &print) else {
+                panic!("an old record replays: {record}")
+            };
+            let kind = match &answer {
+                Answer::Outcome(WriteOutcome::Pushed(report)) => {
+                    assert_eq!(report.candidate_outcome, CandidateOutcome::Created);
+                    assert_eq!(serde_json::to_value(report).expect("json"), push, "same wire form");
+                    "pushed"
+                }
+                Answer::Outcome(WriteOutcome::Done(_)) => "done",
+                Answer::Outcome(WriteOutcome::Result(_)) => "result",
+                Answer::Failed(failure) => {
+                    assert_eq!(failure.message, "timeout");
+                    "failed"
+                }
+            };
+            assert_eq!(kind, expected, "{answer:?}");
         }
     }
 }

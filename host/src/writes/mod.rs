@@ -7,10 +7,12 @@
 //! | module | owns |
 //! |---|---|
 //! | [`journal`] | idempotency keys, part-by-part progress, stored answers |
+//! | [`outcome`] | what a write did (push report, receipt, result report), typed |
 //! | [`requests`] | the JSON bodies of write requests and their validation |
 //! | [`results`] | `write-result`: native, the report as an attachment, or a note |
 
 pub mod journal;
+pub mod outcome;
 pub mod requests;
 mod results;
 
@@ -20,9 +22,11 @@ use crate::model::{
 };
 use crate::runtime::{CallContext, CallError, Invocation, LoadedConnector, Output, Runtime};
 use crate::sync::budget::{BudgetExhausted, Grant, RateBudgets, Ticket};
-use journal::{Begin, Journal, JournalError, JournalKey};
+use journal::{Answer, Begin, Journal, JournalError, JournalKey};
+pub use outcome::WriteOutcome;
+use outcome::{CandidateOutcome, PartReport, PartStatus, PushReport, Receipt, WriteFailure};
 use requests::{PushCandidate, ValidatedFile, WriteRequest};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -52,12 +56,33 @@ pub enum WriteError {
     /// written by this request.
     #[error(transparent)]
     RateBudget(#[from] BudgetExhausted),
+    /// An earlier request with the same Idempotency-Key failed after writing part of it;
+    /// nothing was written now.
+    #[error(
+        "an earlier request with this Idempotency-Key failed after writing part of it ({}): {}; use a new key to try again",
+        .0.kind, .0.message
+    )]
+    FailedEarlier(WriteFailure),
 }
 
-/// The answer of a write: HTTP status and body, also what the journal replays.
+impl WriteError {
+    /// The failure the journal keeps for a write that failed after writing something.
+    pub fn failure(&self) -> WriteFailure {
+        let kind = match self {
+            WriteError::FailedEarlier(failure) => return failure.clone(),
+            WriteError::Call(error) => error.kind(),
+            WriteError::Journal(_) => "journal",
+            WriteError::Invalid { .. } => "invalid",
+            WriteError::Unsupported { .. } => "unsupported",
+            WriteError::RateBudget(_) => "rate-budget",
+        };
+        WriteFailure { kind: kind.into(), message: self.to_string() }
+    }
+}
+
+/// The answer of a write: what it did, also what the journal replays.
 pub struct WriteAnswer {
-    pub status: u16,
-    pub body: Value,
+    pub outcome: WriteOutcome,
     /// True when the answer comes from the journal and nothing was written now.
     pub replayed: bool,
 }
@@ -75,8 +100,11 @@ pub async fn execute(
         Some(key) => {
             let print = journal::fingerprint(request.route(), &request.fingerprint_body());
             match journal.begin(key, &print)? {
-                Begin::Replay { status, body } => {
-                    return Ok(WriteAnswer { status, body, replayed: true });
+                Begin::Replay(Answer::Outcome(outcome)) => {
+                    return Ok(WriteAnswer { outcome, replayed: true });
+                }
+                Begin::Replay(Answer::Failed(failure)) => {
+                    return Err(WriteError::FailedEarlier(failure));
                 }
                 Begin::Run { done } => done,
             }
@@ -114,7 +142,7 @@ pub async fn execute(
         prepaid: Mutex::new(prepaid),
     };
     let result = match validated {
-        WriteRequest::PushCandidate(push) => run.push(*push).await,
+        WriteRequest::PushCandidate(push) => run.push(*push).await.map(WriteOutcome::Pushed),
         other => run.single(other).await,
     };
     // A turn taken for a call that never came (unsupported, already done) goes back.
@@ -123,14 +151,12 @@ pub async fn execute(
         budgets.refund(&target.context.connection_id, grant);
     }
     match (&key, &result) {
-        (Some(key), Ok((status, body))) => journal.finish(key, *status, body)?,
+        (Some(key), Ok(outcome)) => journal.finish(key, &Answer::Outcome(outcome.clone()))?,
         (Some(key), Err(_)) if !run.wrote => journal.abandon(key)?,
-        (Some(key), Err(error)) => {
-            journal.finish(key, 502, &json!({"error": error.to_string()}))?;
-        }
+        (Some(key), Err(error)) => journal.finish(key, &Answer::Failed(error.failure()))?,
         (None, _) => {}
     }
-    result.map(|(status, body)| WriteAnswer { status, body, replayed: false })
+    result.map(|outcome| WriteAnswer { outcome, replayed: false })
 }
 
 struct Run<'a, 'b> {
@@ -194,7 +220,7 @@ impl Run<'_, '_> {
         Ok(output)
     }
 
-    async fn push(&mut self, push: PushCandidate) -> Result<(u16, Value), WriteError> {
+    async fn push(&mut self, push: PushCandidate) -> Result<PushReport, WriteError> {
         let connector = self.target.connector.manifest.id.clone();
         if !self.supports(Operation::UpsertCandidate) {
             return Err(WriteError::Unsupported {
@@ -225,11 +251,11 @@ impl Run<'_, '_> {
             )));
         };
         let candidate_id = upserted.candidate_id.clone();
-        let created = matches!(upserted.outcome, UpsertOutcome::Created);
-        let outcome = if created { "created" } else { "matched" };
-        let mut parts = vec![
-            json!({"part": "candidate", "status": "done", "candidate_id": candidate_id, "outcome": outcome}),
-        ];
+        let outcome = match upserted.outcome {
+            UpsertOutcome::Created => CandidateOutcome::Created,
+            UpsertOutcome::Matched => CandidateOutcome::Matched,
+        };
+        let mut parts = vec![PartReport::candidate(&candidate_id, outcome)];
         let mut application_id = None;
 
         if let Some(job_id) = &push.job_id {
@@ -279,18 +305,8 @@ impl Run<'_, '_> {
                     .0,
             );
         }
-        let complete = parts.iter().all(|p| p["status"] == "done");
-        let status = if created { 201 } else { 200 };
-        Ok((
-            status,
-            json!({
-                "candidate_id": candidate_id,
-                "candidate_outcome": outcome,
-                "application_id": application_id,
-                "complete": complete,
-                "parts": parts,
-            }),
-        ))
+        let complete = parts.iter().all(|p| p.status == PartStatus::Done);
+        Ok(PushReport { candidate_id, candidate_outcome: outcome, application_id, complete, parts })
     }
 
     /// A part of a push that may fail or be unsupported without failing the push: its
@@ -300,14 +316,14 @@ impl Run<'_, '_> {
         name: &str,
         operation: Operation,
         invocation: Invocation,
-    ) -> (Value, Option<Output>) {
+    ) -> (PartReport, Option<Output>) {
         if !self.supports(operation) {
             let detail = format!(
                 "the {} connector does not support {}",
                 self.target.connector.manifest.id,
                 operation.wit_name()
             );
-            return (json!({"part": name, "status": "unsupported", "detail": detail}), None);
+            return (PartReport::unsupported(name, detail), None);
         }
         match self.part(name, invocation).await {
             Ok(output) => {
@@ -316,24 +332,21 @@ impl Run<'_, '_> {
                     Output::Receipt(receipt) => receipt.remote_id.clone(),
                     _ => None,
                 };
-                (json!({"part": name, "status": "done", "remote_id": remote_id}), Some(output))
+                (PartReport::done(name, remote_id), Some(output))
             }
             Err(CallError::Connector(AtsError::Conflict(message))) => {
-                (json!({"part": name, "status": "exists", "detail": message}), None)
+                (PartReport::exists(name, message), None)
             }
             // Declared, but this connection's config does not offer it (e.g. an unmapped
             // tag field): the connector says what to configure.
             Err(error @ CallError::Connector(AtsError::Unsupported(_))) => {
-                (json!({"part": name, "status": "unsupported", "detail": error.to_string()}), None)
+                (PartReport::unsupported(name, error.to_string()), None)
             }
-            Err(error) => (
-                json!({"part": name, "status": "failed", "error": error.kind(), "detail": error.to_string()}),
-                None,
-            ),
+            Err(error) => (PartReport::failed(name, error.kind(), error.to_string()), None),
         }
     }
 
-    async fn single(&mut self, request: WriteRequest) -> Result<(u16, Value), WriteError> {
+    async fn single(&mut self, request: WriteRequest) -> Result<WriteOutcome, WriteError> {
         let (operation, invocation) = match request {
             WriteRequest::MoveStage { application_id, stage_id } => (
                 Operation::MoveApplication,
@@ -360,8 +373,12 @@ impl Run<'_, '_> {
                 Operation::RejectApplication,
                 Invocation::RejectApplication(RejectInput { application_id, reason, reason_id }),
             ),
-            WriteRequest::WriteResult(result) => return self.result(*result).await,
-            WriteRequest::PushCandidate(push) => return self.push(*push).await,
+            WriteRequest::WriteResult(result) => {
+                return self.result(*result).await.map(WriteOutcome::Result);
+            }
+            WriteRequest::PushCandidate(push) => {
+                return self.push(*push).await.map(WriteOutcome::Pushed);
+            }
         };
         if !self.supports(operation) {
             return Err(WriteError::Unsupported {
@@ -371,7 +388,7 @@ impl Run<'_, '_> {
             });
         }
         let output = self.part("write", invocation).await.map_err(WriteError::Call)?;
-        Ok((200, json!({"status": "done", "remote_id": receipt_id(&output)})))
+        Ok(WriteOutcome::Done(Receipt::done(receipt_id(&output))))
     }
 }
 

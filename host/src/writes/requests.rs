@@ -5,13 +5,14 @@ use crate::model::{
     Answer, AttachmentKind, Field, Location, ProfileLink, ResultStatus, SubResult, Target,
 };
 use base64::Engine as _;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Largest attachment accepted (decoded bytes).
 pub const MAX_ATTACHMENT_BYTES: usize = 15 << 20;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CandidateBody {
     pub first_name: String,
@@ -45,7 +46,7 @@ impl CandidateBody {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnswerBody {
     /// The job's screening question this answers, when known.
@@ -55,7 +56,7 @@ pub struct AnswerBody {
     pub answer: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileBody {
     pub filename: String,
@@ -91,7 +92,7 @@ impl ValidatedFile {
 }
 
 /// `POST /v1/connections/{id}/candidates`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushCandidate {
     pub candidate: CandidateBody,
@@ -126,7 +127,7 @@ impl PushCandidate {
 }
 
 /// What a write addresses: exactly one of the two ids.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetBody {
     pub candidate_id: Option<String>,
@@ -142,7 +143,7 @@ impl From<TargetBody> for Target {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum KindBody {
     Cv,
@@ -161,7 +162,7 @@ impl From<KindBody> for AttachmentKind {
 }
 
 /// `POST /v1/connections/{id}/applications/{application}/result`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResultRequest {
     /// From the path.

@@ -5,19 +5,19 @@
 //! candidate when the ATS keeps files on candidates only). The choice is made from the
 //! manifest, never from an error text.
 
+use super::outcome::{Fallback, PartReport, ReceiptStatus, ResultReport};
 use super::requests::{ResultRequest, ValidatedFile};
 use super::{Run, WriteError, attachment, receipt_id};
 use crate::model::{
     AttachmentKind, NoteInput, Operation, ReportFile, ResultInput, ResultMode, ResultStatus, Target,
 };
 use crate::runtime::{Invocation, Output};
-use serde_json::{Value, json};
 
 impl Run<'_, '_> {
     pub(super) async fn result(
         &mut self,
         request: ResultRequest,
-    ) -> Result<(u16, Value), WriteError> {
+    ) -> Result<ResultReport, WriteError> {
         let manifest = &self.target.connector.manifest;
         let connector = manifest.id.clone();
         let report = request
@@ -51,13 +51,19 @@ impl Run<'_, '_> {
                 content: file.content.clone(),
             }),
         };
-        let mut body = json!({"status": "done", "remote_id": null});
+        let mut answer = ResultReport {
+            status: ReceiptStatus::Done,
+            remote_id: None,
+            fallback: None,
+            detail: None,
+            report: None,
+        };
         if native {
             let output = self
                 .part("write", Invocation::WriteResult(input))
                 .await
                 .map_err(WriteError::Call)?;
-            body["remote_id"] = json!(receipt_id(&output));
+            answer.remote_id = receipt_id(&output);
         } else if note {
             let note = NoteInput {
                 target: Target::Application(application_id.clone()),
@@ -65,14 +71,14 @@ impl Run<'_, '_> {
             };
             let output =
                 self.part("write", Invocation::AddNote(note)).await.map_err(WriteError::Call)?;
-            body["remote_id"] = json!(receipt_id(&output));
-            body["fallback"] = json!("note");
-            body["detail"] = json!(format!(
+            answer.remote_id = receipt_id(&output);
+            answer.fallback = Some(Fallback::Note);
+            answer.detail = Some(format!(
                 "the {connector} connector has no result field; the result was written as a note on the application"
             ));
         } else {
-            body["fallback"] = json!("attachment");
-            body["detail"] = json!(format!(
+            answer.fallback = Some(Fallback::Attachment);
+            answer.detail = Some(format!(
                 "the {connector} connector has no result field and no notes; only the report was stored"
             ));
         }
@@ -82,14 +88,17 @@ impl Run<'_, '_> {
                 let invocation =
                     Invocation::AddAttachment(attachment(target, &report, AttachmentKind::Report));
                 let (part, _) = self.optional("report", Operation::AddAttachment, invocation).await;
-                body["report"] = part;
+                answer.report = Some(part);
             }
             Some(_) if !report_inside => {
-                body["report"] = json!({"part": "report", "status": "unsupported", "detail": format!("the {connector} connector cannot store files")});
+                answer.report = Some(PartReport::unsupported(
+                    "report",
+                    format!("the {connector} connector cannot store files"),
+                ));
             }
             _ => {}
         }
-        Ok((200, body))
+        Ok(answer)
     }
 
     /// Where a result's report goes: the application, or its candidate when the ATS keeps

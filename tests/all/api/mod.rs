@@ -9,6 +9,7 @@ mod end_to_end;
 mod errors;
 mod inbound;
 mod observability;
+mod openapi;
 mod optional_parts;
 mod product_reads;
 mod receiver;
