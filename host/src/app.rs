@@ -1,9 +1,17 @@
 //! Assembles a running host from its parts: the sled store in the data directory, API keys,
 //! the write journal, the sync engine with its scheduler, the webhook worker and its
-//! fan-out from the event log, and the API router. `serve` and the end-to-end tests build
-//! the host the same way.
+//! fan-out from the event log, the automation engine, and the API router. `serve` and the
+//! end-to-end tests build the host the same way.
+//!
+//! New events (a sync page, a result posted, a push) are signalled once on
+//! `SyncEngine::events_appended`; a relay passes each signal on to the webhook fan-out and
+//! to the automation engine, so both react at once instead of at their next tick.
 
 use crate::api::{self, AppState};
+use crate::automations::engine::{Engine, RetryPolicy};
+use crate::automations::host_effects::{HostEffects, HostEngine};
+use crate::automations::outbox::SledOutbox;
+use crate::automations::storage::SledAutomationStore;
 use crate::runtime::registry::{DEFAULT_KEPT_VERSIONS, Phase};
 use crate::runtime::{Limits, Registry, Runtime};
 use crate::store::connector_state::SledStateStore;
@@ -29,19 +37,47 @@ pub struct HostOptions {
     pub run_scheduler: bool,
 }
 
+/// How the automation engine runs.
+#[derive(Debug, Clone)]
+pub struct AutomationOptions {
+    /// The worker's round when nothing wakes it (due retries, paused connections, order
+    /// expiry); new events wake it at once.
+    pub tick: Duration,
+    /// Retries of failed actions.
+    pub retry: RetryPolicy,
+}
+
+impl Default for AutomationOptions {
+    /// A round every second; [`RetryPolicy::default`].
+    fn default() -> Self {
+        AutomationOptions { tick: Duration::from_secs(1), retry: RetryPolicy::default() }
+    }
+}
+
 pub struct Host {
     pub state: AppState,
     pub store: Arc<SledStore>,
     pub sync: Arc<SyncEngine>,
     pub webhooks: Arc<Dispatcher>,
+    pub automations: Arc<HostEngine>,
     /// The operator key, when this start generated it.
     pub generated_operator_key: Option<String>,
 }
 
 impl Host {
     /// Opens the store in the data directory, creates the runtime (compiled-artifact cache
-    /// in `DATA_DIR/compiled`, connector state in the store) and starts the workers.
+    /// in `DATA_DIR/compiled`, connector state in the store) and starts the workers; the
+    /// automation engine runs with [`AutomationOptions::default`].
     pub async fn start(limits: Limits, options: HostOptions) -> anyhow::Result<Host> {
+        Self::start_with_automations(limits, options, AutomationOptions::default()).await
+    }
+
+    /// [`Host::start`] with the automation engine's own options.
+    pub async fn start_with_automations(
+        limits: Limits,
+        options: HostOptions,
+        automation_options: AutomationOptions,
+    ) -> anyhow::Result<Host> {
         std::fs::create_dir_all(&options.data_dir).with_context(|| {
             format!("cannot create the data directory {}", options.data_dir.display())
         })?;
@@ -71,11 +107,27 @@ impl Host {
             sync.spawn_scheduler();
         }
         webhooks.clone().spawn(webhook_tick);
+        let automations: Arc<HostEngine> = Arc::new(Engine::new(
+            dyn_store.clone(),
+            Arc::new(SledAutomationStore::open(&db)?),
+            Arc::new(SledOutbox::open(&db)?),
+            HostEffects {
+                store: dyn_store.clone(),
+                runtime: runtime.clone(),
+                sync: sync.clone(),
+                journal: journal.clone(),
+                webhooks: webhooks.clone(),
+            },
+            automation_options.retry,
+        ));
+        let fan_out_wake = Arc::new(tokio::sync::Notify::new());
         webhooks.clone().spawn_fan_out(
             dyn_store.clone(),
-            sync.events_appended.clone(),
+            fan_out_wake.clone(),
             Duration::from_millis(500),
         );
+        automations.clone().spawn(automation_options.tick);
+        relay_new_events(sync.events_appended.clone(), fan_out_wake, automations.clone());
         let state = AppState {
             runtime,
             registry,
@@ -84,10 +136,11 @@ impl Host {
             store: dyn_store,
             sync: sync.clone(),
             journal,
+            automations: automations.clone(),
             connectors_dir: options.connectors_dir,
             demo: None,
         };
-        Ok(Host { state, store, sync, webhooks, generated_operator_key: generated })
+        Ok(Host { state, store, sync, webhooks, automations, generated_operator_key: generated })
     }
 
     /// Loads the connectors compiled into the binary, one after the other (each compiled
@@ -113,4 +166,20 @@ impl Host {
     pub fn router(&self) -> axum::Router {
         api::router(self.state.clone())
     }
+}
+
+/// Passes each "new events" signal on to the webhook fan-out and the automation engine
+/// (a `Notify` wakes one waiter; both must wake).
+fn relay_new_events(
+    appended: Arc<tokio::sync::Notify>,
+    fan_out: Arc<tokio::sync::Notify>,
+    automations: Arc<HostEngine>,
+) {
+    tokio::spawn(async move {
+        loop {
+            appended.notified().await;
+            fan_out.notify_one();
+            automations.wake();
+        }
+    });
 }

@@ -1,7 +1,7 @@
 //! Process metrics in the Prometheus / OpenMetrics text format (`GET /metrics`), kept with
 //! the `prometheus-client` library: sync runs by state, connector call latency per connector
 //! and operation, egress requests by status, rate-limit waits, webhook deliveries by
-//! outcome, API requests by status class. One process-wide registry, like the default
+//! outcome, API requests by status class, automation firings and their actions by outcome. One process-wide registry, like the default
 //! registry of the Prometheus client libraries, so the sandbox records without being handed
 //! a handle. The metric names are the ones the host has always exported.
 
@@ -38,6 +38,8 @@ pub struct Metrics {
     rate_limit_wait_seconds: Family<Labels, Counter<f64, AtomicU64>>,
     webhook_deliveries: Family<Labels, Counter>,
     api_requests: Family<Labels, Counter>,
+    automation_firings: Family<Labels, Counter>,
+    automation_actions: Family<Labels, Counter>,
 }
 
 impl Default for Metrics {
@@ -53,6 +55,8 @@ impl Default for Metrics {
             rate_limit_wait_seconds: Family::default(),
             webhook_deliveries: Family::default(),
             api_requests: Family::default(),
+            automation_firings: Family::default(),
+            automation_actions: Family::default(),
             registry: Registry::default(),
         };
         // Counters are registered without `_total`; the encoder appends it.
@@ -100,6 +104,16 @@ impl Default for Metrics {
             "ats_api_requests",
             "HTTP API requests by status class",
             metrics.api_requests.clone(),
+        );
+        registry.register(
+            "ats_automation_firings",
+            "Automation firings by outcome: done, failed, skipped, retrying (an action will be tried again)",
+            metrics.automation_firings.clone(),
+        );
+        registry.register(
+            "ats_automation_actions",
+            "Automation actions by action and outcome: done, failed, skipped, retrying",
+            metrics.automation_actions.clone(),
         );
         Metrics { registry, ..metrics }
     }
@@ -155,6 +169,18 @@ impl Metrics {
         self.api_requests.get_or_create(&vec![("status", format!("{}xx", status / 100))]).inc();
     }
 
+    /// A firing ended a run (`done`, `failed`, `skipped`) or will retry an action (`retrying`).
+    pub fn automation_firing(&self, outcome: &str) {
+        self.automation_firings.get_or_create(&vec![("outcome", outcome.to_string())]).inc();
+    }
+
+    /// One attempt of an automation action ended with `outcome`.
+    pub fn automation_action(&self, action: &str, outcome: &str) {
+        self.automation_actions
+            .get_or_create(&vec![("action", action.to_string()), ("outcome", outcome.to_string())])
+            .inc();
+    }
+
     /// The OpenMetrics text exposition of everything recorded so far.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -183,7 +209,16 @@ mod tests {
         metrics.connector_call("otys", "list-jobs", "ok", Duration::from_millis(3));
         metrics.connector_call("otys", "list-jobs", "ok", Duration::from_millis(300));
         metrics.rate_limit_wait("otys", Duration::from_millis(1500));
+        metrics.automation_firing("done");
+        metrics.automation_action("add-tag", "retrying");
         let text = metrics.render();
+        assert!(text.contains("ats_automation_firings_total{outcome=\"done\"} 1"), "{text}");
+        assert!(
+            text.contains(
+                "ats_automation_actions_total{action=\"add-tag\",outcome=\"retrying\"} 1"
+            ),
+            "{text}"
+        );
         assert!(text.contains("ats_sync_runs_total{kind=\"jobs\",state=\"success\"} 2"), "{text}");
         assert!(
             text.contains(

@@ -357,3 +357,94 @@ async fn connector_call_takes_wit_names_from_a_file_or_stdin_so_a_real_cv_fits()
         run(call("find-candidates", "@/nonexistent/input.json".into())).await.expect_err("no file");
     assert!(error.to_string().contains("cannot read the --input file"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn automation_commands_create_from_a_file_list_enable_and_show_firings() {
+    let host = ApiHost::start().await;
+    let (url, sandbox) = start_sandbox().await;
+    send(host.op(Method::POST, "/v1/tenants").json(&serde_json::json!({"id": "acme"}))).await;
+    let (status, created) =
+        send(host.op(Method::POST, "/v1/connections").json(&serde_json::json!({
+            "tenant_id": "acme", "connector_id": "sandbox", "config": {"base-url": url},
+            "secrets": {"api-key": KEY}, "allow_private_networks": true,
+        })))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let connection = created["id"].as_str().expect("id").to_string();
+    for kind in ["jobs", "applications"] {
+        ats_host(&host, &["sync", "now", &connection, "--kind", kind]).await.expect("sync");
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("automation.json");
+    let body = serde_json::json!({
+        "name": "Note on Screening",
+        "scope": {"kind": "connection", "connection_id": connection},
+        "trigger": {"type": "stage-entered", "stage": {"stage_id": "stage-2"}},
+        "actions": [{"type": "add-note", "template": "Welcome to screening, {{candidate.first_name}}"}],
+    });
+    std::fs::write(&file, body.to_string()).expect("write");
+    let path = file.to_str().expect("utf-8 path");
+    ats_host(&host, &["automation", "create", "--file", path, "--tenant", "acme"])
+        .await
+        .expect("automation create");
+    let (_, list) = send(host.op(Method::GET, "/v1/automations")).await;
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list["data"][0]["name"], "Note on Screening", "{list}");
+    let id = list["data"][0]["id"].as_str().expect("id").to_string();
+    for args in [
+        vec!["automation", "list"],
+        vec!["automation", "list", "--enabled", "false", "--json"],
+        vec!["automation", "dry-run", &id],
+    ] {
+        ats_host(&host, &args).await.unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    }
+    let before = sandbox.applications();
+    assert!(
+        before.iter().all(|a| !a["notes"].to_string().contains("Welcome")),
+        "a dry run writes nothing"
+    );
+
+    // Enabling with --backfill fires for the applications already in stage-2 (two).
+    ats_host(&host, &["automation", "enable", &id, "--backfill"]).await.expect("enable");
+    let mut done = 0;
+    for _ in 0..500 {
+        let (_, firings) =
+            send(host.op(Method::GET, &format!("/v1/firings?automation_id={id}&status=done")))
+                .await;
+        done = firings["data"].as_array().map_or(0, Vec::len);
+        if done == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(done, 2, "both applications in stage-2 were fired for");
+    let welcomed = sandbox
+        .applications()
+        .iter()
+        .filter(|a| a["notes"].to_string().contains("Welcome to screening"))
+        .count();
+    assert_eq!(welcomed, 2);
+    for args in [
+        vec!["automation", "firings", &id],
+        vec!["automation", "firings", "--status", "failed"],
+        vec!["order", "list", "--state", "result-posted"],
+        vec!["automation", "disable", &id],
+    ] {
+        ats_host(&host, &args).await.unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    }
+    let (_, shown) = send(host.op(Method::GET, &format!("/v1/automations/{id}"))).await;
+    assert_eq!(shown["enabled"], false, "{shown}");
+
+    // What is wrong is named: not JSON, no tenant, an unknown automation.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{not json").expect("write");
+    let error = ats_host(&host, &["automation", "create", "--file", bad.to_str().expect("path")])
+        .await
+        .expect_err("not JSON");
+    assert!(error.to_string().contains("is not JSON"), "{error}");
+    let error =
+        ats_host(&host, &["automation", "create", "--file", path]).await.expect_err("no tenant");
+    assert!(error.to_string().contains("tenant_id"), "{error}");
+    let error = ats_host(&host, &["automation", "enable", "aut_nope"]).await.expect_err("unknown");
+    assert!(error.to_string().contains("404"), "{error}");
+}

@@ -214,10 +214,7 @@ pub(super) fn rule_problem(error: RuleError) -> Problem {
             let RuleError::Fields(issues) = error else { return Problem::internal(detail) };
             Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid connection config", detail)
                 .with_fields(
-                    issues
-                        .into_iter()
-                        .map(|i| FieldProblem { field: i.field, problem: i.problem })
-                        .collect(),
+                    issues.into_iter().map(|i| FieldProblem::new(i.field, i.problem)).collect(),
                 )
         }
         error @ RuleError::TenantExists(_) => Problem::conflict(error.to_string()),

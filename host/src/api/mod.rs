@@ -20,15 +20,23 @@
 //! | [`schemas`] | list and page envelopes, schemas of types sent from other modules |
 //! | [`writes`] | writes through connectors, with idempotency keys |
 //! | [`inbound`] | webhooks from the ATS → syncs |
+//! | [`automations`] | `/v1/automations`, with dry runs, duplicate, enable / disable |
+//! | [`firings`] | `/v1/firings`: what automations did, per action; retry of a failed one |
+//! | [`orders`] | `/v1/orders`, results (with or without an order) and reviews |
+//! | [`pipeline`] | a connection's stage mapping and push defaults |
 
 pub mod ats_webhooks;
 pub mod auth;
+pub mod automations;
 pub mod budgets;
 pub mod candidates;
 pub mod connections;
 pub mod connectors;
+pub mod firings;
 pub mod inbound;
 pub mod openapi;
+pub mod orders;
+pub mod pipeline;
 pub mod problem;
 pub mod records;
 pub mod reference;
@@ -67,6 +75,8 @@ pub struct AppState {
     pub store: Arc<dyn crate::store::Store>,
     pub sync: Arc<crate::sync::SyncEngine>,
     pub journal: crate::writes::journal::Journal,
+    /// The automation engine: its automations, mappings, orders and firings.
+    pub automations: Arc<crate::automations::host_effects::HostEngine>,
     /// Where uploaded connectors are saved (the watched directory).
     pub connectors_dir: Option<PathBuf>,
     pub demo: Option<Arc<DemoStatus>>,
@@ -162,6 +172,10 @@ pub fn v1_routes() -> Routes<AppState> {
     let routes = reference::routes(routes);
     let routes = writes::routes(routes);
     let routes = inbound::routes(routes);
+    let routes = automations::routes(routes);
+    let routes = firings::routes(routes);
+    let routes = orders::routes(routes);
+    let routes = pipeline::routes(routes);
     webhooks::routes(routes)
 }
 

@@ -13,6 +13,15 @@ use serde::Serialize;
 pub struct FieldProblem {
     pub field: String,
     pub problem: String,
+    /// Other fields involved (e.g. the other conditions of a contradiction).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<String>,
+}
+
+impl FieldProblem {
+    pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        FieldProblem { field: field.into(), problem: problem.into(), related: Vec::new() }
+    }
 }
 
 /// An API error answer.
@@ -62,7 +71,7 @@ impl Problem {
             "invalid request",
             format!("{field}: {problem}"),
         )
-        .with_fields(vec![FieldProblem { field: field.into(), problem }])
+        .with_fields(vec![FieldProblem::new(field, problem)])
     }
 
     pub fn conflict(detail: impl Into<String>) -> Self {
@@ -164,10 +173,24 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem
             "invalid request body",
             format!("the body does not match the expected shape: {field}: {problem}"),
         )
-        .with_fields(vec![FieldProblem { field, problem }])
+        .with_fields(vec![FieldProblem::new(field, problem)])
     })?;
     deserializer.end().map_err(|error| not_json(&error))?;
     Ok(value)
+}
+
+/// Reads `T` from a JSON value already parsed (a body with a field taken out first); a
+/// mismatch names the offending field by its full path, as [`Body`] does.
+pub fn from_value<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, Problem> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let (field, problem) = field_of(error.path(), &error.inner().to_string());
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid request body",
+            format!("the body does not match the expected shape: {field}: {problem}"),
+        )
+        .with_fields(vec![FieldProblem::new(field, problem)])
+    })
 }
 
 /// The full path of the offending field and what is wrong with it. serde reports a missing
@@ -205,7 +228,7 @@ pub fn from_rejection_text(status: StatusCode, title: &str, text: &str) -> Probl
     let problem = Problem::new(status, title, detail);
     match field {
         Some((field, problem_text)) => {
-            problem.with_fields(vec![FieldProblem { field, problem: problem_text }])
+            problem.with_fields(vec![FieldProblem::new(field, problem_text)])
         }
         None => problem,
     }

@@ -1,10 +1,14 @@
 //! Schemas for the OpenAPI document that are not derived where their types live: the list
-//! and page envelopes the API wraps records in, and the types of modules outside the API's
+//! and page envelopes the API wraps records in (with [`page_after`], the paging of lists
+//! kept whole in memory), and the types of modules outside the API's
 //! reach (runtime, sync, webhooks, demo) that the API sends as they serialise. Each of those
 //! is described by a private mirror struct deriving `JsonSchema` with the same serde shape;
 //! a mirror refuses unknown properties, so a field added to the real type fails the API
 //! tests that validate real answers against the document until the mirror follows.
 
+use super::problem::Problem;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 use std::borrow::Cow;
@@ -30,6 +34,51 @@ pub struct Page<T> {
     pub data: Vec<T>,
     /// Pass as `cursor` (`after` for events) to read the next page.
     pub next_cursor: Option<String>,
+}
+
+/// One page of `items` (in list order) after `cursor`. Each item sorts by its (instant,
+/// id); `newest_first` lists go down in time (ids still ascending within one instant).
+pub fn page_after<T>(
+    items: Vec<T>,
+    cursor: Option<&str>,
+    limit: Option<usize>,
+    key: impl Fn(&T) -> (i64, String),
+    newest_first: bool,
+) -> Result<Page<T>, Problem> {
+    let limit = limit.unwrap_or(100).clamp(1, 1000);
+    let position =
+        |(at, id): (i64, String)| (if newest_first { at.saturating_neg() } else { at }, id);
+    let after = match cursor {
+        None => None,
+        Some(cursor) => Some(decode_cursor(cursor).ok_or_else(|| {
+            Problem::invalid(
+                "cursor",
+                "not a cursor this API returned; pass `next_cursor` from the previous page",
+            )
+        })?),
+    };
+    let mut rest: Vec<T> = match after {
+        None => items,
+        Some(after) => {
+            let after = position(after);
+            items.into_iter().filter(|item| position(key(item)) > after).collect()
+        }
+    };
+    let next_cursor = (rest.len() > limit).then(|| {
+        rest.truncate(limit);
+        rest.last().map(|last| encode_cursor(key(last)))
+    });
+    Ok(Page { data: rest, next_cursor: next_cursor.flatten() })
+}
+
+fn encode_cursor((at, id): (i64, String)) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{at}/{id}"))
+}
+
+fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
+    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor.as_bytes()).ok()?).ok()?;
+    let (at, id) = raw.split_once('/')?;
+    Some((at.parse().ok()?, id.to_string()))
 }
 
 /// `impl JsonSchema for $real` by its mirror `$doc`.
@@ -185,4 +234,32 @@ struct DemoSnapshot {
     recent_runs: Vec<serde_json::Map<String, serde_json::Value>>,
     recent_events: Vec<serde_json::Map<String, serde_json::Value>>,
     try_next: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_follow_their_cursor_in_both_directions() {
+        let items: Vec<(i64, String)> =
+            vec![(1, "a".into()), (2, "b".into()), (2, "c".into()), (3, "d".into())];
+        let key = |item: &(i64, String)| item.clone();
+        let first = page_after(items.clone(), None, Some(3), key, false).expect("page");
+        assert_eq!(first.data.len(), 3);
+        let cursor = first.next_cursor.expect("more");
+        let rest = page_after(items.clone(), Some(&cursor), Some(3), key, false).expect("page");
+        assert_eq!(rest.data, vec![(3, "d".to_string())]);
+        assert!(rest.next_cursor.is_none(), "the last page has no cursor");
+
+        let newest: Vec<(i64, String)> =
+            vec![(3, "d".into()), (2, "b".into()), (2, "c".into()), (1, "a".into())];
+        let first = page_after(newest.clone(), None, Some(2), key, true).expect("page");
+        assert_eq!(first.data, vec![(3, "d".to_string()), (2, "b".to_string())]);
+        let cursor = first.next_cursor.expect("more");
+        let rest = page_after(newest, Some(&cursor), Some(2), key, true).expect("page");
+        assert_eq!(rest.data, vec![(2, "c".to_string()), (1, "a".to_string())]);
+        assert!(rest.next_cursor.is_none());
+        assert!(page_after(items, Some("%%"), None, key, false).is_err());
+    }
 }

@@ -3,12 +3,18 @@
 //! carries `Idempotent-Replayed: true`. Writes share the connection's rate budget with syncs
 //! and go before them; a write that gets no turn within `[sync] write_budget_wait` answers
 //! 429 with `Retry-After`.
+//!
+//! A push gets what it leaves out (initial stage, source, tags) from the connection's push
+//! defaults (`api::pipeline`), and a push that wrote (not a replay) appends a
+//! `candidate.pushed` event, which fires `candidate-pushed` automations.
 
 use super::AppState;
 use super::auth::Caller;
 use super::connections::visible;
 use super::openapi::{Access, Routes};
 use super::problem::{Body, Problem};
+use crate::automations::document::candidate_pushed;
+use crate::automations::plan::apply_push_defaults;
 use crate::model::AtsError;
 use crate::runtime::CallError;
 use crate::writes::journal::{JournalError, JournalKey};
@@ -16,7 +22,7 @@ use crate::writes::outcome::{CandidateOutcome, PushReport, Receipt, ResultReport
 use crate::writes::requests::{
     FileBody, KindBody, PushCandidate, ResultRequest, TargetBody, WriteRequest,
 };
-use crate::writes::{WriteError, WriteOutcome, WriteTarget, execute};
+use crate::writes::{WriteAnswer, WriteError, WriteOutcome, WriteTarget, execute};
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -27,7 +33,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 /// Requests carrying files (base64) may be this large.
-const MAX_FILE_BODY_BYTES: usize = 24 << 20;
+pub(super) const MAX_FILE_BODY_BYTES: usize = 24 << 20;
 
 pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
     let big = || DefaultBodyLimit::max(MAX_FILE_BODY_BYTES);
@@ -100,9 +106,80 @@ async fn push(
     c: Caller,
     Path(id): Path<String>,
     h: Headers,
-    Body(b): Body<PushCandidate>,
+    Body(mut b): Body<PushCandidate>,
 ) -> Response {
-    run(&s, &c, &id, &h, WriteRequest::PushCandidate(Box::new(b))).await
+    let connection = match visible(&s, &c, &id) {
+        Ok(connection) => connection,
+        Err(p) => return p.into_response(),
+    };
+    if let Err(problem) = with_push_defaults(&s, &connection.id, &mut b) {
+        return problem.into_response();
+    }
+    let pushed =
+        PushedAs { job_id: b.job_id.clone(), source: b.source.clone(), tags: b.tags.clone() };
+    match write(&s, &c, &id, &h, WriteRequest::PushCandidate(Box::new(b))).await {
+        Ok((connection, key, answer)) => {
+            if let (false, WriteOutcome::Pushed(report)) = (answer.replayed, &answer.outcome) {
+                announce_push(&s, &connection, key, pushed, report);
+            }
+            answered(answer)
+        }
+        Err(response) => response,
+    }
+}
+
+/// What a push asked for, as its `candidate.pushed` event tells it.
+struct PushedAs {
+    job_id: Option<String>,
+    source: Option<String>,
+    tags: Vec<String>,
+}
+
+/// Fills in what the push left out from the connection's push defaults.
+fn with_push_defaults(
+    state: &AppState,
+    connection_id: &str,
+    push: &mut PushCandidate,
+) -> Result<(), Problem> {
+    let store = &*state.automations.automations;
+    let Some(defaults) = store.push_defaults(connection_id).map_err(Problem::internal)? else {
+        return Ok(());
+    };
+    let mapping = store.stage_mapping(connection_id).map_err(Problem::internal)?;
+    apply_push_defaults(push, &defaults, mapping.as_ref()).map_err(|error| {
+        Problem::conflict(format!(
+            "{error} (GET /v1/connections/{connection_id}/push-defaults and /stage-mappings), or give stage_id"
+        ))
+    })
+}
+
+/// Appends the `candidate.pushed` event of a push that wrote; `key` (the push's
+/// Idempotency-Key) identifies the push, so automations fire once for it. The push itself
+/// has succeeded: a failure here is logged, not answered.
+fn announce_push(
+    state: &AppState,
+    connection: &crate::store::Connection,
+    key: Option<JournalKey>,
+    pushed: PushedAs,
+    report: &PushReport,
+) {
+    let push_key = match key {
+        Some(key) => format!("key:{}", key.idempotency_key),
+        None => crate::ids::new_id("push"),
+    };
+    let event = candidate_pushed(
+        &report.candidate_id,
+        report.application_id.as_deref(),
+        pushed.job_id.as_deref(),
+        &push_key,
+        json!({"source": pushed.source, "candidate_outcome": report.candidate_outcome, "tags": pushed.tags}),
+    );
+    match state.store.append_events(&connection.tenant_id, &connection.id, vec![event]) {
+        Ok(_) => state.sync.events_appended.notify_one(),
+        Err(error) => {
+            tracing::error!(%error, connection = %connection.id, candidate = %report.candidate_id, "the candidate.pushed event of a push could not be recorded")
+        }
+    }
 }
 
 async fn move_stage(
@@ -207,15 +284,37 @@ async fn run(
     headers: &HeaderMap,
     request: WriteRequest,
 ) -> Response {
-    let connection = match visible(state, caller, connection_id) {
-        Ok(c) => c,
-        Err(p) => return p.into_response(),
-    };
+    match write(state, caller, connection_id, headers, request).await {
+        Ok((_, _, answer)) => answered(answer),
+        Err(response) => response,
+    }
+}
+
+/// A finished write as HTTP, marked when it was replayed.
+fn answered(answer: WriteAnswer) -> Response {
+    let mut response = outcome_response(answer.outcome);
+    if answer.replayed {
+        mark_replayed(&mut response);
+    }
+    response
+}
+
+/// Runs a write on a connection the caller sees; returns the connection, the write's
+/// journal key (its Idempotency-Key) and its answer, or the response that refused or
+/// failed it.
+async fn write(
+    state: &AppState,
+    caller: &Caller,
+    connection_id: &str,
+    headers: &HeaderMap,
+    request: WriteRequest,
+) -> Result<(crate::store::Connection, Option<JournalKey>, WriteAnswer), Response> {
+    let connection = visible(state, caller, connection_id).map_err(IntoResponse::into_response)?;
     if connection.status == crate::store::ConnectionStatus::Paused {
-        return Problem::conflict(format!(
+        return Err(Problem::conflict(format!(
             "connection `{connection_id}` is paused: it writes nothing to the ATS until it is resumed (PATCH /v1/connections/{connection_id} with {{\"status\": \"active\"}})"
         ))
-        .into_response();
+        .into_response());
     }
     let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
         None => None,
@@ -225,20 +324,23 @@ async fn run(
             idempotency_key: key.trim().to_string(),
         }),
         Some(_) => {
-            return Problem::invalid("Idempotency-Key", "must be 1-255 visible ASCII characters")
-                .into_response();
+            return Err(Problem::invalid(
+                "Idempotency-Key",
+                "must be 1-255 visible ASCII characters",
+            )
+            .into_response());
         }
     };
     let with_secrets = match state.store.connection_with_secrets(connection_id) {
         Ok(Some(c)) => c,
-        Ok(None) => return Problem::not_found("connection", connection_id).into_response(),
-        Err(e) => return Problem::internal(e).into_response(),
+        Ok(None) => return Err(Problem::not_found("connection", connection_id).into_response()),
+        Err(e) => return Err(Problem::internal(e).into_response()),
     };
     let connector = match state.sync.resolve_connector(&connection) {
         Ok(c) => c,
         Err(reason) => {
-            return Problem::new(StatusCode::CONFLICT, "connector not available", reason)
-                .into_response();
+            return Err(Problem::new(StatusCode::CONFLICT, "connector not available", reason)
+                .into_response());
         }
     };
     let target = WriteTarget {
@@ -248,20 +350,14 @@ async fn run(
         budgets: Some(&state.sync.budgets),
         budget_wait: state.sync.config().write_budget_wait,
     };
-    match execute(&target, &state.journal, key, request).await {
-        Ok(answer) => {
-            let mut response = outcome_response(answer.outcome);
-            if answer.replayed {
-                mark_replayed(&mut response);
-            }
-            response
-        }
+    match execute(&target, &state.journal, key.clone(), request).await {
+        Ok(answer) => Ok((connection, key, answer)),
         Err(error @ WriteError::FailedEarlier(_)) => {
             let mut response = write_problem(error);
             mark_replayed(&mut response);
-            response
+            Err(response)
         }
-        Err(error) => write_problem(error),
+        Err(error) => Err(write_problem(error)),
     }
 }
 

@@ -13,6 +13,7 @@
 use super::validate::Issue;
 pub use super::values::{MAX_PATTERN_CHARS, lookup};
 use super::values::{as_bool, as_date, as_number, as_string, compile, fold, is_empty};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -39,7 +40,7 @@ impl Default for Condition {
 }
 
 /// The type a rule compares its value as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ValueType {
     String,
@@ -50,7 +51,7 @@ pub enum ValueType {
 }
 
 /// The operators (n8n's filter names in kebab-case).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Operator {
     Exists,
@@ -146,7 +147,7 @@ fn is_true(value: &bool) -> bool {
 }
 
 /// One comparison of the value at `path`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     pub path: String,
@@ -157,6 +158,39 @@ pub struct Rule {
     pub value: Option<Value>,
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub case_sensitive: bool,
+}
+
+/// Described by hand because its JSON is read by hand: a group `{"all": [...]}` /
+/// `{"any": [...]}` or a rule. Members of a group are conditions again; the schema says so
+/// in words rather than by recursion, so request schemas can be inlined.
+impl JsonSchema for Condition {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Condition".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let member = json_schema!({
+            "type": "object",
+            "description": "a condition: a group ({\"all\": [...]} or {\"any\": [...]}) or a rule",
+        });
+        let group = |key: &str, meaning: &str| {
+            json_schema!({
+                "type": "object",
+                "description": meaning,
+                "properties": {key: {"type": "array", "items": member.clone()}},
+                "required": [key],
+                "additionalProperties": false,
+            })
+        };
+        json_schema!({
+            "description": "A group of conditions (groups nest) or one rule; an empty `all` always holds.",
+            "oneOf": [
+                group("all", "holds when every member holds"),
+                group("any", "holds when at least one member holds"),
+                generator.subschema_for::<Rule>(),
+            ],
+        })
+    }
 }
 
 impl Serialize for Condition {

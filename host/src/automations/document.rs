@@ -328,7 +328,7 @@ pub fn result_submitted(order: &Order, now: i64) -> Option<NewEvent> {
 }
 
 /// A product's review of a result (`review-event` trigger).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Review {
     /// The product's id of the review (dedupes a repeated post).

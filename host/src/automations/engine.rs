@@ -84,6 +84,22 @@ impl RetryPolicy {
     }
 }
 
+/// Events of the log one round matches at most.
+const EVENTS_PER_ROUND: usize = 256;
+/// Due firings one round runs at most.
+const FIRINGS_PER_ROUND: usize = 32;
+
+/// Counts a firing that finished a run (`ats_automation_firings_total{outcome}`).
+fn count_firing(firing: &Firing) {
+    let outcome = match firing.status {
+        FiringStatus::Done => "done",
+        FiringStatus::Failed => "failed",
+        FiringStatus::Skipped => "skipped",
+        FiringStatus::Pending => return,
+    };
+    crate::metrics::global().automation_firing(outcome);
+}
+
 fn ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
@@ -136,7 +152,7 @@ impl<E: Effects> Engine<E> {
 
     /// One round: match new events, expire due orders, run due firings.
     pub async fn run_round(&self, now: i64) -> Result<Round, EngineError> {
-        let events = self.matcher().process_events(256, now)?;
+        let events = self.matcher().process_events(EVENTS_PER_ROUND, now)?;
         let orders_expired = expire_due_orders(&*self.automations, now)
             .map_err(|e| match e {
                 super::storage::OrderFailure::Storage(s) => EngineError::Storage(s),
@@ -146,7 +162,7 @@ impl<E: Effects> Engine<E> {
                 }),
             })?
             .len();
-        let due = self.outbox.due(now, 32)?;
+        let due = self.outbox.due(now, FIRINGS_PER_ROUND)?;
         let firings = due.len();
         for firing in due {
             let id = firing.id.clone();
@@ -176,7 +192,12 @@ impl<E: Effects> Engine<E> {
         next.updated_at = now;
         if let Err(error) = self.outbox.save(&previous, &next) {
             tracing::error!(%error, firing = %id, "cannot mark a panicked firing failed");
+            return;
         }
+        if let Some(action) = next.actions.get(index) {
+            crate::metrics::global().automation_action(action.action.name(), "failed");
+        }
+        count_firing(&next);
     }
 
     /// Runs a pending firing from its next action until it is done, waits or fails.
@@ -187,6 +208,7 @@ impl<E: Effects> Engine<E> {
                 action.status = ActionStatus::Skipped;
                 action.reason = Some(reason.clone());
                 action.updated_at = now;
+                crate::metrics::global().automation_action(action.action.name(), "skipped");
             }
             firing.status = if firing.actions.iter().any(|a| a.status == ActionStatus::Done) {
                 FiringStatus::Done
@@ -194,7 +216,9 @@ impl<E: Effects> Engine<E> {
                 FiringStatus::Skipped
             };
             firing.updated_at = now;
-            return Ok(self.outbox.save(&previous, &firing)?);
+            self.outbox.save(&previous, &firing)?;
+            count_firing(&firing);
+            return Ok(());
         }
         if let Some(wait) = self.waiting(&firing)? {
             firing.next_attempt_at = now.saturating_add(ms(wait));
@@ -207,16 +231,20 @@ impl<E: Effects> Engine<E> {
             let run = &mut firing.actions[index];
             run.attempts += 1;
             run.updated_at = now;
+            let metrics = crate::metrics::global();
+            let action = run.action.name();
             match step {
                 Step::Done(detail) => {
                     run.status = ActionStatus::Done;
                     run.detail = detail;
                     run.reason = None;
                     run.error = None;
+                    metrics.automation_action(action, "done");
                 }
                 Step::Skipped(reason) => {
                     run.status = ActionStatus::Skipped;
                     run.reason = Some(reason);
+                    metrics.automation_action(action, "skipped");
                 }
                 Step::Retry(error) if run.attempts < self.policy.max_attempts => {
                     let (kind, message, retry_after) = match error {
@@ -231,6 +259,8 @@ impl<E: Effects> Engine<E> {
                         self.policy.delay(run.attempts).max(retry_after.unwrap_or_default());
                     firing.next_attempt_at = now.saturating_add(ms(delay));
                     self.outbox.save(&previous, &firing)?;
+                    metrics.automation_action(action, "retrying");
+                    metrics.automation_firing("retrying");
                     return Ok(());
                 }
                 Step::Retry(error) => {
@@ -243,6 +273,7 @@ impl<E: Effects> Engine<E> {
                     });
                     firing.status = FiringStatus::Failed;
                     firing.failed_action = Some(index);
+                    metrics.automation_action(action, "failed");
                 }
                 Step::Failed(kind, reason) => {
                     run.status = ActionStatus::Failed;
@@ -250,17 +281,20 @@ impl<E: Effects> Engine<E> {
                     run.error = Some(kind);
                     firing.status = FiringStatus::Failed;
                     firing.failed_action = Some(index);
+                    metrics.automation_action(action, "failed");
                 }
             }
             self.outbox.save(&previous, &firing)?;
             if firing.status == FiringStatus::Failed {
                 tracing::warn!(firing = %firing.id, action = index, "automation firing failed");
+                count_firing(&firing);
                 return Ok(());
             }
             previous = firing.clone();
         }
         firing.status = FiringStatus::Done;
         self.outbox.save(&previous, &firing)?;
+        count_firing(&firing);
         Ok(())
     }
 
@@ -359,8 +393,18 @@ impl<E: Effects + 'static> Engine<E> {
     pub fn spawn(self: Arc<Self>, tick: Duration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             loop {
-                if let Err(error) = self.run_round(crate::time::now_ms()).await {
-                    tracing::error!(%error, "automation round failed");
+                match self.run_round(crate::time::now_ms()).await {
+                    // A full round leaves more to do (a backlog of events or due
+                    // firings): the next round starts at once.
+                    Ok(round)
+                        if round.events >= EVENTS_PER_ROUND
+                            || round.firings >= FIRINGS_PER_ROUND =>
+                    {
+                        tokio::task::yield_now().await;
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::error!(%error, "automation round failed"),
                 }
                 tokio::select! {
                     _ = self.wake.notified() => {}

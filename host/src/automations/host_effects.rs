@@ -28,6 +28,9 @@ pub struct HostEffects {
     pub webhooks: Arc<Dispatcher>,
 }
 
+/// The engine as the running host has it (the API's `AppState` holds one).
+pub type HostEngine = super::engine::Engine<HostEffects>;
+
 fn retry(kind: &str, message: impl Into<String>, retry_after: Option<Duration>) -> ActionError {
     ActionError::Retry { kind: kind.into(), message: message.into(), retry_after }
 }

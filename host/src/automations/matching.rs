@@ -399,7 +399,7 @@ impl Matcher<'_> {
 }
 
 /// One firing a dry run found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DryRunFiring {
     pub connection_id: String,
     pub application_id: Option<String>,
@@ -410,7 +410,7 @@ pub struct DryRunFiring {
     pub actions: Vec<DryRunStep>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DryRunStep {
     pub index: usize,
     pub action: &'static str,
@@ -418,7 +418,7 @@ pub struct DryRunStep {
     pub outcome: DryRunAction,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
 pub enum DryRunAction {
     /// The writes, webhook or order it would make (rendered notes, resolved stage ids).

@@ -5,11 +5,12 @@
 //! rest of the API.
 
 use super::conditions::Condition;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Which connections of the tenant an automation watches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Scope {
     /// One connection.
@@ -28,7 +29,7 @@ impl Scope {
 }
 
 /// Which jobs an automation watches (by ATS job id).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum JobFilter {
     Any {},
@@ -53,7 +54,7 @@ impl JobFilter {
 
 /// A stage, by the ATS's id or by the tenant's own name mapped per connection
 /// (`{"stage_id": "st-3"}` or `{"mapped": "Assessment"}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum StageRef {
     StageId(String),
@@ -80,7 +81,7 @@ impl StageRef {
 }
 
 /// What a product reported about a result (`review event` trigger).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ReviewKind {
     ThumbUp,
@@ -90,7 +91,7 @@ pub enum ReviewKind {
 
 /// The one thing that starts an automation. Each trigger provides its own data document
 /// (see [`super::document`]), which conditions and templates read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Trigger {
     /// An application entered a stage (`application.stage_changed`). "Of job J" is the
@@ -149,7 +150,7 @@ impl Trigger {
 
 /// Which parts of a result a `write-result` action writes. Where the ATS lacks a place for
 /// one, the write falls back as the connector's manifest says and the firing reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ResultModes {
     pub score_field: bool,
@@ -172,7 +173,7 @@ impl ResultModes {
 }
 
 /// `score ≥ min → tag`. Bands are matched highest `min` first; one tag per result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScoreBand {
     /// On the result's own scale (`result.score`), or a percentage with `percent: true`.
@@ -181,7 +182,7 @@ pub struct ScoreBand {
 }
 
 /// One step of an automation; actions run in order, each at most once per firing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Action {
     /// A signed outbound webhook (`automation.invite`) to the tenant's product carrying the
@@ -266,7 +267,7 @@ impl Action {
 }
 
 /// What happens to matching events while the connection is paused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum WhilePaused {
     /// Firings are kept and run once the connection is resumed.
@@ -277,7 +278,7 @@ pub enum WhilePaused {
 }
 
 /// An automation as stored and as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Automation {
     pub id: String,
     pub tenant_id: String,
@@ -298,7 +299,7 @@ pub struct Automation {
 }
 
 /// The body that creates or replaces an automation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AutomationInput {
     pub name: String,
@@ -401,7 +402,7 @@ impl Automation {
 
 /// A tenant's own pipeline stage names mapped to one connection's ATS stage ids, so one
 /// automation serves customers on different ATSs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StageMapping {
     /// Tenant stage name → ATS stage id.
@@ -424,7 +425,7 @@ impl StageMapping {
 }
 
 /// What every push into one connection gets unless the push says otherwise.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct PushDefaults {
     pub initial_stage: Option<StageRef>,

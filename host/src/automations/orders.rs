@@ -8,6 +8,7 @@
 //! Everything here is pure; [`super::storage`] keeps orders with a version for
 //! compare-and-swap, so two concurrent posts cannot both win.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -16,7 +17,9 @@ use std::time::Duration;
 /// Default time an unfinished order lives (Greenhouse's 8-week polling cap).
 pub const DEFAULT_EXPIRY: Duration = Duration::from_secs(8 * 7 * 24 * 3600);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum OrderState {
     Ordered,
@@ -47,7 +50,7 @@ impl OrderState {
 }
 
 /// One change of state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Transition {
     /// `None` for the order's creation.
     pub from: Option<OrderState>,
@@ -59,7 +62,7 @@ pub struct Transition {
 }
 
 /// A report file as posted: base64 content, like every file of the API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportBody {
     pub filename: String,
@@ -73,7 +76,7 @@ fn pdf() -> String {
 }
 
 /// A result as the product posts it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderResult {
     pub score: Option<f64>,
@@ -147,7 +150,7 @@ fn canonical(value: &Value) -> String {
 }
 
 /// An assessment ordered for one application.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Order {
     pub id: String,
     pub tenant_id: String,
@@ -183,6 +186,51 @@ pub struct NewOrder {
     pub package_id: String,
     pub automation_id: Option<String>,
     pub firing_id: Option<String>,
+}
+
+/// The package id of a result posted without an order.
+pub const DIRECT_PACKAGE: &str = "direct";
+
+/// The id of the order a result posted without one lands on: one per (connection,
+/// application, package), so posting that result again is idempotent and a different one
+/// is a conflict, as on any order.
+pub fn direct_order_id(connection_id: &str, application_id: &str, package_id: &str) -> String {
+    let digest =
+        Sha256::digest(format!("{connection_id}\n{application_id}\n{package_id}").as_bytes());
+    format!("ord_{}", &hex::encode(digest)[..24])
+}
+
+/// A result's application, as the product names it when it posts a result without an order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectResult {
+    pub tenant_id: String,
+    pub connection_id: String,
+    pub application_id: String,
+    pub candidate_id: String,
+    pub job_id: Option<String>,
+    /// [`DIRECT_PACKAGE`] when the product names none.
+    pub package_id: Option<String>,
+}
+
+impl DirectResult {
+    /// The order the host creates for the result (see [`direct_order_id`]).
+    pub fn order(self) -> NewOrder {
+        let package_id = self
+            .package_id
+            .filter(|p| !p.trim().is_empty())
+            .unwrap_or_else(|| DIRECT_PACKAGE.to_string());
+        NewOrder {
+            id: direct_order_id(&self.connection_id, &self.application_id, &package_id),
+            tenant_id: self.tenant_id,
+            connection_id: self.connection_id,
+            application_id: self.application_id,
+            candidate_id: self.candidate_id,
+            job_id: self.job_id,
+            package_id,
+            automation_id: None,
+            firing_id: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -398,6 +446,34 @@ mod tests {
         assert!(o.expire_if_due(o.expires_at));
         assert_eq!(o.state, OrderState::Expired);
         assert!(!o.expire_if_due(o.expires_at + 1), "once");
+    }
+
+    #[test]
+    fn a_result_without_an_order_lands_on_one_order_per_application_and_package() {
+        let direct = |package: Option<&str>| DirectResult {
+            tenant_id: "t".into(),
+            connection_id: "c".into(),
+            application_id: "a1".into(),
+            candidate_id: "cand".into(),
+            job_id: Some("j1".into()),
+            package_id: package.map(str::to_string),
+        };
+        let first = direct(None).order();
+        assert_eq!(first.package_id, DIRECT_PACKAGE);
+        assert_eq!(first.id, direct(Some(" ")).order().id, "a blank package is the default");
+        assert_eq!(first.id, direct(None).order().id, "stable");
+        assert_ne!(first.id, direct(Some("video-interview")).order().id);
+        let mut order = Order::new(first, 1_000, DEFAULT_EXPIRY);
+        assert_eq!(order.post_result(result(70.0), 2_000), Ok(Posted::New));
+        assert_eq!(order.post_result(result(70.0), 3_000), Ok(Posted::Again));
+        let event = crate::automations::document::result_submitted(&order, 2_000).expect("event");
+        assert_eq!(event.subject_id, "a1");
+        assert_eq!(
+            (&event.data["application_id"], &event.data["candidate_id"], &event.data["job_id"]),
+            (&json!("a1"), &json!("cand"), &json!("j1"))
+        );
+        assert_eq!(event.data["order"]["id"], json!(order.id));
+        assert_eq!(event.data["result"]["score"], json!(70.0));
     }
 
     #[test]

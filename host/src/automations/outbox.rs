@@ -13,13 +13,14 @@
 
 use super::model::Action;
 use super::storage::{StorageError, decode, encode};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FiringStatus {
     /// Actions remain; runs at `next_attempt_at`.
@@ -32,7 +33,7 @@ pub enum FiringStatus {
     Skipped,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ActionStatus {
     Pending,
@@ -42,7 +43,7 @@ pub enum ActionStatus {
 }
 
 /// One action of a firing and how it went.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ActionRun {
     pub action: Action,
     pub status: ActionStatus,
@@ -60,7 +61,7 @@ pub struct ActionRun {
 }
 
 /// One automation fired by one trigger event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Firing {
     pub id: String,
     pub tenant_id: String,
@@ -107,6 +108,7 @@ pub fn firing_id(automation_id: &str, trigger_key: &str) -> String {
 pub struct FiringFilter {
     pub tenant_id: Option<String>,
     pub automation_id: Option<String>,
+    pub connection_id: Option<String>,
     pub status: Option<FiringStatus>,
     /// At most this many (0: all).
     pub limit: usize,
@@ -232,6 +234,7 @@ impl Outbox for SledOutbox {
             let firing: Firing = decode(&key, &raw)?;
             if filter.tenant_id.as_ref().is_none_or(|t| *t == firing.tenant_id)
                 && filter.automation_id.as_ref().is_none_or(|a| *a == firing.automation_id)
+                && filter.connection_id.as_ref().is_none_or(|c| *c == firing.connection_id)
                 && filter.status.is_none_or(|s| s == firing.status)
             {
                 found.push(firing);

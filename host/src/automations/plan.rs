@@ -382,19 +382,12 @@ fn push_body(
         .ok_or_else(|| impossible(format!("candidate `{candidate_id}` of connection `{from}` is not synced yet; retry after its next sync")))?;
     let defaults: PushDefaults = inputs.automations.push_defaults(to)?.unwrap_or_default();
     let mapping = inputs.automations.stage_mapping(to)?;
-    let stage = stage.or(defaults.initial_stage.as_ref());
     let stage_id = match (stage, job_id) {
         (Some(stage), Some(_)) => Some(resolve_stage(stage, mapping.as_ref(), to)?),
         _ => None,
     };
-    let mut all_tags: Vec<String> = tags.to_vec();
-    for tag in defaults.tags {
-        if !all_tags.contains(&tag) {
-            all_tags.push(tag);
-        }
-    }
     let custom_fields = stored.custom_fields.iter().cloned().collect();
-    Ok(PushCandidate {
+    let mut push = PushCandidate {
         candidate: CandidateBody {
             first_name: stored.first_name,
             last_name: stored.last_name,
@@ -408,11 +401,115 @@ fn push_body(
         },
         job_id: job_id.clone(),
         stage_id,
-        source: source.clone().or(defaults.source),
+        source: source.clone(),
         answers: Vec::new(),
         cv: None,
         note: None,
-        tags: all_tags,
+        tags: tags.to_vec(),
         validated_cv: None,
-    })
+    };
+    apply_push_defaults(&mut push, &defaults, mapping.as_ref())
+        .map_err(|error| impossible(format!("connection `{to}`: {error}")))?;
+    Ok(push)
+}
+
+/// The push defaults name a mapped stage the connection's stage mapping lacks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the push defaults start pushes in {stage}, which the stage mapping does not map; map it or change the push defaults"
+)]
+pub struct UnmappedDefaultStage {
+    /// The stage as [`StageRef::describe`] names it.
+    pub stage: String,
+}
+
+/// Fills in what a push into a connection left out from that connection's push defaults:
+/// the initial stage (a mapped name resolved through the connection's stage mapping; only
+/// for a push with a job, as a stage belongs to an application), the source, and the
+/// default tags, added to the push's own. Pushes through the API and `push-to-connection`
+/// actions both go through here.
+pub fn apply_push_defaults(
+    push: &mut PushCandidate,
+    defaults: &PushDefaults,
+    mapping: Option<&StageMapping>,
+) -> Result<(), UnmappedDefaultStage> {
+    if push.stage_id.is_none()
+        && push.job_id.is_some()
+        && let Some(stage) = &defaults.initial_stage
+    {
+        let id = stage
+            .resolve(mapping)
+            .ok_or_else(|| UnmappedDefaultStage { stage: stage.describe() })?;
+        push.stage_id = Some(id);
+    }
+    if push.source.is_none() {
+        push.source = defaults.source.clone();
+    }
+    for tag in &defaults.tags {
+        if !push.tags.contains(tag) {
+            push.tags.push(tag.clone());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn push(job: Option<&str>) -> PushCandidate {
+        PushCandidate {
+            candidate: CandidateBody {
+                first_name: "Ada".into(),
+                last_name: "Lovelace".into(),
+                emails: vec!["ada@example.com".into()],
+                phones: Vec::new(),
+                custom_fields: Default::default(),
+                location: None,
+                company: None,
+                title: None,
+                links: Vec::new(),
+            },
+            job_id: job.map(str::to_string),
+            stage_id: None,
+            source: None,
+            answers: Vec::new(),
+            cv: None,
+            note: None,
+            tags: vec!["mine".into()],
+            validated_cv: None,
+        }
+    }
+
+    #[test]
+    fn push_defaults_fill_only_what_the_push_left_out() {
+        let mapping = StageMapping { stages: [("Sourced".to_string(), "st-2".to_string())].into() };
+        let defaults = PushDefaults {
+            initial_stage: Some(StageRef::Mapped("sourced".into())),
+            source: Some("AI sourcer".into()),
+            tags: vec!["via-host".into(), "mine".into()],
+        };
+        let mut with_job = push(Some("job-1"));
+        apply_push_defaults(&mut with_job, &defaults, Some(&mapping)).expect("applies");
+        assert_eq!(with_job.stage_id.as_deref(), Some("st-2"));
+        assert_eq!(with_job.source.as_deref(), Some("AI sourcer"));
+        assert_eq!(with_job.tags, vec!["mine".to_string(), "via-host".to_string()]);
+
+        let mut own = push(Some("job-1"));
+        own.stage_id = Some("st-4".into());
+        own.source = Some("Referral".into());
+        apply_push_defaults(&mut own, &defaults, Some(&mapping)).expect("applies");
+        assert_eq!(
+            (own.stage_id.as_deref(), own.source.as_deref()),
+            (Some("st-4"), Some("Referral"))
+        );
+
+        let mut no_job = push(None);
+        apply_push_defaults(&mut no_job, &defaults, None).expect("no stage without a job");
+        assert_eq!(no_job.stage_id, None);
+
+        let error = apply_push_defaults(&mut push(Some("job-1")), &defaults, None)
+            .expect_err("an unmapped default stage");
+        assert!(error.to_string().contains("\"sourced\""), "{error}");
+    }
 }

@@ -26,6 +26,7 @@ pub enum StorageError {
 #[derive(Debug, Clone, Default)]
 pub struct OrderFilter {
     pub tenant_id: Option<String>,
+    pub automation_id: Option<String>,
     pub connection_id: Option<String>,
     pub application_id: Option<String>,
     pub state: Option<OrderState>,
@@ -36,6 +37,7 @@ pub struct OrderFilter {
 impl OrderFilter {
     pub fn admits(&self, order: &Order) -> bool {
         self.tenant_id.as_ref().is_none_or(|t| *t == order.tenant_id)
+            && self.automation_id.as_ref().is_none_or(|a| order.automation_id.as_ref() == Some(a))
             && self.connection_id.as_ref().is_none_or(|c| *c == order.connection_id)
             && self.application_id.as_ref().is_none_or(|a| *a == order.application_id)
             && self.state.is_none_or(|s| s == order.state)

@@ -3,7 +3,9 @@
 //! contradiction names every rule involved. The API answers 422 with the issues as fields.
 
 use super::document::{check_path, sections};
-use super::model::{Action, AutomationInput, JobFilter, Scope, StageMapping, StageRef, Trigger};
+use super::model::{
+    Action, AutomationInput, JobFilter, PushDefaults, Scope, StageMapping, StageRef, Trigger,
+};
 use super::{contradictions, template};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -14,6 +16,8 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_ACTIONS: usize = 20;
 /// Longest expiry of an assessment order (days).
 pub const MAX_EXPIRY_DAYS: u32 = 365;
+/// Most stages one connection's mapping names.
+pub const MAX_MAPPED_STAGES: usize = 200;
 
 /// One problem of an input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -113,6 +117,75 @@ pub fn validate(input: &AutomationInput, context: &SaveContext) -> Result<(), In
         ));
     }
     if issues.is_empty() { Ok(()) } else { Err(InvalidAutomation { issues }) }
+}
+
+/// Checks a connection's stage mapping: names and ids given, names unique without case
+/// (they are looked up without case), a bounded number of names.
+pub fn check_stage_mapping(mapping: &StageMapping) -> Vec<Issue> {
+    let mut issues = Vec::new();
+    if mapping.stages.len() > MAX_MAPPED_STAGES {
+        issues.push(Issue::new(
+            "stages",
+            format!("{} stages; the limit is {MAX_MAPPED_STAGES}", mapping.stages.len()),
+        ));
+    }
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for (name, stage_id) in &mapping.stages {
+        let at = format!("stages.{name}");
+        let folded = name.trim().to_lowercase();
+        if folded.is_empty() {
+            issues.push(Issue::new(&at, "give the stage a name"));
+        } else if name.chars().count() > MAX_NAME_CHARS {
+            issues.push(Issue::new(&at, format!("names are at most {MAX_NAME_CHARS} characters")));
+        }
+        if stage_id.trim().is_empty() {
+            issues.push(Issue::new(&at, "give the ATS stage id this name stands for"));
+        }
+        match seen.get(&folded) {
+            Some(other) if !folded.is_empty() => {
+                let mut issue = Issue::new(
+                    &at,
+                    format!(
+                        "names compare without case: \"{name}\" and \"{other}\" are one name; keep one"
+                    ),
+                );
+                issue.related.push(format!("stages.{other}"));
+                issues.push(issue);
+            }
+            _ => {
+                seen.insert(folded, name);
+            }
+        }
+    }
+    issues
+}
+
+/// Checks a connection's push defaults against its stage mapping.
+pub fn check_push_defaults(defaults: &PushDefaults, mapping: Option<&StageMapping>) -> Vec<Issue> {
+    let mut issues = Vec::new();
+    match &defaults.initial_stage {
+        Some(StageRef::StageId(id)) if id.trim().is_empty() => {
+            issues.push(Issue::new("initial_stage", "give an ATS stage id, or leave it out"));
+        }
+        Some(StageRef::Mapped(name)) if mapping.and_then(|m| m.stage_id(name)).is_none() => {
+            issues.push(Issue::new(
+                "initial_stage",
+                format!(
+                    "the connection maps no stage \"{name}\"; add it to its stage mapping first"
+                ),
+            ));
+        }
+        _ => {}
+    }
+    if defaults.source.as_ref().is_some_and(|s| s.trim().is_empty()) {
+        issues.push(Issue::new("source", "leave it out, or write the source"));
+    }
+    for (i, tag) in defaults.tags.iter().enumerate() {
+        if tag.trim().is_empty() {
+            issues.push(Issue::new(&format!("tags[{i}]"), "remove the empty tag"));
+        }
+    }
+    issues
 }
 
 fn check_stage(
@@ -301,6 +374,34 @@ mod tests {
             Ok(()) => Vec::new(),
             Err(e) => e.issues.into_iter().map(|i| i.field).collect(),
         }
+    }
+
+    #[test]
+    fn stage_mappings_and_push_defaults_are_checked() {
+        let mapping: StageMapping = serde_json::from_value(
+            json!({"stages": {"Assessment": "st-3", "assessment": "st-4", " ": "st-1", "Review": ""}}),
+        )
+        .expect("mapping");
+        let issues = check_stage_mapping(&mapping);
+        let fields: Vec<&str> = issues.iter().map(|i| i.field.as_str()).collect();
+        assert_eq!(fields, vec!["stages. ", "stages.Review", "stages.assessment"], "{issues:?}");
+        assert_eq!(issues[2].related, vec!["stages.Assessment".to_string()]);
+        assert!(check_stage_mapping(&context().mappings["conn_1"]).is_empty());
+
+        let defaults: PushDefaults = serde_json::from_value(
+            json!({"initial_stage": {"mapped": "Hired"}, "source": " ", "tags": ["ok", ""]}),
+        )
+        .expect("defaults");
+        let fields: Vec<String> = check_push_defaults(&defaults, context().mappings.get("conn_1"))
+            .into_iter()
+            .map(|i| i.field)
+            .collect();
+        assert_eq!(fields, vec!["initial_stage", "source", "tags[1]"]);
+        let mapped = PushDefaults {
+            initial_stage: Some(StageRef::Mapped("review".into())),
+            ..PushDefaults::default()
+        };
+        assert!(check_push_defaults(&mapped, context().mappings.get("conn_1")).is_empty());
     }
 
     #[test]

@@ -60,6 +60,13 @@ base_delay = 30000               # milliseconds
 max_delay = 7200000
 timeout = 20000
 allow_private_networks = false
+
+[automations]
+tick_ms = 1000                   # the engine's round when nothing wakes it (new events do)
+max_attempts = 8                 # attempts of a failing action (transient, rate limited) before its firing fails
+retry_base_ms = 30000            # delay before the second attempt; doubles with each further one
+retry_max_ms = 3600000
+paused_wait_ms = 300000          # how often a firing on a paused connection looks again
 ";
 
 #[derive(Debug, Default, Deserialize)]
@@ -76,6 +83,48 @@ pub struct FileConfig {
     pub limits: LimitsSection,
     pub webhooks: Option<DeliveryPolicy>,
     pub sync: Option<crate::sync::SyncConfig>,
+    #[serde(default)]
+    pub automations: AutomationsSection,
+}
+
+/// `[automations]`: how the automation engine runs and retries.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutomationsSection {
+    pub tick_ms: Option<u64>,
+    pub max_attempts: Option<u32>,
+    pub retry_base_ms: Option<u64>,
+    pub retry_max_ms: Option<u64>,
+    pub paused_wait_ms: Option<u64>,
+}
+
+impl AutomationsSection {
+    /// The engine's options: the file's values over the defaults; zero is an error naming
+    /// the key.
+    pub fn options(&self) -> Result<crate::app::AutomationOptions, ConfigError> {
+        let defaults = crate::app::AutomationOptions::default();
+        let positive = |key: &str, value: Option<u64>| match value {
+            Some(0) => Err(ConfigError::Value {
+                key: format!("automations.{key}"),
+                message: "must be at least 1".into(),
+            }),
+            other => Ok(other),
+        };
+        let ms = |key: &str, value: Option<u64>, default: Duration| {
+            positive(key, value).map(|v| v.map_or(default, Duration::from_millis))
+        };
+        let retry = &defaults.retry;
+        Ok(crate::app::AutomationOptions {
+            tick: ms("tick_ms", self.tick_ms, defaults.tick)?,
+            retry: crate::automations::engine::RetryPolicy {
+                max_attempts: positive("max_attempts", self.max_attempts.map(u64::from))?
+                    .map_or(retry.max_attempts, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+                base_delay: ms("retry_base_ms", self.retry_base_ms, retry.base_delay)?,
+                max_delay: ms("retry_max_ms", self.retry_max_ms, retry.max_delay)?,
+                paused_wait: ms("paused_wait_ms", self.paused_wait_ms, retry.paused_wait)?,
+            },
+        })
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -296,6 +345,12 @@ mod tests {
         let config = FileConfig::parse(example).expect("the documented example parses");
         assert_eq!(config.poll_ms, Some(500));
         assert_eq!(config.sync.map(|s| s.page_size), Some(100));
+        let automations = config.automations.options().expect("valid");
+        assert_eq!(automations.tick, Duration::from_secs(1));
+        assert_eq!(automations.retry.max_attempts, 8);
+        let zero = FileConfig::parse("[automations]\nmax_attempts = 0\n").expect("parses");
+        let error = zero.automations.options().expect_err("zero is refused").to_string();
+        assert!(error.contains("automations.max_attempts"), "{error}");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The `ats-host` command line (clap): `serve`; for connector authors `connector
 //! inspect|call`; for operators the API clients `connector list|upload|rollback`,
-//! `tenant`, `key`, `connection`, `sync now`, `runs`, `events tail`, `webhook`; and
-//! `sandbox-ats`.
+//! `tenant`, `key`, `connection`, `sync now`, `runs`, `events tail`, `webhook`,
+//! `automation`, `order`; and `sandbox-ats`.
 
+mod automation;
 mod client;
 pub mod config;
 pub mod connector;
@@ -102,6 +103,21 @@ pub enum Command {
         #[command(flatten)]
         api: client::ApiArgs,
     },
+    /// Automations of a running host: list, create from a JSON file, enable (with
+    /// backfill), disable, dry run, and their firings.
+    Automation {
+        #[command(subcommand)]
+        command: automation::AutomationCommand,
+        #[command(flatten)]
+        api: client::ApiArgs,
+    },
+    /// Assessment orders of a running host.
+    Order {
+        #[command(subcommand)]
+        command: automation::OrderCommand,
+        #[command(flatten)]
+        api: client::ApiArgs,
+    },
     /// Run only the sandbox ATS (the REST API the example connector talks to).
     SandboxAts {
         /// Address to listen on.
@@ -184,6 +200,12 @@ pub async fn execute(command: Command) -> anyhow::Result<()> {
             }
             Command::Webhook { command, api } => {
                 ops::webhook(&client::Client::new(&api)?, command).await
+            }
+            Command::Automation { command, api } => {
+                automation::automation(&client::Client::new(&api)?, command).await
+            }
+            Command::Order { command, api } => {
+                automation::order(&client::Client::new(&api)?, command).await
             }
             Command::SandboxAts { listen, api_key } => {
                 let (addr, _handle) = crate::sandbox_ats::start(listen, &api_key).await?;

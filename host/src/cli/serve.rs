@@ -99,7 +99,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Stopped> {
     };
     let mut webhooks = file.webhooks.unwrap_or_default();
     webhooks.allow_private_networks |= args.webhooks_allow_private_networks || demo_on;
-    let host = Host::start(
+    let automations = file.automations.options()?;
+    let host = Host::start_with_automations(
         limits,
         HostOptions {
             data_dir: data_dir.clone(),
@@ -110,6 +111,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Stopped> {
             webhooks,
             run_scheduler: false,
         },
+        automations,
     )
     .await?;
     tracing::info!(allocator = ?host.state.runtime.allocator(), data_dir = %data_dir.display(), "host ready");

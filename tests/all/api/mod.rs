@@ -1,6 +1,7 @@
 //! The HTTP API end to end: routes and errors, API keys and tenancy, connector upload,
-//! outbound webhooks.
+//! outbound webhooks, automations.
 
+mod automations;
 mod budgets;
 mod carerix_over_http;
 mod connectors;

@@ -337,6 +337,133 @@ async fn real_answers_match_the_schemas_the_document_declares() {
     assert!(events["data"].as_array().is_some_and(|e| !e.is_empty()), "{events}");
     api.check("GET", "/v1/events", status, &events);
 
+    // Automations: a stage mapping, push defaults, automations (listed, duplicated,
+    // enabled, disabled, dry run), an order with progress, result and review, a result
+    // without an order, the firings they made, and an invalid automation.
+    let path_of = |tail: &str| format!("/v1/connections/{id}/{tail}");
+    let (status, mapping) = send(
+        as_tenant(Method::PUT, &path_of("stage-mappings"))
+            .json(&json!({"stages": {"Assessment": "stage-3"}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{mapping}");
+    api.check("PUT", "/v1/connections/{id}/stage-mappings", status, &mapping);
+    let (status, mapping) = send(as_tenant(Method::GET, &path_of("stage-mappings"))).await;
+    api.check("GET", "/v1/connections/{id}/stage-mappings", status, &mapping);
+    let (status, defaults) = send(
+        as_tenant(Method::PUT, &path_of("push-defaults"))
+            .json(&json!({"initial_stage": {"mapped": "Assessment"}, "source": "AI sourcer"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{defaults}");
+    api.check("PUT", "/v1/connections/{id}/push-defaults", status, &defaults);
+    let (status, defaults) = send(as_tenant(Method::GET, &path_of("push-defaults"))).await;
+    api.check("GET", "/v1/connections/{id}/push-defaults", status, &defaults);
+    let (status, write_back) = send(as_tenant(Method::POST, "/v1/automations").json(&json!({
+        "name": "Write back", "enabled": true, "scope": {"kind": "connection", "connection_id": id},
+        "trigger": {"type": "result-submitted"},
+        "conditions": {"all": [{"path": "result.score", "type": "number", "op": "gte", "value": 50}]},
+        "actions": [{"type": "add-note", "template": "Score {{result.score}}"}, {"type": "tag-by-score", "bands": [{"min": 80, "tag": "top"}]}],
+    })))
+    .await;
+    assert_eq!(status, 201, "{write_back}");
+    api.check("POST", "/v1/automations", status, &write_back);
+    let automation = write_back["id"].as_str().expect("id").to_string();
+    let (status, invite) = send(as_tenant(Method::POST, "/v1/automations").json(&json!({
+        "name": "Invite", "scope": {"kind": "connection", "connection_id": id},
+        "trigger": {"type": "stage-entered", "stage": {"mapped": "Assessment"}},
+        "actions": [{"type": "send-invite"}, {"type": "add-note", "template": "Invited {{candidate.full_name}}"}],
+    })))
+    .await;
+    assert_eq!(status, 201, "{invite}");
+    let invite = invite["id"].as_str().expect("id").to_string();
+    let (status, dry) =
+        send(as_tenant(Method::POST, &format!("/v1/automations/{invite}/dry-run"))).await;
+    assert!(dry["firings"].as_array().is_some_and(|f| !f.is_empty()), "{dry}");
+    api.check("POST", "/v1/automations/{id}/dry-run", status, &dry);
+    let (status, automations) = send(as_tenant(Method::GET, "/v1/automations")).await;
+    api.check("GET", "/v1/automations", status, &automations);
+    let (status, shown) =
+        send(as_tenant(Method::GET, &format!("/v1/automations/{automation}"))).await;
+    api.check("GET", "/v1/automations/{id}", status, &shown);
+    let (status, copy) =
+        send(as_tenant(Method::POST, &format!("/v1/automations/{invite}/duplicate"))).await;
+    api.check("POST", "/v1/automations/{id}/duplicate", status, &copy);
+    let copy = copy["id"].as_str().expect("id").to_string();
+    let (status, enabled) =
+        send(as_tenant(Method::POST, &format!("/v1/automations/{copy}/enable"))).await;
+    assert_eq!(status, 200, "{enabled}");
+    api.check("POST", "/v1/automations/{id}/enable", status, &enabled);
+    let (status, disabled) =
+        send(as_tenant(Method::POST, &format!("/v1/automations/{copy}/disable"))).await;
+    api.check("POST", "/v1/automations/{id}/disable", status, &disabled);
+    let (status, order) = send(as_tenant(Method::POST, "/v1/orders").json(
+        &json!({"connection_id": id, "application_id": application, "package_id": "coding-test"}),
+    ))
+    .await;
+    assert_eq!(status, 201, "{order}");
+    api.check("POST", "/v1/orders", status, &order);
+    let order = order["id"].as_str().expect("id").to_string();
+    let (status, progressed) = send(
+        as_tenant(Method::POST, &format!("/v1/orders/{order}/progress"))
+            .json(&json!({"state": "started", "note": "opened the test"})),
+    )
+    .await;
+    api.check("POST", "/v1/orders/{id}/progress", status, &progressed);
+    let result = json!({"score": 86, "max_score": 100, "link": "https://assess.example/r/1",
+                        "attributes": {"qualified": true}});
+    let (status, posted) =
+        send(as_tenant(Method::POST, &format!("/v1/orders/{order}/result")).json(&result)).await;
+    assert_eq!(status, 201, "{posted}");
+    api.check("POST", "/v1/orders/{id}/result", status, &posted);
+    let (status, again) =
+        send(as_tenant(Method::POST, &format!("/v1/orders/{order}/result")).json(&result)).await;
+    assert_eq!(status, 200, "{again}");
+    api.check("POST", "/v1/orders/{id}/result", status, &again);
+    let (status, reviewed) = send(
+        as_tenant(Method::POST, &format!("/v1/orders/{order}/reviews"))
+            .json(&json!({"id": "rev-1", "kind": "comment", "comment": "Convincing"})),
+    )
+    .await;
+    api.check("POST", "/v1/orders/{id}/reviews", status, &reviewed);
+    let (status, direct) = send(as_tenant(Method::POST, &path_of("results")).json(
+        &json!({"application_id": application, "package_id": "interview", "result": result}),
+    ))
+    .await;
+    assert_eq!(status, 201, "{direct}");
+    api.check("POST", "/v1/connections/{id}/results", status, &direct);
+    let (status, orders) = send(as_tenant(Method::GET, "/v1/orders")).await;
+    api.check("GET", "/v1/orders", status, &orders);
+    let (status, shown) = send(as_tenant(Method::GET, &format!("/v1/orders/{order}"))).await;
+    api.check("GET", "/v1/orders/{id}", status, &shown);
+    let mut firings = Value::Null;
+    for _ in 0..500 {
+        let (_, page) =
+            send(as_tenant(Method::GET, &format!("/v1/firings?automation_id={automation}"))).await;
+        let all = page["data"].as_array().cloned().unwrap_or_default();
+        firings = page;
+        if all.len() == 2 && all.iter().all(|f| f["status"] != "pending") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    api.check("GET", "/v1/firings", 200, &firings);
+    let firing = firings["data"][0]["id"].as_str().expect("a firing").to_string();
+    let (status, shown) = send(as_tenant(Method::GET, &format!("/v1/firings/{firing}"))).await;
+    assert_eq!(status, 200, "{shown}");
+    api.check("GET", "/v1/firings/{id}", status, &shown);
+    let (status, invalid) = send(as_tenant(Method::POST, "/v1/automations").json(&json!({
+        "name": "Never", "scope": {"kind": "all"}, "trigger": {"type": "result-submitted"},
+        "conditions": {"all": [
+            {"path": "result.attributes.qualified", "type": "boolean", "op": "is-true"},
+            {"path": "result.attributes.qualified", "type": "boolean", "op": "is-false"}
+        ]},
+        "actions": [{"type": "add-tag", "tag": "never"}],
+    })))
+    .await;
+    assert_eq!(status, 422, "{invalid}");
+    api.check("POST", "/v1/automations", status, &invalid);
+
     // Webhook subscriptions.
     let (status, subscribed) = send(
         as_tenant(Method::POST, "/v1/webhooks")

@@ -1,0 +1,442 @@
+//! `/v1/automations`: a tenant's automations (create, read, replace, delete, duplicate,
+//! enable with an optional backfill, disable, dry run).
+//!
+//! The domain (`crate::automations`) decides; this module maps its types onto routes and
+//! its typed errors onto problems: an invalid automation is 422 naming every issue (a
+//! contradiction names the conditions involved in `related`), and another tenant's
+//! automation is 404 like a missing one.
+
+use super::AppState;
+use super::auth::Caller;
+use super::openapi::{Access, Routes};
+use super::problem::{Body, FieldProblem, Problem, from_value, optional_json};
+use super::schemas::{Page, page_after};
+use crate::automations::matching::DryRunFiring;
+use crate::automations::validate::{
+    InvalidAutomation, Issue, MAX_NAME_CHARS, SaveContext, validate,
+};
+use crate::automations::{Action, Automation, AutomationInput, Scope, Trigger};
+use crate::ids::new_id;
+use crate::time::now_ms;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+pub fn routes(routes: Routes<AppState>) -> Routes<AppState> {
+    routes
+        .add("GET", "/v1/automations", "automations", Access::AnyKey, "List automations (a tenant key sees its own); connection_id: those watching that connection; enabled: true or false; page with cursor", None, get(list))
+        .query(&["connection_id", "enabled", "cursor", "limit"])
+        .replies::<Page<Automation>>(200)
+        .add("POST", "/v1/automations", "automations", Access::AnyKey, "Create an automation: one trigger, typed conditions, ordered actions; a contradiction or a field the trigger lacks is refused with 422 naming the fields", Some(example()), post(create))
+        .accepts::<CreateAutomationBody>().replies::<Automation>(201)
+        .add("GET", "/v1/automations/{id}", "automations", Access::AnyKey, "One automation", None, get(show))
+        .replies::<Automation>(200)
+        .add("PUT", "/v1/automations/{id}", "automations", Access::AnyKey, "Replace an automation (checked like a new one); enabling it here backfills if its `backfill` is set", Some(without_tenant(example())), axum::routing::put(replace))
+        .accepts::<AutomationInput>().replies::<Automation>(200)
+        .add("DELETE", "/v1/automations/{id}", "automations", Access::AnyKey, "Delete an automation; what its pending firings have left is skipped", None, axum::routing::delete(remove))
+        .replies_empty(204)
+        .add("POST", "/v1/automations/{id}/duplicate", "automations", Access::AnyKey, "Copy an automation under a new id (disabled), e.g. to change only its jobs", Some(json!({"name": "Invite on Assessment (job 7)"})), post(duplicate))
+        .accepts_optional::<DuplicateBody>().replies::<Automation>(201)
+        .add("POST", "/v1/automations/{id}/enable", "automations", Access::AnyKey, "Enable an automation: it fires for events from now on; backfill: also for every application now in its trigger stage", Some(json!({"backfill": true})), post(enable))
+        .accepts_optional::<EnableBody>().replies::<Enabled>(200)
+        .add("POST", "/v1/automations/{id}/disable", "automations", Access::AnyKey, "Disable an automation: it fires nothing, what its pending firings have left is skipped", None, post(disable))
+        .replies::<Automation>(200)
+        .add("POST", "/v1/automations/{id}/dry-run", "automations", Access::AnyKey, "Which current applications the automation would fire for and what each action would do (rendered notes, resolved stages), writing nothing", None, post(dry_run))
+        .query(&["limit"])
+        .replies::<DryRun>(200)
+}
+
+fn example() -> Value {
+    json!({
+        "tenant_id": "acme",
+        "name": "Invite on Assessment",
+        "scope": {"kind": "connection", "connection_id": "conn_1"},
+        "jobs": {"kind": "any"},
+        "enabled": true,
+        "trigger": {"type": "stage-entered", "stage": {"mapped": "Assessment"}},
+        "conditions": {"all": [{"path": "candidate.email", "type": "string", "op": "not-empty"}]},
+        "actions": [{"type": "send-invite", "package_id": "coding-test"}, {"type": "add-tag", "tag": "invited"}],
+    })
+}
+
+fn without_tenant(mut body: Value) -> Value {
+    if let Some(map) = body.as_object_mut() {
+        map.remove("tenant_id");
+    }
+    body
+}
+
+/// `POST /v1/automations`: an automation, and whose it is.
+#[derive(JsonSchema)]
+#[allow(dead_code, reason = "a schema only: the body is read as `tenant_id` + `AutomationInput`")]
+struct CreateAutomationBody {
+    /// Required with the operator key; a tenant key creates automations of its own tenant.
+    tenant_id: Option<String>,
+    #[serde(flatten)]
+    automation: AutomationInput,
+}
+
+#[derive(Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct DuplicateBody {
+    /// The copy's name; "… (copy)" when left out.
+    name: Option<String>,
+}
+
+#[derive(Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct EnableBody {
+    /// Fire for every application now in the trigger stage (stage-entered triggers);
+    /// the automation's own `backfill` when left out.
+    backfill: Option<bool>,
+}
+
+/// An enabled automation and how many firings its backfill queued.
+#[derive(Serialize, JsonSchema)]
+struct Enabled {
+    #[serde(flatten)]
+    automation: Automation,
+    backfill_firings: usize,
+}
+
+/// What an automation would do now.
+#[derive(Serialize, JsonSchema)]
+struct DryRun {
+    automation_id: String,
+    /// Each application it would fire for, with what each action would do.
+    firings: Vec<DryRunFiring>,
+    /// Why the dry run looked at no applications, when it did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    connection_id: Option<String>,
+    enabled: Option<bool>,
+    cursor: Option<String>,
+    limit: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DryRunQuery {
+    limit: Option<usize>,
+}
+
+/// The tenant a create is for: a tenant key's own, or the one an operator key names.
+fn owner(state: &AppState, caller: &Caller, asked: Option<String>) -> Result<String, Problem> {
+    match (caller, asked) {
+        (Caller::Tenant { tenant_id }, None) => Ok(tenant_id.clone()),
+        (Caller::Tenant { tenant_id }, Some(asked)) if *tenant_id == asked => Ok(asked),
+        (Caller::Tenant { .. }, Some(_)) => Err(Problem::invalid(
+            "tenant_id",
+            "a tenant key acts for its own tenant; leave tenant_id out",
+        )),
+        (Caller::Operator, None) => {
+            Err(Problem::invalid("tenant_id", "required with the operator key: whose is it?"))
+        }
+        (Caller::Operator, Some(asked)) => match state.store.tenant(&asked) {
+            Ok(Some(_)) => Ok(asked),
+            Ok(None) => Err(Problem::invalid(
+                "tenant_id",
+                format!("no tenant `{asked}`; create it with POST /v1/tenants"),
+            )),
+            Err(error) => Err(Problem::internal(error)),
+        },
+    }
+}
+
+/// Problems with each field of a request, as one 422 (`related`: other fields involved).
+pub(super) fn issues_problem(title: &str, detail: String, issues: Vec<Issue>) -> Problem {
+    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, title, detail).with_fields(
+        issues
+            .into_iter()
+            .map(|issue| FieldProblem {
+                field: issue.field,
+                problem: issue.problem,
+                related: issue.related,
+            })
+            .collect(),
+    )
+}
+
+fn invalid_automation(error: InvalidAutomation) -> Problem {
+    issues_problem("invalid automation", error.to_string(), error.issues)
+}
+
+/// Checks an automation of `tenant_id` before it is saved: the domain's checks with the
+/// tenant's stage mappings, and that every connection it names is the tenant's.
+fn check_input(state: &AppState, tenant_id: &str, input: &AutomationInput) -> Result<(), Problem> {
+    let connections = state.store.connections(Some(tenant_id)).map_err(Problem::internal)?;
+    let store = &*state.automations.automations;
+    let mut mappings = BTreeMap::new();
+    for connection in &connections {
+        if let Some(mapping) = store.stage_mapping(&connection.id).map_err(Problem::internal)? {
+            mappings.insert(connection.id.clone(), mapping);
+        }
+    }
+    let mut issues = match validate(input, &SaveContext { mappings }) {
+        Ok(()) => Vec::new(),
+        Err(invalid) => invalid.issues,
+    };
+    let unknown = |id: &str| !id.trim().is_empty() && !connections.iter().any(|c| c.id == id);
+    let no_such = |id: &str| format!("tenant `{tenant_id}` has no connection `{id}`");
+    if let Scope::Connection { connection_id } = &input.scope
+        && unknown(connection_id)
+    {
+        issues.push(Issue::new("scope.connection_id", no_such(connection_id)));
+    }
+    for (i, action) in input.actions.iter().enumerate() {
+        if let Action::PushToConnection { connection_id, .. } = action
+            && unknown(connection_id)
+        {
+            issues.push(Issue::new(&format!("actions[{i}].connection_id"), no_such(connection_id)));
+        }
+    }
+    if issues.is_empty() { Ok(()) } else { Err(invalid_automation(InvalidAutomation { issues })) }
+}
+
+/// The automation if the caller may see it; 404 otherwise (ids do not leak).
+fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<Automation, Problem> {
+    match state.automations.automations.automation(id) {
+        Ok(Some(a)) if caller.can_see(&a.tenant_id) => Ok(a),
+        Ok(_) => Err(Problem::not_found("automation", id)),
+        Err(error) => Err(Problem::internal(error)),
+    }
+}
+
+fn save(state: &AppState, automation: &Automation) -> Result<(), Problem> {
+    state.automations.automations.put_automation(automation).map_err(Problem::internal)
+}
+
+/// Fires the automation for every application now in its trigger stage; returns how many
+/// firings that queued (an application fired for before is not fired for again).
+fn backfill(state: &AppState, automation: &Automation) -> Result<usize, Problem> {
+    let fired =
+        state.automations.matcher().backfill(automation, now_ms()).map_err(Problem::internal)?;
+    state.automations.wake();
+    Ok(fired.len())
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let mut all = match state.automations.automations.automations(caller.tenant()) {
+        Ok(all) => all,
+        Err(error) => return Problem::internal(error).into_response(),
+    };
+    all.retain(|a| {
+        query.connection_id.as_deref().is_none_or(|c| a.scope.covers(c))
+            && query.enabled.is_none_or(|enabled| a.enabled == enabled)
+    });
+    let key = |a: &Automation| (a.created_at, a.id.clone());
+    match page_after(all, query.cursor.as_deref(), query.limit, key, false) {
+        Ok(page) => Json(page).into_response(),
+        Err(problem) => problem.into_response(),
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(mut body): Body<Map<String, Value>>,
+) -> Response {
+    let asked = match body.remove("tenant_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(tenant)) => Some(tenant),
+        Some(_) => return Problem::invalid("tenant_id", "a tenant id (a string)").into_response(),
+    };
+    let tenant_id = match owner(&state, &caller, asked) {
+        Ok(tenant) => tenant,
+        Err(problem) => return problem.into_response(),
+    };
+    let input: AutomationInput = match from_value(Value::Object(body)) {
+        Ok(input) => input,
+        Err(problem) => return problem.into_response(),
+    };
+    if let Err(problem) = check_input(&state, &tenant_id, &input) {
+        return problem.into_response();
+    }
+    let automation = Automation::create(new_id("aut"), tenant_id, input, now_ms());
+    if let Err(problem) = save(&state, &automation) {
+        return problem.into_response();
+    }
+    if automation.enabled
+        && automation.backfill
+        && let Err(problem) = backfill(&state, &automation)
+    {
+        return problem.into_response();
+    }
+    tracing::info!(automation = %automation.id, tenant = %automation.tenant_id, trigger = automation.trigger.name(), "automation created");
+    (StatusCode::CREATED, Json(automation)).into_response()
+}
+
+async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
+    match visible(&state, &caller, &id) {
+        Ok(automation) => Json(automation).into_response(),
+        Err(problem) => problem.into_response(),
+    }
+}
+
+async fn replace(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(input): Body<AutomationInput>,
+) -> Response {
+    let mut automation = match visible(&state, &caller, &id) {
+        Ok(a) => a,
+        Err(problem) => return problem.into_response(),
+    };
+    if let Err(problem) = check_input(&state, &automation.tenant_id, &input) {
+        return problem.into_response();
+    }
+    let was_enabled = automation.enabled;
+    automation.replace(input, now_ms());
+    if let Err(problem) = save(&state, &automation) {
+        return problem.into_response();
+    }
+    if !was_enabled
+        && automation.enabled
+        && automation.backfill
+        && let Err(problem) = backfill(&state, &automation)
+    {
+        return problem.into_response();
+    }
+    Json(automation).into_response()
+}
+
+async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
+    if let Err(problem) = visible(&state, &caller, &id) {
+        return problem.into_response();
+    }
+    match state.automations.automations.delete_automation(&id) {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => Problem::internal(error).into_response(),
+    }
+}
+
+async fn duplicate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let automation = match visible(&state, &caller, &id) {
+        Ok(a) => a,
+        Err(problem) => return problem.into_response(),
+    };
+    let body: DuplicateBody = match optional_json(&body) {
+        Ok(body) => body,
+        Err(problem) => return problem.into_response(),
+    };
+    if let Some(name) = &body.name
+        && (name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS)
+    {
+        return Problem::invalid(
+            "name",
+            format!("1 to {MAX_NAME_CHARS} characters, or leave it out"),
+        )
+        .into_response();
+    }
+    let copy = automation.duplicate(new_id("aut"), body.name, now_ms());
+    match save(&state, &copy) {
+        Ok(()) => (StatusCode::CREATED, Json(copy)).into_response(),
+        Err(problem) => problem.into_response(),
+    }
+}
+
+async fn enable(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let mut automation = match visible(&state, &caller, &id) {
+        Ok(a) => a,
+        Err(problem) => return problem.into_response(),
+    };
+    let body: EnableBody = match optional_json(&body) {
+        Ok(body) => body,
+        Err(problem) => return problem.into_response(),
+    };
+    let stage_trigger = matches!(automation.trigger, Trigger::StageEntered { .. });
+    if body.backfill == Some(true) && !stage_trigger {
+        return Problem::invalid(
+            "backfill",
+            format!(
+                "backfill fires for applications already in the trigger stage: a {} trigger has none",
+                automation.trigger.name()
+            ),
+        )
+        .into_response();
+    }
+    let newly = automation.set_enabled(true, now_ms());
+    if let Err(problem) = save(&state, &automation) {
+        return problem.into_response();
+    }
+    // Asked for now, or the automation's own setting when it was just enabled.
+    let wanted = body.backfill.unwrap_or(newly && automation.backfill && stage_trigger);
+    let backfill_firings = if wanted {
+        match backfill(&state, &automation) {
+            Ok(count) => count,
+            Err(problem) => return problem.into_response(),
+        }
+    } else {
+        0
+    };
+    Json(Enabled { automation, backfill_firings }).into_response()
+}
+
+async fn disable(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    let mut automation = match visible(&state, &caller, &id) {
+        Ok(a) => a,
+        Err(problem) => return problem.into_response(),
+    };
+    automation.set_enabled(false, now_ms());
+    match save(&state, &automation) {
+        Ok(()) => Json(automation).into_response(),
+        Err(problem) => problem.into_response(),
+    }
+}
+
+async fn dry_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(query): Query<DryRunQuery>,
+) -> Response {
+    let automation = match visible(&state, &caller, &id) {
+        Ok(a) => a,
+        Err(problem) => return problem.into_response(),
+    };
+    let limit = query.limit.unwrap_or(50).clamp(1, 500);
+    let firings = match state.automations.matcher().dry_run(&automation, limit, now_ms()) {
+        Ok(firings) => firings,
+        Err(error) => return Problem::internal(error).into_response(),
+    };
+    let looks_at_applications =
+        matches!(automation.trigger, Trigger::StageEntered { .. } | Trigger::ApplicationCreated {});
+    let note = (!looks_at_applications).then(|| {
+        format!(
+            "a {} automation fires on events as they happen; a dry run over the current applications covers stage-entered and application-created triggers",
+            automation.trigger.name()
+        )
+    });
+    Json(DryRun { automation_id: automation.id, firings, note }).into_response()
+}
