@@ -15,5 +15,6 @@ mod optional_parts;
 mod product_reads;
 mod receiver;
 mod requests;
+mod seed_workflows;
 mod through_the_host;
 mod webhooks;

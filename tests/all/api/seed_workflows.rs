@@ -1,0 +1,156 @@
+//! The seed products' workflows end to end through HTTP against the sandbox ATS. Coderbyte:
+//! a candidate entering the mapped "Assessment" stage (seen by an inbound webhook and again
+//! by a poll) is invited once; the posted result (qualified, no cheating) writes a note with
+//! the report link, tags "assessed" and moves the application to the mapped "Review" stage;
+//! `any` and `all` condition groups decide differently on the same result.
+
+use super::end_to_end::{connect, sync_and_wait, wait_run};
+use super::receiver::Receiver;
+use ats_tests::api_host::{ApiHost, send};
+use ats_tests::sync_rig::start_sandbox;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+async fn create(host: &ApiHost, key: &str, body: Value) -> String {
+    let (status, created) =
+        send(host.with_key(key, Method::POST, "/v1/automations").json(&body)).await;
+    assert_eq!(status, 201, "{created}");
+    created["id"].as_str().expect("id").to_string()
+}
+
+/// Waits until automation `id` has `count` firings, none pending; returns them.
+async fn settled(host: &ApiHost, key: &str, id: &str, count: usize) -> Vec<Value> {
+    let mut last = Value::Null;
+    for _ in 0..500 {
+        let (_, page) =
+            send(host.with_key(key, Method::GET, &format!("/v1/firings?automation_id={id}"))).await;
+        let firings = page["data"].as_array().cloned().unwrap_or_default();
+        if firings.len() >= count && firings.iter().all(|f| f["status"] != "pending") {
+            return firings;
+        }
+        last = page;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("expected {count} settled firings of {id}, have: {last:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coderbyte_invites_once_and_writes_the_result_back() {
+    let host = ApiHost::start().await;
+    let (url, sandbox) = start_sandbox().await;
+    let (key, connection) = connect(&host, "coderbyte", &url).await;
+    for kind in ["jobs", "applications"] {
+        assert_eq!(sync_and_wait(&host, &key, &connection, kind).await["state"], "success");
+    }
+    let receiver = Receiver::start().await;
+    let (status, _) = send(
+        host.with_key(&key, Method::POST, "/v1/webhooks")
+            .json(&json!({"url": receiver.url, "event_types": ["automation.invite"]})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, mapped) = send(
+        host.with_key(&key, Method::PUT, &format!("/v1/connections/{connection}/stage-mappings"))
+            .json(&json!({"stages": {"Assessment": "stage-4", "Review": "stage-3"}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{mapped}");
+    let scope = json!({"kind": "connection", "connection_id": connection});
+    let invite = create(
+        &host,
+        &key,
+        json!({"name": "Invite", "enabled": true, "scope": scope,
+               "jobs": {"kind": "listed", "job_ids": ["job-1"]},
+               "trigger": {"type": "stage-entered", "stage": {"mapped": "Assessment"}},
+               "actions": [{"type": "send-invite", "package_id": "coderbyte-js"}]}),
+    )
+    .await;
+    let qualified = json!([
+        {"path": "result.attributes.qualified", "type": "boolean", "op": "is-true"},
+        {"path": "result.attributes.cheating", "type": "boolean", "op": "is-false"}
+    ]);
+    let write_back = create(
+        &host,
+        &key,
+        json!({"name": "Write back", "enabled": true, "scope": scope,
+               "trigger": {"type": "result-submitted"},
+               "conditions": {"all": qualified},
+               "actions": [
+                   {"type": "add-note", "template": "Coderbyte {{result.score}}/{{result.max_score}}: {{result.link}}"},
+                   {"type": "add-tag", "tag": "assessed"},
+                   {"type": "move-to-stage", "stage": {"mapped": "Review"}}
+               ]}),
+    )
+    .await;
+    let either = json!([
+        {"path": "result.attributes.cheating", "type": "boolean", "op": "is-true"},
+        {"path": "result.score", "type": "number", "op": "gt", "value": 80}
+    ]);
+    let any = create(
+        &host,
+        &key,
+        json!({"name": "Any", "enabled": true, "scope": scope,
+               "trigger": {"type": "result-submitted"}, "conditions": {"any": either},
+               "actions": [{"type": "add-tag", "tag": "any-held"}]}),
+    )
+    .await;
+    create(
+        &host,
+        &key,
+        json!({"name": "All", "enabled": true, "scope": scope,
+               "trigger": {"type": "result-submitted"}, "conditions": {"all": either},
+               "actions": [{"type": "add-tag", "tag": "all-held"}]}),
+    )
+    .await;
+
+    // The recruiter moves app-1 (Sanne, job-1) to Assessment; the ATS's webhook and the next
+    // poll both see it: one invite.
+    sandbox.move_application("app-1", "stage-4");
+    let (_, view) =
+        send(host.with_key(&key, Method::GET, &format!("/v1/connections/{connection}"))).await;
+    let path = view["inbound_webhook_path"].as_str().expect("inbound path").to_string();
+    let accepted: Value = host
+        .http
+        .post(host.url(&path))
+        .json(&json!({"event": "application.moved", "id": "app-1"}))
+        .send()
+        .await
+        .expect("post webhook")
+        .json()
+        .await
+        .expect("json");
+    let run_id = accepted["runs"][0]["run_id"].as_str().expect("run id");
+    assert_eq!(wait_run(&host, &key, run_id).await["state"], "success");
+    assert_eq!(sync_and_wait(&host, &key, &connection, "applications").await["state"], "success");
+    let firings = settled(&host, &key, &invite, 1).await;
+    assert_eq!(firings.len(), 1, "{firings:#?}");
+    let invites = receiver.wait_for(1).await;
+    let body: Value = serde_json::from_slice(&invites[0].body).expect("json");
+    assert_eq!(body["data"]["candidate"]["email"], "sanne.devries@example.nl", "{body:#}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.received().len(), 1, "webhook + poll: one invite");
+
+    // Coderbyte posts the result: note with the link, tag, move to Review.
+    let (status, posted) = send(
+        host.with_key(&key, Method::POST, &format!("/v1/connections/{connection}/results")).json(
+            &json!({"application_id": "app-1", "package_id": "coderbyte-js", "result": {
+                "score": 86, "max_score": 100, "link": "https://coderbyte.example/r/42",
+                "attributes": {"qualified": true, "cheating": false}}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{posted}");
+    let done = settled(&host, &key, &write_back, 1).await;
+    assert_eq!(done[0]["status"], "done", "{:#}", done[0]);
+    settled(&host, &key, &any, 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let app = sandbox.applications().into_iter().find(|a| a["id"] == "app-1").expect("app-1");
+    assert_eq!(app["stage_id"], "stage-3", "moved to the mapped Review stage: {app:#}");
+    let note = "Coderbyte 86/100: https://coderbyte.example/r/42";
+    assert_eq!(app["notes"].to_string().matches(note).count(), 1, "{app:#}");
+    let candidate = sandbox.candidates().into_iter().find(|c| c["id"] == "cand-1").expect("cand-1");
+    let tags = candidate["tags"].to_string();
+    assert!(tags.contains("assessed") && tags.contains("any-held"), "{candidate:#}");
+    assert!(!tags.contains("all-held"), "`all` did not hold (no cheating): {candidate:#}");
+}
