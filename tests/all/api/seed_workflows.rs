@@ -154,3 +154,110 @@ async fn coderbyte_invites_once_and_writes_the_result_back() {
     assert!(tags.contains("assessed") && tags.contains("any-held"), "{candidate:#}");
     assert!(!tags.contains("all-held"), "`all` did not hold (no cheating): {candidate:#}");
 }
+
+/// JobMojito: enabling with backfill invites everyone already in the stage, once (enabling
+/// again invites nobody twice); a result of 86 writes score, link, note and report, tags by
+/// score band and moves to the mapped stage; a low result rejects with a synced reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobmojito_backfills_once_and_writes_results_by_band() {
+    let host = ApiHost::start().await;
+    let (url, sandbox) = start_sandbox().await;
+    let (key, connection) = connect(&host, "jobmojito", &url).await;
+    for kind in ["jobs", "applications"] {
+        assert_eq!(sync_and_wait(&host, &key, &connection, kind).await["state"], "success");
+    }
+    let receiver = Receiver::start().await;
+    let (status, _) = send(
+        host.with_key(&key, Method::POST, "/v1/webhooks")
+            .json(&json!({"url": receiver.url, "event_types": ["automation.invite"]})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, _) = send(
+        host.with_key(&key, Method::PUT, &format!("/v1/connections/{connection}/stage-mappings"))
+            .json(&json!({"stages": {"AI interview completed": "stage-4"}})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let scope = json!({"kind": "connection", "connection_id": connection});
+    let invite = create(
+        &host,
+        &key,
+        json!({"name": "Interview everyone in Screening", "scope": scope,
+               "trigger": {"type": "stage-entered", "stage": {"stage_id": "stage-2"}},
+               "actions": [{"type": "send-invite", "package_id": "ai-interview"}]}),
+    )
+    .await;
+    let enable = format!("/v1/automations/{invite}/enable");
+    let (status, enabled) =
+        send(host.with_key(&key, Method::POST, &enable).json(&json!({"backfill": true}))).await;
+    assert_eq!(status, 200, "{enabled}");
+    assert_eq!(enabled["backfill_firings"], 2, "app-2 and app-4 are in Screening: {enabled}");
+    assert_eq!(settled(&host, &key, &invite, 2).await.len(), 2);
+    receiver.wait_for(2).await;
+    let disable = format!("/v1/automations/{invite}/disable");
+    assert_eq!(send(host.with_key(&key, Method::POST, &disable)).await.0, 200);
+    let (status, _) =
+        send(host.with_key(&key, Method::POST, &enable).json(&json!({"backfill": true}))).await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(settled(&host, &key, &invite, 2).await.len(), 2, "no second firing per stay");
+    assert_eq!(receiver.received().len(), 2, "everyone invited once");
+
+    let passed = create(
+        &host,
+        &key,
+        json!({"name": "Write back", "enabled": true, "scope": scope,
+               "trigger": {"type": "result-submitted"},
+               "conditions": {"all": [{"path": "result.score", "type": "number", "op": "gte", "value": 50}]},
+               "actions": [
+                   {"type": "write-result", "modes": {"score_field": true, "link": true, "note": true, "report": true}},
+                   {"type": "tag-by-score", "bands": [{"min": 80, "tag": "top"}, {"min": 50, "tag": "maybe"}]},
+                   {"type": "move-to-stage", "stage": {"mapped": "AI interview completed"}}
+               ]}),
+    )
+    .await;
+    let failed = create(
+        &host,
+        &key,
+        json!({"name": "Reject", "enabled": true, "scope": scope,
+               "trigger": {"type": "result-submitted"},
+               "conditions": {"all": [{"path": "result.score", "type": "number", "op": "lt", "value": 50}]},
+               "actions": [{"type": "reject", "reason_id": "r-2"}]}),
+    )
+    .await;
+    let post = |application: &str, score: u32| {
+        host.with_key(&key, Method::POST, &format!("/v1/connections/{connection}/results")).json(
+            &json!({"application_id": application, "package_id": "ai-interview", "result": {
+                "score": score, "max_score": 100, "link": format!("https://jobmojito.example/{application}"),
+                "report": {"filename": "report.pdf", "content_base64": "JVBERi0xLjQK"}}}),
+        )
+    };
+    assert_eq!(send(post("app-2", 86)).await.0, 201);
+    assert_eq!(send(post("app-4", 30)).await.0, 201);
+    let written = settled(&host, &key, &passed, 1).await;
+    assert_eq!(written.len(), 1, "{written:#?}");
+    assert_eq!(written[0]["status"], "done", "{:#}", written[0]);
+    let rejected = settled(&host, &key, &failed, 1).await;
+    assert_eq!(rejected.len(), 1, "{rejected:#?}");
+    assert_eq!(rejected[0]["status"], "done", "{:#}", rejected[0]);
+
+    let applications = sandbox.applications();
+    let app = |id: &str| applications.iter().find(|a| a["id"] == id).expect("application").clone();
+    let app2 = app("app-2");
+    assert_eq!(app2["result"]["score"], 86.0, "{app2:#}");
+    assert_eq!(app2["stage_id"], "stage-4", "moved to the mapped stage: {app2:#}");
+    let app4 = app("app-4");
+    assert_eq!(
+        (app4["status"].as_str(), app4["rejection_reason_id"].as_str()),
+        (Some("rejected"), Some("r-2")),
+        "{app4:#}"
+    );
+    assert_ne!(app4["stage_id"], "stage-4", "a rejected candidate is not moved: {app4:#}");
+    let candidates = sandbox.candidates();
+    let tags_of = |id: &str| {
+        candidates.iter().find(|c| c["id"] == id).expect("candidate")["tags"].to_string()
+    };
+    assert!(tags_of("cand-2").contains("top") && !tags_of("cand-2").contains("maybe"));
+    assert!(!tags_of("cand-1").contains("top"), "30 is in no band");
+}
