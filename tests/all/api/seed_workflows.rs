@@ -2,7 +2,9 @@
 //! a candidate entering the mapped "Assessment" stage (seen by an inbound webhook and again
 //! by a poll) is invited once; the posted result (qualified, no cheating) writes a note with
 //! the report link, tags "assessed" and moves the application to the mapped "Review" stage;
-//! `any` and `all` condition groups decide differently on the same result.
+//! `any` and `all` condition groups decide differently on the same result. JobMojito:
+//! backfill, score bands, write-result modes, reject with a reason. FactoryFix / Leadline:
+//! a shortlisted candidate pushed to the customer's second ATS.
 
 use super::end_to_end::{connect, sync_and_wait, wait_run};
 use super::receiver::Receiver;
@@ -260,4 +262,76 @@ async fn jobmojito_backfills_once_and_writes_results_by_band() {
     };
     assert!(tags_of("cand-2").contains("top") && !tags_of("cand-2").contains("maybe"));
     assert!(!tags_of("cand-1").contains("top"), "30 is in no band");
+}
+
+/// FactoryFix / Leadline: synced jobs start inactive in the product; a candidate reaching the
+/// mapped "Shortlist" stage of connection A is pushed once to connection B (the customer's
+/// second ATS), with B's default stage and source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn factoryfix_pushes_a_shortlisted_candidate_to_a_second_connection_once() {
+    let host = ApiHost::start().await;
+    let (url, sandbox) = start_sandbox().await;
+    let (second_url, second) = start_sandbox().await;
+    let (key, connection) = connect(&host, "factoryfix", &url).await;
+    let (status, other) = send(host.op(Method::POST, "/v1/connections").json(&json!({
+        "tenant_id": "factoryfix", "connector_id": "sandbox", "name": "Second ATS",
+        "config": {"base-url": second_url}, "secrets": {"api-key": ats_tests::sync_rig::KEY},
+        "allow_private_networks": true,
+    })))
+    .await;
+    assert_eq!(status, 201, "{other}");
+    let other = other["id"].as_str().expect("id").to_string();
+    for kind in ["jobs", "applications"] {
+        assert_eq!(sync_and_wait(&host, &key, &connection, kind).await["state"], "success");
+    }
+    assert_eq!(sync_and_wait(&host, &key, &other, "jobs").await["state"], "success");
+    let (_, active) = send(host.with_key(
+        &key,
+        Method::GET,
+        &format!("/v1/jobs?connection_id={connection}&active=true"),
+    ))
+    .await;
+    assert_eq!(active["data"], json!([]), "jobs start inactive: {active}");
+
+    let put = |path: String, body: Value| host.with_key(&key, Method::PUT, &path).json(&body);
+    let mapping = json!({"stages": {"Shortlist": "stage-3"}});
+    let path = format!("/v1/connections/{connection}/stage-mappings");
+    assert_eq!(send(put(path, mapping)).await.0, 200);
+    let defaults = json!({"initial_stage": {"stage_id": "stage-2"}, "source": "FactoryFix"});
+    assert_eq!(send(put(format!("/v1/connections/{other}/push-defaults"), defaults)).await.0, 200);
+    let sync_rule = create(
+        &host,
+        &key,
+        json!({"name": "Shortlisted → second ATS", "enabled": true,
+               "scope": {"kind": "connection", "connection_id": connection},
+               "trigger": {"type": "stage-entered", "stage": {"mapped": "Shortlist"}},
+               "actions": [{"type": "push-to-connection", "connection_id": other, "job_id": "job-2"}]}),
+    )
+    .await;
+
+    sandbox.move_application("app-1", "stage-3");
+    for _ in 0..2 {
+        assert_eq!(
+            sync_and_wait(&host, &key, &connection, "applications").await["state"],
+            "success"
+        );
+    }
+    let firings = settled(&host, &key, &sync_rule, 1).await;
+    assert_eq!(firings.len(), 1, "{firings:#?}");
+    assert_eq!(firings[0]["status"], "done", "{:#}", firings[0]);
+    let pushed: Vec<Value> = second
+        .candidates()
+        .into_iter()
+        .filter(|c| c.to_string().contains("sanne.devries@example.nl"))
+        .collect();
+    assert_eq!(pushed.len(), 1, "deduplicated onto the second ATS's Sanne: {pushed:#?}");
+    let candidate_id = pushed[0]["id"].clone();
+    let applications: Vec<Value> = second
+        .applications()
+        .into_iter()
+        .filter(|a| a["candidate_id"] == candidate_id && a["job_id"] == "job-2")
+        .collect();
+    assert_eq!(applications.len(), 1, "one application on job-2: {applications:#?}");
+    assert_eq!(applications[0]["stage_id"], "stage-2", "the default stage: {applications:#?}");
+    assert_eq!(applications[0]["source"], "FactoryFix", "the default source: {applications:#?}");
 }
