@@ -4,7 +4,8 @@
 //! the report link, tags "assessed" and moves the application to the mapped "Review" stage;
 //! `any` and `all` condition groups decide differently on the same result. JobMojito:
 //! backfill, score bands, write-result modes, reject with a reason. FactoryFix / Leadline:
-//! a shortlisted candidate pushed to the customer's second ATS.
+//! a shortlisted candidate pushed to the customer's second ATS. Robin: a push with the
+//! connection's defaults and the first message as a note.
 
 use super::end_to_end::{connect, sync_and_wait, wait_run};
 use super::receiver::Receiver;
@@ -334,4 +335,65 @@ async fn factoryfix_pushes_a_shortlisted_candidate_to_a_second_connection_once()
     assert_eq!(applications.len(), 1, "one application on job-2: {applications:#?}");
     assert_eq!(applications[0]["stage_id"], "stage-2", "the default stage: {applications:#?}");
     assert_eq!(applications[0]["source"], "FactoryFix", "the default source: {applications:#?}");
+}
+
+/// Robin: an interested candidate is pushed with the connection's default stage and source
+/// tag, and the first message lands as a note; the push fires a `candidate-pushed`
+/// automation once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn robin_pushes_with_defaults_and_the_first_message_as_a_note() {
+    let host = ApiHost::start().await;
+    let (url, sandbox) = start_sandbox().await;
+    let (key, connection) = connect(&host, "robin", &url).await;
+    assert_eq!(sync_and_wait(&host, &key, &connection, "jobs").await["state"], "success");
+    let put = |path: String, body: Value| host.with_key(&key, Method::PUT, &path).json(&body);
+    let path = format!("/v1/connections/{connection}/stage-mappings");
+    assert_eq!(send(put(path, json!({"stages": {"Sourced": "stage-1"}}))).await.0, 200);
+    let defaults =
+        json!({"initial_stage": {"mapped": "Sourced"}, "source": "Robin AI", "tags": ["robin"]});
+    let path = format!("/v1/connections/{connection}/push-defaults");
+    assert_eq!(send(put(path, defaults)).await.0, 200);
+    let tag_pushed = create(
+        &host,
+        &key,
+        json!({"name": "Tag pushed", "enabled": true, "scope": {"kind": "all"},
+               "trigger": {"type": "candidate-pushed"},
+               "actions": [{"type": "add-tag", "tag": "interested"}]}),
+    )
+    .await;
+
+    let push = || {
+        host.with_key(&key, Method::POST, &format!("/v1/connections/{connection}/candidates"))
+            .header("Idempotency-Key", "robin-push-1")
+            .json(&json!({
+                "candidate": {"first_name": "Noor", "last_name": "Bakker", "emails": ["noor@example.org"]},
+                "job_id": "job-3",
+                "note": "Hi Noor, thanks for your interest in the role!"
+            }))
+    };
+    let (status, pushed) = send(push()).await;
+    assert!(status == 200 || status == 201, "{status} {pushed}");
+    let (status, again) = send(push()).await;
+    assert!(status == 200 || status == 201, "a replay: {status} {again}");
+    let firings = settled(&host, &key, &tag_pushed, 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(settled(&host, &key, &tag_pushed, 1).await.len(), 1, "{firings:#?}");
+
+    let candidate = sandbox
+        .candidates()
+        .into_iter()
+        .find(|c| c.to_string().contains("noor@example.org"))
+        .expect("Noor in the ATS");
+    let tags = candidate["tags"].to_string();
+    assert!(tags.contains("robin") && tags.contains("interested"), "{candidate:#}");
+    let application = sandbox
+        .applications()
+        .into_iter()
+        .find(|a| a["candidate_id"] == candidate["id"])
+        .expect("an application");
+    assert_eq!(application["job_id"], "job-3", "{application:#}");
+    assert_eq!(application["stage_id"], "stage-1", "the default stage: {application:#}");
+    assert_eq!(application["source"], "Robin AI", "the default source: {application:#}");
+    let notes = format!("{}{}", application["notes"], candidate["notes"]);
+    assert_eq!(notes.matches("thanks for your interest").count(), 1, "one note: {notes}");
 }
