@@ -38,13 +38,16 @@ async fn settled(host: &ApiHost, key: &str, id: &str, count: usize) -> Vec<Value
     panic!("expected {count} settled firings of {id}, have: {last:#}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn coderbyte_invites_once_and_writes_the_result_back() {
-    let host = ApiHost::start().await;
-    let (url, sandbox) = start_sandbox().await;
-    let (key, connection) = connect(&host, "coderbyte", &url).await;
+/// A tenant with a synced sandbox connection and a receiver of its `automation.invite`
+/// webhooks.
+async fn synced_with_invite_receiver(
+    host: &ApiHost,
+    tenant: &str,
+    url: &str,
+) -> (String, String, Receiver) {
+    let (key, connection) = connect(host, tenant, url).await;
     for kind in ["jobs", "applications"] {
-        assert_eq!(sync_and_wait(&host, &key, &connection, kind).await["state"], "success");
+        assert_eq!(sync_and_wait(host, &key, &connection, kind).await["state"], "success");
     }
     let receiver = Receiver::start().await;
     let (status, _) = send(
@@ -53,6 +56,14 @@ async fn coderbyte_invites_once_and_writes_the_result_back() {
     )
     .await;
     assert_eq!(status, 201);
+    (key, connection, receiver)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coderbyte_invites_once_and_writes_the_result_back() {
+    let host = ApiHost::start().await;
+    let (url, sandbox) = start_sandbox().await;
+    let (key, connection, receiver) = synced_with_invite_receiver(&host, "coderbyte", &url).await;
     let (status, mapped) = send(
         host.with_key(&key, Method::PUT, &format!("/v1/connections/{connection}/stage-mappings"))
             .json(&json!({"stages": {"Assessment": "stage-4", "Review": "stage-3"}})),
@@ -165,17 +176,7 @@ async fn coderbyte_invites_once_and_writes_the_result_back() {
 async fn jobmojito_backfills_once_and_writes_results_by_band() {
     let host = ApiHost::start().await;
     let (url, sandbox) = start_sandbox().await;
-    let (key, connection) = connect(&host, "jobmojito", &url).await;
-    for kind in ["jobs", "applications"] {
-        assert_eq!(sync_and_wait(&host, &key, &connection, kind).await["state"], "success");
-    }
-    let receiver = Receiver::start().await;
-    let (status, _) = send(
-        host.with_key(&key, Method::POST, "/v1/webhooks")
-            .json(&json!({"url": receiver.url, "event_types": ["automation.invite"]})),
-    )
-    .await;
-    assert_eq!(status, 201);
+    let (key, connection, receiver) = synced_with_invite_receiver(&host, "jobmojito", &url).await;
     let (status, _) = send(
         host.with_key(&key, Method::PUT, &format!("/v1/connections/{connection}/stage-mappings"))
             .json(&json!({"stages": {"AI interview completed": "stage-4"}})),
