@@ -13,7 +13,6 @@ use crate::automations::validate::{check_push_defaults, check_stage_mapping};
 use crate::automations::{PushDefaults, StageMapping};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use serde_json::json;
 
@@ -33,14 +32,10 @@ async fn show_mapping(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    if let Err(problem) = visible(&state, &caller, &id) {
-        return problem.into_response();
-    }
-    match state.automations.automations.stage_mapping(&id) {
-        Ok(mapping) => Json(mapping.unwrap_or_default()).into_response(),
-        Err(error) => Problem::internal(error).into_response(),
-    }
+) -> Result<Json<StageMapping>, Problem> {
+    visible(&state, &caller, &id)?;
+    let mapping = state.automations.automations.stage_mapping(&id).map_err(Problem::internal)?;
+    Ok(Json(mapping.unwrap_or_default()))
 }
 
 async fn put_mapping(
@@ -48,33 +43,25 @@ async fn put_mapping(
     caller: Caller,
     Path(id): Path<String>,
     Body(mapping): Body<StageMapping>,
-) -> Response {
-    if let Err(problem) = visible(&state, &caller, &id) {
-        return problem.into_response();
-    }
+) -> Result<Json<StageMapping>, Problem> {
+    visible(&state, &caller, &id)?;
     let issues = check_stage_mapping(&mapping);
     if !issues.is_empty() {
         let detail = format!("the stage mapping of connection `{id}` is not valid");
-        return issues_problem("invalid stage mapping", detail, issues).into_response();
+        return Err(issues_problem("invalid stage mapping", detail, issues));
     }
-    match state.automations.automations.put_stage_mapping(&id, &mapping) {
-        Ok(()) => Json(mapping).into_response(),
-        Err(error) => Problem::internal(error).into_response(),
-    }
+    state.automations.automations.put_stage_mapping(&id, &mapping).map_err(Problem::internal)?;
+    Ok(Json(mapping))
 }
 
 async fn show_defaults(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    if let Err(problem) = visible(&state, &caller, &id) {
-        return problem.into_response();
-    }
-    match state.automations.automations.push_defaults(&id) {
-        Ok(defaults) => Json(defaults.unwrap_or_default()).into_response(),
-        Err(error) => Problem::internal(error).into_response(),
-    }
+) -> Result<Json<PushDefaults>, Problem> {
+    visible(&state, &caller, &id)?;
+    let defaults = state.automations.automations.push_defaults(&id).map_err(Problem::internal)?;
+    Ok(Json(defaults.unwrap_or_default()))
 }
 
 async fn put_defaults(
@@ -82,22 +69,15 @@ async fn put_defaults(
     caller: Caller,
     Path(id): Path<String>,
     Body(defaults): Body<PushDefaults>,
-) -> Response {
-    if let Err(problem) = visible(&state, &caller, &id) {
-        return problem.into_response();
-    }
+) -> Result<Json<PushDefaults>, Problem> {
+    visible(&state, &caller, &id)?;
     let store = &*state.automations.automations;
-    let mapping = match store.stage_mapping(&id) {
-        Ok(mapping) => mapping,
-        Err(error) => return Problem::internal(error).into_response(),
-    };
+    let mapping = store.stage_mapping(&id).map_err(Problem::internal)?;
     let issues = check_push_defaults(&defaults, mapping.as_ref());
     if !issues.is_empty() {
         let detail = format!("the push defaults of connection `{id}` are not valid");
-        return issues_problem("invalid push defaults", detail, issues).into_response();
+        return Err(issues_problem("invalid push defaults", detail, issues));
     }
-    match store.put_push_defaults(&id, &defaults) {
-        Ok(()) => Json(defaults).into_response(),
-        Err(error) => Problem::internal(error).into_response(),
-    }
+    store.put_push_defaults(&id, &defaults).map_err(Problem::internal)?;
+    Ok(Json(defaults))
 }
