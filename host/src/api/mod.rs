@@ -85,9 +85,11 @@ pub struct AppState {
 /// The whole API.
 pub fn router(state: AppState) -> Router {
     let (routes, _) = all_routes().into_parts();
+    let store = state.store.clone();
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(store, durable_changes))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
         .layer(axum::middleware::from_fn(problem_for_plain_errors))
         .layer(axum::middleware::from_fn(count_requests))
@@ -220,6 +222,31 @@ async fn problem_for_plain_errors(
         }
     }
     answer
+}
+
+/// A change the API acknowledged (a 2xx answer to anything but `GET`/`HEAD`) is on disk
+/// before the answer leaves: a host killed right after answering "201 Created" still has
+/// the connection, automation or key it created when it starts again.
+async fn durable_changes(
+    State(store): State<Arc<dyn crate::store::Store>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let reading = matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+    let response = next.run(request).await;
+    if reading || !response.status().is_success() {
+        return response;
+    }
+    let flushed = tokio::task::spawn_blocking(move || store.flush()).await;
+    match flushed {
+        Ok(Ok(())) => response,
+        Ok(Err(error)) => {
+            Problem::internal(format!("the change could not be made durable: {error}"))
+                .into_response()
+        }
+        Err(error) => Problem::internal(format!("the change could not be made durable: {error}"))
+            .into_response(),
+    }
 }
 
 async fn count_requests(request: axum::extract::Request, next: axum::middleware::Next) -> Response {

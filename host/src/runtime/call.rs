@@ -230,6 +230,7 @@ impl Runtime {
             connector_id: manifest.id.clone(),
             connector_version: manifest.connector_version.clone(),
             connection_id: context.connection_id.clone(),
+            write_key: context.write_key.clone(),
         });
         let span = tracing::info_span!(
             "connector_call",
@@ -450,6 +451,7 @@ impl Runtime {
             connector_id: connector.manifest.id.clone(),
             connector_version: connector.manifest.connector_version.clone(),
             connection_id: "measure".into(),
+            write_key: None,
         });
         let mut phases = CallPhases::default();
         let host_error = |e: wasmtime::Error| CallError::Host(format!("{e:#}"));

@@ -25,6 +25,10 @@ pub struct CallIdentity {
     pub connector_id: String,
     pub connector_version: String,
     pub connection_id: String,
+    /// The journaled write this call performs, if any (see [`CallContext::write_key`]).
+    ///
+    /// [`CallContext::write_key`]: super::CallContext::write_key
+    pub write_key: Option<String>,
 }
 
 /// The data of one call's `Store`.
@@ -40,6 +44,8 @@ pub struct CallState {
     max_state_value_bytes: usize,
     state_quota: StateQuota,
     http_requests_left: u32,
+    /// Writing requests sent so far (numbers the `Idempotency-Key`s after the first).
+    writes_sent: u32,
     /// The first request the host's egress policy denied during this call, with the reason:
     /// a failed call that had one is reported as [`super::CallError::EgressDenied`], whatever
     /// error the connector made of it.
@@ -77,6 +83,7 @@ impl CallState {
             max_state_value_bytes: setup.max_state_value_bytes,
             state_quota: setup.state_quota,
             http_requests_left: setup.max_http_requests,
+            writes_sent: 0,
             egress_denied: None,
         }
     }
@@ -316,7 +323,7 @@ impl StateRefused {
 
 impl CallState {
     /// `http.send`: one outbound request under the call's egress policy and request budget.
-    pub(super) async fn send_http(&mut self, request: Request) -> Result<Response, HttpError> {
+    pub(super) async fn send_http(&mut self, mut request: Request) -> Result<Response, HttpError> {
         if self.http_requests_left == 0 {
             return Err(HttpError::Denied(
                 "this call made too many HTTP requests (see limits.max_http_requests_per_call)"
@@ -324,6 +331,7 @@ impl CallState {
             ));
         }
         self.http_requests_left -= 1;
+        self.add_idempotency_key(&mut request);
         let started = std::time::Instant::now();
         let method = request.method.clone();
         let url = redact_query(&request.url).to_string();
@@ -357,6 +365,26 @@ impl CallState {
             ),
         }
         result
+    }
+
+    /// On a journaled write's writing requests (`POST`, `PUT`, `PATCH`, `DELETE`), the
+    /// `Idempotency-Key` header, unless the connector set one: the write's key for the first
+    /// such request, `{key}.{n}` for the n-th after it. A write repeated after a crash makes
+    /// the same requests in the same order, so an ATS that honours the header applies each
+    /// once; one that does not ignores it.
+    fn add_idempotency_key(&mut self, request: &mut Request) {
+        let Some(key) = &self.identity.write_key else { return };
+        let writing = ["POST", "PUT", "PATCH", "DELETE"];
+        if !writing.iter().any(|m| request.method.eq_ignore_ascii_case(m)) {
+            return;
+        }
+        let ordinal = self.writes_sent;
+        self.writes_sent = self.writes_sent.saturating_add(1);
+        if request.headers.iter().any(|h| h.name.eq_ignore_ascii_case(IDEMPOTENCY_KEY)) {
+            return;
+        }
+        let value = if ordinal == 0 { key.clone() } else { format!("{key}.{ordinal}") };
+        request.headers.push(crate::model::Field { name: IDEMPOTENCY_KEY.into(), value });
     }
 
     /// `log.log`: one guest line into the call's capped buffer.
@@ -399,6 +427,8 @@ fn redact_query(url: &str) -> &str {
 }
 
 const MAX_STATE_KEY_BYTES: usize = 256;
+/// The header a journaled write's requests carry.
+const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
 #[cfg(test)]
 mod tests {

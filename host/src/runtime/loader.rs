@@ -250,6 +250,7 @@ impl Runtime {
             connector_id: origin.clone(),
             connector_version: "(loading)".into(),
             connection_id: format!("describe:{sha256}"),
+            write_key: None,
         });
         let described = self
             .execute(

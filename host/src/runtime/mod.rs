@@ -66,6 +66,11 @@ pub struct CallContext {
     /// Lets this connection reach loopback and private networks (tests, the demo, an ATS
     /// on the customer's own network). Off by default.
     pub allow_private_networks: bool,
+    /// Set when the call performs one part of a journaled write: a key derived from the
+    /// write's `Idempotency-Key` and the part, the same on every attempt. The host sends it
+    /// as the `Idempotency-Key` header of the call's writing requests, so a write repeated
+    /// after a crash is applied once by an ATS that honours the header.
+    pub write_key: Option<String>,
 }
 
 impl CallContext {
@@ -75,6 +80,7 @@ impl CallContext {
             tenant_id: String::new(),
             config,
             allow_private_networks: false,
+            write_key: None,
         }
     }
 }

@@ -15,6 +15,8 @@
 //! | `POST /api/candidates`, `PATCH /api/candidates/{id}` | the candidate |
 //! | `POST /api/candidates/{id}/notes\|tags\|attachments` | 201 `{"id"}` |
 //!
+//! Writes honour an `Idempotency-Key` header (see [`idempotency`]).
+//!
 //! A missing or wrong key answers 401 `{"error": ...}`; a malformed body or an unknown field
 //! 400; `limit` over 500 is 400. [`SandboxHandle`] is the test/demo control panel: seed and
 //! change records as a recruiter would, and switch faults on (429 with `Retry-After`, 5xx,
@@ -25,6 +27,7 @@
 
 mod data;
 mod directory;
+mod idempotency;
 mod routes;
 
 use axum::Router;
@@ -45,6 +48,7 @@ struct Faults {
     failing: AtomicU32,
     fail_status: AtomicU16,
     delay_ms: AtomicU64,
+    answer_delay_ms: AtomicU64,
     repeat_cursor: AtomicBool,
     requests: AtomicU64,
 }
@@ -55,6 +59,10 @@ struct Shared {
     faults: Faults,
     /// Nanoseconds spent answering requests (see [`SandboxHandle::busy_time`]).
     busy_nanos: AtomicU64,
+    /// Kept answers of writes sent with an `Idempotency-Key`.
+    replays: Mutex<idempotency::Replays>,
+    /// Held while a write with an `Idempotency-Key` is looked up, applied and kept.
+    keyed_writes: tokio::sync::Mutex<()>,
 }
 
 /// Control panel of a running sandbox ATS. Cheap to clone.
@@ -167,6 +175,19 @@ impl SandboxHandle {
         self.shared.faults.delay_ms.store(ms, Ordering::SeqCst);
     }
 
+    /// Every answer waits this long after the request was applied: a slow way back, where a
+    /// client that dies while waiting has written without hearing so.
+    pub fn set_answer_delay(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.shared.faults.answer_delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// Writes answered from the answer kept for their `Idempotency-Key` (applied once,
+    /// answered again).
+    pub fn idempotent_replays(&self) -> u64 {
+        self.shared.replays.lock().unwrap_or_else(PoisonError::into_inner).replayed()
+    }
+
     /// List routes return the request's cursor as the next cursor, forever.
     pub fn repeat_cursor(&self, on: bool) {
         self.shared.faults.repeat_cursor.store(on, Ordering::SeqCst);
@@ -199,6 +220,8 @@ pub fn router(api_key: &str) -> (Router, SandboxHandle) {
             data: Mutex::new(Data::seeded()),
             faults: Faults::default(),
             busy_nanos: AtomicU64::new(0),
+            replays: Mutex::new(idempotency::Replays::default()),
+            keyed_writes: tokio::sync::Mutex::new(()),
         }),
     };
     (routes::router(handle.clone()), handle)

@@ -7,6 +7,7 @@ use super::data::{
     digits, encode_cursor, json_array,
 };
 use super::directory;
+use super::idempotency;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -74,6 +75,10 @@ async fn gate(State(h): S, request: Request, next: Next) -> Response {
     let response = answer(&h, request, next).await;
     let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
     h.shared.busy_nanos.fetch_add(nanos, Ordering::Relaxed);
+    let answer_delay = faults.answer_delay_ms.load(Ordering::SeqCst);
+    if answer_delay > 0 {
+        tokio::time::sleep(Duration::from_millis(answer_delay)).await;
+    }
     response
 }
 
@@ -107,7 +112,26 @@ async fn answer(h: &SandboxHandle, request: Request, next: Next) -> Response {
     if !authorized {
         return error(StatusCode::UNAUTHORIZED, "missing or invalid API key");
     }
-    next.run(request).await
+    let key = request.headers().get("idempotency-key").map(|v| v.to_str().map(str::to_string));
+    match key {
+        Some(Ok(key)) if idempotency::is_write(request.method()) => {
+            if key.len() > idempotency::MAX_KEY_BYTES {
+                let message =
+                    format!("Idempotency-Key longer than {} bytes", idempotency::MAX_KEY_BYTES);
+                return error(StatusCode::BAD_REQUEST, &message);
+            }
+            let _turn = h.shared.keyed_writes.lock().await;
+            let replay =
+                h.shared.replays.lock().unwrap_or_else(PoisonError::into_inner).replay(&key);
+            if let Some(kept) = replay {
+                return kept;
+            }
+            let response = next.run(request).await;
+            idempotency::Replays::keep(&h.shared.replays, key, response).await
+        }
+        Some(Err(_)) => error(StatusCode::BAD_REQUEST, "Idempotency-Key is not visible ASCII"),
+        _ => next.run(request).await,
+    }
 }
 
 #[derive(Deserialize)]

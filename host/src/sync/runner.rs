@@ -161,6 +161,11 @@ impl SyncEngine {
                 if run.state == RunState::Failed { checkpoint.consecutive_failures + 1 } else { 0 };
             let _ = self.store.put_checkpoint(&run.connection_id, run.kind, &checkpoint);
         }
+        // A finished run is on disk: a crash later never makes the next run see as new
+        // what this one stored (pages of a run cut short are simply read again).
+        if let Err(error) = self.store.flush() {
+            tracing::error!(%error, run = %run.id, "cannot flush the finished run");
+        }
         crate::metrics::global().sync_running(run.kind.as_str(), -1);
         crate::metrics::global().sync_run(run.kind.as_str(), run.state.as_str());
         macro_rules! ended {

@@ -13,6 +13,15 @@
 //! one table keyed like [`JournalKey::storage_key`] where `begin` is an `INSERT … ON
 //! CONFLICT DO UPDATE … WHERE lease_until < now() OR answer IS NULL AND fingerprint = $2`
 //! (one node wins a key; an orphaned claim is taken over after its lease).
+//!
+//! **Crashes.** A part is journaled done and made durable ([`WriteJournal::persist`]) before
+//! the next part starts, so a host killed at any point repeats at most the part it was in.
+//! That part's connector requests carry the same `Idempotency-Key` on every attempt
+//! ([`JournalKey::part_key`]): an ATS that honours the header applies it once; on one that
+//! does not, a part cut off between the ATS applying it and the journal recording it may be
+//! applied twice (the README's known limits). sled is held by one process at a time, so
+//! [`SledJournal`] takes over a claim made by an earlier process at once instead of waiting
+//! out its lease.
 
 use super::outcome::{PushReport, Receipt, ResultReport, WriteFailure, WriteOutcome};
 use serde::{Deserialize, Serialize};
@@ -34,6 +43,10 @@ pub struct JournalRecord {
     pub answer: Option<StoredAnswer>,
     pub started_at: i64,
     pub lease_until: i64,
+    /// The process that holds the claim (see [`SledJournal`]); empty in records written
+    /// before claims named their process.
+    #[serde(default)]
+    pub owner: String,
 }
 
 /// The final answer of a journaled request.
@@ -131,15 +144,28 @@ pub trait WriteJournal: Send + Sync {
     /// Forgets a claim whose request wrote nothing (e.g. the ATS was unreachable), so a
     /// retry with the same key runs again.
     fn abandon(&self, key: &JournalKey) -> Result<(), JournalError>;
+    /// Makes what was recorded so far survive a crash of the process (writes of concurrent
+    /// requests share one flush).
+    fn persist(&self) -> futures::future::BoxFuture<'_, Result<(), JournalError>>;
 }
 
 /// The journal writes hold.
 pub type Journal = std::sync::Arc<dyn WriteJournal>;
 
 /// The journal in the sled tree `writes.journal`.
+///
+/// A claim names the process that made it ([`process_id`]): the database is locked by one
+/// process at a time, so a claim of another process was left by one that is gone, and is
+/// resumed at once rather than after [`LEASE`].
 #[derive(Clone)]
 pub struct SledJournal {
     tree: sled::Tree,
+}
+
+/// This process's name in the claims it makes: random, fixed for the process's life.
+fn process_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| crate::ids::new_id("proc"))
 }
 
 impl SledJournal {
@@ -178,7 +204,7 @@ impl WriteJournal for SledJournal {
                     if let Some(answer) = record.answer {
                         return Ok(Begin::Replay(answer.into_answer()));
                     }
-                    if record.lease_until > now {
+                    if record.lease_until > now && record.owner == process_id() {
                         return Err(JournalError::InProgress(key.idempotency_key.clone()));
                     }
                     record.parts
@@ -191,6 +217,7 @@ impl WriteJournal for SledJournal {
                 answer: None,
                 started_at: now,
                 lease_until: now + ms(LEASE),
+                owner: process_id().to_string(),
             };
             let encoded = serde_json::to_vec(&claimed).unwrap_or_default();
             if self.tree.compare_and_swap(&id, current, Some(encoded))?.is_ok() {
@@ -224,6 +251,13 @@ impl WriteJournal for SledJournal {
         self.tree.remove(key.storage_key())?;
         Ok(())
     }
+
+    fn persist(&self) -> futures::future::BoxFuture<'_, Result<(), JournalError>> {
+        Box::pin(async move {
+            self.tree.flush_async().await?;
+            Ok(())
+        })
+    }
 }
 
 /// Identifies one idempotent request.
@@ -237,6 +271,17 @@ pub struct JournalKey {
 impl JournalKey {
     fn storage_key(&self) -> Vec<u8> {
         format!("{}\0{}\0{}", self.tenant_id, self.connection_id, self.idempotency_key).into_bytes()
+    }
+
+    /// The `Idempotency-Key` the connector's requests for `part` of this write carry (see
+    /// [`crate::runtime::CallContext::write_key`]): the same for every attempt of the part,
+    /// different for every part, tenant and connection, and revealing nothing of them.
+    pub fn part_key(&self, part: &str) -> String {
+        let mut digest = Sha256::new();
+        digest.update(self.storage_key());
+        digest.update([0]);
+        digest.update(part.as_bytes());
+        format!("ats-{}", &hex::encode(digest.finalize())[..40])
     }
 }
 
@@ -296,6 +341,32 @@ mod tests {
             }
             _ => panic!("expected a resumed run"),
         }
+    }
+
+    /// A claim left by another process (the host was killed and restarted) is resumed at
+    /// once; one of this process waits for its lease.
+    #[test]
+    fn a_claim_of_an_earlier_process_is_resumed_without_waiting_for_its_lease() {
+        let db = sled::Config::new().temporary(true).open().expect("sled");
+        let journal = SledJournal::open(&db).expect("journal");
+        let print = fingerprint("note", &json!({}));
+        journal.begin(&key("k"), &print).expect("claim");
+        journal.part_done(&key("k"), "write", &json!("n1")).expect("part");
+        assert!(matches!(journal.begin(&key("k"), &print), Err(JournalError::InProgress(_))));
+        journal.update(&key("k"), |record| record.owner = "proc-earlier".into()).expect("owner");
+        match journal.begin(&key("k"), &print) {
+            Ok(Begin::Run { done }) => assert_eq!(done, vec![("write".to_string(), json!("n1"))]),
+            _ => panic!("expected the earlier process's claim to be resumed"),
+        }
+    }
+
+    #[test]
+    fn part_keys_differ_by_part_and_write_and_stay_the_same_across_attempts() {
+        let one = key("k").part_key("note");
+        assert_eq!(one, key("k").part_key("note"));
+        assert_ne!(one, key("k").part_key("tag:top"));
+        assert_ne!(one, key("k2").part_key("note"));
+        assert!(one.starts_with("ats-") && one.len() == 44 && !one.contains('k'), "{one}");
     }
 
     /// A record written before typed answers (`[status, body]`) still replays, as the same

@@ -181,7 +181,11 @@ impl Run<'_, '_> {
     /// One connector call in the connection's rate budget: the first uses the turn taken
     /// before the write started; later ones keep the write's place (ahead of later writes
     /// and of syncs) and, past the deadline, fail that part as rate limited.
-    async fn call(&self, invocation: Invocation) -> Result<Output, CallError> {
+    async fn call(
+        &self,
+        invocation: Invocation,
+        write_key: Option<String>,
+    ) -> Result<Output, CallError> {
         let prepaid = self.prepaid.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let (Some(budgets), Some(ticket), None) = (self.target.budgets, self.ticket, prepaid) {
             let connection = &self.target.context.connection_id;
@@ -198,7 +202,15 @@ impl Run<'_, '_> {
                 })));
             }
         }
-        self.target.runtime.call(&self.target.connector, &self.target.context, invocation).await
+        let runtime = self.target.runtime;
+        match write_key {
+            Some(write_key) => {
+                let context =
+                    CallContext { write_key: Some(write_key), ..self.target.context.clone() };
+                runtime.call(&self.target.connector, &context, invocation).await
+            }
+            None => runtime.call(&self.target.connector, &self.target.context, invocation).await,
+        }
     }
 
     /// Runs one part unless an earlier attempt did it; journals its result.
@@ -209,13 +221,20 @@ impl Run<'_, '_> {
             self.wrote = true;
             return Ok(output);
         }
-        let output = self.call(invocation).await?;
+        let write_key = self.key.map(|key| key.part_key(name));
+        let output = self.call(invocation, write_key).await?;
         self.wrote = true;
         let result = serde_json::to_value(&output).unwrap_or(Value::Null);
-        if let Some(key) = self.key
-            && let Err(error) = self.journal.part_done(key, name, &result)
-        {
-            tracing::error!(%error, part = name, "cannot journal a finished write part");
+        if let Some(key) = self.key {
+            // Done and durable before the next part starts: a crash repeats at most the
+            // part it cut off (and that with the same Idempotency-Key).
+            let recorded = match self.journal.part_done(key, name, &result) {
+                Ok(()) => self.journal.persist().await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = recorded {
+                tracing::error!(%error, part = name, "cannot journal a finished write part");
+            }
         }
         Ok(output)
     }

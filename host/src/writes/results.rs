@@ -111,7 +111,7 @@ impl Run<'_, '_> {
             return on_application;
         }
         let lookup = Invocation::GetApplication { application_id: application_id.to_string() };
-        match self.call(lookup).await {
+        match self.call(lookup, None).await {
             Ok(Output::Application(application)) => Target::Candidate(application.candidate_id),
             _ => on_application,
         }

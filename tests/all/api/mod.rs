@@ -1,6 +1,7 @@
 //! The HTTP API end to end: routes and errors, API keys and tenancy, connector upload,
 //! outbound webhooks, automations.
 
+mod automation_kills;
 mod automations;
 mod budgets;
 mod carerix_over_http;

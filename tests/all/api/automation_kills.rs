@@ -1,0 +1,240 @@
+//! Exactly once across crashes: a real host process runs an automation's firings (invite
+//! webhook, note, tag, stage move) for many applications and is killed with SIGKILL at
+//! random points, again and again, then left to finish. The sandbox ATS (in this process,
+//! so it outlives the kills) answers every request late, after it applied it: most kills
+//! land between the ATS applying a write and the host hearing so. Afterwards every
+//! application has exactly one note, the tag and the new stage, every firing succeeded, and
+//! the product received one invite per application (the same event id when redelivered).
+
+use super::receiver::Receiver;
+use crate::process::HostProcess;
+use ats_tests::api_host::send;
+use ats_tests::sync_rig::{KEY, start_sandbox};
+use rand::Rng;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Applications that enter the trigger stage.
+const APPLICATIONS: usize = 16;
+/// SIGKILLs while the firings run.
+const KILLS: usize = 8;
+const NOTE: &str = "Invited to the assessment";
+
+/// A candidate and an application on job-2 in "Applied", made through the ATS's own API as
+/// a recruiter's tool would; returns the application id.
+async fn new_application(http: &reqwest::Client, ats: &str, n: usize) -> String {
+    let (status, candidate) = send(
+        http.post(format!("{ats}/api/candidates"))
+            .bearer_auth(KEY)
+            .json(&json!({"first_name": format!("Kill{n}"), "last_name": "Test",
+                "emails": [format!("kill{n}@example.org")], "phones": []})),
+    )
+    .await;
+    assert_eq!(status, 201, "{candidate}");
+    let (status, application) =
+        send(http.post(format!("{ats}/api/applications")).bearer_auth(KEY).json(&json!({
+            "candidate_id": candidate["id"], "job_id": "job-2", "stage_id": "stage-1"
+        })))
+        .await;
+    assert_eq!(status, 201, "{application}");
+    application["id"].as_str().expect("application id").to_string()
+}
+
+/// Starts an applications sync; returns its run id.
+async fn sync_applications(host: &HostProcess, connection: &str) -> String {
+    let (status, started) = send(
+        host.op(Method::POST, &format!("/v1/connections/{connection}/sync"))
+            .json(&json!({"kind": "applications"})),
+    )
+    .await;
+    assert!(status == 202 || status == 200, "{started}");
+    started["run_id"].as_str().expect("run id").to_string()
+}
+
+async fn wait_run(host: &HostProcess, run_id: &str) -> Value {
+    let mut run = Value::Null;
+    for _ in 0..600 {
+        run = send(host.op(Method::GET, &format!("/v1/runs/{run_id}"))).await.1;
+        if !matches!(run["state"].as_str(), Some("queued" | "running")) {
+            return run;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("run {run_id} did not finish: {run}\n{}", host.log_text());
+}
+
+/// The automation's firings, by status.
+async fn firing_statuses(host: &HostProcess, automation: &str) -> BTreeMap<String, usize> {
+    let (_, page) =
+        send(host.op(Method::GET, &format!("/v1/firings?automation_id={automation}&limit=200")))
+            .await;
+    let mut statuses = BTreeMap::new();
+    for firing in page["data"].as_array().into_iter().flatten() {
+        let status = firing["status"].as_str().unwrap_or("?").to_string();
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    statuses
+}
+
+fn write_files(dir: &Path) -> String {
+    let connectors = dir.join("connectors");
+    std::fs::create_dir_all(&connectors).expect("connectors dir");
+    std::fs::write(connectors.join("sandbox.wasm"), ats_tests::bundled_wasm("connector-sandbox"))
+        .expect("connector file");
+    let config = dir.join("host.toml");
+    std::fs::write(
+        &config,
+        "[sync]\ncalls_per_second = 1000.0\n\
+         [automations]\ntick_ms = 50\nretry_base_ms = 100\nretry_max_ms = 1000\n\
+         [webhooks]\nallow_private_networks = true\nbase_delay = 100\nmax_delay = 1000\n",
+    )
+    .expect("config file");
+    config.to_str().expect("utf-8 path").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_random_points_during_firings_leaves_every_action_done_exactly_once() {
+    let (url, sandbox) = start_sandbox().await;
+    let http = reqwest::Client::new();
+    let mut applications = BTreeSet::new();
+    for n in 0..APPLICATIONS {
+        applications.insert(new_application(&http, &url, n).await);
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write_files(dir.path());
+    let args = ["--no-bundled", "--config", config.as_str()];
+    let receiver = Receiver::start().await;
+
+    let mut host = HostProcess::start(dir.path(), &args).await;
+    let _ = send(host.op(Method::POST, "/v1/tenants").json(&json!({"id": "acme"}))).await;
+    let (status, created) = send(host.op(Method::POST, "/v1/connections").json(&json!({
+        "tenant_id": "acme", "connector_id": "sandbox", "config": {"base-url": url},
+        "secrets": {"api-key": KEY}, "allow_private_networks": true,
+        "schedules": {"jobs_every_secs": 86_400, "applications_every_secs": 86_400, "enabled": false},
+    })))
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let connection = created["id"].as_str().expect("id").to_string();
+    let (status, sub) = send(host.op(Method::POST, "/v1/webhooks").json(&json!({
+        "tenant_id": "acme", "url": receiver.url, "event_types": ["automation.invite"]
+    })))
+    .await;
+    assert_eq!(status, 201, "{sub}");
+    let first = sync_applications(&host, &connection).await;
+    assert_eq!(wait_run(&host, &first).await["state"], "success");
+    let (status, automation) = send(host.op(Method::POST, "/v1/automations").json(&json!({
+        "tenant_id": "acme", "name": "Invite and note", "enabled": true,
+        "scope": {"kind": "connection", "connection_id": connection},
+        "trigger": {"type": "stage-entered", "stage": {"stage_id": "stage-2"}},
+        "actions": [
+            {"type": "send-invite", "package_id": "kill-test"},
+            {"type": "add-note", "template": NOTE},
+            {"type": "add-tag", "tag": "invited"},
+            {"type": "move-to-stage", "stage": {"stage_id": "stage-3"}}
+        ]
+    })))
+    .await;
+    assert_eq!(status, 201, "{automation}");
+    let automation = automation["id"].as_str().expect("automation id").to_string();
+
+    // The recruiter moves every application to "Screening"; the ATS gets slow on the way
+    // back; the host syncs and the firings start.
+    for id in &applications {
+        sandbox.move_application(id, "stage-2");
+    }
+    sandbox.set_answer_delay(Duration::from_millis(40));
+    sync_applications(&host, &connection).await;
+
+    let notes_of = |sandbox: &ats_host::sandbox_ats::SandboxHandle| {
+        sandbox
+            .applications()
+            .into_iter()
+            .filter(|a| applications.contains(a["id"].as_str().unwrap_or_default()))
+            .map(|a| {
+                let notes = a["notes"]
+                    .as_array()
+                    .map_or(0, |n| n.iter().filter(|note| note["body"] == NOTE).count());
+                (a["id"].as_str().unwrap_or_default().to_string(), notes)
+            })
+            .collect::<BTreeMap<_, _>>()
+    };
+    let mut mid_firing_kills = 0;
+    for _ in 0..KILLS {
+        let pause = rand::rng().random_range(150..900);
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        let written: usize = notes_of(&sandbox).values().sum();
+        if written < APPLICATIONS {
+            mid_firing_kills += 1;
+        }
+        host.child.kill().expect("SIGKILL the host");
+        host.child.wait().expect("reap the host");
+        host = HostProcess::start(dir.path(), &args).await;
+        // A sync the kill cut short runs again (what it already stored is not news).
+        sync_applications(&host, &connection).await;
+    }
+    assert!(mid_firing_kills >= 2, "kills landed while firings ran: {mid_firing_kills}");
+
+    let started = Instant::now();
+    let mut statuses = BTreeMap::new();
+    while started.elapsed() < Duration::from_secs(120) {
+        statuses = firing_statuses(&host, &automation).await;
+        if statuses.get("done") == Some(&APPLICATIONS) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        statuses,
+        BTreeMap::from([("done".to_string(), APPLICATIONS)]),
+        "every firing succeeded, once:\n{}",
+        host.log_text()
+    );
+
+    // The ATS: one note, the tag and the new stage for each application.
+    let notes = notes_of(&sandbox);
+    assert_eq!(notes.len(), APPLICATIONS);
+    let repeated: Vec<_> = notes.iter().filter(|(_, count)| **count != 1).collect();
+    assert!(repeated.is_empty(), "applications without exactly one note: {repeated:?}");
+    let by_id: BTreeMap<String, Value> = sandbox
+        .applications()
+        .into_iter()
+        .map(|a| (a["id"].as_str().unwrap_or_default().to_string(), a))
+        .collect();
+    let candidates: BTreeMap<String, Value> = sandbox
+        .candidates()
+        .into_iter()
+        .map(|c| (c["id"].as_str().unwrap_or_default().to_string(), c))
+        .collect();
+    for id in &applications {
+        let application = &by_id[id];
+        assert_eq!(application["stage_id"], "stage-3", "{application}");
+        let candidate = &candidates[application["candidate_id"].as_str().unwrap_or_default()];
+        let tags: Vec<&Value> = candidate["tags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| t["tag"] == "invited")
+            .collect();
+        assert_eq!(tags.len(), 1, "{candidate}");
+    }
+
+    // The product: one invite per application; a redelivery carries the same event id.
+    let invites = receiver.received();
+    let mut events = BTreeSet::new();
+    let mut invited = BTreeSet::new();
+    for delivery in &invites {
+        let event: Value = serde_json::from_slice(&delivery.body).expect("JSON event");
+        events.insert(event["id"].as_str().unwrap_or_default().to_string());
+        invited.insert(event["data"]["firing_id"].as_str().unwrap_or_default().to_string());
+    }
+    assert_eq!((events.len(), invited.len()), (APPLICATIONS, APPLICATIONS), "{invites:?}");
+    println!(
+        "{KILLS} kills ({mid_firing_kills} mid-firing); {} writes absorbed by the ATS's \
+         Idempotency-Key; {} invite deliveries for {APPLICATIONS} invites",
+        sandbox.idempotent_replays(),
+        invites.len()
+    );
+}
