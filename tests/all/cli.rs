@@ -435,6 +435,31 @@ async fn automation_commands_create_from_a_file_list_enable_and_show_firings() {
     let (_, shown) = send(host.op(Method::GET, &format!("/v1/automations/{id}"))).await;
     assert_eq!(shown["enabled"], false, "{shown}");
 
+    // From standard input (`--file -`), in a process of its own.
+    let mut piped = body.clone();
+    piped["name"] = serde_json::json!("From stdin");
+    let (ok, stdout) = ats_host_process(
+        &[
+            "automation",
+            "create",
+            "--file",
+            "-",
+            "--tenant",
+            "acme",
+            "--url",
+            &host.base,
+            "--key",
+            &host.operator_key,
+        ],
+        Some(&piped.to_string()),
+    )
+    .await;
+    assert!(ok, "{stdout}");
+    let (_, list) = send(host.op(Method::GET, "/v1/automations")).await;
+    let names: Vec<&str> =
+        list["data"].as_array().into_iter().flatten().filter_map(|a| a["name"].as_str()).collect();
+    assert!(names.contains(&"From stdin"), "{list}");
+
     // What is wrong is named: not JSON, no tenant, an unknown automation.
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{not json").expect("write");

@@ -19,6 +19,8 @@ pub struct ApiHost {
     pub runtime: Arc<Runtime>,
     pub sync: Arc<SyncEngine>,
     pub store: Arc<SledStore>,
+    /// The automation engine (its stores), for tests that set up a state directly.
+    pub automations: Arc<ats_host::automations::host_effects::HostEngine>,
     pub data_dir: tempfile::TempDir,
 }
 
@@ -78,6 +80,7 @@ impl ApiHost {
             runtime: host.state.runtime.clone(),
             sync: host.sync.clone(),
             store: host.store.clone(),
+            automations: host.automations.clone(),
             data_dir,
         }
     }

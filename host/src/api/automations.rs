@@ -13,7 +13,7 @@ use super::problem::{Body, FieldProblem, Problem, from_value, optional_json};
 use super::schemas::{Page, page_after};
 use crate::automations::matching::DryRunFiring;
 use crate::automations::validate::{
-    InvalidAutomation, Issue, MAX_NAME_CHARS, SaveContext, validate,
+    InvalidAutomation, Issue, MAX_AUTOMATIONS_PER_TENANT, MAX_NAME_CHARS, SaveContext, validate,
 };
 use crate::automations::{Action, Automation, AutomationInput, Scope, Trigger};
 use crate::ids::new_id;
@@ -173,6 +173,24 @@ fn invalid_automation(error: InvalidAutomation) -> Problem {
     issues_problem("invalid automation", error.to_string(), error.issues)
 }
 
+/// Refuses a new automation (created or duplicated) for a tenant that already keeps
+/// [`MAX_AUTOMATIONS_PER_TENANT`].
+fn room_for_another(state: &AppState, tenant_id: &str) -> Result<(), Problem> {
+    let kept =
+        state.automations.automations.automations(Some(tenant_id)).map_err(Problem::internal)?;
+    if kept.len() >= MAX_AUTOMATIONS_PER_TENANT {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "automation limit reached",
+            format!(
+                "tenant `{tenant_id}` keeps {} automations, the most allowed ({MAX_AUTOMATIONS_PER_TENANT}); delete ones it no longer uses, or combine them with conditions",
+                kept.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks an automation of `tenant_id` before it is saved: the domain's checks with the
 /// tenant's stage mappings, and that every connection it names is the tenant's.
 fn check_input(state: &AppState, tenant_id: &str, input: &AutomationInput) -> Result<(), Problem> {
@@ -265,7 +283,9 @@ async fn create(
         Ok(input) => input,
         Err(problem) => return problem.into_response(),
     };
-    if let Err(problem) = check_input(&state, &tenant_id, &input) {
+    if let Err(problem) =
+        room_for_another(&state, &tenant_id).and_then(|()| check_input(&state, &tenant_id, &input))
+    {
         return problem.into_response();
     }
     let automation = Automation::create(new_id("aut"), tenant_id, input, now_ms());
@@ -349,6 +369,9 @@ async fn duplicate(
             format!("1 to {MAX_NAME_CHARS} characters, or leave it out"),
         )
         .into_response();
+    }
+    if let Err(problem) = room_for_another(&state, &automation.tenant_id) {
+        return problem.into_response();
     }
     let copy = automation.duplicate(new_id("aut"), body.name, now_ms());
     match save(&state, &copy) {

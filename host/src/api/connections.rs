@@ -409,8 +409,12 @@ async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<St
     state.sync.unschedule(&id);
     match state.store.delete_connection(&id) {
         Ok(_) => {
-            // Session ids and tokens the connector kept for this connection go with it.
+            // Session ids and tokens the connector kept for this connection go with it, as
+            // do its stage mapping and push defaults.
             state.runtime.clear_state(&id);
+            if let Err(error) = state.automations.automations.forget_connection(&id) {
+                return Problem::internal(error).into_response();
+            }
             StatusCode::NO_CONTENT.into_response()
         }
         Err(e) => Problem::internal(e).into_response(),

@@ -294,23 +294,35 @@ async fn progress(
 }
 
 /// Posts `result` on order `id` (already checked visible): a new result is appended as a
-/// `result.submitted` event (201), the same one again changes nothing (200).
+/// `result.submitted` event (201), the same one again changes nothing (200) unless its
+/// event is missing (the host stopped in between), which is appended then.
 fn post_on(state: &AppState, id: &str, result: OrderResult) -> Response {
     let now = now_ms();
-    let posted =
-        update_order(&*state.automations.automations, id, |o| o.post_result(result.clone(), now));
-    match posted {
-        Ok((order, Posted::New)) => {
-            if let Some(event) = result_submitted(&order, now)
-                && let Err(problem) = append(state, &order, event)
-            {
-                return problem.into_response();
+    let automations = &*state.automations.automations;
+    let (order, posted) =
+        match update_order(automations, id, |o| o.post_result(result.clone(), now)) {
+            Ok(posted) => posted,
+            Err(failure) => return order_problem(failure).into_response(),
+        };
+    let order = match (order.result_event_id.is_none(), result_submitted(&order, now)) {
+        (true, Some(event)) => {
+            let event_id = match append(state, &order, event) {
+                Ok(event_id) => event_id,
+                Err(problem) => return problem.into_response(),
+            };
+            let noted = update_order(automations, id, |o| {
+                o.note_result_event(event_id.clone());
+                Ok(())
+            });
+            match noted {
+                Ok((order, ())) => order,
+                Err(failure) => return order_problem(failure).into_response(),
             }
-            (StatusCode::CREATED, Json(order)).into_response()
         }
-        Ok((order, Posted::Again)) => Json(order).into_response(),
-        Err(failure) => order_problem(failure).into_response(),
-    }
+        _ => order,
+    };
+    let status = if posted == Posted::New { StatusCode::CREATED } else { StatusCode::OK };
+    (status, Json(order)).into_response()
 }
 
 async fn post_result(

@@ -168,6 +168,11 @@ pub struct Order {
     pub expires_at: i64,
     pub result: Option<OrderResult>,
     pub result_fingerprint: Option<String>,
+    /// The `result.submitted` event appended for the posted result; none until it is. A
+    /// host stopped between storing the result and appending its event appends it when the
+    /// same result is posted again.
+    #[serde(default)]
+    pub result_event_id: Option<String>,
     /// Bumped by every change; storage swaps on it.
     pub version: u64,
     pub created_at: i64,
@@ -274,10 +279,17 @@ impl Order {
             expires_at: now.saturating_add(expiry_ms),
             result: None,
             result_fingerprint: None,
+            result_event_id: None,
             version: 0,
             created_at: now,
             updated_at: now,
         }
+    }
+
+    /// Records the `result.submitted` event appended for the posted result.
+    pub fn note_result_event(&mut self, event_id: String) {
+        self.result_event_id = Some(event_id);
+        self.version += 1;
     }
 
     fn move_to(&mut self, to: OrderState, now: i64, note: Option<String>) {

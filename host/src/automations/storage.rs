@@ -65,6 +65,9 @@ pub trait AutomationStore: Send + Sync {
         defaults: &PushDefaults,
     ) -> Result<(), StorageError>;
     fn push_defaults(&self, connection_id: &str) -> Result<Option<PushDefaults>, StorageError>;
+    /// Forgets a deleted connection's stage mapping and push defaults (its orders and
+    /// automations stay, as history and for the operator to edit).
+    fn forget_connection(&self, connection_id: &str) -> Result<(), StorageError>;
 
     /// Stores a new order unless one has its id; returns whether it is new.
     fn insert_order(&self, order: &Order) -> Result<bool, StorageError>;
@@ -152,6 +155,12 @@ impl AutomationStore for SledAutomationStore {
 
     fn stage_mapping(&self, connection_id: &str) -> Result<Option<StageMapping>, StorageError> {
         get(&self.mappings, connection_id)
+    }
+
+    fn forget_connection(&self, connection_id: &str) -> Result<(), StorageError> {
+        self.mappings.remove(connection_id.as_bytes())?;
+        self.defaults.remove(connection_id.as_bytes())?;
+        Ok(())
     }
 
     fn put_push_defaults(

@@ -18,6 +18,8 @@ pub const MAX_ACTIONS: usize = 20;
 pub const MAX_EXPIRY_DAYS: u32 = 365;
 /// Most stages one connection's mapping names.
 pub const MAX_MAPPED_STAGES: usize = 200;
+/// Automations one tenant may keep (every event is matched against each enabled one).
+pub const MAX_AUTOMATIONS_PER_TENANT: usize = 1_000;
 
 /// One problem of an input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

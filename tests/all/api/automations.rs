@@ -642,3 +642,108 @@ async fn push_defaults_fill_a_push_and_its_event_fires_an_automation_once() {
     let pushed = data(&events).into_iter().filter(|e| e["type"] == "candidate.pushed").count();
     assert_eq!(pushed, 1, "{events:#}");
 }
+
+/// A host stopped after storing a posted result and before appending its
+/// `result.submitted` event (the order is stored with its result, the log has no event):
+/// posting the same result again answers 200 and appends the event then, once.
+#[tokio::test]
+async fn the_same_result_posted_again_appends_an_event_a_crash_left_out() {
+    use ats_host::automations::orders::{DEFAULT_EXPIRY, NewOrder, Order, OrderResult};
+    let host = ApiHost::start().await;
+    let (url, _sandbox) = start_sandbox().await;
+    let (key, connection) = synced(&host, "acme", &url).await;
+    let body = result(77.0);
+    let posted: OrderResult = serde_json::from_value(body.clone()).expect("a result");
+    let new = NewOrder {
+        id: "ord_crashed".into(),
+        tenant_id: "acme".into(),
+        connection_id: connection.clone(),
+        application_id: "app-2".into(),
+        candidate_id: "cand-2".into(),
+        job_id: Some("job-1".into()),
+        package_id: "pkg".into(),
+        automation_id: None,
+        firing_id: None,
+    };
+    let mut order = Order::new(new, ats_host::time::now_ms(), DEFAULT_EXPIRY);
+    for state in ["invited", "completed"] {
+        let to = serde_json::from_value(json!(state)).expect("a state");
+        order.advance(to, ats_host::time::now_ms(), None).expect("forward");
+    }
+    order.post_result(posted, ats_host::time::now_ms()).expect("posted");
+    assert!(host.automations.automations.insert_order(&order).expect("stored"));
+
+    let submitted = || async {
+        let (_, log) = send(host.with_key(&key, Method::GET, "/v1/events?limit=500")).await;
+        data(&log)
+            .into_iter()
+            .filter(|e| e["type"] == "result.submitted" && e["subject_id"] == "app-2")
+            .count()
+    };
+    assert_eq!(submitted().await, 0, "the crash left no event");
+    let path = "/v1/orders/ord_crashed/result";
+    let (status, again) = send(host.with_key(&key, Method::POST, path).json(&body)).await;
+    assert_eq!(status, 200, "the same result: {again}");
+    assert!(again["result_event_id"].is_string(), "{again}");
+    assert_eq!(submitted().await, 1, "the missing event is appended");
+    let (status, _) = send(host.with_key(&key, Method::POST, path).json(&body)).await;
+    assert_eq!(status, 200);
+    assert_eq!(submitted().await, 1, "and only once");
+}
+
+/// Deleting a connection forgets its stage mapping and push defaults.
+#[tokio::test]
+async fn a_deleted_connection_takes_its_stage_mapping_and_push_defaults_along() {
+    let host = ApiHost::start().await;
+    let (url, _sandbox) = start_sandbox().await;
+    let (key, connection) = connect(&host, "acme", &url).await;
+    let put = |path: &str, body: Value| {
+        host.with_key(&key, Method::PUT, &format!("/v1/connections/{connection}/{path}"))
+            .json(&body)
+    };
+    assert_eq!(send(put("stage-mappings", json!({"stages": {"Invited": "stage-2"}}))).await.0, 200);
+    assert_eq!(send(put("push-defaults", json!({"source": "Robin"}))).await.0, 200);
+    let stored = &host.automations.automations;
+    assert!(stored.stage_mapping(&connection).expect("read").is_some());
+    let path = format!("/v1/connections/{connection}");
+    assert_eq!(send(host.with_key(&key, Method::DELETE, &path)).await.0, 204);
+    assert!(stored.stage_mapping(&connection).expect("read").is_none());
+    assert!(stored.push_defaults(&connection).expect("read").is_none());
+}
+
+/// A tenant keeps at most `MAX_AUTOMATIONS_PER_TENANT` automations: one more, created or
+/// duplicated, is refused with 409 saying what to do; another tenant is not affected.
+#[tokio::test]
+async fn a_tenant_at_its_automation_limit_cannot_create_or_duplicate_more() {
+    use ats_host::automations::model::Automation;
+    use ats_host::automations::validate::MAX_AUTOMATIONS_PER_TENANT;
+    let host = ApiHost::start().await;
+    let (url, _sandbox) = start_sandbox().await;
+    let (key, connection) = connect(&host, "acme", &url).await;
+    let body = json!({"name": "Tag", "enabled": false,
+                      "scope": {"kind": "connection", "connection_id": connection},
+                      "trigger": {"type": "application-created"},
+                      "actions": [{"type": "add-tag", "tag": "new"}]});
+    let (status, first) =
+        send(host.with_key(&key, Method::POST, "/v1/automations").json(&body)).await;
+    assert_eq!(status, 201, "{first}");
+    let first: Automation = serde_json::from_value(first).expect("an automation");
+    let store = &host.automations.automations;
+    for n in 1..MAX_AUTOMATIONS_PER_TENANT {
+        let copy = first.duplicate(format!("aut_fill_{n}"), None, ats_host::time::now_ms());
+        store.put_automation(&copy).expect("stored");
+    }
+    let (status, refused) =
+        send(host.with_key(&key, Method::POST, "/v1/automations").json(&body)).await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(refused["detail"].as_str().is_some_and(|d| d.contains("delete")), "{refused}");
+    let path = format!("/v1/automations/{}/duplicate", first.id);
+    assert_eq!(send(host.with_key(&key, Method::POST, &path)).await.0, 409);
+
+    let (other_key, other) = connect(&host, "globex", &url).await;
+    let mut theirs = body.clone();
+    theirs["scope"]["connection_id"] = json!(other);
+    let (status, created) =
+        send(host.with_key(&other_key, Method::POST, "/v1/automations").json(&theirs)).await;
+    assert_eq!(status, 201, "another tenant's limit is its own: {created}");
+}

@@ -10,7 +10,7 @@ use ats_tests::fakes::{FakeAts, config_and_secrets};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-fn config_of(fake: &CarerixFake) -> (Value, Value) {
+pub(super) fn config_of(fake: &CarerixFake) -> (Value, Value) {
     let (config, secrets) = config_and_secrets(fake);
     let object = |pairs: Vec<(String, String)>| {
         Value::Object(pairs.into_iter().map(|(name, value)| (name, json!(value))).collect())

@@ -10,6 +10,7 @@
 use super::end_to_end::{connect, sync_and_wait, wait_run};
 use super::receiver::Receiver;
 use ats_tests::api_host::{ApiHost, send};
+use ats_tests::fakes::FakeAts;
 use ats_tests::sync_rig::start_sandbox;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -397,4 +398,81 @@ async fn robin_pushes_with_defaults_and_the_first_message_as_a_note() {
     assert_eq!(application["source"], "Robin AI", "the default source: {application:#}");
     let notes = format!("{}{}", application["notes"], candidate["notes"]);
     assert_eq!(notes.matches("thanks for your interest").count(), 1, "one note: {notes}");
+}
+
+/// JobMojito on an ATS without a result field (Carerix): the automation's write-result with
+/// every mode writes the score, link and summary as a note, reports that fallback in the
+/// firing's action detail, and stores the PDF report as an attachment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobmojito_on_carerix_reports_the_note_fallback_for_the_score_field() {
+    let host = ApiHost::start().await;
+    let fake = ats_tests::fakes::carerix::CarerixFake::start().await;
+    let jobs = fake.seed_jobs(1, "2025-01-01T00:00:00Z");
+    send(host.op(Method::POST, "/v1/tenants").json(&json!({"id": "jobmojito-cx"}))).await;
+    let key = host.tenant_key("jobmojito-cx").await;
+    let (config, secrets) = super::carerix_over_http::config_of(&fake);
+    let (status, created) =
+        send(host.op(Method::POST, "/v1/connections").json(&json!({
+            "tenant_id": "jobmojito-cx", "connector_id": "carerix", "config": config, "secrets": secrets,
+            "allow_private_networks": true,
+        })))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let connection = created["id"].as_str().expect("id").to_string();
+    assert_eq!(sync_and_wait(&host, &key, &connection, "jobs").await["state"], "success");
+    let (status, pushed) = send(
+        host.with_key(&key, Method::POST, &format!("/v1/connections/{connection}/candidates"))
+            .json(&json!({"candidate": {"first_name": "Noor", "last_name": "Bakker",
+                          "emails": ["noor@example.nl"]}, "job_id": jobs[0]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{pushed}");
+    let application = pushed["application_id"].as_str().expect("application id").to_string();
+    assert_eq!(sync_and_wait(&host, &key, &connection, "applications").await["state"], "success");
+
+    let write_back = create(
+        &host,
+        &key,
+        json!({"name": "Write back", "enabled": true,
+               "scope": {"kind": "connection", "connection_id": connection},
+               "trigger": {"type": "result-submitted"},
+               "actions": [{"type": "write-result",
+                            "modes": {"score_field": true, "link": true, "note": false, "report": true}}]}),
+    )
+    .await;
+    let (status, posted) = send(
+        host.with_key(&key, Method::POST, &format!("/v1/connections/{connection}/results")).json(
+            &json!({"application_id": application, "package_id": "ai-interview", "result": {
+                "score": 86, "max_score": 100, "link": "https://jobmojito.example/r/noor",
+                "summary": "Clear and structured",
+                "report": {"filename": "report.pdf", "content_base64": "JVBERi0xLjQK"}}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{posted}");
+    let firings = settled(&host, &key, &write_back, 1).await;
+    assert_eq!(firings[0]["status"], "done", "{:#}", firings[0]);
+    let detail = firings[0]["actions"][0]["detail"].to_string();
+    assert!(
+        detail.contains(r#""fallback":"note""#) && detail.contains("no result field"),
+        "the fallback is reported: {detail}"
+    );
+
+    let noor = fake
+        .candidates()
+        .into_iter()
+        .find(|c| c.emails.contains(&"noor@example.nl".to_string()))
+        .expect("Noor is in Carerix");
+    let notes = noor.notes.join("\n");
+    assert!(
+        notes.contains("86") && notes.contains("https://jobmojito.example/r/noor"),
+        "the score and link went into a note: {notes}"
+    );
+    assert!(
+        noor.attachments
+            .iter()
+            .any(|(name, content)| name == "report.pdf" && content.starts_with(b"%PDF")),
+        "the report is attached: {:?}",
+        noor.attachments.iter().map(|(n, _)| n).collect::<Vec<_>>()
+    );
 }
