@@ -136,6 +136,41 @@ impl HostProcess {
     }
 }
 
+/// Prepares DIR for a host with only the sandbox connector (in DIR/connectors) and
+/// `config` as DIR/host.toml; returns the `serve` arguments that use them.
+pub fn sandbox_only(dir: &Path, config: &str) -> Vec<String> {
+    let connectors = dir.join("connectors");
+    std::fs::create_dir_all(&connectors).expect("connectors dir");
+    std::fs::write(connectors.join("sandbox.wasm"), ats_tests::bundled_wasm("connector-sandbox"))
+        .expect("connector file");
+    let file = dir.join("host.toml");
+    std::fs::write(&file, config).expect("config file");
+    let file = file.to_str().expect("utf-8 path").to_string();
+    vec!["--no-bundled".into(), "--config".into(), file]
+}
+
+impl HostProcess {
+    /// Creates tenant `tenant` and a connection of it to the sandbox ATS at `url`, its
+    /// schedules off; returns the connection id.
+    pub async fn sandbox_connection(&self, tenant: &str, url: &str) -> String {
+        use serde_json::json;
+        let _ = ats_tests::api_host::send(
+            self.op(reqwest::Method::POST, "/v1/tenants").json(&json!({"id": tenant})),
+        )
+        .await;
+        let (status, created) = ats_tests::api_host::send(
+            self.op(reqwest::Method::POST, "/v1/connections").json(&json!({
+                "tenant_id": tenant, "connector_id": "sandbox", "config": {"base-url": url},
+                "secrets": {"api-key": ats_tests::sync_rig::KEY}, "allow_private_networks": true,
+                "schedules": {"jobs_every_secs": 86_400, "applications_every_secs": 86_400, "enabled": false},
+            })),
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        created["id"].as_str().expect("connection id").to_string()
+    }
+}
+
 impl Drop for HostProcess {
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {

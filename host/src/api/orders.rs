@@ -202,7 +202,7 @@ async fn list(
         unfinished: false,
     };
     let orders = match state.automations.automations.orders(&filter) {
-        Ok(orders) => orders,
+        Ok(orders) => orders.into_iter().map(Order::in_list).collect(),
         Err(error) => return Problem::internal(error).into_response(),
     };
     let key = |o: &Order| (o.created_at, o.id.clone());

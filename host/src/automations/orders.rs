@@ -68,7 +68,21 @@ pub struct ReportBody {
     pub filename: String,
     #[serde(default = "pdf")]
     pub content_type: String,
+    /// The file, base64-encoded. Lists of orders leave it out and give `size_bytes`
+    /// instead; `GET /v1/orders/{id}` has it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub content_base64: String,
+    /// The file's size, in lists (where the content is left out); not accepted in a post.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<u64>,
+}
+
+impl ReportBody {
+    /// The size of the decoded file.
+    fn decoded_size(&self) -> u64 {
+        let text = self.content_base64.trim_end_matches('=');
+        u64::try_from(text.len()).unwrap_or(u64::MAX).saturating_mul(3) / 4
+    }
 }
 
 fn pdf() -> String {
@@ -120,6 +134,17 @@ impl OrderResult {
             && crate::time::parse_ms(at).is_none()
         {
             return invalid("completed_at", format!("`{at}` is not an RFC 3339 timestamp"));
+        }
+        if let Some(report) = &self.report {
+            if report.content_base64.is_empty() {
+                return invalid("report.content_base64", "the file, base64-encoded".into());
+            }
+            if report.size_bytes.is_some() {
+                return invalid(
+                    "report.size_bytes",
+                    "the host sets it in lists; leave it out".into(),
+                );
+            }
         }
         Ok(())
     }
@@ -284,6 +309,15 @@ impl Order {
             created_at: now,
             updated_at: now,
         }
+    }
+
+    /// The order as lists show it: the report's content left out, its size given.
+    pub fn in_list(mut self) -> Order {
+        if let Some(report) = self.result.as_mut().and_then(|r| r.report.as_mut()) {
+            report.size_bytes = Some(report.decoded_size());
+            report.content_base64 = String::new();
+        }
+        self
     }
 
     /// Records the `result.submitted` event appended for the posted result.

@@ -7,14 +7,13 @@
 //! the product received one invite per application (the same event id when redelivered).
 
 use super::receiver::Receiver;
-use crate::process::HostProcess;
+use crate::process::{HostProcess, sandbox_only};
 use ats_tests::api_host::send;
 use ats_tests::sync_rig::{KEY, start_sandbox};
 use rand::Rng;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Applications that enter the trigger stage.
@@ -79,21 +78,10 @@ async fn firing_statuses(host: &HostProcess, automation: &str) -> BTreeMap<Strin
     statuses
 }
 
-fn write_files(dir: &Path) -> String {
-    let connectors = dir.join("connectors");
-    std::fs::create_dir_all(&connectors).expect("connectors dir");
-    std::fs::write(connectors.join("sandbox.wasm"), ats_tests::bundled_wasm("connector-sandbox"))
-        .expect("connector file");
-    let config = dir.join("host.toml");
-    std::fs::write(
-        &config,
-        "[sync]\ncalls_per_second = 1000.0\n\
-         [automations]\ntick_ms = 50\nretry_base_ms = 100\nretry_max_ms = 1000\n\
-         [webhooks]\nallow_private_networks = true\nbase_delay = 100\nmax_delay = 1000\n",
-    )
-    .expect("config file");
-    config.to_str().expect("utf-8 path").to_string()
-}
+/// Fast automation rounds and retries; webhooks may reach the receiver on loopback.
+const CONFIG: &str = "[sync]\ncalls_per_second = 1000.0\n\
+    [automations]\ntick_ms = 50\nretry_base_ms = 100\nretry_max_ms = 1000\n\
+    [webhooks]\nallow_private_networks = true\nbase_delay = 100\nmax_delay = 1000\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_points_during_firings_leaves_every_action_done_exactly_once() {
@@ -104,20 +92,12 @@ async fn sigkill_at_random_points_during_firings_leaves_every_action_done_exactl
         applications.insert(new_application(&http, &url, n).await);
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = write_files(dir.path());
-    let args = ["--no-bundled", "--config", config.as_str()];
+    let args = sandbox_only(dir.path(), CONFIG);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let receiver = Receiver::start().await;
 
     let mut host = HostProcess::start(dir.path(), &args).await;
-    let _ = send(host.op(Method::POST, "/v1/tenants").json(&json!({"id": "acme"}))).await;
-    let (status, created) = send(host.op(Method::POST, "/v1/connections").json(&json!({
-        "tenant_id": "acme", "connector_id": "sandbox", "config": {"base-url": url},
-        "secrets": {"api-key": KEY}, "allow_private_networks": true,
-        "schedules": {"jobs_every_secs": 86_400, "applications_every_secs": 86_400, "enabled": false},
-    })))
-    .await;
-    assert_eq!(status, 201, "{created}");
-    let connection = created["id"].as_str().expect("id").to_string();
+    let connection = host.sandbox_connection("acme", &url).await;
     let (status, sub) = send(host.op(Method::POST, "/v1/webhooks").json(&json!({
         "tenant_id": "acme", "url": receiver.url, "event_types": ["automation.invite"]
     })))

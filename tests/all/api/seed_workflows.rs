@@ -265,6 +265,15 @@ async fn jobmojito_backfills_once_and_writes_results_by_band() {
     };
     assert!(tags_of("cand-2").contains("top") && !tags_of("cand-2").contains("maybe"));
     assert!(!tags_of("cand-1").contains("top"), "30 is in no band");
+
+    // Lists of orders leave the report's content out and give its size; the order has it.
+    let (_, listed) =
+        send(host.with_key(&key, Method::GET, "/v1/orders?application_id=app-2")).await;
+    let report = &listed["data"][0]["result"]["report"];
+    assert_eq!((report["size_bytes"].as_u64(), report.get("content_base64")), (Some(9), None));
+    let id = listed["data"][0]["id"].as_str().expect("order id");
+    let (_, order) = send(host.with_key(&key, Method::GET, &format!("/v1/orders/{id}"))).await;
+    assert_eq!(order["result"]["report"]["content_base64"], "JVBERi0xLjQK", "{order}");
 }
 
 /// FactoryFix / Leadline: synced jobs start inactive in the product; a candidate reaching the

@@ -3,10 +3,10 @@
 //! cancelled, the process exits within its bound, and a restarted host resumes the sync
 //! without losing or duplicating a record or an event.
 
-use crate::process::HostProcess;
+use crate::process::{HostProcess, sandbox_only};
 use ats_host::store::{RecordFilter, RunFilter, RunState, SecretBox, SledStore, Store, SyncKind};
 use ats_tests::api_host::send;
-use ats_tests::sync_rig::{KEY, start_sandbox};
+use ats_tests::sync_rig::start_sandbox;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -41,26 +41,11 @@ async fn sigterm_mid_sync_drains_checkpoints_exits_and_a_restart_resumes_without
     sandbox.seed_jobs(300, "2026-11-20T10:00:00Z");
     let total = sandbox.jobs().len();
     let dir = tempfile::tempdir().expect("temp dir");
-    let connectors = dir.path().join("connectors");
-    std::fs::create_dir_all(&connectors).expect("connectors dir");
-    std::fs::write(connectors.join("sandbox.wasm"), ats_tests::bundled_wasm("connector-sandbox"))
-        .expect("connector file");
-    let config = dir.path().join("host.toml");
-    std::fs::write(&config, "[sync]\npage_size = 20\ncalls_per_second = 1000.0\n")
-        .expect("config file");
-    let config = config.to_str().expect("utf-8 path");
-    let args = ["--no-bundled", "--config", config];
+    let args = sandbox_only(dir.path(), "[sync]\npage_size = 20\ncalls_per_second = 1000.0\n");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
 
     let host = HostProcess::start(dir.path(), &args).await;
-    let _ = send(host.op(Method::POST, "/v1/tenants").json(&json!({"id": "acme"}))).await;
-    let (status, created) = send(host.op(Method::POST, "/v1/connections").json(&json!({
-        "tenant_id": "acme", "connector_id": "sandbox", "config": {"base-url": url},
-        "secrets": {"api-key": KEY}, "allow_private_networks": true,
-        "schedules": {"jobs_every_secs": 86_400, "applications_every_secs": 86_400, "enabled": false},
-    })))
-    .await;
-    assert_eq!(status, 201, "{created}");
-    let connection = created["id"].as_str().expect("id").to_string();
+    let connection = host.sandbox_connection("acme", &url).await;
 
     // A slow ATS: every request waits, so the sync is mid-pass when the signal comes.
     sandbox.set_delay(Duration::from_millis(600));
