@@ -22,7 +22,6 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -245,68 +244,53 @@ fn backfill(state: &AppState, automation: &Automation) -> Result<usize, Problem>
     Ok(fired.len())
 }
 
+/// What a handler answers: its JSON, or a problem.
+type Answer<T> = Result<T, Problem>;
+
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<ListQuery>,
-) -> Response {
-    let mut all = match state.automations.automations.automations(caller.tenant()) {
-        Ok(all) => all,
-        Err(error) => return Problem::internal(error).into_response(),
-    };
+) -> Answer<Json<Page<Automation>>> {
+    let mut all =
+        state.automations.automations.automations(caller.tenant()).map_err(Problem::internal)?;
     all.retain(|a| {
         query.connection_id.as_deref().is_none_or(|c| a.scope.covers(c))
             && query.enabled.is_none_or(|enabled| a.enabled == enabled)
     });
     let key = |a: &Automation| (a.created_at, a.id.clone());
-    match page_after(all, query.cursor.as_deref(), query.limit, key, false) {
-        Ok(page) => Json(page).into_response(),
-        Err(problem) => problem.into_response(),
-    }
+    Ok(Json(page_after(all, query.cursor.as_deref(), query.limit, key, false)?))
 }
 
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
     Body(mut body): Body<Map<String, Value>>,
-) -> Response {
+) -> Answer<(StatusCode, Json<Automation>)> {
     let asked = match body.remove("tenant_id") {
         None | Some(Value::Null) => None,
         Some(Value::String(tenant)) => Some(tenant),
-        Some(_) => return Problem::invalid("tenant_id", "a tenant id (a string)").into_response(),
+        Some(_) => return Err(Problem::invalid("tenant_id", "a tenant id (a string)")),
     };
-    let tenant_id = match owner(&state, &caller, asked) {
-        Ok(tenant) => tenant,
-        Err(problem) => return problem.into_response(),
-    };
-    let input: AutomationInput = match from_value(Value::Object(body)) {
-        Ok(input) => input,
-        Err(problem) => return problem.into_response(),
-    };
-    if let Err(problem) =
-        room_for_another(&state, &tenant_id).and_then(|()| check_input(&state, &tenant_id, &input))
-    {
-        return problem.into_response();
-    }
+    let tenant_id = owner(&state, &caller, asked)?;
+    let input: AutomationInput = from_value(Value::Object(body))?;
+    room_for_another(&state, &tenant_id)?;
+    check_input(&state, &tenant_id, &input)?;
     let automation = Automation::create(new_id("aut"), tenant_id, input, now_ms());
-    if let Err(problem) = save(&state, &automation) {
-        return problem.into_response();
-    }
-    if automation.enabled
-        && automation.backfill
-        && let Err(problem) = backfill(&state, &automation)
-    {
-        return problem.into_response();
+    save(&state, &automation)?;
+    if automation.enabled && automation.backfill {
+        backfill(&state, &automation)?;
     }
     tracing::info!(automation = %automation.id, tenant = %automation.tenant_id, trigger = automation.trigger.name(), "automation created");
-    (StatusCode::CREATED, Json(automation)).into_response()
+    Ok((StatusCode::CREATED, Json(automation)))
 }
 
-async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
-    match visible(&state, &caller, &id) {
-        Ok(automation) => Json(automation).into_response(),
-        Err(problem) => problem.into_response(),
-    }
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Answer<Json<Automation>> {
+    Ok(Json(visible(&state, &caller, &id)?))
 }
 
 async fn replace(
@@ -314,37 +298,26 @@ async fn replace(
     caller: Caller,
     Path(id): Path<String>,
     Body(input): Body<AutomationInput>,
-) -> Response {
-    let mut automation = match visible(&state, &caller, &id) {
-        Ok(a) => a,
-        Err(problem) => return problem.into_response(),
-    };
-    if let Err(problem) = check_input(&state, &automation.tenant_id, &input) {
-        return problem.into_response();
-    }
+) -> Answer<Json<Automation>> {
+    let mut automation = visible(&state, &caller, &id)?;
+    check_input(&state, &automation.tenant_id, &input)?;
     let was_enabled = automation.enabled;
     automation.replace(input, now_ms());
-    if let Err(problem) = save(&state, &automation) {
-        return problem.into_response();
+    save(&state, &automation)?;
+    if !was_enabled && automation.enabled && automation.backfill {
+        backfill(&state, &automation)?;
     }
-    if !was_enabled
-        && automation.enabled
-        && automation.backfill
-        && let Err(problem) = backfill(&state, &automation)
-    {
-        return problem.into_response();
-    }
-    Json(automation).into_response()
+    Ok(Json(automation))
 }
 
-async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
-    if let Err(problem) = visible(&state, &caller, &id) {
-        return problem.into_response();
-    }
-    match state.automations.automations.delete_automation(&id) {
-        Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(error) => Problem::internal(error).into_response(),
-    }
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Answer<StatusCode> {
+    visible(&state, &caller, &id)?;
+    state.automations.automations.delete_automation(&id).map_err(Problem::internal)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn duplicate(
@@ -352,32 +325,21 @@ async fn duplicate(
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
-    let automation = match visible(&state, &caller, &id) {
-        Ok(a) => a,
-        Err(problem) => return problem.into_response(),
-    };
-    let body: DuplicateBody = match optional_json(&body) {
-        Ok(body) => body,
-        Err(problem) => return problem.into_response(),
-    };
+) -> Answer<(StatusCode, Json<Automation>)> {
+    let automation = visible(&state, &caller, &id)?;
+    let body: DuplicateBody = optional_json(&body)?;
     if let Some(name) = &body.name
         && (name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS)
     {
-        return Problem::invalid(
+        return Err(Problem::invalid(
             "name",
             format!("1 to {MAX_NAME_CHARS} characters, or leave it out"),
-        )
-        .into_response();
+        ));
     }
-    if let Err(problem) = room_for_another(&state, &automation.tenant_id) {
-        return problem.into_response();
-    }
+    room_for_another(&state, &automation.tenant_id)?;
     let copy = automation.duplicate(new_id("aut"), body.name, now_ms());
-    match save(&state, &copy) {
-        Ok(()) => (StatusCode::CREATED, Json(copy)).into_response(),
-        Err(problem) => problem.into_response(),
-    }
+    save(&state, &copy)?;
+    Ok((StatusCode::CREATED, Json(copy)))
 }
 
 async fn enable(
@@ -385,57 +347,36 @@ async fn enable(
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
-    let mut automation = match visible(&state, &caller, &id) {
-        Ok(a) => a,
-        Err(problem) => return problem.into_response(),
-    };
-    let body: EnableBody = match optional_json(&body) {
-        Ok(body) => body,
-        Err(problem) => return problem.into_response(),
-    };
+) -> Answer<Json<Enabled>> {
+    let mut automation = visible(&state, &caller, &id)?;
+    let body: EnableBody = optional_json(&body)?;
     let stage_trigger = matches!(automation.trigger, Trigger::StageEntered { .. });
     if body.backfill == Some(true) && !stage_trigger {
-        return Problem::invalid(
+        return Err(Problem::invalid(
             "backfill",
             format!(
                 "backfill fires for applications already in the trigger stage: a {} trigger has none",
                 automation.trigger.name()
             ),
-        )
-        .into_response();
+        ));
     }
     let newly = automation.set_enabled(true, now_ms());
-    if let Err(problem) = save(&state, &automation) {
-        return problem.into_response();
-    }
+    save(&state, &automation)?;
     // Asked for now, or the automation's own setting when it was just enabled.
     let wanted = body.backfill.unwrap_or(newly && automation.backfill && stage_trigger);
-    let backfill_firings = if wanted {
-        match backfill(&state, &automation) {
-            Ok(count) => count,
-            Err(problem) => return problem.into_response(),
-        }
-    } else {
-        0
-    };
-    Json(Enabled { automation, backfill_firings }).into_response()
+    let backfill_firings = if wanted { backfill(&state, &automation)? } else { 0 };
+    Ok(Json(Enabled { automation, backfill_firings }))
 }
 
 async fn disable(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    let mut automation = match visible(&state, &caller, &id) {
-        Ok(a) => a,
-        Err(problem) => return problem.into_response(),
-    };
+) -> Answer<Json<Automation>> {
+    let mut automation = visible(&state, &caller, &id)?;
     automation.set_enabled(false, now_ms());
-    match save(&state, &automation) {
-        Ok(()) => Json(automation).into_response(),
-        Err(problem) => problem.into_response(),
-    }
+    save(&state, &automation)?;
+    Ok(Json(automation))
 }
 
 async fn dry_run(
@@ -443,16 +384,14 @@ async fn dry_run(
     caller: Caller,
     Path(id): Path<String>,
     Query(query): Query<DryRunQuery>,
-) -> Response {
-    let automation = match visible(&state, &caller, &id) {
-        Ok(a) => a,
-        Err(problem) => return problem.into_response(),
-    };
+) -> Answer<Json<DryRun>> {
+    let automation = visible(&state, &caller, &id)?;
     let limit = query.limit.unwrap_or(50).clamp(1, 500);
-    let firings = match state.automations.matcher().dry_run(&automation, limit, now_ms()) {
-        Ok(firings) => firings,
-        Err(error) => return Problem::internal(error).into_response(),
-    };
+    let firings = state
+        .automations
+        .matcher()
+        .dry_run(&automation, limit, now_ms())
+        .map_err(Problem::internal)?;
     let looks_at_applications =
         matches!(automation.trigger, Trigger::StageEntered { .. } | Trigger::ApplicationCreated {});
     let note = (!looks_at_applications).then(|| {
@@ -461,5 +400,5 @@ async fn dry_run(
             automation.trigger.name()
         )
     });
-    Json(DryRun { automation_id: automation.id, firings, note }).into_response()
+    Ok(Json(DryRun { automation_id: automation.id, firings, note }))
 }

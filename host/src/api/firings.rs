@@ -11,7 +11,6 @@ use crate::automations::outbox::{Firing, FiringFilter, FiringStatus, RetryError}
 use crate::time::now_ms;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
@@ -49,7 +48,7 @@ async fn list_firings(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<FiringQuery>,
-) -> Response {
+) -> Result<Json<Page<Firing>>, Problem> {
     let filter = FiringFilter {
         tenant_id: caller.tenant().map(str::to_string),
         automation_id: query.automation_id,
@@ -57,45 +56,30 @@ async fn list_firings(
         status: query.status,
         limit: 0,
     };
-    let firings = match state.automations.outbox.firings(&filter) {
-        Ok(firings) => firings,
-        Err(error) => return Problem::internal(error).into_response(),
-    };
+    let firings = state.automations.outbox.firings(&filter).map_err(Problem::internal)?;
     let key = |f: &Firing| (f.created_at, f.id.clone());
-    match page_after(firings, query.cursor.as_deref(), query.limit, key, true) {
-        Ok(page) => Json(page).into_response(),
-        Err(problem) => problem.into_response(),
-    }
+    Ok(Json(page_after(firings, query.cursor.as_deref(), query.limit, key, true)?))
 }
 
 async fn show_firing(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    match visible_firing(&state, &caller, &id) {
-        Ok(firing) => Json(firing).into_response(),
-        Err(problem) => problem.into_response(),
-    }
+) -> Result<Json<Firing>, Problem> {
+    Ok(Json(visible_firing(&state, &caller, &id)?))
 }
 
 async fn retry_firing(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    if let Err(problem) = visible_firing(&state, &caller, &id) {
-        return problem.into_response();
-    }
-    match state.automations.outbox.retry(&id, now_ms()) {
-        Ok(firing) => {
-            state.automations.wake();
-            Json(firing).into_response()
-        }
-        Err(RetryError::NotFound(_)) => Problem::not_found("firing", &id).into_response(),
-        Err(error @ RetryError::NotFailed { .. }) => {
-            Problem::conflict(error.to_string()).into_response()
-        }
-        Err(RetryError::Storage(error)) => Problem::internal(error).into_response(),
-    }
+) -> Result<Json<Firing>, Problem> {
+    visible_firing(&state, &caller, &id)?;
+    let firing = state.automations.outbox.retry(&id, now_ms()).map_err(|error| match error {
+        RetryError::NotFound(_) => Problem::not_found("firing", &id),
+        error @ RetryError::NotFailed { .. } => Problem::conflict(error.to_string()),
+        RetryError::Storage(error) => Problem::internal(error),
+    })?;
+    state.automations.wake();
+    Ok(Json(firing))
 }

@@ -24,7 +24,6 @@ use crate::time::now_ms;
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -188,11 +187,14 @@ fn application_people(
     }
 }
 
+/// What a handler answers: its JSON, or a problem.
+type Answer<T> = Result<T, Problem>;
+
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<ListQuery>,
-) -> Response {
+) -> Answer<Json<Page<Order>>> {
     let filter = OrderFilter {
         tenant_id: caller.tenant().map(str::to_string),
         automation_id: query.automation_id,
@@ -201,54 +203,42 @@ async fn list(
         state: query.state,
         unfinished: false,
     };
-    let orders = match state.automations.automations.orders(&filter) {
-        Ok(orders) => orders.into_iter().map(Order::in_list).collect(),
-        Err(error) => return Problem::internal(error).into_response(),
-    };
+    let orders = state.automations.automations.orders(&filter).map_err(Problem::internal)?;
+    let orders = orders.into_iter().map(Order::in_list).collect();
     let key = |o: &Order| (o.created_at, o.id.clone());
-    match page_after(orders, query.cursor.as_deref(), query.limit, key, true) {
-        Ok(page) => Json(page).into_response(),
-        Err(problem) => problem.into_response(),
-    }
+    Ok(Json(page_after(orders, query.cursor.as_deref(), query.limit, key, true)?))
 }
 
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
     Body(body): Body<CreateBody>,
-) -> Response {
-    let connection = match visible(&state, &caller, &body.connection_id) {
-        Ok(connection) => connection,
-        Err(problem) if problem.status == StatusCode::NOT_FOUND.as_u16() => {
-            let problem = format!("no connection `{}`", body.connection_id);
-            return Problem::invalid("connection_id", problem).into_response();
+) -> Answer<(StatusCode, Json<Order>)> {
+    let connection = visible(&state, &caller, &body.connection_id).map_err(|problem| {
+        if problem.status == StatusCode::NOT_FOUND.as_u16() {
+            Problem::invalid("connection_id", format!("no connection `{}`", body.connection_id))
+        } else {
+            problem
         }
-        Err(problem) => return problem.into_response(),
-    };
+    })?;
     if body.package_id.trim().is_empty() {
-        return Problem::invalid("package_id", "give the product's package id").into_response();
+        return Err(Problem::invalid("package_id", "give the product's package id"));
     }
     let expiry = match body.expires_after_days {
         None => DEFAULT_EXPIRY,
         Some(days @ 1..=MAX_EXPIRY_DAYS) => Duration::from_secs(u64::from(days) * 24 * 3600),
         Some(_) => {
-            return Problem::invalid(
-                "expires_after_days",
-                format!("between 1 and {MAX_EXPIRY_DAYS}"),
-            )
-            .into_response();
+            let problem = format!("between 1 and {MAX_EXPIRY_DAYS}");
+            return Err(Problem::invalid("expires_after_days", problem));
         }
     };
-    let (candidate_id, job_id) = match application_people(
+    let (candidate_id, job_id) = application_people(
         &state,
         &connection.id,
         &body.application_id,
         body.candidate_id,
         body.job_id,
-    ) {
-        Ok(people) => people,
-        Err(problem) => return problem.into_response(),
-    };
+    )?;
     let new = NewOrder {
         id: new_id("ord"),
         tenant_id: connection.tenant_id,
@@ -261,17 +251,16 @@ async fn create(
         firing_id: None,
     };
     let order = Order::new(new, now_ms(), expiry);
-    match state.automations.automations.insert_order(&order) {
-        Ok(_) => (StatusCode::CREATED, Json(order)).into_response(),
-        Err(error) => Problem::internal(error).into_response(),
-    }
+    state.automations.automations.insert_order(&order).map_err(Problem::internal)?;
+    Ok((StatusCode::CREATED, Json(order)))
 }
 
-async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
-    match visible_order(&state, &caller, &id) {
-        Ok(order) => Json(order).into_response(),
-        Err(problem) => problem.into_response(),
-    }
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Answer<Json<Order>> {
+    Ok(Json(visible_order(&state, &caller, &id)?))
 }
 
 async fn progress(
@@ -279,50 +268,37 @@ async fn progress(
     caller: Caller,
     Path(id): Path<String>,
     Body(body): Body<ProgressBody>,
-) -> Response {
-    if let Err(problem) = visible_order(&state, &caller, &id) {
-        return problem.into_response();
-    }
+) -> Answer<Json<Order>> {
+    visible_order(&state, &caller, &id)?;
     let now = now_ms();
     let to = OrderState::from(body.state);
-    match update_order(&*state.automations.automations, &id, |o| {
+    let (order, _) = update_order(&*state.automations.automations, &id, |o| {
         o.advance(to, now, body.note.clone())
-    }) {
-        Ok((order, _)) => Json(order).into_response(),
-        Err(failure) => order_problem(failure).into_response(),
-    }
+    })
+    .map_err(order_problem)?;
+    Ok(Json(order))
 }
 
 /// Posts `result` on order `id` (already checked visible): a new result is appended as a
 /// `result.submitted` event (201), the same one again changes nothing (200) unless its
 /// event is missing (the host stopped in between), which is appended then.
-fn post_on(state: &AppState, id: &str, result: OrderResult) -> Response {
+fn post_on(state: &AppState, id: &str, result: OrderResult) -> Answer<(StatusCode, Json<Order>)> {
     let now = now_ms();
     let automations = &*state.automations.automations;
-    let (order, posted) =
-        match update_order(automations, id, |o| o.post_result(result.clone(), now)) {
-            Ok(posted) => posted,
-            Err(failure) => return order_problem(failure).into_response(),
-        };
-    let order = match (order.result_event_id.is_none(), result_submitted(&order, now)) {
-        (true, Some(event)) => {
-            let event_id = match append(state, &order, event) {
-                Ok(event_id) => event_id,
-                Err(problem) => return problem.into_response(),
-            };
-            let noted = update_order(automations, id, |o| {
-                o.note_result_event(event_id.clone());
-                Ok(())
-            });
-            match noted {
-                Ok((order, ())) => order,
-                Err(failure) => return order_problem(failure).into_response(),
-            }
-        }
-        _ => order,
-    };
+    let (mut order, posted) = update_order(automations, id, |o| o.post_result(result.clone(), now))
+        .map_err(order_problem)?;
+    if order.result_event_id.is_none()
+        && let Some(event) = result_submitted(&order, now)
+    {
+        let event_id = append(state, &order, event)?;
+        (order, ()) = update_order(automations, id, |o| {
+            o.note_result_event(event_id.clone());
+            Ok(())
+        })
+        .map_err(order_problem)?;
+    }
     let status = if posted == Posted::New { StatusCode::CREATED } else { StatusCode::OK };
-    (status, Json(order)).into_response()
+    Ok((status, Json(order)))
 }
 
 async fn post_result(
@@ -330,11 +306,9 @@ async fn post_result(
     caller: Caller,
     Path(id): Path<String>,
     Body(result): Body<OrderResult>,
-) -> Response {
-    match visible_order(&state, &caller, &id) {
-        Ok(_) => post_on(&state, &id, result),
-        Err(problem) => problem.into_response(),
-    }
+) -> Answer<(StatusCode, Json<Order>)> {
+    visible_order(&state, &caller, &id)?;
+    post_on(&state, &id, result)
 }
 
 async fn review(
@@ -342,28 +316,19 @@ async fn review(
     caller: Caller,
     Path(id): Path<String>,
     Body(review): Body<Review>,
-) -> Response {
-    let order = match visible_order(&state, &caller, &id) {
-        Ok(order) => order,
-        Err(problem) => return problem.into_response(),
-    };
+) -> Answer<(StatusCode, Json<ReviewAccepted>)> {
+    let order = visible_order(&state, &caller, &id)?;
     if review.id.trim().is_empty() || review.id.len() > 255 {
-        return Problem::invalid("id", "the product's id of the review, 1-255 characters")
-            .into_response();
+        return Err(Problem::invalid("id", "the product's id of the review, 1-255 characters"));
     }
     if order.result.is_none() {
-        return Problem::conflict(format!(
+        return Err(Problem::conflict(format!(
             "order `{id}` has no result yet; a review is of a posted result"
-        ))
-        .into_response();
+        )));
     }
-    match append(&state, &order, result_reviewed(&order, &review, now_ms())) {
-        Ok(event_id) => {
-            let accepted = ReviewAccepted { order_id: order.id, review_id: review.id, event_id };
-            (StatusCode::CREATED, Json(accepted)).into_response()
-        }
-        Err(problem) => problem.into_response(),
-    }
+    let event_id = append(&state, &order, result_reviewed(&order, &review, now_ms()))?;
+    let accepted = ReviewAccepted { order_id: order.id, review_id: review.id, event_id };
+    Ok((StatusCode::CREATED, Json(accepted)))
 }
 
 async fn direct_result(
@@ -371,25 +336,18 @@ async fn direct_result(
     caller: Caller,
     Path(connection_id): Path<String>,
     Body(body): Body<DirectBody>,
-) -> Response {
-    let connection = match visible(&state, &caller, &connection_id) {
-        Ok(connection) => connection,
-        Err(problem) => return problem.into_response(),
-    };
+) -> Answer<(StatusCode, Json<Order>)> {
+    let connection = visible(&state, &caller, &connection_id)?;
     if body.application_id.trim().is_empty() {
-        return Problem::invalid("application_id", "name the application the result is for")
-            .into_response();
+        return Err(Problem::invalid("application_id", "name the application the result is for"));
     }
-    let (candidate_id, job_id) = match application_people(
+    let (candidate_id, job_id) = application_people(
         &state,
         &connection.id,
         &body.application_id,
         body.candidate_id,
         body.job_id,
-    ) {
-        Ok(people) => people,
-        Err(problem) => return problem.into_response(),
-    };
+    )?;
     let new = DirectResult {
         tenant_id: connection.tenant_id,
         connection_id: connection.id,
@@ -401,10 +359,7 @@ async fn direct_result(
     .order();
     let id = new.id.clone();
     // The order exists after the first post of this application and package's result.
-    if let Err(error) =
-        state.automations.automations.insert_order(&Order::new(new, now_ms(), DEFAULT_EXPIRY))
-    {
-        return Problem::internal(error).into_response();
-    }
+    let order = Order::new(new, now_ms(), DEFAULT_EXPIRY);
+    state.automations.automations.insert_order(&order).map_err(Problem::internal)?;
     post_on(&state, &id, body.result)
 }
