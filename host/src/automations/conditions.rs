@@ -51,7 +51,9 @@ pub enum ValueType {
 }
 
 /// The operators (n8n's filter names in kebab-case).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, strum::EnumIter,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Operator {
     Exists,
@@ -296,8 +298,7 @@ impl Rule {
             ));
         }
         if !self.op.allowed_for(self.value_type) {
-            let allowed: Vec<String> = ALL_OPERATORS
-                .iter()
+            let allowed: Vec<String> = <Operator as strum::IntoEnumIterator>::iter()
                 .filter(|op| op.allowed_for(self.value_type))
                 .map(|op| op.name())
                 .collect();
@@ -474,40 +475,6 @@ pub fn type_name(value_type: ValueType) -> &'static str {
         ValueType::List => "list",
     }
 }
-
-/// Every operator, for messages.
-pub const ALL_OPERATORS: [Operator; 27] = {
-    use Operator::*;
-    [
-        Exists,
-        NotExists,
-        Empty,
-        NotEmpty,
-        Equals,
-        NotEquals,
-        Contains,
-        NotContains,
-        StartsWith,
-        EndsWith,
-        Regex,
-        NotRegex,
-        Gt,
-        Gte,
-        Lt,
-        Lte,
-        Before,
-        After,
-        OnOrBefore,
-        OnOrAfter,
-        IsTrue,
-        IsFalse,
-        LengthEquals,
-        LengthGt,
-        LengthGte,
-        LengthLt,
-        LengthLte,
-    ]
-};
 
 #[cfg(test)]
 mod tests {
