@@ -242,3 +242,41 @@ async fn a_sync_waits_on_its_connection_budget_and_raising_it_lets_the_sync_go_o
     let run = wait_run(&host, &key, run["run_id"].as_str().expect("run id")).await;
     assert_eq!(run["state"], "success", "{run}");
 }
+
+/// Many journaled pushes at once (each part made durable before the next) all answer, and
+/// promptly: the journal's flushes must not stall one another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_four_concurrent_idempotent_pushes_all_answer() {
+    let host = Arc::new(ApiHost::start().await);
+    let (url, sandbox) = start_sandbox().await;
+    let (key, connection) = connect(&host, "acme", &url).await;
+    set_budget(&host, &key, &connection, 10_000, 1).await;
+    let pushes = (0..64).map(|i| {
+        let (host, key, connection) = (host.clone(), key.clone(), connection.clone());
+        tokio::spawn(async move {
+            let push = json!({"candidate": {"first_name": "P", "last_name": format!("{i}"),
+                              "emails": [format!("p{i}@example.org")]},
+                              "job_id": "job-1", "note": "hello", "tags": ["a", "b"]});
+            send(
+                host.with_key(
+                    &key,
+                    Method::POST,
+                    &format!("/v1/connections/{connection}/candidates"),
+                )
+                .header("idempotency-key", format!("push-{i}"))
+                .json(&push),
+            )
+            .await
+        })
+    });
+    let answered =
+        tokio::time::timeout(Duration::from_secs(120), futures::future::join_all(pushes))
+            .await
+            .expect("every push answered within 120 s");
+    for answer in answered {
+        let (status, body) = answer.expect("the push task");
+        assert_eq!((status, body["complete"].as_bool()), (201, Some(true)), "{body}");
+    }
+    let pushed = sandbox.candidates().iter().filter(|c| c["last_name"] != "").count();
+    assert!(pushed >= 64, "{pushed}");
+}
