@@ -11,6 +11,10 @@
 //!    answering, [`SandboxHandle::busy_time`]). The call and commit are timed by wrapping
 //!    the transport and the store; the diff is the remainder.
 //!
+//! 3. The same sync through the connector manifest of the sandbox ATS
+//!    (`sdk/declarative/examples/sandbox.toml`) packed into the generic manifest connector:
+//!    its ratio to the hand-written Rust connector.
+//!
 //! `cargo bench -p ats-host --bench sync`; `ATS_BENCH_SYNC_ONLY=1` skips the idle figures,
 //! `ATS_BENCH_ROUNDS` sets the runs per connector (default 5; the median is printed).
 
@@ -48,10 +52,14 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn connection(id: &str, base_url: &str) -> Connection {
+    connection_to("sandbox", id, base_url)
+}
+
+fn connection_to(connector: &str, id: &str, base_url: &str) -> Connection {
     Connection {
         id: id.into(),
         tenant_id: "bench".into(),
-        connector_id: "sandbox".into(),
+        connector_id: connector.into(),
         pinned_version: None,
         pinned_sha256: None,
         private_grant: Default::default(),
@@ -136,6 +144,10 @@ async fn wasm_vs_native() -> anyhow::Result<()> {
         .map(|(_, wasm)| wasm.to_vec())
         .ok_or_else(|| anyhow::anyhow!("the sandbox connector is not bundled"))?;
     registry.install(runtime.load(wasm, "bench").await?)?;
+    // The same ATS through a connector manifest packed into the generic component.
+    let example = include_str!("../../sdk/declarative/examples/sandbox.toml");
+    let packed = ats_host::declarative::pack("sandbox.toml", example)?;
+    registry.install(runtime.load(packed, "bench-manifest").await?)?;
     let native: Arc<dyn Transport> = Arc::new(NativeSandbox { http: reqwest::Client::new() });
     let wasm_transport: Arc<dyn Transport> = runtime.clone();
 
@@ -143,8 +155,14 @@ async fn wasm_vs_native() -> anyhow::Result<()> {
         std::env::var("ATS_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5).max(1);
     let mut figures: BTreeMap<&str, Vec<Split>> = BTreeMap::new();
     for _ in 0..rounds {
-        for (name, transport) in [("wasm", wasm_transport.clone()), ("native", native.clone())] {
-            let split = sync_once(name, transport, &registry, &base_url, &sandbox).await?;
+        for (name, transport) in [
+            ("wasm", wasm_transport.clone()),
+            ("native", native.clone()),
+            ("manifest", wasm_transport.clone()),
+        ] {
+            let connector = if name == "manifest" { "sandbox-declarative" } else { "sandbox" };
+            let split =
+                sync_once(name, connector, transport, &registry, &base_url, &sandbox).await?;
             figures.entry(name).or_default().push(split);
         }
     }
@@ -153,13 +171,13 @@ async fn wasm_vs_native() -> anyhow::Result<()> {
         runs.sort_by_key(|s| s.total);
         runs.get(runs.len() / 2).copied().unwrap_or_default()
     };
-    let (wasm, native) = (median("wasm"), median("native"));
+    let (wasm, native, manifest) = (median("wasm"), median("native"), median("manifest"));
     println!(
         "sync of {JOBS} jobs (100 per page), median of {rounds}: wasm {:.1?}, native {:.1?}",
         wasm.total, native.total
     );
     println!("  µs per record   total    call (fake)    diff (reads)  commit   rest  records/s");
-    for (name, split) in [("wasm", wasm), ("native", native)] {
+    for (name, split) in [("wasm", wasm), ("native", native), ("manifest", manifest)] {
         split.print(name);
     }
     println!(
@@ -170,6 +188,11 @@ async fn wasm_vs_native() -> anyhow::Result<()> {
     println!(
         "  host time only (total - fake): wasm / native {:.3}",
         wasm.host().as_secs_f64() / native.host().as_secs_f64()
+    );
+    println!(
+        "  manifest connector / Rust connector (both wasm): {:.3}; manifest / native {:.3}",
+        manifest.total.as_secs_f64() / wasm.total.as_secs_f64(),
+        manifest.total.as_secs_f64() / native.total.as_secs_f64()
     );
     Ok(())
 }
@@ -210,6 +233,7 @@ impl Split {
 
 async fn sync_once(
     name: &str,
+    connector: &str,
     transport: Arc<dyn Transport>,
     registry: &Arc<Registry>,
     base_url: &str,
@@ -217,7 +241,7 @@ async fn sync_once(
 ) -> anyhow::Result<Split> {
     let sled = SledStore::temporary()?;
     sled.put_tenant(&Tenant { id: "bench".into(), name: "bench".into(), created_at: 0 })?;
-    sled.put_connection(&connection("conn_bench", base_url), Some(&secrets()))?;
+    sled.put_connection(&connection_to(connector, "conn_bench", base_url), Some(&secrets()))?;
     let store = Arc::new(TimedStore {
         inner: sled,
         lookups: AtomicU64::new(0),

@@ -150,6 +150,11 @@ impl Host {
     pub async fn load_bundled(&self) -> usize {
         let mut loaded = 0;
         for (package, wasm) in crate::bundled::BUNDLED {
+            // The generic manifest connector is a template for `connector pack`, not a
+            // connector.
+            if *package == crate::declarative::TEMPLATE_PACKAGE {
+                continue;
+            }
             let origin = format!("bundled:{package}");
             let registry = &self.state.registry;
             if registry

@@ -28,6 +28,7 @@ pub mod automations;
 pub mod bundled;
 pub mod cli;
 pub mod connections;
+pub mod declarative;
 pub mod demo;
 pub mod ids;
 pub mod metrics;

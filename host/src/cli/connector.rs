@@ -30,6 +30,16 @@ pub enum ConnectorCommand {
         #[command(flatten)]
         api: super::client::ApiArgs,
     },
+    /// Make a connector component of a connector manifest (TOML, see
+    /// `sdk/declarative/README.md`): checked (every problem with its line), then written into
+    /// the generic manifest connector this binary carries. No Rust toolchain needed.
+    Pack {
+        /// The manifest, e.g. `acme.toml`.
+        file: PathBuf,
+        /// Where to write the component; the manifest's path with `.wasm` by default.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
     /// Validate a connector component and print its manifest.
     Inspect {
         /// The connector `.wasm` component.
@@ -105,6 +115,28 @@ pub async fn run(command: ConnectorCommand) -> anyhow::Result<()> {
                 .post(&format!("/v1/connectors/{id}/rollback"), serde_json::Value::Null)
                 .await?;
             println!("active: {} {}", id, answer["active"]["version"].as_str().unwrap_or("?"));
+            Ok(())
+        }
+        ConnectorCommand::Pack { file, out } => {
+            let text = tokio::fs::read_to_string(&file)
+                .await
+                .with_context(|| format!("cannot read the manifest {}", file.display()))?;
+            let wasm = crate::declarative::pack(&file.display().to_string(), &text)?;
+            let out = out.unwrap_or_else(|| file.with_extension("wasm"));
+            tokio::fs::write(&out, &wasm)
+                .await
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            // What a host will see when it loads the component.
+            let described = inspect(&out).await?;
+            println!(
+                "packed {} into {} ({} KiB): connector `{}` {} with {} operations",
+                file.display(),
+                out.display(),
+                wasm.len() / 1024,
+                described["manifest"]["id"].as_str().unwrap_or("?"),
+                described["manifest"]["connector_version"].as_str().unwrap_or("?"),
+                described["manifest"]["operations"].as_array().map_or(0, Vec::len),
+            );
             Ok(())
         }
         ConnectorCommand::Inspect { file } => {

@@ -24,7 +24,7 @@ pub(super) async fn wait_run(host: &ApiHost, key: &str, run_id: &str) -> Value {
 
 /// Starts a sync of `kind` on `connection` with `key` (expecting 202) and waits for the run
 /// to end; returns the finished run.
-pub(super) async fn sync_and_wait(
+pub(crate) async fn sync_and_wait(
     host: &ApiHost,
     key: &str,
     connection: &str,

@@ -7,7 +7,7 @@ mod budgets;
 mod carerix_over_http;
 mod connectors;
 mod contract_versions;
-mod end_to_end;
+pub(crate) mod end_to_end;
 mod errors;
 mod inbound;
 mod observability;

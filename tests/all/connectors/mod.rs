@@ -2,6 +2,7 @@
 //! conformance kit and the seed scenario, a module per connector.
 
 mod carerix;
+mod manifest_sandbox;
 mod mysolution;
 mod otys;
 mod tigris;

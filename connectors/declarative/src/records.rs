@@ -1,0 +1,398 @@
+//! The contract's records from the interpreter's JSON, and operation inputs as JSON.
+//!
+//! The interpreter (`ats-declarative`) maps a remote record onto a JSON object keyed by the
+//! contract's field names in snake_case; this module reads such an object into the WIT
+//! record (a missing or mistyped field takes the record's default, a status outside the
+//! enum is an `invalid-input` naming the field) and writes each operation's input as the
+//! JSON object the manifest's templates see as `input`.
+
+use ats_connector_sdk::prelude::*;
+use serde_json::{Map, Value, json};
+
+/// One mapped record.
+struct Fields<'a>(&'a Map<String, Value>);
+
+impl<'a> Fields<'a> {
+    fn of(value: &'a Value, what: &str) -> Result<Self, AtsError> {
+        value.as_object().map(Fields).ok_or_else(|| {
+            AtsError::InvalidInput(format!(
+                "the manifest mapped a {what} to {value}, not an object"
+            ))
+        })
+    }
+
+    /// A text field: strings as they are, numbers and booleans as text.
+    fn text(&self, key: &str) -> Option<String> {
+        match self.0.get(key)? {
+            Value::String(text) => Some(text.clone()),
+            Value::Number(number) => Some(number.to_string()),
+            Value::Bool(flag) => Some(flag.to_string()),
+            _ => None,
+        }
+    }
+
+    fn required(&self, key: &str) -> String {
+        self.text(key).unwrap_or_default()
+    }
+
+    fn texts(&self, key: &str) -> Vec<String> {
+        match self.0.get(key) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Fields::scalar)
+                .filter(|text| !text.is_empty())
+                .collect(),
+            Some(Value::String(text)) if !text.is_empty() => vec![text.clone()],
+            _ => Vec::new(),
+        }
+    }
+
+    fn scalar(value: &Value) -> Option<String> {
+        match value {
+            Value::String(text) => Some(text.clone()),
+            Value::Number(number) => Some(number.to_string()),
+            _ => None,
+        }
+    }
+
+    fn flag(&self, key: &str) -> Option<bool> {
+        match self.0.get(key)? {
+            Value::Bool(flag) => Some(*flag),
+            Value::String(text) => match text.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" => Some(true),
+                "false" | "no" | "0" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn number(&self, key: &str) -> Option<f64> {
+        match self.0.get(key)? {
+            Value::Number(number) => number.as_f64(),
+            Value::String(text) => text.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// A location: an object of the contract's location fields, or free text.
+    fn location(&self, key: &str) -> Option<Location> {
+        match self.0.get(key)? {
+            Value::String(text) if !text.trim().is_empty() => Some(location(text.clone())),
+            Value::Object(parts) => {
+                let parts = Fields(parts);
+                Some(Location {
+                    text: parts.text("text"),
+                    city: parts.text("city"),
+                    region: parts.text("region"),
+                    country: parts.text("country").map(|c| c.to_ascii_uppercase()),
+                    postal_code: parts.text("postal_code"),
+                    remote: parts.flag("remote"),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Custom fields: an object of name → value.
+    fn custom_fields(&self) -> Vec<Field> {
+        let Some(Value::Object(fields)) = self.0.get("custom_fields") else { return Vec::new() };
+        fields
+            .iter()
+            .map(|(name, value)| Field {
+                name: name.clone(),
+                value: Fields::scalar(value).unwrap_or_else(|| value.to_string()),
+            })
+            .collect()
+    }
+
+    fn raw(&self) -> String {
+        self.text("raw").unwrap_or_default()
+    }
+
+    /// An enum field by its kebab-case name (`_` and spaces read as `-`).
+    fn choice<T: Copy>(
+        &self,
+        key: &str,
+        record: &str,
+        cases: &[(&str, T)],
+    ) -> Result<Option<T>, AtsError> {
+        let Some(text) = self.text(key) else { return Ok(None) };
+        let wanted = text.trim().to_ascii_lowercase().replace(['_', ' '], "-");
+        match cases.iter().find(|(name, _)| *name == wanted) {
+            Some((_, case)) => Ok(Some(*case)),
+            None => Err(AtsError::InvalidInput(format!(
+                "{record}.{key}: `{text}` is not one of {}; map the ATS's values onto these in the manifest (`map = {{ ... }}`)",
+                cases.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+}
+
+const JOB_STATUSES: [(&str, JobStatus); 4] = [
+    ("open", JobStatus::Open),
+    ("closed", JobStatus::Closed),
+    ("draft", JobStatus::Draft),
+    ("archived", JobStatus::Archived),
+];
+
+const EMPLOYMENT_TYPES: [(&str, EmploymentType); 7] = [
+    ("full-time", EmploymentType::FullTime),
+    ("part-time", EmploymentType::PartTime),
+    ("contract", EmploymentType::Contract),
+    ("temporary", EmploymentType::Temporary),
+    ("internship", EmploymentType::Internship),
+    ("freelance", EmploymentType::Freelance),
+    ("other", EmploymentType::Other),
+];
+
+const APPLICATION_STATUSES: [(&str, ApplicationStatus); 4] = [
+    ("active", ApplicationStatus::Active),
+    ("rejected", ApplicationStatus::Rejected),
+    ("hired", ApplicationStatus::Hired),
+    ("withdrawn", ApplicationStatus::Withdrawn),
+];
+
+pub fn job(value: &Value) -> Result<Job, AtsError> {
+    let f = Fields::of(value, "job")?;
+    Ok(Job {
+        id: f.required("id"),
+        code: f.text("code"),
+        title: f.required("title"),
+        status: f.choice("status", "job", &JOB_STATUSES)?.unwrap_or(JobStatus::Open),
+        location: f.location("location"),
+        employment_type: f.choice("employment_type", "job", &EMPLOYMENT_TYPES)?,
+        description: f.text("description"),
+        department: f.text("department"),
+        assigned_users: f.texts("assigned_users"),
+        post_url: f.text("post_url"),
+        opened_at: f.text("opened_at"),
+        closed_at: f.text("closed_at"),
+        created_at: f.text("created_at"),
+        updated_at: f.text("updated_at"),
+        custom_fields: f.custom_fields(),
+        raw: f.raw(),
+        ..Job::default()
+    })
+}
+
+pub fn stage(value: &Value, position: usize) -> Result<Stage, AtsError> {
+    let f = Fields::of(value, "stage")?;
+    let fallback = u32::try_from(position).unwrap_or(u32::MAX);
+    Ok(Stage {
+        id: f.required("id"),
+        name: f.required("name"),
+        job_id: f.text("job_id"),
+        position: f
+            .number("position")
+            .filter(|p| p.is_finite() && *p >= 0.0)
+            .map_or(fallback, |p| p.min(f64::from(u32::MAX)) as u32),
+        raw: f.raw(),
+    })
+}
+
+pub fn candidate(value: &Value) -> Result<Candidate, AtsError> {
+    let f = Fields::of(value, "candidate")?;
+    let links = match f.0.get("links") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|item| match item {
+                Value::String(url) => Some(ProfileLink { kind: None, url: url.clone() }),
+                Value::Object(link) => {
+                    let link = Fields(link);
+                    link.text("url").map(|url| ProfileLink { kind: link.text("kind"), url })
+                }
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(Candidate {
+        id: f.required("id"),
+        first_name: f.required("first_name"),
+        last_name: f.required("last_name"),
+        emails: f.texts("emails"),
+        phones: f.texts("phones"),
+        tags: f.texts("tags"),
+        source: f.text("source"),
+        location: f.location("location"),
+        company: f.text("company"),
+        title: f.text("title"),
+        links,
+        updated_at: f.text("updated_at"),
+        custom_fields: f.custom_fields(),
+        raw: f.raw(),
+    })
+}
+
+pub fn application(value: &Value) -> Result<Application, AtsError> {
+    let f = Fields::of(value, "application")?;
+    let answers = match f.0.get("answers") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_object)
+            .map(|answer| {
+                let answer = Fields(answer);
+                Answer {
+                    question_id: answer.text("question_id"),
+                    question: answer.required("question"),
+                    answer: answer.required("answer"),
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(Application {
+        id: f.required("id"),
+        candidate_id: f.required("candidate_id"),
+        job_id: f.required("job_id"),
+        stage_id: f.text("stage_id"),
+        stage_name: f.text("stage_name"),
+        status: f
+            .choice("status", "application", &APPLICATION_STATUSES)?
+            .unwrap_or(ApplicationStatus::Active),
+        source: f.text("source"),
+        rejection_reason: f.text("rejection_reason"),
+        rejected_at: f.text("rejected_at"),
+        hired_at: f.text("hired_at"),
+        answers,
+        created_at: f.text("created_at"),
+        updated_at: f.text("updated_at"),
+        custom_fields: f.custom_fields(),
+        raw: f.raw(),
+    })
+}
+
+pub fn tag(value: &Value) -> Result<Tag, AtsError> {
+    let f = Fields::of(value, "tag")?;
+    let name = f.required("name");
+    Ok(Tag { id: f.text("id").unwrap_or_else(|| name.clone()), name })
+}
+
+pub fn rejection_reason(value: &Value) -> Result<RejectionReason, AtsError> {
+    let f = Fields::of(value, "rejection reason")?;
+    Ok(RejectionReason { id: f.required("id"), name: f.required("name") })
+}
+
+pub fn user(value: &Value) -> Result<User, AtsError> {
+    let f = Fields::of(value, "user")?;
+    Ok(User {
+        id: f.required("id"),
+        first_name: f.required("first_name"),
+        last_name: f.required("last_name"),
+        email: f.text("email"),
+        active: f.flag("active").unwrap_or(true),
+    })
+}
+
+pub fn account(value: &Value) -> Result<Account, AtsError> {
+    let f = Fields::of(value, "account")?;
+    Ok(Account { display_name: f.text("display_name").unwrap_or_else(|| "connected".into()) })
+}
+
+pub fn upsert(value: &Value) -> Result<UpsertResult, AtsError> {
+    let f = Fields::of(value, "upsert result")?;
+    let candidate_id = f.required("candidate_id");
+    if candidate_id.is_empty() {
+        return Err(AtsError::InvalidInput(
+            "the manifest's upsert-candidate result has no candidate_id; map it (`result = { candidate_id = \"id\" }`)".into(),
+        ));
+    }
+    let outcome = match f.text("outcome").as_deref() {
+        Some("matched") => UpsertOutcome::Matched,
+        _ => UpsertOutcome::Created,
+    };
+    Ok(UpsertResult { candidate_id, outcome })
+}
+
+pub fn receipt(value: &Value) -> WriteReceipt {
+    match value.as_object() {
+        Some(fields) => {
+            let f = Fields(fields);
+            WriteReceipt { remote_id: f.text("remote_id"), remark: f.text("remark") }
+        }
+        None => WriteReceipt { remote_id: None, remark: None },
+    }
+}
+
+/// A target as `input.target`: `{"candidate": id}` or `{"application": id}`, plus `kind`
+/// and `id` for templates that do not care which.
+pub fn target(target: &Target) -> Value {
+    match target {
+        Target::Candidate(id) => json!({"candidate": id, "kind": "candidate", "id": id}),
+        Target::Application(id) => json!({"application": id, "kind": "application", "id": id}),
+    }
+}
+
+fn location_json(location: &Option<Location>) -> Value {
+    match location {
+        Some(l) => json!({
+            "text": l.text, "city": l.city, "region": l.region, "country": l.country,
+            "postal_code": l.postal_code, "remote": l.remote,
+        }),
+        None => Value::Null,
+    }
+}
+
+fn fields_json(fields: &[Field]) -> Value {
+    Value::Object(fields.iter().map(|f| (f.name.clone(), json!(f.value))).collect())
+}
+
+pub fn candidate_input(input: &CandidateInput) -> Value {
+    json!({
+        "first_name": input.first_name, "last_name": input.last_name,
+        "emails": input.emails, "phones": input.phones, "source": input.source,
+        "location": location_json(&input.location), "company": input.company,
+        "title": input.title,
+        "links": input.links.iter().map(|l| json!({"kind": l.kind, "url": l.url})).collect::<Vec<_>>(),
+        "custom_fields": fields_json(&input.custom_fields),
+    })
+}
+
+pub fn application_input(input: &ApplicationInput) -> Value {
+    json!({
+        "candidate_id": input.candidate_id, "job_id": input.job_id, "stage_id": input.stage_id,
+        "source": input.source,
+        "answers": input.answers.iter().map(|a| json!({
+            "question_id": a.question_id, "question": a.question, "answer": a.answer,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn attachment_input(input: &AttachmentInput) -> Value {
+    use base64::Engine as _;
+    let kind = match input.kind {
+        AttachmentKind::Cv => "cv",
+        AttachmentKind::Report => "report",
+        AttachmentKind::Other => "other",
+    };
+    json!({
+        "target": target(&input.target), "filename": input.filename,
+        "content_type": input.content_type, "kind": kind,
+        "content_base64": base64::engine::general_purpose::STANDARD.encode(&input.content),
+        "size": input.content.len(),
+    })
+}
+
+pub fn result_input(input: &ResultInput) -> Value {
+    use base64::Engine as _;
+    let status = match input.status {
+        ResultStatus::Completed => "completed",
+        ResultStatus::Cancelled => "cancelled",
+    };
+    json!({
+        "application_id": input.application_id, "status": status, "score": input.score,
+        "max_score": input.max_score, "link": input.link, "summary": input.summary,
+        "sub_results": input.sub_results.iter().map(|s| json!({
+            "label": s.label, "score": s.score, "max_score": s.max_score,
+        })).collect::<Vec<_>>(),
+        "report": input.report.as_ref().map(|r| json!({
+            "filename": r.filename, "content_type": r.content_type,
+            "content_base64": base64::engine::general_purpose::STANDARD.encode(&r.content),
+        })),
+    })
+}
+
+pub fn reject_input(input: &RejectInput) -> Value {
+    json!({"application_id": input.application_id, "reason": input.reason, "reason_id": input.reason_id})
+}

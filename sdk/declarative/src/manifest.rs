@@ -1,0 +1,248 @@
+//! [`Manifest`]: parsing a connector manifest (TOML → spanned tree → typed sections, one
+//! section at a time so errors in several are all reported → semantic validation) and what
+//! it declares ([`Manifest::describe`], [`Manifest::operations`]).
+
+use crate::de::from_node;
+use crate::error::{ManifestError, ManifestErrors};
+use crate::limits::MAX_MANIFEST_BYTES;
+use crate::schema::OPERATIONS;
+use crate::spec::{
+    AuthSpec, ConfigFieldSpec, ConnectorSpec, DefaultsSpec, ErrorRule, OperationSpec,
+};
+use crate::tree::{self, KeyPath, Node, NodeKind};
+use crate::validate;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+/// A parsed and validated connector manifest.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub(crate) connector: ConnectorSpec,
+    pub(crate) config: Vec<ConfigFieldSpec>,
+    pub(crate) defaults: DefaultsSpec,
+    pub(crate) auth: AuthSpec,
+    pub(crate) errors: Vec<ErrorRule>,
+    pub(crate) operations: BTreeMap<String, OperationSpec>,
+}
+
+/// What `describe()` answers: the contract's manifest record, names in kebab-case.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Describe {
+    pub id: String,
+    pub ats_name: String,
+    pub version: String,
+    /// Declared and not `unsupported`, in the contract's order.
+    pub operations: Vec<String>,
+    pub config_fields: Vec<ConfigField>,
+    pub egress_hosts: Vec<String>,
+    pub result_modes: Vec<String>,
+    pub application_attachments: bool,
+}
+
+/// One config field, as the contract's `config-field`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ConfigField {
+    pub name: String,
+    pub secret: bool,
+    pub required: bool,
+    pub help: String,
+}
+
+/// A problem found while parsing, before it is given a line: where it is and what it is.
+#[derive(Debug, Clone)]
+pub(crate) struct Problem {
+    pub path: KeyPath,
+    /// Set when known exactly (serde errors); otherwise found from `path`.
+    pub span: Option<Range<usize>>,
+    pub message: String,
+}
+
+const SECTIONS: &[&str] = &["connector", "config", "defaults", "auth", "errors", "operations"];
+
+impl Manifest {
+    /// Parses and validates a manifest; every problem found is reported with its line,
+    /// column and key path.
+    pub fn parse(text: &str) -> Result<Manifest, ManifestErrors> {
+        if text.len() > MAX_MANIFEST_BYTES {
+            let message = format!(
+                "the manifest is {} bytes; at most {MAX_MANIFEST_BYTES} are accepted",
+                text.len()
+            );
+            let error = ManifestError { line: 1, column: 1, path: String::new(), message };
+            return Err(ManifestErrors { errors: vec![error] });
+        }
+        let root = tree::parse(text).map_err(|error| ManifestErrors { errors: vec![error] })?;
+        let mut problems = Vec::new();
+        let manifest = sections(&root, &mut problems);
+        if let Some(manifest) = &manifest {
+            validate::manifest(manifest, &mut problems);
+        }
+        if problems.is_empty()
+            && let Some(manifest) = manifest
+        {
+            return Ok(manifest);
+        }
+        let mut errors: Vec<ManifestError> = problems
+            .into_iter()
+            .map(|problem| {
+                let span = problem.span.or_else(|| root.locate(&problem.path));
+                tree::error_at(text, span, &problem.path, problem.message)
+            })
+            .collect();
+        errors.sort_by(|a, b| (a.line, a.column, &a.path).cmp(&(b.line, b.column, &b.path)));
+        errors.dedup();
+        Err(ManifestErrors { errors })
+    }
+
+    /// The operations declared and not `unsupported`, in the contract's order.
+    pub fn operations(&self) -> Vec<String> {
+        OPERATIONS
+            .iter()
+            .filter(|op| {
+                self.operations.get(op.name).is_some_and(|spec| spec.unsupported.is_none())
+            })
+            .map(|op| op.name.to_string())
+            .collect()
+    }
+
+    /// The operations declared `unsupported`, with the manifest's reason.
+    pub fn unsupported(&self) -> Vec<(String, String)> {
+        self.operations
+            .iter()
+            .filter_map(|(name, spec)| Some((name.clone(), spec.unsupported.clone()?)))
+            .collect()
+    }
+
+    /// The contract's manifest record for this connector.
+    pub fn describe(&self) -> Describe {
+        Describe {
+            id: self.connector.id.clone(),
+            ats_name: self.connector.ats_name.clone(),
+            version: self.connector.version.clone(),
+            operations: self.operations(),
+            config_fields: self
+                .config
+                .iter()
+                .map(|field| ConfigField {
+                    name: field.name.clone(),
+                    secret: field.secret,
+                    required: field.required,
+                    help: field.help.clone(),
+                })
+                .collect(),
+            egress_hosts: self.connector.egress_hosts.clone(),
+            result_modes: self.connector.result_modes.clone(),
+            application_attachments: self.connector.application_attachments,
+        }
+    }
+}
+
+/// Reads each section on its own, so a problem in one does not hide those in the others.
+fn sections(root: &Node, problems: &mut Vec<Problem>) -> Option<Manifest> {
+    let top = KeyPath::root();
+    for entry in root.entries() {
+        if !SECTIONS.contains(&entry.key.as_str()) {
+            problems.push(Problem {
+                path: top.key(&entry.key),
+                span: entry.key_span.clone(),
+                message: format!(
+                    "unknown section `{}`; a manifest has [connector], [[config]], [defaults], [auth], [[errors]] and [operations.<name>]",
+                    entry.key
+                ),
+            });
+        }
+    }
+    let connector = match root.get("connector") {
+        Some(node) => read::<ConnectorSpec>(node, &top.key("connector"), problems),
+        None => {
+            problems.push(Problem {
+                path: top.key("connector"),
+                span: None,
+                message: "the [connector] table is missing: give id, ats_name and version".into(),
+            });
+            None
+        }
+    };
+    let config = read_list::<ConfigFieldSpec>(root.get("config"), &top.key("config"), problems);
+    let defaults = root
+        .get("defaults")
+        .and_then(|node| read::<DefaultsSpec>(node, &top.key("defaults"), problems))
+        .unwrap_or_default();
+    let auth = root
+        .get("auth")
+        .and_then(|node| read::<AuthSpec>(node, &top.key("auth"), problems))
+        .unwrap_or_default();
+    let errors = read_list::<ErrorRule>(root.get("errors"), &top.key("errors"), problems);
+    let mut operations = BTreeMap::new();
+    if let Some(node) = root.get("operations") {
+        let path = top.key("operations");
+        if !matches!(node.kind, NodeKind::Table(_)) {
+            problems.push(Problem {
+                path: path.clone(),
+                span: node.span.clone(),
+                message: "`operations` must be a table of [operations.<name>] tables".into(),
+            });
+        }
+        for entry in node.entries() {
+            if let Some(spec) = read::<OperationSpec>(&entry.value, &path.key(&entry.key), problems)
+            {
+                operations.insert(entry.key.clone(), spec);
+            }
+        }
+    }
+    Some(Manifest { connector: connector?, config, defaults, auth, errors, operations })
+}
+
+fn read<T: DeserializeOwned>(
+    node: &Node,
+    path: &KeyPath,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    match from_node::<T>(node, path) {
+        Ok(value) => Some(value),
+        Err(error) => {
+            let (path, span) = error.at.unwrap_or_else(|| (path.clone(), node.span.clone()));
+            problems.push(Problem { path, span, message: explain(&error.message) });
+            None
+        }
+    }
+}
+
+/// Reads an array of tables element by element.
+fn read_list<T: DeserializeOwned>(
+    node: Option<&Node>,
+    path: &KeyPath,
+    problems: &mut Vec<Problem>,
+) -> Vec<T> {
+    let Some(node) = node else { return Vec::new() };
+    let NodeKind::Array(items) = &node.kind else {
+        problems.push(Problem {
+            path: path.clone(),
+            span: node.span.clone(),
+            message: format!(
+                "expected an array of tables ([[{path}]]), found {}",
+                node.type_name()
+            ),
+        });
+        return Vec::new();
+    };
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(index, item)| read::<T>(item, &path.index(index), problems))
+        .collect()
+}
+
+/// Serde's messages, with the fix spelled out where serde leaves it implicit.
+fn explain(message: &str) -> String {
+    if message.starts_with("unknown field") {
+        format!("{message}; remove the key or correct its spelling")
+    } else if message.starts_with("missing field") {
+        format!("{message}; add it")
+    } else if message.starts_with("unknown variant") {
+        format!("{message}; use one of the listed values")
+    } else {
+        message.to_string()
+    }
+}

@@ -1,0 +1,157 @@
+//! Selector paths into JSON: `data.jobs`, `items[0].id`, `labels[*].name`, `["odd.key"]`,
+//! and `""` for the value itself. A `[*]` collects every element (of a list, or every value
+//! of an object) into a list, skipping missing values and nulls.
+
+use crate::limits::MAX_SELECTOR_DEPTH;
+use serde_json::Value;
+use std::borrow::Cow;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Key(String),
+    Index(usize),
+    Each,
+}
+
+/// A parsed selector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Selector {
+    steps: Vec<Step>,
+}
+
+impl Selector {
+    /// Parses a selector; the error says what is wrong with it.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut steps = Vec::new();
+        let mut rest = text.trim();
+        let mut expect_key = false;
+        while !rest.is_empty() {
+            if steps.len() >= MAX_SELECTOR_DEPTH {
+                return Err(format!(
+                    "selector `{text}` has more than {MAX_SELECTOR_DEPTH} segments"
+                ));
+            }
+            if let Some(inner) = rest.strip_prefix('[') {
+                let close = match inner.strip_prefix('"') {
+                    Some(quoted) => quoted.find('"').map(|i| i + 2),
+                    None => inner.find(']'),
+                };
+                let close = close
+                    .filter(|&i| inner[i..].starts_with(']'))
+                    .ok_or_else(|| format!("selector `{text}` has an unclosed `[`"))?;
+                let content = &inner[..close];
+                steps.push(match content {
+                    "*" => Step::Each,
+                    quoted if quoted.starts_with('"') => {
+                        Step::Key(quoted.trim_matches('"').to_string())
+                    }
+                    digits => Step::Index(digits.parse().map_err(|_| {
+                        format!(
+                            "selector `{text}`: `[{digits}]` is not an index; use [0], [*] or [\"key\"]"
+                        )
+                    })?),
+                });
+                rest = &inner[close + 1..];
+                expect_key = false;
+            } else if let Some(after) = rest.strip_prefix('.') {
+                if expect_key || steps.is_empty() {
+                    return Err(format!("selector `{text}` has an empty segment"));
+                }
+                rest = after;
+                expect_key = true;
+            } else {
+                let end = rest.find(['.', '[']).unwrap_or(rest.len());
+                let name = &rest[..end];
+                if name.contains([']', '"', ' ']) {
+                    return Err(format!("selector `{text}`: `{name}` is not a key"));
+                }
+                steps.push(Step::Key(name.to_string()));
+                rest = &rest[end..];
+                expect_key = false;
+            }
+        }
+        if expect_key {
+            return Err(format!("selector `{text}` ends with `.`"));
+        }
+        Ok(Self { steps })
+    }
+
+    /// The value at the selector, `None` when missing (or null).
+    pub fn select<'a>(&self, root: &'a Value) -> Option<Cow<'a, Value>> {
+        if self.steps.contains(&Step::Each) {
+            let mut found = Vec::new();
+            collect(root, &self.steps, &mut found);
+            return Some(Cow::Owned(Value::Array(found.into_iter().cloned().collect())));
+        }
+        let mut value = root;
+        for step in &self.steps {
+            value = match step {
+                Step::Key(key) => value.get(key.as_str())?,
+                Step::Index(index) => value.get(*index)?,
+                Step::Each => return None,
+            };
+        }
+        (!value.is_null()).then_some(Cow::Borrowed(value))
+    }
+}
+
+fn collect<'a>(value: &'a Value, steps: &[Step], found: &mut Vec<&'a Value>) {
+    let Some((step, rest)) = steps.split_first() else {
+        if !value.is_null() {
+            found.push(value);
+        }
+        return;
+    };
+    match step {
+        Step::Key(key) => {
+            if let Some(next) = value.get(key.as_str()) {
+                collect(next, rest, found);
+            }
+        }
+        Step::Index(index) => {
+            if let Some(next) = value.get(*index) {
+                collect(next, rest, found);
+            }
+        }
+        Step::Each => match value {
+            Value::Array(items) => items.iter().for_each(|item| collect(item, rest, found)),
+            Value::Object(map) => map.values().for_each(|item| collect(item, rest, found)),
+            _ => {}
+        },
+    }
+}
+
+/// Selects `text` from `root`; a selector that does not parse selects nothing (manifests are
+/// validated before they run).
+pub(crate) fn select<'a>(root: &'a Value, text: &str) -> Option<Cow<'a, Value>> {
+    Selector::parse(text).ok()?.select(root)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn selects_keys_indexes_wildcards_and_the_root() {
+        let body = json!({"data": {"jobs": [{"id": 1, "labels": [{"name": "a"}, {"name": "b"}]},
+                                            {"id": 2, "labels": [{"name": "c"}]}]},
+                          "odd.key": true});
+        let pick = |s: &str| select(&body, s).map(Cow::into_owned);
+        assert_eq!(pick("data.jobs[1].id"), Some(json!(2)));
+        assert_eq!(pick("data.jobs[*].labels[*].name"), Some(json!(["a", "b", "c"])));
+        assert_eq!(pick("data.jobs[*].id"), Some(json!([1, 2])));
+        assert_eq!(pick("[\"odd.key\"]"), Some(json!(true)));
+        assert_eq!(pick("data.missing"), None);
+        assert_eq!(pick(""), Some(body.clone()));
+    }
+
+    #[test]
+    fn rejects_malformed_selectors() {
+        for bad in ["a..b", ".a", "a.", "a[", "a[x]", "a[1"] {
+            assert!(Selector::parse(bad).is_err(), "{bad}");
+        }
+        let deep = vec!["a"; MAX_SELECTOR_DEPTH + 1].join(".");
+        assert!(Selector::parse(&deep).is_err());
+    }
+}
