@@ -37,11 +37,9 @@ impl<'a> Fields<'a> {
 
     fn texts(&self, key: &str) -> Vec<String> {
         match self.0.get(key) {
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(Fields::scalar)
-                .filter(|text| !text.is_empty())
-                .collect(),
+            Some(Value::Array(items)) => {
+                items.iter().filter_map(Fields::scalar).filter(|text| !text.is_empty()).collect()
+            }
             Some(Value::String(text)) if !text.is_empty() => vec![text.clone()],
             _ => Vec::new(),
         }
