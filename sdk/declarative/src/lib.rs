@@ -39,4 +39,5 @@ mod validate_request;
 pub use error::{DeclError, ManifestError, ManifestErrors, TransportError};
 pub use execute::{Executor, Page};
 pub use manifest::{ConfigField, Describe, Manifest};
+pub use time::{civil_from_days, days_from_civil};
 pub use transport::{HttpRequest, HttpResponse, Transport};
