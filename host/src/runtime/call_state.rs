@@ -44,8 +44,8 @@ pub struct CallState {
     max_state_value_bytes: usize,
     state_quota: StateQuota,
     http_requests_left: u32,
-    /// Writing requests sent so far (numbers the `Idempotency-Key`s after the first).
-    writes_sent: u32,
+    /// Writing requests sent so far, by method and URL (numbers repeats of the same one).
+    writes_sent: std::collections::BTreeMap<String, u32>,
     /// The first request the host's egress policy denied during this call, with the reason:
     /// a failed call that had one is reported as [`super::CallError::EgressDenied`], whatever
     /// error the connector made of it.
@@ -83,7 +83,7 @@ impl CallState {
             max_state_value_bytes: setup.max_state_value_bytes,
             state_quota: setup.state_quota,
             http_requests_left: setup.max_http_requests,
-            writes_sent: 0,
+            writes_sent: std::collections::BTreeMap::new(),
             egress_denied: None,
         }
     }
@@ -368,22 +368,32 @@ impl CallState {
     }
 
     /// On a journaled write's writing requests (`POST`, `PUT`, `PATCH`, `DELETE`), the
-    /// `Idempotency-Key` header, unless the connector set one: the write's key for the first
-    /// such request, `{key}.{n}` for the n-th after it. A write repeated after a crash makes
-    /// the same requests in the same order, so an ATS that honours the header applies each
-    /// once; one that does not ignores it.
+    /// `Idempotency-Key` header, unless the connector set one: the write's key, a short hash
+    /// of the method and URL (query left out), and `.n` for the n-th repeat of that request
+    /// in the call. A write repeated after a crash makes the same requests, so an ATS that
+    /// honours the header applies each once, whether or not the repeat also had to fetch a
+    /// token or log in first (those requests have their own URLs); an ATS that does not
+    /// honour it ignores it.
     fn add_idempotency_key(&mut self, request: &mut Request) {
+        use sha2::{Digest, Sha256};
         let Some(key) = &self.identity.write_key else { return };
         let writing = ["POST", "PUT", "PATCH", "DELETE"];
         if !writing.iter().any(|m| request.method.eq_ignore_ascii_case(m)) {
             return;
         }
-        let ordinal = self.writes_sent;
-        self.writes_sent = self.writes_sent.saturating_add(1);
+        let target =
+            format!("{} {}", request.method.to_ascii_uppercase(), redact_query(&request.url));
+        let repeat = self.writes_sent.entry(target.clone()).or_insert(0);
+        let ordinal = *repeat;
+        *repeat = repeat.saturating_add(1);
         if request.headers.iter().any(|h| h.name.eq_ignore_ascii_case(IDEMPOTENCY_KEY)) {
             return;
         }
-        let value = if ordinal == 0 { key.clone() } else { format!("{key}.{ordinal}") };
+        let request_hash = hex::encode(&Sha256::digest(target.as_bytes())[..4]);
+        let value = match ordinal {
+            0 => format!("{key}.{request_hash}"),
+            n => format!("{key}.{request_hash}.{n}"),
+        };
         request.headers.push(crate::model::Field { name: IDEMPOTENCY_KEY.into(), value });
     }
 

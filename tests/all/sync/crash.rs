@@ -77,6 +77,9 @@ async fn rt05_killed_at_random_points_then_restarted_equals_a_clean_run() {
     let expected = snapshot(clean.store.as_ref());
     drop(clean);
 
+    // A pass that takes a while (5 ms more per page): kills land mid-pass after the store
+    // wrote a checkpoint, even when the machine is fast or a restart resumes near the end.
+    sandbox.set_delay(Duration::from_millis(5));
     let dir = tempfile::tempdir().expect("dir");
     // The kills are about the sync, not about compiling connectors: the child starts with
     // the compiled artifacts of the clean run, so each start reaches the sync quickly even
