@@ -4,16 +4,12 @@
 //! Rust toolchain. The result loads, versions, rolls back and runs sandboxed like any other
 //! component; its `describe()` is the manifest's.
 //!
-//! The slot layout is the one `connectors/declarative/src/slot.rs` declares: [`MAGIC`]
-//! (once in the component), the manifest's length as a little-endian u32, then
-//! [`CAPACITY`] bytes.
+//! The slot layout is `ats_declarative::slot`'s ([`MAGIC`] once in the component, the
+//! manifest's length as a little-endian u32, then [`CAPACITY`] bytes), the same definition
+//! the component declares its slot with.
 
+use ats_declarative::slot::{CAPACITY, MAGIC};
 use thiserror::Error;
-
-/// Marks the slot in the generic component.
-pub const MAGIC: [u8; 32] = *b"ATS-DECLARATIVE-MANIFEST-SLOT-v1";
-/// Largest manifest a component carries.
-pub const CAPACITY: usize = 128 * 1024;
 /// The generic component's cargo package, bundled as the template (never loaded itself).
 pub const TEMPLATE_PACKAGE: &str = "connector-declarative";
 

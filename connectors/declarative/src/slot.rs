@@ -2,13 +2,10 @@
 //! connector pack` fills with a manifest, so a manifest becomes a connector component
 //! without a Rust toolchain. Layout: [`MAGIC`] (32 bytes), the manifest's length (u32,
 //! little-endian), then [`CAPACITY`] bytes of which the first `length` are the manifest's
-//! UTF-8 text. The host's `cli::pack` writes the same layout (it finds the slot by
-//! [`MAGIC`], which occurs once in the component).
+//! UTF-8 text. The constants are `ats_declarative::slot`'s, the definition `ats-host
+//! connector pack` fills the slot by.
 
-/// Marks the slot; `ats-host connector pack` looks for it.
-pub const MAGIC: [u8; 32] = *b"ATS-DECLARATIVE-MANIFEST-SLOT-v1";
-/// Largest manifest a component can carry.
-pub const CAPACITY: usize = 128 * 1024;
+use ats_declarative::slot::{CAPACITY, MAGIC};
 
 #[repr(C)]
 pub struct Slot {

@@ -26,6 +26,7 @@ mod request;
 mod rules;
 mod schema;
 mod select;
+pub mod slot;
 mod spec;
 mod template;
 mod time;
