@@ -152,6 +152,12 @@ impl SyncEngine {
 
     /// Records the end of a run: the run, the checkpoint's failure count, metrics, logs.
     fn record_outcome(&self, run: &Run) {
+        // What the run stored is on disk before the run shows as ended: a crash later never
+        // makes the next run see it as new (pages of a run cut short are simply read
+        // again). Flushed first, so the run's slot is freed as soon as its end is visible.
+        if let Err(error) = self.store.flush() {
+            tracing::error!(%error, run = %run.id, "cannot flush the finished run");
+        }
         if let Err(error) = self.store.put_run(run) {
             tracing::error!(%error, run = %run.id, "cannot save the finished run");
         }
@@ -160,11 +166,6 @@ impl SyncEngine {
             checkpoint.consecutive_failures =
                 if run.state == RunState::Failed { checkpoint.consecutive_failures + 1 } else { 0 };
             let _ = self.store.put_checkpoint(&run.connection_id, run.kind, &checkpoint);
-        }
-        // A finished run is on disk: a crash later never makes the next run see as new
-        // what this one stored (pages of a run cut short are simply read again).
-        if let Err(error) = self.store.flush() {
-            tracing::error!(%error, run = %run.id, "cannot flush the finished run");
         }
         crate::metrics::global().sync_running(run.kind.as_str(), -1);
         crate::metrics::global().sync_run(run.kind.as_str(), run.state.as_str());
