@@ -22,6 +22,14 @@ fn main() {
             .push_str(&format!("    ({:?}, include_bytes!({:?})),\n", guest.package, guest.path));
     }
     generated.push_str("];\n");
+    generated.push_str(
+        "/// Manifest connectors bundled with this binary (`connectors/manifests/<name>/connector.toml`):\n/// (name, manifest text), packed into the generic component when loaded.\n",
+    );
+    generated.push_str("pub const BUNDLED_MANIFESTS: &[(&str, &str)] = &[\n");
+    for (name, path) in manifest_files(&root.join("connectors/manifests")) {
+        generated.push_str(&format!("    ({name:?}, include_str!({path:?})),\n"));
+    }
+    generated.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("bundled.rs");
     fs::write(&out, generated).expect("write bundled.rs");
 
@@ -33,6 +41,18 @@ fn main() {
         root.join("Cargo.toml"),
         root.join("Cargo.lock"),
     ]);
+}
+
+/// (directory name, path of `connector.toml`) of every manifest connector, sorted.
+fn manifest_files(dir: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
+    let mut found: Vec<(String, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .map(|entry| (entry.file_name().to_string_lossy().into_owned(), entry.path().join("connector.toml")))
+        .filter(|(_, path)| path.is_file())
+        .collect();
+    found.sort();
+    found
 }
 
 /// Package names of the connector components under `connectors/`: the crates built as

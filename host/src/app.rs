@@ -149,16 +149,23 @@ impl Host {
     /// installed before keeps its saved place); returns how many were loaded.
     pub async fn load_bundled(&self) -> usize {
         let mut loaded = 0;
-        for (package, wasm) in crate::bundled::BUNDLED {
-            // The generic manifest connector is a template for `connector pack`, not a
-            // connector.
-            if *package == crate::declarative::TEMPLATE_PACKAGE {
-                continue;
-            }
-            let origin = format!("bundled:{package}");
+        for component in crate::bundled::components() {
+            let component = match component {
+                Ok(component) => component,
+                Err(problem) => {
+                    tracing::warn!(%problem, "bundled manifest connector left out");
+                    continue;
+                }
+            };
+            let origin = format!("bundled:{}", component.name);
             let registry = &self.state.registry;
             if registry
-                .load_and_install(&self.state.runtime, wasm.to_vec(), &origin, Phase::Start)
+                .load_and_install(
+                    &self.state.runtime,
+                    component.wasm.into_owned(),
+                    &origin,
+                    Phase::Start,
+                )
                 .await
                 .is_ok()
             {

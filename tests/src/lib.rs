@@ -77,17 +77,15 @@ pub async fn load(runtime: &Runtime, path: &str) -> Arc<LoadedConnector> {
 }
 
 /// The wasm of a connector bundled into the host, by cargo package name
-/// (e.g. `connector-otys`).
+/// (e.g. `connector-otys`) or manifest directory (e.g. `greenhouse`, packed).
 pub fn bundled_wasm(package: &str) -> Vec<u8> {
-    ats_host::bundled::BUNDLED
-        .iter()
-        .find(|(name, _)| *name == package)
-        .map(|(_, wasm)| wasm.to_vec())
-        .unwrap_or_else(|| {
-            panic!(
-                "connector package `{package}` is not bundled (is it a cdylib under connectors/?)"
-            )
-        })
+    match ats_host::bundled::component(package) {
+        Some(Ok(wasm)) => wasm,
+        Some(Err(problem)) => panic!("{problem}"),
+        None => panic!(
+            "connector `{package}` is not bundled (is it a cdylib under connectors/ or a connectors/manifests/{package}/connector.toml?)"
+        ),
+    }
 }
 
 /// Loads a bundled connector into `runtime`; panics with the load error.

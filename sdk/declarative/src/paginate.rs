@@ -123,7 +123,7 @@ pub(crate) fn next(
     answer: &Answer<'_>,
 ) -> Result<Option<PageState>, DeclError> {
     let Some(spec) = spec else { return Ok(None) };
-    if answer.items == 0 {
+    if answer.items == 0 || !flags_say_go_on(spec, answer.body) {
         return Ok(None);
     }
     let short_page = spec.size_param.is_some() && answer.items < answer.page_size as usize;
@@ -173,6 +173,28 @@ pub(crate) fn next(
         });
     }
     Ok(Some(next))
+}
+
+/// `more_path` must be truthy and `done_path` must not be, where they are declared.
+fn flags_say_go_on(spec: &PaginateSpec, body: &Value) -> bool {
+    let flag = |path: &Option<String>| {
+        path.as_deref().map(|p| select(body, p).is_some_and(|v| truthy(&v)))
+    };
+    flag(&spec.more_path) != Some(false) && flag(&spec.done_path) != Some(true)
+}
+
+/// `true`, a non-zero number, a non-empty text other than `false`/`0`, a non-empty list or object.
+fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
+        Value::String(s) => {
+            !matches!(s.trim().to_ascii_lowercase().as_str(), "" | "false" | "0" | "no")
+        }
+        Value::Array(items) => !items.is_empty(),
+        Value::Object(map) => !map.is_empty(),
+    }
 }
 
 fn repeated(answer: &Answer<'_>, what: &str, value: &str) -> DeclError {

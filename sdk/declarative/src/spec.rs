@@ -306,6 +306,10 @@ pub(crate) struct PaginateSpec {
     pub token_path: Option<String>,
     pub path: Option<String>,
     pub max_pages: Option<u32>,
+    /// Selector of a flag in the answer: go on only while it is truthy (`moreDataAvailable`).
+    pub more_path: Option<String>,
+    /// Selector of a flag in the answer: stop once it is truthy (`paginationComplete`).
+    pub done_path: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

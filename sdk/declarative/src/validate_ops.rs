@@ -214,11 +214,19 @@ fn shape(c: &mut Checker<'_>, path: &KeyPath, spec: &OperationSpec, call: CallKi
 fn paginate(c: &mut Checker<'_>, path: &KeyPath, spec: &PaginateSpec) {
     let (needs, takes): (&[&str], &[&str]) = match spec.kind {
         PaginateKind::None => (&[], &[]),
-        PaginateKind::PageNumber => (&["param"], &["start", "size_param", "max_pages"]),
-        PaginateKind::Offset => (&["param"], &["size_param", "max_pages"]),
-        PaginateKind::Cursor => (&["param", "token_path"], &["size_param", "max_pages"]),
-        PaginateKind::LinkHeader => (&[], &["size_param", "max_pages"]),
-        PaginateKind::NextUrl => (&["path"], &["size_param", "max_pages"]),
+        PaginateKind::PageNumber => {
+            (&[], &["param", "start", "size_param", "max_pages", "more_path", "done_path"])
+        }
+        PaginateKind::Offset => {
+            (&[], &["param", "size_param", "max_pages", "more_path", "done_path"])
+        }
+        PaginateKind::Cursor => {
+            (&["token_path"], &["param", "size_param", "max_pages", "more_path", "done_path"])
+        }
+        PaginateKind::LinkHeader => (&[], &["size_param", "max_pages", "more_path", "done_path"]),
+        PaginateKind::NextUrl => {
+            (&["path"], &["size_param", "max_pages", "more_path", "done_path"])
+        }
     };
     let kind = format!("\"{}\"", spec.kind.name());
     let set = [
@@ -228,6 +236,8 @@ fn paginate(c: &mut Checker<'_>, path: &KeyPath, spec: &PaginateSpec) {
         ("token_path", spec.token_path.as_deref()),
         ("path", spec.path.as_deref()),
         ("max_pages", spec.max_pages.map(|_| "")),
+        ("more_path", spec.more_path.as_deref()),
+        ("done_path", spec.done_path.as_deref()),
     ];
     let hint = |key: &str| match key {
         "param" => "the query parameter the page value is sent in, e.g. param = \"cursor\"",
@@ -253,7 +263,13 @@ fn paginate(c: &mut Checker<'_>, path: &KeyPath, spec: &PaginateSpec) {
             _ => {}
         }
     }
-    for (key, selector) in [("token_path", &spec.token_path), ("path", &spec.path)] {
+    let selectors = [
+        ("token_path", &spec.token_path),
+        ("path", &spec.path),
+        ("more_path", &spec.more_path),
+        ("done_path", &spec.done_path),
+    ];
+    for (key, selector) in selectors {
         if let Some(selector) = selector {
             c.selector(path.key(key), selector);
         }

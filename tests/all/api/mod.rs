@@ -17,5 +17,5 @@ mod product_reads;
 mod receiver;
 mod requests;
 mod seed_workflows;
-mod through_the_host;
+pub(crate) mod through_the_host;
 mod webhooks;

@@ -234,6 +234,17 @@ fn landed(fake: &dyn FakeAts, report: &Report, label: &str) {
     }
 }
 
+/// The whole drive for one connector against its fake, on a host of its own: the connection
+/// created over HTTP with `fake`'s config, checked, synced, a candidate pushed with CV, note,
+/// tags and answers, moved, a result written, rejected, synced back; then the candidate is
+/// looked up in the fake. Each ATS's test module calls this once.
+pub(crate) async fn works_through_the_host(fake: &dyn FakeAts, connector: &'static str) {
+    let host = ApiHost::start().await;
+    let job = fake.seed_jobs(2, SEEDED).into_iter().next();
+    let report = drive(&host, Subject::of(connector, connector, fake, fake.config()), job).await;
+    landed(fake, &report, connector);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sandbox_and_example_connectors_work_through_the_host() {
     let host = ApiHost::start().await;
@@ -251,20 +262,12 @@ async fn the_sandbox_and_example_connectors_work_through_the_host() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn carerix_works_through_the_host() {
-    let host = ApiHost::start().await;
-    let fake = CarerixFake::start().await;
-    let job = fake.seed_jobs(2, SEEDED).into_iter().next();
-    let report = drive(&host, Subject::of("carerix", "carerix", &fake, fake.config()), job).await;
-    landed(&fake, &report, "carerix");
+    works_through_the_host(&CarerixFake::start().await, "carerix").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn otys_works_through_the_host() {
-    let host = ApiHost::start().await;
-    let fake = OtysFake::start().await;
-    let job = fake.seed_jobs(2, SEEDED).into_iter().next();
-    let report = drive(&host, Subject::of("otys", "otys", &fake, fake.config()), job).await;
-    landed(&fake, &report, "otys");
+    works_through_the_host(&OtysFake::start().await, "otys").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

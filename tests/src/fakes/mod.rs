@@ -35,6 +35,12 @@ pub trait FakeAts: Send + Sync {
     fn seed_jobs(&self, count: usize, updated_at: &str) -> Vec<String>;
     /// Changes the title of job `id` to `title` and its modification time to `updated_at`.
     fn touch_job(&self, id: &str, title: &str, updated_at: &str);
+    /// Whether the ATS issues sessions or access tokens that expire. `false` for a static
+    /// API key sent on every request: the kit then skips its re-authentication check, and
+    /// [`FakeAts::auth_count`] / [`FakeAts::expire_sessions`] are not called by it.
+    fn issues_sessions(&self) -> bool {
+        true
+    }
     /// How many times the connector authenticated (logins, token grants).
     fn auth_count(&self) -> usize;
     /// Invalidates every session or token issued so far: the next request carrying one

@@ -196,3 +196,35 @@ fn records_that_are_not_a_list_and_missing_records() {
     let page = executor(&m).list(&mut fake, "list-jobs", None, None, &json!({})).expect("empty");
     assert!(page.items.is_empty() && page.next_page_token.is_none());
 }
+
+#[test]
+fn a_cursor_in_the_body_goes_on_while_more_path_is_true() {
+    let m = manifest(
+        "[operations.list-jobs]\nmethod = \"POST\"\npath = \"/api/job.list\"\nrecords = \"results\"\nfields = { id = \"id\" }\nbody = { json = { cursor = \"{{page.token}}\", limit = \"{{page.size}}\" } }\npaginate = { kind = \"cursor\", token_path = \"nextCursor\", more_path = \"moreDataAvailable\" }\n",
+    );
+    let mut fake = Fake::new()
+        .json(200, json!({"results": [{"id": "a"}], "nextCursor": "c2", "moreDataAvailable": true}))
+        .json(
+            200,
+            json!({"results": [{"id": "b"}], "nextCursor": "c3", "moreDataAvailable": false}),
+        );
+    let (ids, urls) = drain(&m, &mut fake).expect("pages");
+    assert_eq!(ids, ["a", "b"], "stops when moreDataAvailable is false despite a cursor");
+    assert_eq!(urls, ["https://acme.example/api/job.list", "https://acme.example/api/job.list"]);
+    assert_eq!(fake.body_json(0)["cursor"], Value::Null);
+    assert_eq!(fake.body_json(1)["cursor"], "c2", "the cursor travels in the body, not the query");
+}
+
+#[test]
+fn a_page_number_in_the_path_stops_once_done_path_is_true() {
+    let m = manifest(&jobs_op("path = \"/api/jobs/page/{{page.number}}\"\npaginate = { kind = \"page-number\", done_path = \"paginationComplete\" }").replacen("path = \"/api/jobs\"\n", "", 1));
+    let mut fake = Fake::new()
+        .json(200, json!({"jobs": [{"id": "a"}], "paginationComplete": false}))
+        .json(200, json!({"jobs": [{"id": "b"}], "paginationComplete": true}));
+    let (ids, urls) = drain(&m, &mut fake).expect("pages");
+    assert_eq!(ids, ["a", "b"]);
+    assert_eq!(
+        urls,
+        ["https://acme.example/api/jobs/page/1", "https://acme.example/api/jobs/page/2"]
+    );
+}

@@ -42,7 +42,7 @@ path = "/api/jobs"
 [operations.list-jobs]
 path = "/api/jobs"
 query = { key = "{{config.token}}" }
-paginate = { kind = "cursor", token_path = "next" }
+paginate = { kind = "cursor", param = "cursor" }
 fields = { id = "id", title = { path = "name", transform = ["reverse"] } }
 
 [operations.list-applications]
@@ -75,9 +75,9 @@ path = "/notes"
     assert_eq!(config.line, line_of(&text, "config.token"));
     assert!(config.message.contains("config.token"), "{}", config.message);
 
-    let param = find(&errors, "operations.list-jobs.paginate.param");
-    assert_eq!(param.line, line_of(&text, "kind = \"cursor\""));
-    assert!(param.message.contains("needs `param`"), "{}", param.message);
+    let token = find(&errors, "operations.list-jobs.paginate.token_path");
+    assert_eq!(token.line, line_of(&text, "kind = \"cursor\""));
+    assert!(token.message.contains("needs `token_path`"), "{}", token.message);
 
     let transform = find(&errors, "operations.list-jobs.fields.title.transform[0]");
     assert!(transform.message.contains("unknown transform `reverse`"), "{}", transform.message);
