@@ -48,7 +48,9 @@ fn manifest_files(dir: &Path) -> Vec<(String, PathBuf)> {
     let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
     let mut found: Vec<(String, PathBuf)> = entries
         .filter_map(Result::ok)
-        .map(|entry| (entry.file_name().to_string_lossy().into_owned(), entry.path().join("connector.toml")))
+        .map(|entry| {
+            (entry.file_name().to_string_lossy().into_owned(), entry.path().join("connector.toml"))
+        })
         .filter(|(_, path)| path.is_file())
         .collect();
     found.sort();

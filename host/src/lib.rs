@@ -31,6 +31,7 @@ pub mod connections;
 pub mod declarative;
 pub mod demo;
 pub mod ids;
+pub mod kit;
 pub mod metrics;
 pub mod model;
 pub mod runtime;

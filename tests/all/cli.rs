@@ -115,7 +115,7 @@ async fn a_failing_check_and_a_wrong_key_are_errors_with_the_reason() {
     assert!(error.to_string().contains("401"), "{error}");
 }
 
-async fn author(args: &[&str]) -> anyhow::Result<()> {
+pub(crate) async fn author(args: &[&str]) -> anyhow::Result<()> {
     let mut argv = vec!["ats-host", "connector"];
     argv.extend_from_slice(args);
     let cli = Cli::try_parse_from(argv).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -220,7 +220,7 @@ async fn connector_upload_and_rollback_change_the_active_version() {
 
 /// `ats-host ARGS` as a process of its own, with `stdin` as its standard input; returns its
 /// exit status and standard output.
-async fn ats_host_process(args: &[&str], stdin: Option<&str>) -> (bool, String) {
+pub(crate) async fn ats_host_process(args: &[&str], stdin: Option<&str>) -> (bool, String) {
     let dir = tempfile::tempdir().expect("temp dir");
     let (input, output) = (dir.path().join("stdin"), dir.path().join("stdout"));
     std::fs::write(&input, stdin.unwrap_or_default()).expect("write stdin");
@@ -237,7 +237,7 @@ async fn ats_host_process(args: &[&str], stdin: Option<&str>) -> (bool, String) 
 }
 
 /// The first JSON object a command printed (the test harness prints around it).
-fn first_json(stdout: &str) -> serde_json::Value {
+pub(crate) fn first_json(stdout: &str) -> serde_json::Value {
     let start = stdout.find('{').unwrap_or_else(|| panic!("no JSON in: {stdout}"));
     serde_json::Deserializer::from_str(&stdout[start..])
         .into_iter::<serde_json::Value>()

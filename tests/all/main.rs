@@ -1,6 +1,7 @@
 //! The one integration-test binary (wasmtime's layout): a module per area.
 
 mod api;
+mod authoring;
 mod cli;
 mod connectors;
 mod egress;

@@ -1,5 +1,5 @@
 //! `ats-host connector inspect|call`: for connector authors, one file at a time, no server;
-//! `connector list|upload|rollback`: the loaded connectors of a running host.
+//! `connector test` (the kit, in `connector_test`); `connector list|upload|rollback`: the loaded connectors of a running host.
 
 use super::LimitArgs;
 use crate::runtime::state::MemoryStateStore;
@@ -40,6 +40,10 @@ pub enum ConnectorCommand {
         #[arg(long, short)]
         out: Option<PathBuf>,
     },
+    /// Run the conformance kit against a connector (`.wasm`, or a manifest `.toml`), pointed
+    /// at a test account, your own fake, or `--sandbox`: read checks always, write checks
+    /// unless `--read-only`; a report line per check.
+    Test(super::connector_test::TestArgs),
     /// Validate a connector component and print its manifest.
     Inspect {
         /// The connector `.wasm` component.
@@ -139,6 +143,7 @@ pub async fn run(command: ConnectorCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        ConnectorCommand::Test(args) => super::connector_test::run(args).await,
         ConnectorCommand::Inspect { file } => {
             println!("{}", serde_json::to_string_pretty(&inspect(&file).await?)?);
             Ok(())
@@ -192,7 +197,7 @@ async fn load(
     Ok(runtime.load(wasm, &file.display().to_string()).await?)
 }
 
-fn parse_config(pairs: &[String]) -> anyhow::Result<Vec<Field>> {
+pub(super) fn parse_config(pairs: &[String]) -> anyhow::Result<Vec<Field>> {
     pairs
         .iter()
         .map(|pair| match pair.split_once('=') {

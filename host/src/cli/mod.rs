@@ -7,6 +7,7 @@ mod automation;
 mod client;
 pub mod config;
 pub mod connector;
+mod connector_test;
 mod listener;
 mod ops;
 mod serve;

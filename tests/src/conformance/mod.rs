@@ -56,9 +56,7 @@ const SAME_INSTANT: &str = "2026-03-01T10:00:00Z";
 const TOUCHED: &str = "2026-04-01T10:00:00Z";
 const PAGE: u32 = 100;
 
-/// A minimal PDF, standing in for a CV or report.
-pub const SAMPLE_PDF: &[u8] =
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+pub use ats_host::kit::samples::{SAMPLE_PDF, attachment, candidate_input, unique, unique_phone};
 
 static CONNECTIONS: AtomicUsize = AtomicUsize::new(0);
 
@@ -232,12 +230,6 @@ fn new_connection_id(package: &str) -> String {
     format!("kit-{package}-{}", CONNECTIONS.fetch_add(1, Ordering::SeqCst))
 }
 
-fn unique(prefix: &str) -> String {
-    let nanos =
-        SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    format!("{prefix}{}{nanos}", CONNECTIONS.fetch_add(1, Ordering::SeqCst))
-}
-
 /// Runs every generic check against `fake`. Panics on the first failure, naming the
 /// connector and the check.
 pub async fn run_kit(fake: &dyn FakeAts) {
@@ -252,44 +244,25 @@ pub async fn run_kit(fake: &dyn FakeAts) {
     expired_session_reauthenticates_exactly_once(&kit).await;
     server_errors_are_transient(&kit).await;
     bad_credentials_are_unauthorized(&kit).await;
+    the_authors_kit_passes(&kit).await;
     secrets_never_leak(&kit);
 }
 
-fn candidate_input(
-    first: &str,
-    last: &str,
-    email: &str,
-    phone: &str,
-    source: Option<&str>,
-) -> CandidateInput {
-    CandidateInput {
-        first_name: first.into(),
-        last_name: last.into(),
-        emails: vec![email.into()],
-        phones: vec![phone.into()],
-        source: source.map(str::to_string),
-        custom_fields: vec![],
-        ..Default::default()
+/// The kit authors run (`ats-host connector test`, [`ats_host::kit`]) passes against the
+/// fake too, with writes.
+async fn the_authors_kit_passes(kit: &Kit<'_>) {
+    let context = kit.context_for(&kit.connection, kit.fake.config());
+    let options = ats_host::kit::KitOptions { max_pages: 50, ..Default::default() };
+    let report = ats_host::kit::run(&kit.runtime, &kit.connector, &context, options).await;
+    for failure in report.failures() {
+        kit.errors.lock().unwrap_or_else(PoisonError::into_inner).push(failure.detail.clone());
     }
-}
-
-fn attachment(target: Target, kind: AttachmentKind) -> AttachmentInput {
-    AttachmentInput {
-        target,
-        filename: "cv.pdf".into(),
-        content_type: "application/pdf".into(),
-        kind,
-        content: SAMPLE_PDF.to_vec(),
-    }
-}
-
-fn unique_phone() -> String {
-    let nanos =
-        SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    format!(
-        "+3161{:07}",
-        (nanos / 100 + CONNECTIONS.fetch_add(1, Ordering::SeqCst) as u32) % 10_000_000
-    )
+    assert!(
+        report.passed(),
+        "[{}] connector test:\n{}",
+        kit.name(),
+        ats_host::kit::render(&report)
+    );
 }
 
 /// Calls a write that may land on the application or, where the ATS keeps it there, on the

@@ -9,7 +9,7 @@ pub async fn unsupported_operations_answer_unsupported(kit: &Kit<'_>) {
         if kit.supports(operation) {
             continue;
         }
-        let Some(invocation) = sample_invocation(operation) else { continue };
+        let Some(invocation) = ats_host::kit::samples::invocation(operation) else { continue };
         match kit.call(invocation).await {
             Err(error) if error.kind() == "unsupported" => {}
             other => kit.fail(
@@ -18,63 +18,6 @@ pub async fn unsupported_operations_answer_unsupported(kit: &Kit<'_>) {
             ),
         }
     }
-}
-
-fn sample_invocation(operation: Operation) -> Option<Invocation> {
-    let page = PageRequest { page_token: None, since: None, limit: Some(10) };
-    let target = Target::Candidate("1".into());
-    Some(match operation {
-        Operation::ListJobs => Invocation::ListJobs(page),
-        Operation::ListStages => Invocation::ListStages { job_id: None, page },
-        Operation::ListApplications => Invocation::ListApplications(page),
-        Operation::GetCandidate => Invocation::GetCandidate { candidate_id: "1".into() },
-        Operation::FindCandidates => {
-            Invocation::FindCandidates { lookup: CandidateLookup::Email("a@b.c".into()), page }
-        }
-        Operation::UpsertCandidate => {
-            Invocation::UpsertCandidate(candidate_input("A", "B", "a@b.c", "+31600000000", None))
-        }
-        Operation::CreateApplication => Invocation::CreateApplication(ApplicationInput {
-            candidate_id: "1".into(),
-            job_id: "1".into(),
-            stage_id: None,
-            source: None,
-            answers: vec![],
-        }),
-        Operation::MoveApplication => {
-            Invocation::MoveApplication { application_id: "1".into(), stage_id: "1".into() }
-        }
-        Operation::AddNote => Invocation::AddNote(NoteInput { target, body: "x".into() }),
-        Operation::AddTag => Invocation::AddTag(TagInput { target, tag: "x".into() }),
-        Operation::AddAttachment => {
-            Invocation::AddAttachment(attachment(target, AttachmentKind::Other))
-        }
-        Operation::RejectApplication => Invocation::RejectApplication(RejectInput {
-            application_id: "1".into(),
-            reason: "x".into(),
-            ..Default::default()
-        }),
-        Operation::WriteResult => Invocation::WriteResult(ResultInput {
-            application_id: "1".into(),
-            score: None,
-            link: None,
-            summary: None,
-            ..Default::default()
-        }),
-        Operation::ParseWebhook => return None, // a webhook body is ATS-specific
-        Operation::Check => Invocation::Check,
-        Operation::ListTags => Invocation::ListTags(page),
-        Operation::ListRejectionReasons => Invocation::ListRejectionReasons(page),
-        Operation::ListUsers => Invocation::ListUsers(page),
-        Operation::GetApplication => Invocation::GetApplication { application_id: "1".into() },
-        Operation::RemoveTag => Invocation::RemoveTag(TagInput { target, tag: "x".into() }),
-        Operation::RegisterWebhook => Invocation::RegisterWebhook(WebhookSubscription {
-            url: "https://host.example/v1/inbound/x".into(),
-            secret: None,
-            kinds: vec![],
-        }),
-        Operation::UnregisterWebhook => Invocation::UnregisterWebhook { remote_id: "1".into() },
-    })
 }
 
 /// Every declared operation works against the fake, and what it wrote is in the fake.
