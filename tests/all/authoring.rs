@@ -1,7 +1,8 @@
 //! The connector-authoring kit as an author uses it, each command a process of its own:
 //! `connector test` (the conformance kit against any connector, here the sandbox manifest
-//! against the bundled sandbox ATS, and against one the test starts), `--read-only`, and a
-//! broken connector failing with the check that caught it.
+//! against the bundled sandbox ATS, and against one the test starts), `--read-only`, a
+//! broken connector failing with the check that caught it, and `connector new` (a manifest
+//! and a Rust crate that build and pass the kit as generated).
 
 use crate::cli::{ats_host_process, first_json};
 use ats_tests::sync_rig::{KEY, start_sandbox};
@@ -111,11 +112,68 @@ async fn a_broken_connector_fails_with_the_check_that_caught_it() {
     let (ok, stdout) = ats_host_process(&args, None).await;
     assert!(!ok, "a failing check fails the command: {stdout}");
     let line = stdout.lines().find(|l| l.contains("FAIL")).unwrap_or_else(|| panic!("{stdout}"));
-    assert!(line.contains("list-jobs") && line.contains("page 2") && line.contains("kursor"), "{stdout}");
+    assert!(
+        line.contains("list-jobs") && line.contains("page 2") && line.contains("kursor"),
+        "{stdout}"
+    );
 
     let error = crate::cli::author(&["test", path]).await.expect_err("config missing");
     assert!(
         error.to_string().contains("--config") && error.to_string().contains("base-url"),
         "{error}"
     );
+}
+
+/// The shared target directory of the guest components (`target/wasm-guests`, see
+/// `host/guest-build`): a scaffolded crate built there reuses the compiled dependencies.
+fn guest_target_dir() -> std::path::PathBuf {
+    let exe = crate::process::test_binary();
+    let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
+    // <target>/<profile>/deps/all-<hash>
+    let target = exe.ancestors().nth(3).expect("the test binary sits in <target>/<profile>/deps");
+    target.join("wasm-guests")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connector_new_scaffolds_a_manifest_and_a_rust_crate_that_pass_the_kit_as_generated() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let manifest_dir = dir.path().join("acme-manifest");
+    let rust_dir = dir.path().join("acme-rust");
+    let (manifest_path, rust_path) =
+        (manifest_dir.to_str().expect("utf-8"), rust_dir.to_str().expect("utf-8"));
+    crate::cli::author(&["new", "acme-manifest", "--manifest", "--dir", manifest_path])
+        .await
+        .expect("manifest scaffold");
+    crate::cli::author(&["new", "acme-rust", "--dir", rust_path]).await.expect("rust scaffold");
+    let again = crate::cli::author(&["new", "acme-rust", "--dir", rust_path]).await;
+    assert!(again.is_err_and(|e| e.to_string().contains("exists already")), "nothing overwritten");
+    let bad = crate::cli::author(&["new", "Acme ATS"]).await.expect_err("a bad id");
+    assert!(bad.to_string().contains("lowercase"), "{bad}");
+
+    let manifest = manifest_dir.join("connector.toml");
+    let (ok, stdout) = ats_host_process(
+        &["connector", "test", manifest.to_str().expect("utf-8"), "--sandbox"],
+        None,
+    )
+    .await;
+    assert!(ok && stdout.contains("connector acme-manifest 0.1.0"), "{stdout}");
+
+    let target = guest_target_dir();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = std::process::Command::new(cargo);
+    build
+        .current_dir(&rust_dir)
+        .args(["build", "--target", "wasm32-wasip2", "--profile", "guest", "--target-dir"])
+        .arg(&target);
+    for var in ["CARGO_TARGET_DIR", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET"] {
+        build.env_remove(var);
+    }
+    let built = build.output().expect("cargo runs");
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let wasm = target.join("wasm32-wasip2/guest/acme_rust.wasm");
+    let (ok, stdout) =
+        ats_host_process(&["connector", "test", wasm.to_str().expect("utf-8"), "--sandbox"], None)
+            .await;
+    assert!(ok && stdout.contains("connector acme-rust 0.1.0"), "{stdout}");
+    assert!(stdout.contains("pass  upsert-candidate"), "{stdout}");
 }

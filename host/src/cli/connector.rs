@@ -44,6 +44,9 @@ pub enum ConnectorCommand {
     /// at a test account, your own fake, or `--sandbox`: read checks always, write checks
     /// unless `--read-only`; a report line per check.
     Test(super::connector_test::TestArgs),
+    /// Start a new connector: a Rust crate, or with `--manifest` a manifest, that builds
+    /// and passes `connector test --sandbox` as generated.
+    New(super::scaffold::NewArgs),
     /// Validate a connector component and print its manifest.
     Inspect {
         /// The connector `.wasm` component.
@@ -144,6 +147,7 @@ pub async fn run(command: ConnectorCommand) -> anyhow::Result<()> {
             Ok(())
         }
         ConnectorCommand::Test(args) => super::connector_test::run(args).await,
+        ConnectorCommand::New(args) => super::scaffold::run(args),
         ConnectorCommand::Inspect { file } => {
             println!("{}", serde_json::to_string_pretty(&inspect(&file).await?)?);
             Ok(())

@@ -10,6 +10,7 @@ pub mod connector;
 mod connector_test;
 mod listener;
 mod ops;
+mod scaffold;
 mod serve;
 mod wit_json;
 
