@@ -326,6 +326,29 @@ impl Connector for ManifestConnector {
         Ok(UserPage { items, next_page_token })
     }
 
+    fn parse_webhook(
+        config: Config,
+        request: WebhookRequest,
+    ) -> Result<Vec<ChangeEvent>, AtsError> {
+        let declared = declared()?;
+        let headers: Vec<(String, String)> =
+            request.headers.into_iter().map(|f| (f.name, f.value)).collect();
+        let parsed = executor(&declared, &config)?
+            .parse_webhook(&headers, &request.body)
+            .map_err(ats_error)?;
+        parsed.events.iter().map(records::change_event).collect()
+    }
+
+    /// The manifest's `[webhook] reply`, when it gives one.
+    fn webhook_reply(_config: &Config, _request: &WebhookRequest) -> Option<WebhookReply> {
+        let reply = declared().ok()?.webhook_reply()?;
+        Some(WebhookReply {
+            status: reply.status,
+            content_type: reply.content_type,
+            body: reply.body.into_bytes(),
+        })
+    }
+
     fn get_application(config: Config, application_id: String) -> Result<Application, AtsError> {
         records::application(&one(
             &config,

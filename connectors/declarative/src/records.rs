@@ -303,6 +303,29 @@ pub fn upsert(value: &Value) -> Result<UpsertResult, AtsError> {
     Ok(UpsertResult { candidate_id, outcome })
 }
 
+/// A change event from `[webhook] fields` (`kind` already one of the contract's kinds).
+pub fn change_event(value: &Value) -> Result<ChangeEvent, AtsError> {
+    let f = Fields::of(value, "change event")?;
+    let kind = match f.required("kind").as_str() {
+        "job-changed" => ChangeKind::JobChanged,
+        "job-deleted" => ChangeKind::JobDeleted,
+        "candidate-changed" => ChangeKind::CandidateChanged,
+        "application-changed" => ChangeKind::ApplicationChanged,
+        "application-stage-changed" => ChangeKind::ApplicationStageChanged,
+        other => {
+            return Err(AtsError::InvalidInput(format!(
+                "the manifest mapped a webhook event to kind `{other}`, not a change kind"
+            )));
+        }
+    };
+    Ok(ChangeEvent {
+        kind,
+        remote_id: f.required("remote_id"),
+        occurred_at: f.text("occurred_at"),
+        raw: f.raw(),
+    })
+}
+
 pub fn receipt(value: &Value) -> WriteReceipt {
     match value.as_object() {
         Some(fields) => {

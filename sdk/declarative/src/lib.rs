@@ -36,9 +36,11 @@ mod tree;
 mod validate;
 mod validate_ops;
 mod validate_request;
+mod webhook;
 
 pub use error::{DeclError, ManifestError, ManifestErrors, TransportError};
 pub use execute::{Executor, Page};
 pub use manifest::{ConfigField, Describe, Manifest};
 pub use time::{civil_from_days, days_from_civil};
 pub use transport::{HttpRequest, HttpResponse, Transport};
+pub use webhook::{ParsedWebhook, WebhookReply};

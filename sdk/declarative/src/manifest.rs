@@ -11,6 +11,7 @@ use crate::spec::{
 };
 use crate::tree::{self, KeyPath, Node, NodeKind};
 use crate::validate;
+use crate::webhook::WebhookSpec;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -24,6 +25,7 @@ pub struct Manifest {
     pub(crate) auth: AuthSpec,
     pub(crate) errors: Vec<ErrorRule>,
     pub(crate) operations: BTreeMap<String, OperationSpec>,
+    pub(crate) webhook: Option<WebhookSpec>,
 }
 
 /// What `describe()` answers: the contract's manifest record, names in kebab-case.
@@ -58,7 +60,8 @@ pub(crate) struct Problem {
     pub message: String,
 }
 
-const SECTIONS: &[&str] = &["connector", "config", "defaults", "auth", "errors", "operations"];
+const SECTIONS: &[&str] =
+    &["connector", "config", "defaults", "auth", "errors", "operations", "webhook"];
 
 impl Manifest {
     /// Parses and validates a manifest; every problem found is reported with its line,
@@ -95,15 +98,19 @@ impl Manifest {
         Err(ManifestErrors { errors })
     }
 
-    /// The operations declared and not `unsupported`, in the contract's order.
+    /// The operations declared and not `unsupported`, in the contract's order;
+    /// `parse-webhook` (after `write-result`) when `[webhook]` is declared.
     pub fn operations(&self) -> Vec<String> {
-        OPERATIONS
-            .iter()
-            .filter(|op| {
-                self.operations.get(op.name).is_some_and(|spec| spec.unsupported.is_none())
-            })
-            .map(|op| op.name.to_string())
-            .collect()
+        let mut names = Vec::new();
+        for op in OPERATIONS {
+            if self.operations.get(op.name).is_some_and(|spec| spec.unsupported.is_none()) {
+                names.push(op.name.to_string());
+            }
+            if op.name == "write-result" && self.webhook.is_some() {
+                names.push("parse-webhook".to_string());
+            }
+        }
+        names
     }
 
     /// The operations declared `unsupported`, with the manifest's reason.
@@ -147,7 +154,7 @@ fn sections(root: &Node, problems: &mut Vec<Problem>) -> Option<Manifest> {
                 path: top.key(&entry.key),
                 span: entry.key_span.clone(),
                 message: format!(
-                    "unknown section `{}`; a manifest has [connector], [[config]], [defaults], [auth], [[errors]] and [operations.<name>]",
+                    "unknown section `{}`; a manifest has [connector], [[config]], [defaults], [auth], [[errors]], [operations.<name>] and [webhook]",
                     entry.key
                 ),
             });
@@ -191,7 +198,10 @@ fn sections(root: &Node, problems: &mut Vec<Problem>) -> Option<Manifest> {
             }
         }
     }
-    Some(Manifest { connector: connector?, config, defaults, auth, errors, operations })
+    let webhook = root
+        .get("webhook")
+        .and_then(|node| read::<WebhookSpec>(node, &top.key("webhook"), problems));
+    Some(Manifest { connector: connector?, config, defaults, auth, errors, operations, webhook })
 }
 
 fn read<T: DeserializeOwned>(

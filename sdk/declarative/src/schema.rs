@@ -208,6 +208,22 @@ const USER: RecordDef = RecordDef {
     has_raw: false,
 };
 
+/// The WIT `change-kind` names.
+pub(crate) const CHANGE_KINDS: &[&str] = &[
+    "job-changed",
+    "job-deleted",
+    "candidate-changed",
+    "application-changed",
+    "application-stage-changed",
+];
+
+/// A change an inbound webhook announces (`[webhook] fields`).
+pub(crate) const CHANGE_EVENT: RecordDef = RecordDef {
+    name: "change-event",
+    fields: &[("kind", Enum(CHANGE_KINDS)), ("remote_id", Text), ("occurred_at", Text)],
+    has_raw: true,
+};
+
 macro_rules! op {
     ($name:literal, $call:ident, $output:ident, $mapping:ident, $input:expr) => {
         OperationDef {
@@ -298,7 +314,7 @@ pub(crate) const OPERATIONS: &[OperationDef] = &[
 /// Operations of the contract a manifest cannot declare, with the reason.
 pub(crate) const NOT_DECLARABLE: &[(&str, &str)] = &[(
     "parse-webhook",
-    "parse-webhook reads an inbound request, it makes none; it stays in code (the wrapper)",
+    "parse-webhook reads an inbound request, it makes none: declare it with a [webhook] section (events, fields, signature, reply)",
 )];
 
 /// The WIT `result-mode` names.

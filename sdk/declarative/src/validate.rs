@@ -81,6 +81,9 @@ pub(crate) fn manifest(manifest: &Manifest, problems: &mut Vec<Problem>) {
     auth(&mut checker, &manifest.auth, manifest.defaults.base_url.is_some());
     errors(&mut checker, manifest);
     crate::validate_ops::operations(&mut checker, manifest);
+    if let Some(webhook) = &manifest.webhook {
+        crate::webhook::validate(&mut checker, webhook);
+    }
 }
 
 fn connector(c: &mut Checker<'_>, manifest: &Manifest) {

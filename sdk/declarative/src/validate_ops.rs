@@ -279,6 +279,17 @@ fn paginate(c: &mut Checker<'_>, path: &KeyPath, spec: &PaginateSpec) {
     }
 }
 
+/// Checks a top-level field mapping (outside operations, e.g. `[webhook] fields`).
+pub(crate) fn check_fields(
+    c: &mut Checker<'_>,
+    path: &KeyPath,
+    mapping: &BTreeMap<String, FieldSpec>,
+    def: &RecordDef,
+    scope: &Scope<'_>,
+) {
+    fields(c, path, mapping, def, scope, 0);
+}
+
 /// Checks a field mapping against `def`.
 fn fields(
     c: &mut Checker<'_>,

@@ -140,3 +140,52 @@ fn a_bad_manifest_is_refused_at_pack_with_every_problem_and_its_line() {
     assert!(error.contains("list-jobz") && error.contains("FETCH"), "both problems: {error}");
     assert!(error.contains("line "), "with lines: {error}");
 }
+
+/// The manifest's `[webhook]` through the host: a signed delivery on the connection's
+/// inbound URL becomes a change event and a sync; an unsigned or tampered one is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_webhook_on_a_manifest_connection_triggers_a_sync_and_a_forged_one_is_refused() {
+    use hmac::{Hmac, Mac};
+    let wasm = ats_host::declarative::pack("sandbox.toml", EXAMPLE).expect("the example packs");
+    let host = ApiHost::start().await;
+    let (status, uploaded) = send(host.op(Method::POST, "/v1/connectors").body(wasm)).await;
+    assert_eq!(status, 201, "{uploaded}");
+    let (url, sandbox) = start_sandbox().await;
+    let _ = send(host.op(Method::POST, "/v1/tenants").json(&json!({"id": "hooks"}))).await;
+    let (status, created) = send(host.op(Method::POST, "/v1/connections").json(&json!({
+        "tenant_id": "hooks", "connector_id": "sandbox-declarative", "config": {"base-url": url},
+        "secrets": {"api-key": KEY, "webhook-secret": "whsec-123"}, "allow_private_networks": true,
+    })))
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let connection = created["id"].as_str().expect("id").to_string();
+    let inbound = created["inbound_webhook_path"].as_str().expect("inbound path").to_string();
+    assert_eq!(sync(&host, &connection, "applications").await["state"], "success");
+
+    sandbox.move_application("app-1", "stage-3");
+    let body = json!({"event": "application.moved", "id": "app-1"}).to_string();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"whsec-123").expect("key");
+    mac.update(body.as_bytes());
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let post = |signature: Option<&str>, body: &str| {
+        let mut request = host
+            .http
+            .post(host.url(&inbound))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(signature) = signature {
+            request = request.header("X-Signature", signature);
+        }
+        request.send()
+    };
+    let forged = post(Some(&signature), &body.replace("app-1", "app-2")).await.expect("answers");
+    assert!(forged.status().is_client_error(), "a tampered body is refused: {}", forged.status());
+    let unsigned = post(None, &body).await.expect("answers");
+    assert!(unsigned.status().is_client_error(), "an unsigned one too: {}", unsigned.status());
+
+    let accepted = post(Some(&signature), &body).await.expect("answers");
+    assert_eq!(accepted.status(), 202);
+    let accepted: Value = accepted.json().await.expect("json");
+    assert_eq!(accepted["changes"], 1, "{accepted}");
+    assert_eq!(accepted["runs"][0]["kind"], "applications", "{accepted}");
+}

@@ -10,3 +10,4 @@ mod paginate;
 mod parse_errors;
 mod sandbox;
 mod templates;
+mod webhooks;

@@ -175,7 +175,7 @@ fn not_declarable_and_unsupported_with_extras() {
         "[operations.parse-webhook]\npath = \"/x\"\n[operations.add-tag]\nunsupported = \"no tags\"\npath = \"/tags\"\n",
     );
     let errors = errors(&text);
-    assert!(find(&errors, "operations.parse-webhook").message.contains("stays in code"));
+    assert!(find(&errors, "operations.parse-webhook").message.contains("[webhook]"));
     assert!(find(&errors, "operations.add-tag.unsupported").message.contains("only `unsupported`"));
 }
 

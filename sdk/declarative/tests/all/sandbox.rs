@@ -26,7 +26,7 @@ fn the_example_parses_and_describes_the_sandbox() {
     assert_eq!(describe.egress_hosts, ["{base-url}"]);
     assert_eq!(describe.result_modes, ["score-field", "link-field"]);
     assert!(!describe.application_attachments);
-    assert_eq!(describe.config_fields.len(), 2);
+    assert_eq!(describe.config_fields.len(), 3);
     assert!(describe.config_fields[1].secret);
     assert_eq!(
         describe.operations,
@@ -44,6 +44,7 @@ fn the_example_parses_and_describes_the_sandbox() {
             "add-attachment",
             "reject-application",
             "write-result",
+            "parse-webhook",
             "check",
             "list-tags",
             "list-rejection-reasons",
