@@ -5,8 +5,10 @@
 //! component; its `describe()` is the manifest's.
 //!
 //! The slot layout is `ats_declarative::slot`'s ([`MAGIC`] once in the component, the
-//! manifest's length as a little-endian u32, then [`CAPACITY`] bytes), the same definition
-//! the component declares its slot with.
+//! lengths of the manifest's text and of its compiled form as little-endian u32s, then
+//! [`CAPACITY`] bytes holding both), the same definition the component declares its slot
+//! with. The compiled form spares every call the TOML parse and validation; the component
+//! checks once, at load, that it is the text's own.
 
 use ats_declarative::slot::{CAPACITY, MAGIC};
 use thiserror::Error;
@@ -19,7 +21,7 @@ pub enum PackError {
     #[error("{file}: the manifest has problems:\n{problems}")]
     Manifest { file: String, problems: String },
     #[error(
-        "{file}: the manifest is {size} bytes; a manifest connector carries at most {CAPACITY} (move long texts out, e.g. help strings)"
+        "{file}: the manifest and its compiled form are {size} bytes; a manifest connector carries at most {CAPACITY} (move long texts out, e.g. help strings)"
     )]
     TooLarge { file: String, size: usize },
     #[error(
@@ -40,13 +42,18 @@ pub fn template() -> Option<&'static [u8]> {
         .map(|(_, wasm)| *wasm)
 }
 
-/// Checks `text` (read from `file`, named in errors) and packs it into `template`.
+/// Checks `text` (read from `file`, named in errors) and packs it, with its compiled form,
+/// into `template`.
 pub fn pack_into(template: &[u8], file: &str, text: &str) -> Result<Vec<u8>, PackError> {
-    if let Err(problems) = ats_declarative::Manifest::parse(text) {
-        return Err(PackError::Manifest { file: file.to_string(), problems: problems.to_string() });
-    }
-    if text.len() > CAPACITY {
-        return Err(PackError::TooLarge { file: file.to_string(), size: text.len() });
+    let manifest = ats_declarative::Manifest::parse(text).map_err(|problems| {
+        PackError::Manifest { file: file.to_string(), problems: problems.to_string() }
+    })?;
+    let compact = manifest
+        .to_compact()
+        .map_err(|problem| PackError::Manifest { file: file.to_string(), problems: problem })?;
+    let size = text.len() + compact.len();
+    if size > CAPACITY {
+        return Err(PackError::TooLarge { file: file.to_string(), size });
     }
     let found: Vec<usize> = template
         .windows(MAGIC.len())
@@ -55,16 +62,20 @@ pub fn pack_into(template: &[u8], file: &str, text: &str) -> Result<Vec<u8>, Pac
         .map(|(at, _)| at)
         .collect();
     let [at] = found[..] else { return Err(PackError::Slot { found: found.len() }) };
-    let length_at = at + MAGIC.len();
-    let bytes_at = length_at + 4;
+    let lengths_at = at + MAGIC.len();
+    let bytes_at = lengths_at + 8;
     if template.len() < bytes_at + CAPACITY {
         return Err(PackError::Slot { found: 0 });
     }
+    let too_large = || PackError::TooLarge { file: file.to_string(), size };
+    let text_length = u32::try_from(text.len()).map_err(|_| too_large())?;
+    let compact_length = u32::try_from(compact.len()).map_err(|_| too_large())?;
     let mut packed = template.to_vec();
-    let length = u32::try_from(text.len())
-        .map_err(|_| PackError::TooLarge { file: file.to_string(), size: text.len() })?;
-    packed[length_at..bytes_at].copy_from_slice(&length.to_le_bytes());
+    packed[lengths_at..lengths_at + 4].copy_from_slice(&text_length.to_le_bytes());
+    packed[lengths_at + 4..bytes_at].copy_from_slice(&compact_length.to_le_bytes());
     packed[bytes_at..bytes_at + text.len()].copy_from_slice(text.as_bytes());
+    let compact_at = bytes_at + text.len();
+    packed[compact_at..compact_at + compact.len()].copy_from_slice(compact.as_bytes());
     Ok(packed)
 }
 

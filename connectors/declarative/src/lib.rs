@@ -17,12 +17,31 @@ use serde_json::{Value, json};
 
 struct ManifestConnector;
 
-/// The packed manifest, parsed; an error says what to fix.
+/// The packed manifest for a call: its compiled form, read without the TOML parser.
 fn declared() -> Result<Declared, AtsError> {
-    match slot::manifest() {
-        Ok(Some(text)) => Declared::parse(&text).map_err(|errors| {
-            AtsError::InvalidInput(format!("the packed manifest is invalid: {errors}"))
-        }),
+    let compact = packed(slot::Part::Compact)?;
+    Declared::from_compact(&compact).map_err(AtsError::InvalidInput)
+}
+
+/// The packed manifest as `describe()` (once, at load) sees it: the text parsed and
+/// validated, and its compiled form checked to be the text's own.
+fn declared_and_checked() -> Result<Declared, AtsError> {
+    let text = packed(slot::Part::Text)?;
+    let declared = Declared::parse(&text).map_err(|errors| {
+        AtsError::InvalidInput(format!("the packed manifest is invalid: {errors}"))
+    })?;
+    let compiled = declared.to_compact().map_err(AtsError::InvalidInput)?;
+    if compiled != packed(slot::Part::Compact)? {
+        return Err(AtsError::InvalidInput(
+            "the packed manifest's compiled form is not its text's: pack the manifest again with `ats-host connector pack`".into(),
+        ));
+    }
+    Ok(declared)
+}
+
+fn packed(part: slot::Part) -> Result<String, AtsError> {
+    match slot::read(part) {
+        Ok(Some(text)) => Ok(text),
         Ok(None) => Err(AtsError::Unsupported(
             "this is the unpacked manifest connector template; make a connector with `ats-host connector pack MANIFEST.toml`".into(),
         )),
@@ -165,7 +184,7 @@ fn operation(name: &str) -> Option<Operation> {
 
 impl Connector for ManifestConnector {
     fn describe() -> Manifest {
-        let described = match declared() {
+        let described = match declared_and_checked() {
             Ok(declared) => declared.describe(),
             // A component that cannot say what it is must not load: the trap fails
             // `describe()`, and the host refuses the component with this message (the

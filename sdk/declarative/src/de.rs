@@ -186,6 +186,12 @@ impl<'de, 'a, I: Iterator<Item = &'a crate::tree::Entry>> de::MapAccess<'de> for
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct OneOrMany(pub Vec<String>);
 
+impl serde::Serialize for OneOrMany {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
 impl<'de> de::Deserialize<'de> for OneOrMany {
     fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct OneOrManyVisitor;

@@ -20,6 +20,7 @@ mod error;
 mod execute;
 pub mod limits;
 mod manifest;
+mod memo;
 mod paginate;
 mod records;
 mod request;

@@ -3,8 +3,10 @@
 //! of an object) into a list, skipping missing values and nulls.
 
 use crate::limits::MAX_SELECTOR_DEPTH;
+use crate::memo::Memo;
 use serde_json::Value;
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {
@@ -124,7 +126,10 @@ fn collect<'a>(value: &'a Value, steps: &[Step], found: &mut Vec<&'a Value>) {
 /// Selects `text` from `root`; a selector that does not parse selects nothing (manifests are
 /// validated before they run).
 pub(crate) fn select<'a>(root: &'a Value, text: &str) -> Option<Cow<'a, Value>> {
-    Selector::parse(text).ok()?.select(root)
+    thread_local! {
+        static PARSED: RefCell<Memo<Selector>> = RefCell::default();
+    }
+    Memo::get_or_parse(&PARSED, text, Selector::parse).ok()?.select(root)
 }
 
 #[cfg(test)]

@@ -4,13 +4,13 @@
 //! reported, not just the first.
 
 use crate::de::OneOrMany;
-use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConnectorSpec {
     pub id: String,
@@ -28,7 +28,7 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConfigFieldSpec {
     pub name: String,
@@ -40,7 +40,7 @@ pub(crate) struct ConfigFieldSpec {
     pub help: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DefaultsSpec {
     pub base_url: Option<String>,
@@ -51,7 +51,7 @@ pub(crate) struct DefaultsSpec {
     pub page_size: Option<u32>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum AuthKind {
     #[default]
@@ -78,7 +78,7 @@ impl AuthKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum ApiKeyIn {
     Header,
@@ -86,7 +86,7 @@ pub(crate) enum ApiKeyIn {
 }
 
 /// How an OAuth2 client authenticates at the token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum ClientAuth {
     /// `client_id` and `client_secret` in the form body.
@@ -95,7 +95,7 @@ pub(crate) enum ClientAuth {
     Basic,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuthSpec {
     #[serde(default)]
@@ -128,7 +128,7 @@ pub(crate) struct AuthSpec {
     pub header: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 pub(crate) enum Method {
     #[serde(rename = "GET")]
     Get,
@@ -155,7 +155,7 @@ impl Method {
 }
 
 /// A request other than an operation's own: a session login, a dedupe update.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RequestSpec {
     pub method: Option<Method>,
@@ -167,7 +167,7 @@ pub(crate) struct RequestSpec {
     pub body: Option<BodySpec>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BodySpec {
     pub json: Option<Value>,
@@ -177,7 +177,7 @@ pub(crate) struct BodySpec {
     pub content_type: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PartSpec {
     pub name: String,
@@ -189,7 +189,7 @@ pub(crate) struct PartSpec {
     pub content_type: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum ErrorAction {
     Unauthorized,
@@ -235,6 +235,17 @@ impl StatusMatch {
     }
 }
 
+impl Serialize for StatusMatch {
+    /// As written in a manifest: `404`, `"5xx"` or `"500-503"`.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            StatusMatch::Exact(code) => serializer.serialize_u16(code),
+            StatusMatch::Class(class) => serializer.serialize_str(&format!("{class}xx")),
+            StatusMatch::Range(low, high) => serializer.serialize_str(&format!("{low}-{high}")),
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for StatusMatch {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct StatusVisitor;
@@ -252,6 +263,9 @@ impl<'de> Deserialize<'de> for StatusMatch {
                     .map(StatusMatch::Exact)
                     .ok_or_else(|| E::custom(format!("status {value} is not {EXPECTED}")))
             }
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<StatusMatch, E> {
+                self.visit_i64(i64::try_from(value).unwrap_or(i64::MAX))
+            }
             fn visit_str<E: de::Error>(self, value: &str) -> Result<StatusMatch, E> {
                 StatusMatch::parse(value)
                     .ok_or_else(|| E::custom(format!("status \"{value}\" is not {EXPECTED}")))
@@ -261,7 +275,7 @@ impl<'de> Deserialize<'de> for StatusMatch {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ErrorRule {
     pub status: Vec<StatusMatch>,
@@ -272,7 +286,7 @@ pub(crate) struct ErrorRule {
     pub reset_header: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum PaginateKind {
     None,
@@ -296,7 +310,7 @@ impl PaginateKind {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PaginateSpec {
     pub kind: PaginateKind,
@@ -312,7 +326,7 @@ pub(crate) struct PaginateSpec {
     pub done_path: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum TimeFormat {
     #[default]
@@ -322,7 +336,7 @@ pub(crate) enum TimeFormat {
     Date,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct IncrementalSpec {
     pub param: Option<String>,
@@ -358,6 +372,36 @@ struct FieldTable {
     each: Option<BTreeMap<String, FieldSpec>>,
 }
 
+impl Serialize for FieldSpec {
+    /// As the table form of a manifest, with only the keys set.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(path) = &self.path {
+            map.serialize_entry("path", path)?;
+        }
+        if let Some(template) = &self.template {
+            map.serialize_entry("template", template)?;
+        }
+        if let Some(value) = &self.value {
+            map.serialize_entry("value", value)?;
+        }
+        if let Some(table) = &self.map {
+            map.serialize_entry("map", table)?;
+        }
+        if let Some(default) = &self.default {
+            map.serialize_entry("default", default)?;
+        }
+        if !self.transform.is_empty() {
+            map.serialize_entry("transform", &self.transform)?;
+        }
+        if let Some(each) = &self.each {
+            map.serialize_entry("each", each)?;
+        }
+        map.end()
+    }
+}
+
 impl<'de> Deserialize<'de> for FieldSpec {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct FieldVisitor;
@@ -387,7 +431,7 @@ impl<'de> Deserialize<'de> for FieldSpec {
 }
 
 /// Upsert deduplication: look the candidate up first, update it when found.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DedupeSpec {
     /// The list operation used to look up, with the input `{"email": ..., "phone": null}`
@@ -397,7 +441,7 @@ pub(crate) struct DedupeSpec {
     pub update: RequestSpec,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OperationSpec {
     pub unsupported: Option<String>,

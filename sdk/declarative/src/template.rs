@@ -6,10 +6,13 @@
 
 use crate::error::DeclError;
 use crate::limits::MAX_TEMPLATE_OUTPUT_BYTES;
+use crate::memo::Memo;
 use crate::select::Selector;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::rc::Rc;
 
 #[derive(Debug, Clone)]
 enum Part {
@@ -118,11 +121,15 @@ impl Template {
         Ok(Self { parts })
     }
 
-    /// Parses a template already checked when the manifest was parsed.
-    pub fn checked(text: &str) -> Result<Self, DeclError> {
+    /// Parses a template already checked when the manifest was parsed (once per thread
+    /// and text: see [`crate::memo`]).
+    pub fn checked(text: &str) -> Result<Rc<Self>, DeclError> {
+        thread_local! {
+            static PARSED: RefCell<Memo<Template>> = RefCell::default();
+        }
         let scope =
             Scope { config_fields: None, input: None, record: true, session: true, matched: true };
-        Self::parse(text, &scope)
+        Memo::get_or_parse(&PARSED, text, |text| Self::parse(text, &scope))
             .map_err(|e| DeclError::InvalidInput(format!("manifest template: {e}")))
     }
 

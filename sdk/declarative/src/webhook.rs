@@ -19,7 +19,7 @@ use crate::tree::KeyPath;
 use crate::validate::{Checker, outer_scope};
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Sha256;
 use std::collections::BTreeMap;
@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 /// A reply body is at most this long.
 const MAX_REPLY_BYTES: usize = 64 * 1024;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WebhookSpec {
     /// Selector of the events in the body: a list, or one event object; `""` = the body.
@@ -39,14 +39,14 @@ pub(crate) struct WebhookSpec {
     pub reply: Option<ReplySpec>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum SignatureAlgorithm {
     #[default]
     HmacSha256,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum SignatureEncoding {
     #[default]
@@ -54,7 +54,7 @@ pub(crate) enum SignatureEncoding {
     Base64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SignatureSpec {
     /// The header carrying the signature.
@@ -71,7 +71,7 @@ pub(crate) struct SignatureSpec {
     pub secret: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReplySpec {
     #[serde(default = "ok")]

@@ -109,7 +109,8 @@ async fn the_packed_sandbox_manifest_syncs_pushes_and_moves_like_the_rust_connec
 }
 
 /// A component whose packed manifest is wrong (changed after `pack`) is refused at load
-/// with the manifest's problem and line; so is the unpacked template.
+/// with the manifest's problem and line; so is one whose compiled form is not its text's,
+/// and the unpacked template.
 #[tokio::test]
 async fn a_bad_packed_manifest_or_the_bare_template_is_refused_at_load() {
     let mut wasm = ats_host::declarative::pack("sandbox.toml", EXAMPLE).expect("packs");
@@ -121,6 +122,15 @@ async fn a_bad_packed_manifest_or_the_bare_template_is_refused_at_load() {
     assert_eq!(status, 422, "{refused}");
     let detail = refused["detail"].as_str().unwrap_or_default();
     assert!(detail.contains("GOT") && detail.contains("line "), "{refused}");
+
+    // The compiled form changed, the text not: refused too (calls run the compiled form).
+    let mut wasm = ats_host::declarative::pack("sandbox.toml", EXAMPLE).expect("packs");
+    let (from, to) = (b"\"method\":\"GET\"", b"\"method\":\"PUT\"");
+    let at = wasm.windows(from.len()).rposition(|w| w == from).expect("the compiled form is in it");
+    wasm[at..at + to.len()].copy_from_slice(to);
+    let (status, refused) = send(host.op(Method::POST, "/v1/connectors").body(wasm)).await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused["detail"].as_str().unwrap_or_default().contains("compiled form"), "{refused}");
 
     let template = ats_host::declarative::template().expect("bundled").to_vec();
     let (status, refused) = send(host.op(Method::POST, "/v1/connectors").body(template)).await;

@@ -205,3 +205,19 @@ fn writes_reads_and_their_errors() {
     .list(&mut fake, "list-jobs", None, None, &json!({}));
     assert!(matches!(wrong_key, Err(DeclError::Unauthorized(_))));
 }
+
+#[test]
+fn the_compiled_form_reads_back_to_the_same_manifest_and_behaves_the_same() {
+    let parsed = manifest();
+    let compact = parsed.to_compact().expect("compiles");
+    let again = Manifest::from_compact(&compact).expect("reads back");
+    assert_eq!(again.to_compact().expect("compiles"), compact, "a fixed point");
+    assert_eq!(again.describe(), parsed.describe());
+    let run = |m: &Manifest| {
+        let mut fake = Fake::routed(sandbox);
+        let executor = Executor::new(m, &config()).expect("config");
+        executor.list(&mut fake, "list-jobs", None, None, &json!({})).expect("lists").items
+    };
+    assert_eq!(run(&again), run(&parsed));
+    assert!(Manifest::from_compact("{\"connector\": 1}").is_err());
+}
