@@ -24,11 +24,32 @@ fn main() {
             guest.package, guest.path
         ));
     }
+    // The Python example connector, built with componentize-py (installed on first use).
+    let python =
+        ats_guest_build::python::build_python_guest(&ats_guest_build::python::PythonGuest {
+            name: "python-connector",
+            app_dir: &root.join("examples/python-connector"),
+            module: "app",
+            wit_dir: &root.join("wit/since_v0.2.0"),
+            world: "connector-world",
+        });
+    generated.push_str(&format!(
+        "/// The Python example connector (`examples/python-connector`), built with componentize-py {}.\npub const PYTHON_CONNECTOR: &str = {:?};\n",
+        ats_guest_build::python::COMPONENTIZE_PY_VERSION,
+        python.path
+    ));
+    generated.push_str(&format!(
+        "/// Python bindings of the connector world, to run the example's logic under CPython.\npub const PYTHON_BINDINGS: &str = {:?};\n/// The Python interpreter of componentize-py's virtual environment.\npub const PYTHON: &str = {:?};\n/// The Python example connector's source folder.\npub const PYTHON_CONNECTOR_SRC: &str = {:?};\n",
+        python.bindings,
+        python.python,
+        root.join("examples/python-connector")
+    ));
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("guests.rs");
     std::fs::write(out, generated).expect("write guests.rs");
     ats_guest_build::rerun_if_changed(&[
         root.join("wit"),
         root.join("sdk"),
         tests_dir.join("guests"),
+        root.join("examples/python-connector"),
     ]);
 }

@@ -26,6 +26,8 @@
 //! major version follows the contract (see `wit/README.md`).
 
 pub mod config;
+#[cfg(feature = "declarative")]
+pub mod declarative;
 pub mod errors;
 pub mod http;
 pub mod oauth;

@@ -177,3 +177,47 @@ async fn connector_new_scaffolds_a_manifest_and_a_rust_crate_that_pass_the_kit_a
     assert!(ok && stdout.contains("connector acme-rust 0.1.0"), "{stdout}");
     assert!(stdout.contains("pass  upsert-candidate"), "{stdout}");
 }
+
+/// The escape hatch: `examples/hybrid-connector` reads through its manifest (`reads.toml`,
+/// run by the SDK's `declarative` feature) and upserts in code; it passes the kit like any
+/// connector, the manifest's `unsupported` operation answered by the code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rust_connector_reusing_a_manifests_reads_passes_the_kit() {
+    let target = guest_target_dir();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut build = std::process::Command::new(cargo);
+    build
+        .current_dir(&workspace)
+        .args(["build", "-p", "hybrid-connector", "--target", "wasm32-wasip2"])
+        .args(["--profile", "guest", "--target-dir"])
+        .arg(&target);
+    for var in ["CARGO_TARGET_DIR", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET"] {
+        build.env_remove(var);
+    }
+    let built = build.output().expect("cargo runs");
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let wasm = target.join("wasm32-wasip2/guest/hybrid_connector.wasm");
+    let (ok, stdout) = ats_host_process(
+        &["connector", "test", wasm.to_str().expect("utf-8"), "--sandbox", "--json"],
+        None,
+    )
+    .await;
+    assert!(ok, "{stdout}");
+    let report = first_json(&stdout);
+    let verdicts = |operation: &str| -> Vec<String> {
+        report["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["operation"] == operation)
+            .map(|r| r["verdict"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    for declared in ["check", "list-jobs", "list-stages", "upsert-candidate"] {
+        assert!(verdicts(declared).iter().all(|v| v == "passed"), "{declared}: {report}");
+    }
+    // No application to start from (the manifest leaves applications out): skipped, not failed.
+    assert_eq!(verdicts("find-candidates"), ["skipped"], "{report}");
+    assert_eq!(verdicts("list-applications"), ["not-declared"], "{report}");
+}

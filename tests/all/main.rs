@@ -6,6 +6,7 @@ mod cli;
 mod connectors;
 mod egress;
 mod example_connector;
+mod example_python;
 mod hostile;
 mod loading;
 mod process;

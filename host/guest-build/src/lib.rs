@@ -10,6 +10,8 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod python;
+
 /// The Rust target guests are compiled for.
 pub const GUEST_TARGET: &str = "wasm32-wasip2";
 /// The cargo profile guests are compiled with (see the workspace `Cargo.toml`).

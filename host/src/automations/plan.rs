@@ -188,7 +188,13 @@ pub fn plan(firing: &Firing, index: usize, inputs: &PlanInputs) -> Result<Effect
             let application_id = need_application()?;
             let result = order_result(doc, inputs)?;
             Ok(Effect::Writes {
-                writes: result_writes(&application_id, &result, *modes, connection),
+                writes: result_writes(
+                    &application_id,
+                    text(doc, "/application/candidate_id"),
+                    &result,
+                    *modes,
+                    connection,
+                ),
             })
         }
         Action::TagByScore { bands, percent } => {
@@ -314,6 +320,7 @@ fn order_result(doc: &Value, inputs: &PlanInputs) -> Result<OrderResult, PlanErr
 /// connector's manifest allows, with its fallbacks) and a note.
 pub fn result_writes(
     application_id: &str,
+    candidate_id: Option<String>,
     result: &OrderResult,
     modes: ResultModes,
     connection: &str,
@@ -332,6 +339,7 @@ pub fn result_writes(
             content_type: r.content_type.clone(),
             content_base64: r.content_base64.clone(),
         }),
+        candidate_id,
         validated_report: None,
     };
     if request.score.is_some() || request.link.is_some() || request.report.is_some() {

@@ -311,9 +311,24 @@ impl Run<'_, '_> {
         };
         if let Some(body) = &push.note {
             let input = NoteInput { target: note_target.clone(), body: body.clone() };
-            parts.push(
-                self.optional("note", Operation::AddNote, Invocation::AddNote(input)).await.0,
-            );
+            let mut report =
+                self.optional("note", Operation::AddNote, Invocation::AddNote(input)).await.0;
+            // Some ATSs keep notes on candidates only (Recruitee, Teamtailor): a note the
+            // application refuses as such (not a passing failure) goes on the candidate.
+            let refused = report.status == PartStatus::Unsupported
+                || matches!(report.error.as_deref(), Some("invalid-input" | "not-found"));
+            if refused && matches!(note_target, Target::Application(_)) {
+                let input = NoteInput {
+                    target: Target::Candidate(candidate_id.clone()),
+                    body: body.clone(),
+                };
+                let retried =
+                    self.optional("note", Operation::AddNote, Invocation::AddNote(input)).await.0;
+                if retried.status == PartStatus::Done {
+                    report = retried;
+                }
+            }
+            parts.push(report);
         }
         for tag in &push.tags {
             let input =

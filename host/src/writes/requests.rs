@@ -179,6 +179,11 @@ pub struct ResultRequest {
     pub sub_results: Vec<SubResult>,
     /// The report (e.g. a PDF), base64 like every file.
     pub report: Option<FileBody>,
+    /// The application's candidate, when the caller knows it (it pushed the candidate): where
+    /// the ATS keeps notes or files on candidates only, the host writes them there without
+    /// asking the ATS (`get-application`) first.
+    #[serde(default)]
+    pub candidate_id: Option<String>,
     #[serde(skip)]
     pub validated_report: Option<ValidatedFile>,
 }

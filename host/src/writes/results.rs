@@ -1,5 +1,6 @@
 //! `write-result`: a result goes to the ATS's result field when the connector declares
-//! `write-result`, else into a note on the application. Its report (a PDF) goes where the
+//! `write-result`, else into a note on the application (on its candidate when the ATS keeps
+//! notes on candidates only and the caller or `get-application` names the candidate). Its report (a PDF) goes where the
 //! manifest says the ATS can keep it: inside the result when the connector lists the
 //! `attachment` result mode, else as an attachment of its own (on the application, or on its
 //! candidate when the ATS keeps files on candidates only). The choice is made from the
@@ -37,6 +38,7 @@ impl Run<'_, '_> {
             });
         }
         let application_id = request.application_id.clone();
+        let known_candidate = request.candidate_id.clone();
         let input = ResultInput {
             application_id: application_id.clone(),
             status: request.status,
@@ -65,16 +67,36 @@ impl Run<'_, '_> {
                 .map_err(WriteError::Call)?;
             answer.remote_id = receipt_id(&output);
         } else if note {
-            let note = NoteInput {
+            let body = result_note(&input);
+            let on_application = NoteInput {
                 target: Target::Application(application_id.clone()),
-                body: result_note(&input),
+                body: body.clone(),
             };
-            let output =
-                self.part("write", Invocation::AddNote(note)).await.map_err(WriteError::Call)?;
+            let (output, on) = match self.part("write", Invocation::AddNote(on_application)).await {
+                Ok(output) => (output, "the application"),
+                // Notes on candidates only (Recruitee): the note goes on the application's
+                // candidate, when the caller or the ATS can say who that is.
+                Err(error)
+                    if matches!(error.kind(), "invalid-input" | "not-found" | "unsupported") =>
+                {
+                    let Some(candidate) =
+                        self.candidate_of(&application_id, known_candidate.as_deref()).await
+                    else {
+                        return Err(WriteError::Call(error));
+                    };
+                    let on_candidate = NoteInput { target: Target::Candidate(candidate), body };
+                    let output = self
+                        .part("write", Invocation::AddNote(on_candidate))
+                        .await
+                        .map_err(WriteError::Call)?;
+                    (output, "its candidate")
+                }
+                Err(error) => return Err(WriteError::Call(error)),
+            };
             answer.remote_id = receipt_id(&output);
             answer.fallback = Some(Fallback::Note);
             answer.detail = Some(format!(
-                "the {connector} connector has no result field; the result was written as a note on the application"
+                "the {connector} connector has no result field; the result was written as a note on {on}"
             ));
         } else {
             answer.fallback = Some(Fallback::Attachment);
@@ -84,7 +106,7 @@ impl Run<'_, '_> {
         }
         match report {
             Some(report) if report_apart => {
-                let target = self.report_target(&application_id).await;
+                let target = self.report_target(&application_id, known_candidate.as_deref()).await;
                 let invocation =
                     Invocation::AddAttachment(attachment(target, &report, AttachmentKind::Report));
                 let (part, _) = self.optional("report", Operation::AddAttachment, invocation).await;
@@ -102,18 +124,30 @@ impl Run<'_, '_> {
     }
 
     /// Where a result's report goes: the application, or its candidate when the ATS keeps
-    /// files on candidates only (found with `get-application` when the connector has it).
-    async fn report_target(&self, application_id: &str) -> Target {
-        let on_application = Target::Application(application_id.to_string());
-        if self.target.connector.manifest.application_attachments
-            || !self.supports(Operation::GetApplication)
-        {
-            return on_application;
+    /// files on candidates only.
+    async fn report_target(&self, application_id: &str, known: Option<&str>) -> Target {
+        if self.target.connector.manifest.application_attachments {
+            return Target::Application(application_id.to_string());
+        }
+        match self.candidate_of(application_id, known).await {
+            Some(candidate) => Target::Candidate(candidate),
+            None => Target::Application(application_id.to_string()),
+        }
+    }
+
+    /// The candidate of an application: as the caller named it, else as `get-application`
+    /// answers (when the connector has it).
+    async fn candidate_of(&self, application_id: &str, known: Option<&str>) -> Option<String> {
+        if let Some(candidate) = known.filter(|c| !c.trim().is_empty()) {
+            return Some(candidate.to_string());
+        }
+        if !self.supports(Operation::GetApplication) {
+            return None;
         }
         let lookup = Invocation::GetApplication { application_id: application_id.to_string() };
         match self.call(lookup, None).await {
-            Ok(Output::Application(application)) => Target::Candidate(application.candidate_id),
-            _ => on_application,
+            Ok(Output::Application(application)) => Some(application.candidate_id),
+            _ => None,
         }
     }
 }

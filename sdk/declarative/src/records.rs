@@ -5,7 +5,6 @@
 
 use crate::error::DeclError;
 use crate::schema::{FieldType, RecordDef};
-use crate::select::select;
 use crate::spec::FieldSpec;
 use crate::template::{Context, Template, stringify};
 use crate::transform::{Transform, map_value, to_bool};
@@ -63,8 +62,8 @@ fn evaluate(
     kind: FieldType,
     ctx: &Context<'_>,
 ) -> Result<Option<Value>, DeclError> {
-    let mut value = if let Some(path) = &spec.path {
-        select(record, path).map(Cow::into_owned)
+    let mut value = if spec.path.is_some() {
+        spec.selector().and_then(|selector| selector.select(record)).map(Cow::into_owned)
     } else if let Some(template) = &spec.template {
         Some(Template::checked(template)?.render_value(ctx)?)
     } else {

@@ -56,13 +56,15 @@ pub(crate) fn check(
     redactor: &Redactor,
 ) -> Result<(), DeclError> {
     let status = response.status;
-    let body_text = String::from_utf8_lossy(&response.body).to_lowercase();
+    // Lower-cased only when a rule for this status looks into the body (a page of records
+    // is large and most rules do not).
+    let body_text = std::cell::OnceCell::new();
+    let lowered = || String::from_utf8_lossy(&response.body).to_lowercase();
     let matched = rules.iter().find(|rule| {
         rule.status.iter().any(|s| s.matches(status))
-            && rule
-                .body_contains
-                .as_ref()
-                .is_none_or(|needle| body_text.contains(&needle.to_lowercase()))
+            && rule.body_contains.as_ref().is_none_or(|needle| {
+                body_text.get_or_init(lowered).contains(&needle.to_lowercase())
+            })
     });
     let detail = || match matched.and_then(|rule| rule.message.as_ref()) {
         Some(message) => format!("{message} (HTTP {status})"),

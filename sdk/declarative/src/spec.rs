@@ -357,6 +357,17 @@ pub(crate) struct FieldSpec {
     pub transform: Vec<String>,
     /// For lists of records: the mapping of each element's fields.
     pub each: Option<BTreeMap<String, FieldSpec>>,
+    /// `path` parsed, on first use (a manifest lives for one call; its fields map every
+    /// record of a page).
+    pub selector: std::cell::OnceCell<Option<crate::select::Selector>>,
+}
+
+impl FieldSpec {
+    /// The parsed `path` (validated at parse; `None` when there is none).
+    pub fn selector(&self) -> Option<&crate::select::Selector> {
+        let path = self.path.as_deref()?;
+        self.selector.get_or_init(|| crate::select::Selector::parse(path).ok()).as_ref()
+    }
 }
 
 #[derive(Deserialize)]
@@ -423,6 +434,7 @@ impl<'de> Deserialize<'de> for FieldSpec {
                     default: table.default,
                     transform: table.transform.0,
                     each: table.each,
+                    selector: std::cell::OnceCell::new(),
                 })
             }
         }

@@ -176,6 +176,9 @@ async fn drive(host: &ApiHost, subject: Subject, job: Option<String>) -> Report 
                     "score": 42, "max_score": 50, "link": "https://assess.example/r/1",
                     "summary": "Strong logic", "sub_results": [{"label": "Logic", "score": 18, "max_score": 20}],
                     "report": {"filename": "report.pdf", "content_type": "application/pdf", "content_base64": pdf},
+                    // The product pushed this candidate: naming it lets an ATS that keeps
+                    // notes on candidates only take the result note.
+                    "candidate_id": push["candidate_id"],
                 })),
         )
         .await;

@@ -5,4 +5,7 @@ mod carerix;
 mod manifest_sandbox;
 mod mysolution;
 mod otys;
+mod recruitee;
+mod teamtailor;
 mod tigris;
+mod workable;

@@ -9,7 +9,10 @@
 
 pub mod carerix;
 pub mod otys;
+pub mod recruitee;
 pub mod salesforce;
+pub mod teamtailor;
+pub mod workable;
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

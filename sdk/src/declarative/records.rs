@@ -6,7 +6,7 @@
 //! enum is an `invalid-input` naming the field) and writes each operation's input as the
 //! JSON object the manifest's templates see as `input`.
 
-use ats_connector_sdk::prelude::*;
+use crate::prelude::*;
 use serde_json::{Map, Value, json};
 
 /// One mapped record.
@@ -416,4 +416,20 @@ pub fn result_input(input: &ResultInput) -> Value {
 
 pub fn reject_input(input: &RejectInput) -> Value {
     json!({"application_id": input.application_id, "reason": input.reason, "reason_id": input.reason_id})
+}
+
+/// A subscription as `input`: `url`, `secret` and `kinds` (kebab-case change kinds).
+pub fn webhook_subscription(subscription: &WebhookSubscription) -> Value {
+    let kinds: Vec<&str> = subscription
+        .kinds
+        .iter()
+        .map(|kind| match kind {
+            ChangeKind::JobChanged => "job-changed",
+            ChangeKind::JobDeleted => "job-deleted",
+            ChangeKind::CandidateChanged => "candidate-changed",
+            ChangeKind::ApplicationChanged => "application-changed",
+            ChangeKind::ApplicationStageChanged => "application-stage-changed",
+        })
+        .collect();
+    json!({"url": subscription.url, "secret": subscription.secret, "kinds": kinds})
 }
