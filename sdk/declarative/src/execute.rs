@@ -213,7 +213,11 @@ impl<'m> Executor<'m> {
                 base_url: spec.base_url.as_deref(),
                 query: &update.query,
                 headers: &update.headers,
-                body: update.body.as_ref().or(spec.body.as_ref()),
+                // A GET update (a match-only read) never carries the operation's body.
+                body: update.body.as_ref().or(spec
+                    .body
+                    .as_ref()
+                    .filter(|_| update.method.unwrap_or(Method::Patch) != Method::Get)),
                 what: operation,
             },
             None => operation_parts(operation, spec),

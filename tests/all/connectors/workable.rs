@@ -146,7 +146,6 @@ async fn writes_act_as_the_member_and_land_on_the_job_candidate() {
         application_id: application.id.clone(),
         reason: "Went with an internal candidate".into(),
         reason_id: Some(REASONS[0].0.into()),
-        ..Default::default()
     };
     h.ok(Invocation::RejectApplication(reject)).await;
     let Output::Application(read) =

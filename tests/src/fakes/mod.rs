@@ -7,10 +7,16 @@
 //! records, the fault switches of [`Faults`], and a read-only view of what landed
 //! ([`FakeCandidate`]).
 
+pub mod ashby;
+pub mod bamboohr;
 pub mod carerix;
+pub mod greenhouse;
+pub mod jazzhr;
+pub mod lever;
 pub mod otys;
 pub mod recruitee;
 pub mod salesforce;
+pub mod smartrecruiters;
 pub mod teamtailor;
 pub mod workable;
 
