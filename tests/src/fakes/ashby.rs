@@ -17,6 +17,7 @@
 
 mod store;
 
+use super::lock;
 use super::{FakeAts, FakeCandidate, Faults};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -25,7 +26,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 pub use store::Store;
 
@@ -38,10 +39,6 @@ struct Shared {
     store: Mutex<Store>,
     /// (endpoint, JSON body) of every API request.
     log: Mutex<Vec<(String, Value)>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 pub struct AshbyFake {

@@ -25,6 +25,7 @@
 
 mod writes;
 
+use super::lock;
 use super::smartrecruiters::multipart;
 use super::{FakeApplication, FakeAts, FakeCandidate, Faults};
 use ats_host::time::{format_ms, now_ms, parse_ms};
@@ -38,7 +39,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use writes::{comment, create, set_status};
 
 /// The company subdomain the fake serves.
@@ -99,10 +100,6 @@ struct Shared {
     store: Mutex<Store>,
     ids: AtomicUsize,
     requests: Mutex<Vec<String>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Shared {

@@ -32,6 +32,7 @@ mod schema;
 pub mod store;
 mod webhooks;
 
+use super::lock;
 use super::{FakeApplication, FakeAts, FakeCandidate, Faults};
 use axum::Json;
 use axum::body::Bytes;
@@ -44,7 +45,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 use store::{Store, text};
 
@@ -104,10 +105,6 @@ struct Shared {
     /// Webhooks API applications and their hooks.
     webhook_apps: Mutex<Vec<webhooks::App>>,
     webhook_ids: AtomicUsize,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The fake Carerix, listening on 127.0.0.1.

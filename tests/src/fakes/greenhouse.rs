@@ -23,6 +23,7 @@
 
 mod store;
 
+use super::lock;
 use super::{FakeApplication, FakeAts, FakeCandidate, Faults};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -32,7 +33,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 pub use store::Store;
 
@@ -47,10 +48,6 @@ struct Shared {
     store: Mutex<Store>,
     /// (method, path and query, On-Behalf-Of) of every API request.
     log: Mutex<Vec<(String, String, Option<String>)>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 pub struct GreenhouseFake {

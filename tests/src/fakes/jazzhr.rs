@@ -14,6 +14,7 @@
 //!
 //! Pages are numbers, so the client makes the page tokens.
 
+use super::lock;
 use super::{FakeApplication, FakeAts, FakeCandidate, Faults};
 use ats_host::time::{format_ms, now_ms, parse_ms};
 use axum::Json;
@@ -27,7 +28,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 /// Records a page (not documented; [L]).
 pub const PAGE_SIZE: usize = 100;
@@ -64,10 +65,6 @@ struct Shared {
     store: Mutex<Store>,
     ids: AtomicUsize,
     requests: Mutex<Vec<String>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn error(status: StatusCode, message: &str) -> Response {

@@ -64,6 +64,12 @@ pub trait FakeAts: Send + Sync {
     }
 }
 
+/// A fake's lock, even after a panicking handler poisoned it (the fake's data stays usable
+/// for the test's assertions).
+pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// `name = value` pairs of a connection config.
 pub type Pairs = Vec<(String, String)>;
 

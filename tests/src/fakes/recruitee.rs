@@ -29,6 +29,7 @@
 mod ats;
 mod multipart;
 
+use super::lock;
 use super::{FakeApplication, FakeAts, FakeCandidate, Faults};
 use axum::Json;
 use axum::body::Bytes;
@@ -39,7 +40,7 @@ use axum::routing::{get, patch, post};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 /// The fake's company id.
 pub const COMPANY: &str = "48213";
@@ -94,10 +95,6 @@ impl Shared {
     fn id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::SeqCst)
     }
-}
-
-fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The fake Recruitee, listening on 127.0.0.1.

@@ -24,6 +24,7 @@ mod views;
 pub use views::{MAPPING_FIELDS, MySolutionFake, TigrisFake, unmapped};
 
 use super::Faults;
+pub(crate) use super::lock;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Form, Path, Query, State};
@@ -34,7 +35,7 @@ use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 use store::Store;
 
@@ -68,10 +69,6 @@ impl IntoResponse for SfError {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
         (status, axum::Json(self.body)).into_response()
     }
-}
-
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 pub(crate) struct Org {

@@ -26,6 +26,7 @@
 pub mod multipart;
 mod writes;
 
+use super::lock;
 use super::{FakeApplication, FakeAts, FakeCandidate, Faults};
 use ats_host::time::{format_ms, now_ms, parse_ms};
 use axum::Json;
@@ -38,7 +39,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use writes::{add_attachment, add_tags, candidate, create_candidate, set_status, share_message};
 
 /// Records per page at most (`limit`, [H] `SR-PAG`).
@@ -103,10 +104,6 @@ struct Shared {
     candidates_busy: AtomicBool,
     /// Every (method, path?query) received on the API, in order.
     requests: Mutex<Vec<String>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Shared {

@@ -28,6 +28,7 @@
 mod ats;
 mod writes;
 
+use super::lock;
 use super::{FakeApplication, FakeAts, FakeCandidate, Faults};
 use axum::Json;
 use axum::body::Bytes;
@@ -38,7 +39,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 /// The account's region host.
 pub const HOST: &str = "api.teamtailor.com";
@@ -100,10 +101,6 @@ impl Shared {
     fn id(&self) -> u64 {
         self.ids.fetch_add(1, Ordering::SeqCst)
     }
-}
-
-fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The fake Teamtailor, listening on 127.0.0.1.
