@@ -7,10 +7,10 @@
 //! says `unsupported`, never `failed`. Tigris and MySolution run both unmapped and mapped.
 
 use ats_tests::api_host::{ApiHost, send};
-use ats_tests::fakes::FakeAts;
 use ats_tests::fakes::carerix::CarerixFake;
 use ats_tests::fakes::otys::OtysFake;
 use ats_tests::fakes::salesforce::{MySolutionFake, TigrisFake, unmapped};
+use ats_tests::fakes::{FakeAts, FakeCandidate};
 use ats_tests::sync_rig::{KEY, start_sandbox};
 use base64::Engine as _;
 use reqwest::Method;
@@ -246,6 +246,22 @@ pub(crate) async fn works_through_the_host(fake: &dyn FakeAts, connector: &'stat
     let job = fake.seed_jobs(2, SEEDED).into_iter().next();
     let report = drive(&host, Subject::of(connector, connector, fake, fake.config()), job).await;
     landed(fake, &report, connector);
+}
+
+/// After [`works_through_the_host`] on an ATS that keeps notes on candidates only: the
+/// candidate pushed through `connector`, which must carry the push note.
+pub(crate) fn pushed_with_its_note(fake: &dyn FakeAts, connector: &str) -> FakeCandidate {
+    let prefix = format!("through-{connector}");
+    let pushed = fake
+        .candidates()
+        .into_iter()
+        .find(|c| c.emails.iter().any(|e| e.starts_with(&prefix)))
+        .unwrap_or_else(|| panic!("[{connector}] the pushed candidate is in the fake"));
+    assert!(
+        pushed.notes.iter().any(|n| n.contains("Hi Grace")),
+        "[{connector}] the push note landed on the candidate: {pushed:?}"
+    );
+    pushed
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

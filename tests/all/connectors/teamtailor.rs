@@ -29,8 +29,7 @@ async fn conformance_kit_and_seed_scenario() {
 async fn works_through_the_host() {
     let fake = TeamtailorFake::start().await;
     crate::api::through_the_host::works_through_the_host(&fake, "teamtailor").await;
-    let notes: Vec<String> = fake.candidates().into_iter().flat_map(|c| c.notes).collect();
-    assert!(notes.iter().any(|n| n.contains("Hi Grace")), "the push note landed: {notes:?}");
+    crate::api::through_the_host::pushed_with_its_note(&fake, "teamtailor");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
