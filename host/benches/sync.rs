@@ -84,14 +84,14 @@ fn secrets() -> Secrets {
 async fn idle_scheduler() -> anyhow::Result<()> {
     let rss_before = rss_kib();
     let store = Arc::new(SledStore::temporary()?);
-    store.put_tenant(&Tenant { id: "bench".into(), name: "bench".into(), created_at: 0 })?;
+    store.put_tenant(&Tenant { id: "bench".into(), name: "bench".into(), created_at: 0 }).await?;
     let now = ats_host::time::now_ms();
     for i in 0..10_000 {
         let id = format!("conn_{i:05}");
-        store.put_connection(&connection(&id, "http://127.0.0.1:9"), Some(&secrets()))?;
+        store.put_connection(&connection(&id, "http://127.0.0.1:9"), Some(&secrets())).await?;
         for kind in [SyncKind::Jobs, SyncKind::Applications] {
             let checkpoint = Checkpoint { last_run_at: Some(now), ..Checkpoint::default() };
-            store.put_checkpoint(&id, kind, &checkpoint)?;
+            store.put_checkpoint(&id, kind, &checkpoint).await?;
         }
     }
     let runtime =
@@ -99,7 +99,7 @@ async fn idle_scheduler() -> anyhow::Result<()> {
     let engine =
         SyncEngine::new(store, runtime, Arc::new(Registry::default()), SyncConfig::default());
     let started = Instant::now();
-    engine.recover_and_schedule()?;
+    engine.recover_and_schedule().await?;
     let scheduled_in = started.elapsed();
     engine.spawn_scheduler();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -143,11 +143,11 @@ async fn wasm_vs_native() -> anyhow::Result<()> {
         .find(|(package, _)| *package == "connector-sandbox")
         .map(|(_, wasm)| wasm.to_vec())
         .ok_or_else(|| anyhow::anyhow!("the sandbox connector is not bundled"))?;
-    registry.install(runtime.load(wasm, "bench").await?)?;
+    registry.install(runtime.load(wasm, "bench").await?).await?;
     // The same ATS through a connector manifest packed into the generic component.
     let example = include_str!("../../sdk/declarative/examples/sandbox.toml");
     let packed = ats_host::declarative::pack("sandbox.toml", example)?;
-    registry.install(runtime.load(packed, "bench-manifest").await?)?;
+    registry.install(runtime.load(packed, "bench-manifest").await?).await?;
     let native: Arc<dyn Transport> = Arc::new(NativeSandbox { http: reqwest::Client::new() });
     let wasm_transport: Arc<dyn Transport> = runtime.clone();
 
@@ -240,8 +240,9 @@ async fn sync_once(
     sandbox: &SandboxHandle,
 ) -> anyhow::Result<Split> {
     let sled = SledStore::temporary()?;
-    sled.put_tenant(&Tenant { id: "bench".into(), name: "bench".into(), created_at: 0 })?;
-    sled.put_connection(&connection_to(connector, "conn_bench", base_url), Some(&secrets()))?;
+    sled.put_tenant(&Tenant { id: "bench".into(), name: "bench".into(), created_at: 0 }).await?;
+    sled.put_connection(&connection_to(connector, "conn_bench", base_url), Some(&secrets()))
+        .await?;
     let store = Arc::new(TimedStore {
         inner: sled,
         lookups: AtomicU64::new(0),
@@ -314,51 +315,57 @@ struct TimedStore {
     rest: AtomicU64,
 }
 
-macro_rules! timed {
+/// The `Store` impl of [`TimedStore`]: each listed method timed into its counter (the
+/// whole impl comes from the macro so `async_trait` sees the expanded methods).
+macro_rules! timed_store {
     ($($counter:ident: fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)*) => {
-        $(fn $name(&self $(, $arg: $ty)*) -> $ret {
-            let started = Instant::now();
-            let output = self.inner.$name($($arg),*);
-            add(&self.$counter, started);
-            output
-        })*
+        #[async_trait::async_trait]
+        impl Store for TimedStore {
+            $(async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                let started = Instant::now();
+                let output = self.inner.$name($($arg),*).await;
+                add(&self.$counter, started);
+                output
+            })*
+
+            fn inbound_token(&self, connection_id: &str) -> String {
+                self.inner.inbound_token(connection_id)
+            }
+        }
     };
 }
 
-impl Store for TimedStore {
-    timed! {
-        rest: fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
-        rest: fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError>;
-        rest: fn tenants(&self) -> Result<Vec<Tenant>, StoreError>;
-        rest: fn put_connection(&self, connection: &Connection, secrets: Option<&Secrets>) -> Result<(), StoreError>;
-        rest: fn connection(&self, id: &str) -> Result<Option<Connection>, StoreError>;
-        rest: fn connection_with_secrets(&self, id: &str) -> Result<Option<ConnectionWithSecrets>, StoreError>;
-        rest: fn connections(&self, tenant_id: Option<&str>) -> Result<Vec<Connection>, StoreError>;
-        rest: fn delete_connection(&self, id: &str) -> Result<bool, StoreError>;
-        rest: fn put_run(&self, run: &Run) -> Result<(), StoreError>;
-        rest: fn run(&self, id: &str) -> Result<Option<Run>, StoreError>;
-        rest: fn runs(&self, filter: &RunFilter) -> Result<Vec<Run>, StoreError>;
-        rest: fn checkpoint(&self, connection_id: &str, kind: SyncKind) -> Result<Checkpoint, StoreError>;
-        rest: fn put_checkpoint(&self, connection_id: &str, kind: SyncKind, checkpoint: &Checkpoint) -> Result<(), StoreError>;
-        lookups: fn job(&self, connection_id: &str, remote_id: &str) -> Result<Option<StoredJob>, StoreError>;
-        rest: fn set_job_flags(&self, connection_id: &str, remote_id: &str, flags: JobFlags) -> Result<Option<StoredJob>, StoreError>;
-        lookups: fn jobs(&self, filter: &RecordFilter) -> Result<Vec<StoredJob>, StoreError>;
-        lookups: fn jobs_missing_from_scan(&self, connection_id: &str, scan_id: &str) -> Result<Vec<StoredJob>, StoreError>;
-        rest: fn stages(&self, connection_id: &str) -> Result<Vec<StoredStage>, StoreError>;
-        lookups: fn application(&self, connection_id: &str, remote_id: &str) -> Result<Option<StoredApplication>, StoreError>;
-        lookups: fn applications(&self, filter: &RecordFilter) -> Result<Vec<StoredApplication>, StoreError>;
-        lookups: fn candidates(&self, filter: &RecordFilter) -> Result<Vec<StoredCandidate>, StoreError>;
-        rest: fn put_reference(&self, connection_id: &str, kind: &str, entries: &[Value]) -> Result<(), StoreError>;
-        rest: fn reference(&self, connection_id: &str, kind: &str) -> Result<Vec<Value>, StoreError>;
-        lookups: fn candidate(&self, connection_id: &str, remote_id: &str) -> Result<Option<StoredCandidate>, StoreError>;
-        rest: fn append_events(&self, tenant_id: &str, connection_id: &str, events: Vec<NewEvent>) -> Result<Vec<Event>, StoreError>;
-        rest: fn events(&self, tenant_id: Option<&str>, after: Option<u64>, limit: usize) -> Result<Vec<Event>, StoreError>;
-        commit: fn commit_page(&self, page: PageCommit) -> Result<Vec<Event>, StoreError>;
-        rest: fn inbound_token(&self, connection_id: &str) -> String;
-        rest: fn flush(&self) -> Result<(), StoreError>;
-        rest: fn connector_versions(&self) -> Result<Vec<ConnectorVersions>, StoreError>;
-        rest: fn put_connector_versions(&self, record: &ConnectorVersions) -> Result<(), StoreError>;
-    }
+timed_store! {
+    rest: fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    rest: fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError>;
+    rest: fn tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+    rest: fn put_connection(&self, connection: &Connection, secrets: Option<&Secrets>) -> Result<(), StoreError>;
+    rest: fn connection(&self, id: &str) -> Result<Option<Connection>, StoreError>;
+    rest: fn connection_with_secrets(&self, id: &str) -> Result<Option<ConnectionWithSecrets>, StoreError>;
+    rest: fn connections(&self, tenant_id: Option<&str>) -> Result<Vec<Connection>, StoreError>;
+    rest: fn delete_connection(&self, id: &str) -> Result<bool, StoreError>;
+    rest: fn put_run(&self, run: &Run) -> Result<(), StoreError>;
+    rest: fn run(&self, id: &str) -> Result<Option<Run>, StoreError>;
+    rest: fn runs(&self, filter: &RunFilter) -> Result<Vec<Run>, StoreError>;
+    rest: fn checkpoint(&self, connection_id: &str, kind: SyncKind) -> Result<Checkpoint, StoreError>;
+    rest: fn put_checkpoint(&self, connection_id: &str, kind: SyncKind, checkpoint: &Checkpoint) -> Result<(), StoreError>;
+    lookups: fn job(&self, connection_id: &str, remote_id: &str) -> Result<Option<StoredJob>, StoreError>;
+    rest: fn set_job_flags(&self, connection_id: &str, remote_id: &str, flags: JobFlags) -> Result<Option<StoredJob>, StoreError>;
+    lookups: fn jobs(&self, filter: &RecordFilter) -> Result<Vec<StoredJob>, StoreError>;
+    lookups: fn jobs_missing_from_scan(&self, connection_id: &str, scan_id: &str) -> Result<Vec<StoredJob>, StoreError>;
+    rest: fn stages(&self, connection_id: &str) -> Result<Vec<StoredStage>, StoreError>;
+    lookups: fn application(&self, connection_id: &str, remote_id: &str) -> Result<Option<StoredApplication>, StoreError>;
+    lookups: fn applications(&self, filter: &RecordFilter) -> Result<Vec<StoredApplication>, StoreError>;
+    lookups: fn candidates(&self, filter: &RecordFilter) -> Result<Vec<StoredCandidate>, StoreError>;
+    rest: fn put_reference(&self, connection_id: &str, kind: &str, entries: &[Value]) -> Result<(), StoreError>;
+    rest: fn reference(&self, connection_id: &str, kind: &str) -> Result<Vec<Value>, StoreError>;
+    lookups: fn candidate(&self, connection_id: &str, remote_id: &str) -> Result<Option<StoredCandidate>, StoreError>;
+    rest: fn append_events(&self, tenant_id: &str, connection_id: &str, events: Vec<NewEvent>) -> Result<Vec<Event>, StoreError>;
+    rest: fn events(&self, tenant_id: Option<&str>, after: Option<u64>, limit: usize) -> Result<Vec<Event>, StoreError>;
+    commit: fn commit_page(&self, page: PageCommit) -> Result<Vec<Event>, StoreError>;
+    rest: fn flush(&self) -> Result<(), StoreError>;
+    rest: fn connector_versions(&self) -> Result<Vec<ConnectorVersions>, StoreError>;
+    rest: fn put_connector_versions(&self, record: &ConnectorVersions) -> Result<(), StoreError>;
 }
 
 /// The sandbox connector's `list-jobs` / `list-stages` logic compiled natively.

@@ -89,7 +89,7 @@ impl Host {
             Arc::new(Runtime::new(limits, state_store, Some(options.data_dir.join("compiled")))?);
         // The registry restores each connector's saved active version and history as its
         // builds are installed (bundled first, then the watched directory).
-        let registry = Arc::new(Registry::with_store(DEFAULT_KEPT_VERSIONS, store.clone())?);
+        let registry = Arc::new(Registry::with_store(DEFAULT_KEPT_VERSIONS, store.clone()).await?);
         let (keys, generated) =
             api::auth::KeyStore::open(&db, &options.data_dir, options.operator_key.as_deref())?;
         let journal: Journal = Arc::new(SledJournal::open(&db)?);
@@ -102,7 +102,7 @@ impl Host {
         let dyn_store: Arc<dyn Store> = store.clone();
         let sync =
             SyncEngine::new(dyn_store.clone(), runtime.clone(), registry.clone(), options.sync);
-        sync.recover_and_schedule()?;
+        sync.recover_and_schedule().await?;
         if options.run_scheduler {
             sync.spawn_scheduler();
         }

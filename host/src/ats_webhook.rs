@@ -61,7 +61,8 @@ pub async fn register(
     kinds: Vec<ChangeKind>,
 ) -> Result<Connection, RegistrationError> {
     let with_secrets = store
-        .connection_with_secrets(connection_id)?
+        .connection_with_secrets(connection_id)
+        .await?
         .ok_or_else(|| RegistrationError::NotFound(connection_id.to_string()))?;
     let connector = sync
         .resolve_connector(&with_secrets.connection)
@@ -86,7 +87,7 @@ pub async fn register(
     let mut connection = with_secrets.connection;
     connection.ats_webhook = Some(AtsWebhook { remote_id, url, registered_at: now_ms() });
     connection.updated_at = now_ms();
-    store.put_connection(&connection, None)?;
+    store.put_connection(&connection, None).await?;
     Ok(connection)
 }
 
@@ -98,7 +99,8 @@ pub async fn unregister(
     connection_id: &str,
 ) -> Result<Connection, RegistrationError> {
     let with_secrets = store
-        .connection_with_secrets(connection_id)?
+        .connection_with_secrets(connection_id)
+        .await?
         .ok_or_else(|| RegistrationError::NotFound(connection_id.to_string()))?;
     let Some(registered) = with_secrets.connection.ats_webhook.clone() else {
         return Err(RegistrationError::NotRegistered);
@@ -118,7 +120,7 @@ pub async fn unregister(
     let mut connection = with_secrets.connection;
     connection.ats_webhook = None;
     connection.updated_at = now_ms();
-    store.put_connection(&connection, None)?;
+    store.put_connection(&connection, None).await?;
     Ok(connection)
 }
 

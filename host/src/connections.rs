@@ -57,24 +57,26 @@ pub fn check_tenant_id(id: &str) -> Result<(), RuleError> {
 }
 
 /// Creates tenant `id`; one that exists is a [`RuleError::TenantExists`].
-pub fn create_tenant(store: &dyn Store, id: &str, name: &str) -> Result<Tenant, RuleError> {
+pub async fn create_tenant(store: &dyn Store, id: &str, name: &str) -> Result<Tenant, RuleError> {
     check_tenant_id(id)?;
-    if store.tenant(id)?.is_some() {
+    if store.tenant(id).await?.is_some() {
         return Err(RuleError::TenantExists(id.to_string()));
     }
     let tenant = Tenant { id: id.to_string(), name: name.to_string(), created_at: now_ms() };
-    store.put_tenant(&tenant)?;
+    store.put_tenant(&tenant).await?;
     Ok(tenant)
 }
 
 /// Creates tenant `id` unless it exists (a tenant key's tenant, the demo's).
-pub fn ensure_tenant(store: &dyn Store, id: &str, name: &str) -> Result<(), RuleError> {
-    if store.tenant(id)?.is_none() {
-        store.put_tenant(&Tenant {
-            id: id.to_string(),
-            name: name.to_string(),
-            created_at: now_ms(),
-        })?;
+pub async fn ensure_tenant(store: &dyn Store, id: &str, name: &str) -> Result<(), RuleError> {
+    if store.tenant(id).await?.is_none() {
+        store
+            .put_tenant(&Tenant {
+                id: id.to_string(),
+                name: name.to_string(),
+                created_at: now_ms(),
+            })
+            .await?;
     }
     Ok(())
 }

@@ -39,7 +39,7 @@ pub struct DemoSnapshot {
 }
 
 impl DemoStatus {
-    pub fn snapshot(&self) -> DemoSnapshot {
+    pub async fn snapshot(&self) -> DemoSnapshot {
         let store = self.store.as_ref();
         let filter = RecordFilter {
             connection_id: Some(DEMO_CONNECTION.into()),
@@ -52,13 +52,14 @@ impl DemoStatus {
                 limit: 5,
                 ..RunFilter::default()
             })
+            .await
             .unwrap_or_default();
-        let events = store.events(Some(DEMO_TENANT), None, 100_000).unwrap_or_default();
+        let events = store.events(Some(DEMO_TENANT), None, 100_000).await.unwrap_or_default();
         DemoSnapshot {
             sandbox_url: self.sandbox_url.clone(),
-            connection: store.connection(DEMO_CONNECTION).ok().flatten(),
-            jobs_synced: store.jobs(&filter).map(|j| j.len()).unwrap_or(0),
-            applications_synced: store.applications(&filter).map(|a| a.len()).unwrap_or(0),
+            connection: store.connection(DEMO_CONNECTION).await.ok().flatten(),
+            jobs_synced: store.jobs(&filter).await.map(|j| j.len()).unwrap_or(0),
+            applications_synced: store.applications(&filter).await.map(|a| a.len()).unwrap_or(0),
             recent_runs: runs
                 .iter()
                 .map(|r| json!({"id": r.id, "kind": r.kind, "state": r.state, "counts": r.counts, "error": r.error}))
@@ -93,12 +94,13 @@ pub async fn start(host: &Host, interval: Duration) -> anyhow::Result<Arc<DemoSt
             "the demo needs the bundled `{DEMO_CONNECTOR}` connector; do not pass --no-bundled with --demo"
         );
     }
-    ensure_connection(store.as_ref(), &sandbox_url)?;
+    ensure_connection(store.as_ref(), &sandbox_url).await?;
     let connection = store
-        .connection(DEMO_CONNECTION)?
+        .connection(DEMO_CONNECTION)
+        .await?
         .ok_or_else(|| anyhow::anyhow!("the demo connection was not stored"))?;
-    host.sync.schedule(&connection);
-    host.sync.sync_now(DEMO_CONNECTION, SyncKind::Jobs, crate::store::Trigger::Manual)?;
+    host.sync.schedule(&connection).await;
+    host.sync.sync_now(DEMO_CONNECTION, SyncKind::Jobs, crate::store::Trigger::Manual).await?;
     tracing::info!(
         connection = DEMO_CONNECTION,
         "demo: connection ready; first syncs started (GET /demo shows runs and events)"
@@ -107,21 +109,21 @@ pub async fn start(host: &Host, interval: Duration) -> anyhow::Result<Arc<DemoSt
     tokio::spawn(async move {
         // Applications after the first jobs sync has had a moment.
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let _ =
-            sync.sync_now(DEMO_CONNECTION, SyncKind::Applications, crate::store::Trigger::Manual);
+        let _ = sync
+            .sync_now(DEMO_CONNECTION, SyncKind::Applications, crate::store::Trigger::Manual)
+            .await;
         let mut round = 0u64;
         loop {
             tokio::time::sleep(interval).await;
             round += 1;
             recruiter_activity(&sandbox, round);
-            let _ = sync.sync_now(
-                DEMO_CONNECTION,
-                SyncKind::Applications,
-                crate::store::Trigger::Manual,
-            );
+            let _ = sync
+                .sync_now(DEMO_CONNECTION, SyncKind::Applications, crate::store::Trigger::Manual)
+                .await;
             if round.is_multiple_of(4) {
-                let _ =
-                    sync.sync_now(DEMO_CONNECTION, SyncKind::Jobs, crate::store::Trigger::Manual);
+                let _ = sync
+                    .sync_now(DEMO_CONNECTION, SyncKind::Jobs, crate::store::Trigger::Manual)
+                    .await;
             }
         }
     });
@@ -130,10 +132,10 @@ pub async fn start(host: &Host, interval: Duration) -> anyhow::Result<Arc<DemoSt
 
 /// Creates (first start) or re-points (later starts: the sandbox port changes) the demo
 /// tenant and connection.
-fn ensure_connection(store: &dyn Store, sandbox_url: &str) -> anyhow::Result<()> {
+async fn ensure_connection(store: &dyn Store, sandbox_url: &str) -> anyhow::Result<()> {
     let now = crate::time::now_ms();
-    crate::connections::ensure_tenant(store, DEMO_TENANT, "Demo")?;
-    let mut connection = store.connection(DEMO_CONNECTION)?.unwrap_or(Connection {
+    crate::connections::ensure_tenant(store, DEMO_TENANT, "Demo").await?;
+    let mut connection = store.connection(DEMO_CONNECTION).await?.unwrap_or(Connection {
         id: DEMO_CONNECTION.into(),
         tenant_id: DEMO_TENANT.into(),
         connector_id: DEMO_CONNECTOR.into(),
@@ -157,7 +159,7 @@ fn ensure_connection(store: &dyn Store, sandbox_url: &str) -> anyhow::Result<()>
     connection.updated_at = now;
     let secrets =
         Secrets(BTreeMap::from([("api-key".into(), sandbox_ats::DEMO_API_KEY.to_string())]));
-    store.put_connection(&connection, Some(&secrets))?;
+    store.put_connection(&connection, Some(&secrets)).await?;
     Ok(())
 }
 

@@ -130,11 +130,14 @@ async fn a_bad_file_in_the_watched_directory_leaves_the_serving_version_in_place
     assert_eq!(echo_title(&runtime, &registry).await.as_deref(), Ok("echo 2.0.0"));
 
     // Both versions are kept: roll back, then activate by version.
-    assert_eq!(registry.rollback("echo").expect("rollback").manifest.connector_version, "1.0.0");
+    assert_eq!(
+        registry.rollback("echo").await.expect("rollback").manifest.connector_version,
+        "1.0.0"
+    );
     assert_eq!(echo_title(&runtime, &registry).await.as_deref(), Ok("echo 1.0.0"));
-    registry.activate("echo", "2.0.0").expect("activate");
+    registry.activate("echo", "2.0.0").await.expect("activate");
     assert_eq!(echo_title(&runtime, &registry).await.as_deref(), Ok("echo 2.0.0"));
-    let error = registry.activate("echo", "9.9.9").expect_err("unknown version").to_string();
+    let error = registry.activate("echo", "9.9.9").await.expect_err("unknown version").to_string();
     assert!(error.contains("1.0.0") && error.contains("2.0.0"), "lists what is loaded: {error}");
 }
 
@@ -144,6 +147,7 @@ async fn hot_swap_under_load_fails_no_call_and_new_calls_see_the_new_version() {
     let registry = Arc::new(Registry::default());
     registry
         .install(runtime.load(read(guests::ECHO_V1), "echo-v1").await.expect("v1"))
+        .await
         .expect("installs");
     let v2 = runtime.load(read(guests::ECHO_V2), "echo-v2").await.expect("v2");
 
@@ -170,7 +174,7 @@ async fn hot_swap_under_load_fails_no_call_and_new_calls_see_the_new_version() {
     while v1_calls.load(Ordering::Relaxed) < 200 {
         tokio::task::yield_now().await;
     }
-    registry.install(v2).expect("installs");
+    registry.install(v2).await.expect("installs");
     // Every call that starts after the swap sees the new version.
     assert_eq!(echo_title(&runtime, &registry).await.as_deref(), Ok("echo 2.0.0"));
     let seen = v2_calls.load(Ordering::Relaxed);
@@ -193,44 +197,48 @@ async fn a_restart_restores_the_saved_active_build_and_history_in_any_load_order
     let store: Arc<dyn Store> = Arc::new(SledStore::temporary().expect("store"));
     let v1 = runtime.load(read(guests::ECHO_V1), "echo-v1").await.expect("v1");
     let v2 = runtime.load(read(guests::ECHO_V2), "echo-v2").await.expect("v2");
-    let before = Registry::with_store(DEFAULT_KEPT_VERSIONS, store.clone()).expect("registry");
-    before.install(v1.clone()).expect("v1");
-    before.install(v2.clone()).expect("v2");
-    assert_eq!(before.rollback("echo").expect("rollback").manifest.connector_version, "1.0.0");
-    assert_eq!(before.install(v2.clone()), Ok(Installed::AlreadyLoaded));
+    let before =
+        Registry::with_store(DEFAULT_KEPT_VERSIONS, store.clone()).await.expect("registry");
+    before.install(v1.clone()).await.expect("v1");
+    before.install(v2.clone()).await.expect("v2");
+    assert_eq!(
+        before.rollback("echo").await.expect("rollback").manifest.connector_version,
+        "1.0.0"
+    );
+    assert_eq!(before.install(v2.clone()).await, Ok(Installed::AlreadyLoaded));
     assert_eq!(version_of(&before), "1.0.0", "installing loaded bytes changes nothing");
 
     // The restart: v2's file happens to load first.
-    let after = Registry::with_store(DEFAULT_KEPT_VERSIONS, store.clone()).expect("registry");
+    let after = Registry::with_store(DEFAULT_KEPT_VERSIONS, store.clone()).await.expect("registry");
     assert_eq!(
-        after.install_in(v2.clone(), Phase::Start),
+        after.install_in(v2.clone(), Phase::Start).await,
         Ok(Installed::Restored { active: false })
     );
     assert_eq!(version_of(&after), "2.0.0", "the only build loaded so far serves");
     assert_eq!(
-        after.install_in(v1.clone(), Phase::Start),
+        after.install_in(v1.clone(), Phase::Start).await,
         Ok(Installed::Restored { active: true })
     );
     assert_eq!(version_of(&after), "1.0.0", "the saved active build is active again");
     let listed: Vec<String> = after.list()[0].versions.iter().map(|v| v.version.clone()).collect();
     assert_eq!(listed, ["1.0.0", "2.0.0"], "kept in the saved order, not the load order");
-    let error = after.rollback("echo").expect_err("v1 is the oldest");
+    let error = after.rollback("echo").await.expect_err("v1 is the oldest");
     assert!(error.to_string().contains("no earlier version"), "{error}");
-    after.activate("echo", "2.0.0").expect("activate");
+    after.activate("echo", "2.0.0").await.expect("activate");
 
     // Another restart sees the activation.
-    let again = Registry::with_store(DEFAULT_KEPT_VERSIONS, store.clone()).expect("registry");
-    again.install_in(v1.clone(), Phase::Start).expect("v1");
-    again.install_in(v2, Phase::Start).expect("v2");
+    let again = Registry::with_store(DEFAULT_KEPT_VERSIONS, store.clone()).await.expect("registry");
+    again.install_in(v1.clone(), Phase::Start).await.expect("v1");
+    again.install_in(v2, Phase::Start).await.expect("v2");
     assert_eq!(version_of(&again), "2.0.0");
 
     // A build never seen (v2's file replaced by a rebuild while the host was down) becomes
     // active at start, as if installed while running.
     let rebuilt = ats_tests::with_custom_section(read(guests::ECHO_V2), "rebuilt");
     let rebuilt = runtime.load(rebuilt, "echo-v2-rebuilt").await.expect("rebuilt");
-    let last = Registry::with_store(DEFAULT_KEPT_VERSIONS, store).expect("registry");
-    last.install_in(v1, Phase::Start).expect("v1");
-    let installed = last.install_in(rebuilt.clone(), Phase::Start).expect("rebuilt");
+    let last = Registry::with_store(DEFAULT_KEPT_VERSIONS, store).await.expect("registry");
+    last.install_in(v1, Phase::Start).await.expect("v1");
+    let installed = last.install_in(rebuilt.clone(), Phase::Start).await.expect("rebuilt");
     assert_eq!(installed, Installed::Activated { replaced: Some("1.0.0".into()) });
     assert_eq!(last.active("echo").map(|c| c.sha256.clone()), Some(rebuilt.sha256.clone()));
 }
@@ -252,9 +260,9 @@ async fn pinned_builds_are_never_evicted() {
 
     // A registry that keeps one version, on the same store (so with the same pins).
     let runtime = runtime(test_limits());
-    let one = Registry::with_store(1, host.store.clone()).expect("registry");
-    one.install(runtime.load(read(guests::ECHO_V1), "v1").await.expect("v1")).expect("v1");
-    one.install(runtime.load(read(guests::ECHO_V2), "v2").await.expect("v2")).expect("v2");
+    let one = Registry::with_store(1, host.store.clone()).await.expect("registry");
+    one.install(runtime.load(read(guests::ECHO_V1), "v1").await.expect("v1")).await.expect("v1");
+    one.install(runtime.load(read(guests::ECHO_V2), "v2").await.expect("v2")).await.expect("v2");
     assert_eq!(version_of(&one), "2.0.0");
     assert!(one.version("echo", "1.0.0").is_ok(), "the pinned build is kept");
     let kept: Vec<String> = one.list()[0].versions.iter().map(|v| v.version.clone()).collect();

@@ -12,4 +12,5 @@ mod loading;
 mod process;
 mod sandbox_limits;
 mod store;
+mod store_contract;
 mod sync;

@@ -13,6 +13,7 @@ pub mod conformance;
 pub mod fakes;
 pub mod harness;
 pub mod log_capture;
+pub mod postgres;
 pub mod salesforce_checks;
 pub mod sync_rig;
 

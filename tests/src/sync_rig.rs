@@ -73,9 +73,10 @@ pub async fn open_host_with(
     .await
     .expect("host starts");
     host.load_bundled().await;
-    if host.store.connection(CONNECTION).expect("store").is_none() {
+    if host.store.connection(CONNECTION).await.expect("store").is_none() {
         host.store
             .put_tenant(&Tenant { id: TENANT.into(), name: "Rig".into(), created_at: 0 })
+            .await
             .expect("tenant");
         let connection = Connection {
             id: CONNECTION.into(),
@@ -97,7 +98,7 @@ pub async fn open_host_with(
             updated_at: 0,
         };
         let secrets = Secrets(BTreeMap::from([("api-key".to_string(), KEY.to_string())]));
-        host.store.put_connection(&connection, Some(&secrets)).expect("connection");
+        host.store.put_connection(&connection, Some(&secrets)).await.expect("connection");
     }
     host
 }
@@ -118,39 +119,40 @@ impl SyncRig {
         self.host.sync.run_and_wait(CONNECTION, kind).await.expect("run")
     }
 
-    pub fn jobs(&self) -> Vec<StoredJob> {
-        jobs_of(self.host.store.as_ref())
+    pub async fn jobs(&self) -> Vec<StoredJob> {
+        jobs_of(self.host.store.as_ref()).await
     }
 
-    pub fn job(&self, id: &str) -> StoredJob {
+    pub async fn job(&self, id: &str) -> StoredJob {
         self.host
             .store
             .job(CONNECTION, id)
+            .await
             .expect("store")
             .unwrap_or_else(|| panic!("job {id} not stored"))
     }
 
-    pub fn applications(&self) -> Vec<StoredApplication> {
+    pub async fn applications(&self) -> Vec<StoredApplication> {
         let filter = RecordFilter {
             connection_id: Some(CONNECTION.into()),
             limit: usize::MAX,
             ..RecordFilter::default()
         };
-        self.host.store.applications(&filter).expect("store")
+        self.host.store.applications(&filter).await.expect("store")
     }
 
-    pub fn events(&self) -> Vec<Event> {
-        events_of(self.host.store.as_ref())
+    pub async fn events(&self) -> Vec<Event> {
+        events_of(self.host.store.as_ref()).await
     }
 
     /// Events of one type.
-    pub fn events_of_type(&self, event_type: &str) -> Vec<Event> {
-        self.events().into_iter().filter(|e| e.event_type == event_type).collect()
+    pub async fn events_of_type(&self, event_type: &str) -> Vec<Event> {
+        self.events().await.into_iter().filter(|e| e.event_type == event_type).collect()
     }
 
     /// Adds a connection of the rig's tenant to a fake ATS, through the fake's bundled
     /// connector; config values that are the fake's secrets are stored as secrets.
-    pub fn connect_fake(&self, id: &str, fake: &dyn crate::fakes::FakeAts) {
+    pub async fn connect_fake(&self, id: &str, fake: &dyn crate::fakes::FakeAts) {
         let (config, secrets) = crate::fakes::config_and_secrets(fake);
         let connector_id = fake.connector_package().trim_start_matches("connector-").to_string();
         let connection = Connection {
@@ -159,26 +161,26 @@ impl SyncRig {
             name: id.into(),
             config: config.into_iter().collect(),
             secret_names: secrets.iter().map(|(name, _)| name.clone()).collect(),
-            ..self.connection()
+            ..self.connection().await
         };
         let secrets = Secrets(secrets.into_iter().collect());
-        self.host.store.put_connection(&connection, Some(&secrets)).expect("connection");
+        self.host.store.put_connection(&connection, Some(&secrets)).await.expect("connection");
     }
 
-    pub fn connection(&self) -> Connection {
-        self.host.store.connection(CONNECTION).expect("store").expect("connection")
+    pub async fn connection(&self) -> Connection {
+        self.host.store.connection(CONNECTION).await.expect("store").expect("connection")
     }
 }
 
-pub fn jobs_of(store: &dyn Store) -> Vec<StoredJob> {
+pub async fn jobs_of(store: &dyn Store) -> Vec<StoredJob> {
     let filter = RecordFilter {
         connection_id: Some(CONNECTION.into()),
         limit: usize::MAX,
         ..RecordFilter::default()
     };
-    store.jobs(&filter).expect("store")
+    store.jobs(&filter).await.expect("store")
 }
 
-pub fn events_of(store: &dyn Store) -> Vec<Event> {
-    store.events(None, None, usize::MAX).expect("store")
+pub async fn events_of(store: &dyn Store) -> Vec<Event> {
+    store.events(None, None, usize::MAX).await.expect("store")
 }

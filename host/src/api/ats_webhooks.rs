@@ -77,7 +77,7 @@ async fn register(
     Path(id): Path<String>,
     Body(body): Body<RegisterBody>,
 ) -> Response {
-    if let Err(p) = visible(&state, &caller, &id) {
+    if let Err(p) = visible(&state, &caller, &id).await {
         return p.into_response();
     }
     let registered = ats_webhook::register(
@@ -103,7 +103,7 @@ async fn unregister(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(p) = visible(&state, &caller, &id) {
+    if let Err(p) = visible(&state, &caller, &id).await {
         return p.into_response();
     }
     match ats_webhook::unregister(&state.runtime, state.store.as_ref(), &state.sync, &id).await {

@@ -132,7 +132,11 @@ struct DryRunQuery {
 }
 
 /// The tenant a create is for: a tenant key's own, or the one an operator key names.
-fn owner(state: &AppState, caller: &Caller, asked: Option<String>) -> Result<String, Problem> {
+async fn owner(
+    state: &AppState,
+    caller: &Caller,
+    asked: Option<String>,
+) -> Result<String, Problem> {
     match (caller, asked) {
         (Caller::Tenant { tenant_id }, None) => Ok(tenant_id.clone()),
         (Caller::Tenant { tenant_id }, Some(asked)) if *tenant_id == asked => Ok(asked),
@@ -143,7 +147,7 @@ fn owner(state: &AppState, caller: &Caller, asked: Option<String>) -> Result<Str
         (Caller::Operator, None) => {
             Err(Problem::invalid("tenant_id", "required with the operator key: whose is it?"))
         }
-        (Caller::Operator, Some(asked)) => match state.store.tenant(&asked) {
+        (Caller::Operator, Some(asked)) => match state.store.tenant(&asked).await {
             Ok(Some(_)) => Ok(asked),
             Ok(None) => Err(Problem::invalid(
                 "tenant_id",
@@ -192,8 +196,12 @@ fn room_for_another(state: &AppState, tenant_id: &str) -> Result<(), Problem> {
 
 /// Checks an automation of `tenant_id` before it is saved: the domain's checks with the
 /// tenant's stage mappings, and that every connection it names is the tenant's.
-fn check_input(state: &AppState, tenant_id: &str, input: &AutomationInput) -> Result<(), Problem> {
-    let connections = state.store.connections(Some(tenant_id)).map_err(Problem::internal)?;
+async fn check_input(
+    state: &AppState,
+    tenant_id: &str,
+    input: &AutomationInput,
+) -> Result<(), Problem> {
+    let connections = state.store.connections(Some(tenant_id)).await.map_err(Problem::internal)?;
     let store = &*state.automations.automations;
     let mut mappings = BTreeMap::new();
     for connection in &connections {
@@ -223,7 +231,7 @@ fn check_input(state: &AppState, tenant_id: &str, input: &AutomationInput) -> Re
 }
 
 /// The automation if the caller may see it; 404 otherwise (ids do not leak).
-fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<Automation, Problem> {
+async fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<Automation, Problem> {
     match state.automations.automations.automation(id) {
         Ok(Some(a)) if caller.can_see(&a.tenant_id) => Ok(a),
         Ok(_) => Err(Problem::not_found("automation", id)),
@@ -237,9 +245,13 @@ fn save(state: &AppState, automation: &Automation) -> Result<(), Problem> {
 
 /// Fires the automation for every application now in its trigger stage; returns how many
 /// firings that queued (an application fired for before is not fired for again).
-fn backfill(state: &AppState, automation: &Automation) -> Result<usize, Problem> {
-    let fired =
-        state.automations.matcher().backfill(automation, now_ms()).map_err(Problem::internal)?;
+async fn backfill(state: &AppState, automation: &Automation) -> Result<usize, Problem> {
+    let fired = state
+        .automations
+        .matcher()
+        .backfill(automation, now_ms())
+        .await
+        .map_err(Problem::internal)?;
     state.automations.wake();
     Ok(fired.len())
 }
@@ -272,14 +284,14 @@ async fn create(
         Some(Value::String(tenant)) => Some(tenant),
         Some(_) => return Err(Problem::invalid("tenant_id", "a tenant id (a string)")),
     };
-    let tenant_id = owner(&state, &caller, asked)?;
+    let tenant_id = owner(&state, &caller, asked).await?;
     let input: AutomationInput = from_value(Value::Object(body))?;
     room_for_another(&state, &tenant_id)?;
-    check_input(&state, &tenant_id, &input)?;
+    check_input(&state, &tenant_id, &input).await?;
     let automation = Automation::create(new_id("aut"), tenant_id, input, now_ms());
     save(&state, &automation)?;
     if automation.enabled && automation.backfill {
-        backfill(&state, &automation)?;
+        backfill(&state, &automation).await?;
     }
     tracing::info!(automation = %automation.id, tenant = %automation.tenant_id, trigger = automation.trigger.name(), "automation created");
     Ok((StatusCode::CREATED, Json(automation)))
@@ -290,7 +302,7 @@ async fn show(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Answer<Json<Automation>> {
-    Ok(Json(visible(&state, &caller, &id)?))
+    Ok(Json(visible(&state, &caller, &id).await?))
 }
 
 async fn replace(
@@ -299,13 +311,13 @@ async fn replace(
     Path(id): Path<String>,
     Body(input): Body<AutomationInput>,
 ) -> Answer<Json<Automation>> {
-    let mut automation = visible(&state, &caller, &id)?;
-    check_input(&state, &automation.tenant_id, &input)?;
+    let mut automation = visible(&state, &caller, &id).await?;
+    check_input(&state, &automation.tenant_id, &input).await?;
     let was_enabled = automation.enabled;
     automation.replace(input, now_ms());
     save(&state, &automation)?;
     if !was_enabled && automation.enabled && automation.backfill {
-        backfill(&state, &automation)?;
+        backfill(&state, &automation).await?;
     }
     Ok(Json(automation))
 }
@@ -315,7 +327,7 @@ async fn remove(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Answer<StatusCode> {
-    visible(&state, &caller, &id)?;
+    visible(&state, &caller, &id).await?;
     state.automations.automations.delete_automation(&id).map_err(Problem::internal)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -326,7 +338,7 @@ async fn duplicate(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Answer<(StatusCode, Json<Automation>)> {
-    let automation = visible(&state, &caller, &id)?;
+    let automation = visible(&state, &caller, &id).await?;
     let body: DuplicateBody = optional_json(&body)?;
     if let Some(name) = &body.name
         && (name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS)
@@ -348,7 +360,7 @@ async fn enable(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Answer<Json<Enabled>> {
-    let mut automation = visible(&state, &caller, &id)?;
+    let mut automation = visible(&state, &caller, &id).await?;
     let body: EnableBody = optional_json(&body)?;
     let stage_trigger = matches!(automation.trigger, Trigger::StageEntered { .. });
     if body.backfill == Some(true) && !stage_trigger {
@@ -364,7 +376,7 @@ async fn enable(
     save(&state, &automation)?;
     // Asked for now, or the automation's own setting when it was just enabled.
     let wanted = body.backfill.unwrap_or(newly && automation.backfill && stage_trigger);
-    let backfill_firings = if wanted { backfill(&state, &automation)? } else { 0 };
+    let backfill_firings = if wanted { backfill(&state, &automation).await? } else { 0 };
     Ok(Json(Enabled { automation, backfill_firings }))
 }
 
@@ -373,7 +385,7 @@ async fn disable(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Answer<Json<Automation>> {
-    let mut automation = visible(&state, &caller, &id)?;
+    let mut automation = visible(&state, &caller, &id).await?;
     automation.set_enabled(false, now_ms());
     save(&state, &automation)?;
     Ok(Json(automation))
@@ -385,12 +397,13 @@ async fn dry_run(
     Path(id): Path<String>,
     Query(query): Query<DryRunQuery>,
 ) -> Answer<Json<DryRun>> {
-    let automation = visible(&state, &caller, &id)?;
+    let automation = visible(&state, &caller, &id).await?;
     let limit = query.limit.unwrap_or(50).clamp(1, 500);
     let firings = state
         .automations
         .matcher()
         .dry_run(&automation, limit, now_ms())
+        .await
         .map_err(Problem::internal)?;
     let looks_at_applications =
         matches!(automation.trigger, Trigger::StageEntered { .. } | Trigger::ApplicationCreated {});

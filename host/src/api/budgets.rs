@@ -95,7 +95,7 @@ fn view(state: &AppState, connection: &Connection) -> BudgetView {
 }
 
 async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
-    match visible(&state, &caller, &id) {
+    match visible(&state, &caller, &id).await {
         Ok(connection) => Json(view(&state, &connection)).into_response(),
         Err(p) => p.into_response(),
     }
@@ -110,27 +110,27 @@ async fn set(
     if let Err((field, problem)) = budget.check() {
         return Problem::invalid(field, problem).into_response();
     }
-    store_budget(&state, &caller, &id, Some(budget))
+    store_budget(&state, &caller, &id, Some(budget)).await
 }
 
 async fn reset(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
-    store_budget(&state, &caller, &id, None)
+    store_budget(&state, &caller, &id, None).await
 }
 
 /// Stores the connection's own budget and puts it in force.
-fn store_budget(
+async fn store_budget(
     state: &AppState,
     caller: &Caller,
     id: &str,
     budget: Option<RateBudget>,
 ) -> Response {
-    let mut connection = match visible(state, caller, id) {
+    let mut connection = match visible(state, caller, id).await {
         Ok(c) => c,
         Err(p) => return p.into_response(),
     };
     connection.rate_budget = budget;
     connection.updated_at = crate::time::now_ms();
-    if let Err(e) = state.store.put_connection(&connection, None) {
+    if let Err(e) = state.store.put_connection(&connection, None).await {
         return Problem::internal(e).into_response();
     }
     state.sync.budgets.set_limit(&connection.id, budget);

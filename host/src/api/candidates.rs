@@ -103,11 +103,11 @@ async fn list(
         limit: query.limit,
         fields: FieldFilter { email: query.email, phone: query.phone, ..FieldFilter::default() },
     };
-    let filter = match filter(&state, &caller, query) {
+    let filter = match filter(&state, &caller, query).await {
         Ok(f) => f,
         Err(p) => return p.into_response(),
     };
-    match state.store.candidates(&one_more(&filter)) {
+    match state.store.candidates(&one_more(&filter)).await {
         Ok(found) => {
             let (found, next) =
                 page_of(found, filter.limit, |c| cursor(&c.connection_id, &c.remote_id));
@@ -130,7 +130,7 @@ async fn show(
     Path((id, candidate)): Path<(String, String)>,
     Query(query): Query<ShowQuery>,
 ) -> Response {
-    if let Err(p) = visible(&state, &caller, &id) {
+    if let Err(p) = visible(&state, &caller, &id).await {
         return p.into_response();
     }
     if query.live {
@@ -148,7 +148,7 @@ async fn show(
             Err(response) => response,
         };
     }
-    match state.store.candidate(&id, &candidate) {
+    match state.store.candidate(&id, &candidate).await {
         Ok(Some(found)) => Json(CandidateAnswer::Stored(found)).into_response(),
         Ok(None) => Problem::not_found("candidate", &candidate).into_response(),
         Err(e) => Problem::internal(e).into_response(),
@@ -169,7 +169,7 @@ async fn lookup(
     Path(id): Path<String>,
     Query(query): Query<LookupQuery>,
 ) -> Response {
-    if let Err(p) = visible(&state, &caller, &id) {
+    if let Err(p) = visible(&state, &caller, &id).await {
         return p.into_response();
     }
     let by = match (query.email, query.phone) {
@@ -217,7 +217,7 @@ async fn live(
     connection_id: &str,
     invocation: Invocation,
 ) -> Result<Output, Response> {
-    let with_secrets = match state.store.connection_with_secrets(connection_id) {
+    let with_secrets = match state.store.connection_with_secrets(connection_id).await {
         Ok(Some(c)) => c,
         Ok(None) => return Err(Problem::not_found("connection", connection_id).into_response()),
         Err(e) => return Err(Problem::internal(e).into_response()),

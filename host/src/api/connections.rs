@@ -109,7 +109,7 @@ struct TenantBody {
 }
 
 async fn list_tenants(State(state): State<AppState>, _op: Operator) -> Response {
-    match state.store.tenants() {
+    match state.store.tenants().await {
         Ok(tenants) => Json(List::of(tenants)).into_response(),
         Err(e) => Problem::internal(e).into_response(),
     }
@@ -120,7 +120,7 @@ async fn create_tenant(
     _op: Operator,
     Body(body): Body<TenantBody>,
 ) -> Response {
-    match rules::create_tenant(state.store.as_ref(), &body.id, &body.name) {
+    match rules::create_tenant(state.store.as_ref(), &body.id, &body.name).await {
         Ok(tenant) => (StatusCode::CREATED, Json(tenant)).into_response(),
         Err(error) => rule_problem(error).into_response(),
     }
@@ -170,8 +170,8 @@ mod double_option {
 }
 
 /// The connection if the caller may see it; 404 otherwise (ids do not leak).
-pub fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<Connection, Problem> {
-    match state.store.connection(id) {
+pub async fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<Connection, Problem> {
+    match state.store.connection(id).await {
         Ok(Some(c)) if caller.can_see(&c.tenant_id) => Ok(c),
         Ok(_) => Err(Problem::not_found("connection", id)),
         Err(e) => Err(Problem::internal(e)),
@@ -192,14 +192,14 @@ pub(super) fn next_due(state: &AppState, connection_id: &str) -> BTreeMap<String
 }
 
 async fn list(State(state): State<AppState>, caller: Caller) -> Response {
-    match state.store.connections(caller.tenant()) {
+    match state.store.connections(caller.tenant()).await {
         Ok(all) => Json(List::of(all.iter().map(|c| view(&state, c)).collect())).into_response(),
         Err(e) => Problem::internal(e).into_response(),
     }
 }
 
 async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
-    match visible(&state, &caller, &id) {
+    match visible(&state, &caller, &id).await {
         Ok(c) => Json(view(&state, &c)).into_response(),
         Err(p) => p.into_response(),
     }
@@ -263,7 +263,7 @@ async fn create(
         )
         .into_response();
     }
-    match state.store.tenant(&tenant_id) {
+    match state.store.tenant(&tenant_id).await {
         Ok(Some(_)) => {}
         Ok(None) if caller == Caller::Operator => {
             return Problem::invalid(
@@ -274,7 +274,9 @@ async fn create(
         }
         Ok(None) => {
             // A tenant key's tenant exists implicitly.
-            if let Err(error) = rules::ensure_tenant(state.store.as_ref(), &tenant_id, &tenant_id) {
+            if let Err(error) =
+                rules::ensure_tenant(state.store.as_ref(), &tenant_id, &tenant_id).await
+            {
                 return rule_problem(error).into_response();
             }
         }
@@ -318,10 +320,10 @@ async fn create(
         created_at: now,
         updated_at: now,
     };
-    if let Err(e) = state.store.put_connection(&connection, Some(&Secrets(body.secrets))) {
+    if let Err(e) = state.store.put_connection(&connection, Some(&Secrets(body.secrets))).await {
         return Problem::internal(e).into_response();
     }
-    state.sync.schedule(&connection);
+    state.sync.schedule(&connection).await;
     tracing::info!(connection = %connection.id, tenant = %connection.tenant_id, connector = %connection.connector_id, "connection created");
     (StatusCode::CREATED, Json(view(&state, &connection))).into_response()
 }
@@ -332,11 +334,11 @@ async fn update(
     Path(id): Path<String>,
     Body(body): Body<UpdateBody>,
 ) -> Response {
-    let mut connection = match visible(&state, &caller, &id) {
+    let mut connection = match visible(&state, &caller, &id).await {
         Ok(c) => c,
         Err(p) => return p.into_response(),
     };
-    let current = match state.store.connection_with_secrets(&id) {
+    let current = match state.store.connection_with_secrets(&id).await {
         Ok(Some(c)) => c.secrets,
         Ok(None) => return Problem::not_found("connection", &id).into_response(),
         Err(e) => return Problem::internal(e).into_response(),
@@ -395,19 +397,19 @@ async fn update(
     connection.secret_names = secrets.keys().cloned().collect();
     connection.updated_at = now_ms();
     let new_secrets = body.secrets.is_some().then_some(Secrets(secrets));
-    if let Err(e) = state.store.put_connection(&connection, new_secrets.as_ref()) {
+    if let Err(e) = state.store.put_connection(&connection, new_secrets.as_ref()).await {
         return Problem::internal(e).into_response();
     }
-    state.sync.schedule(&connection);
+    state.sync.schedule(&connection).await;
     Json(view(&state, &connection)).into_response()
 }
 
 async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
-    if let Err(p) = visible(&state, &caller, &id) {
+    if let Err(p) = visible(&state, &caller, &id).await {
         return p.into_response();
     }
     state.sync.unschedule(&id);
-    match state.store.delete_connection(&id) {
+    match state.store.delete_connection(&id).await {
         Ok(_) => {
             // Session ids and tokens the connector kept for this connection go with it, as
             // do its stage mapping and push defaults.
@@ -422,10 +424,10 @@ async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<St
 }
 
 async fn check(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
-    if let Err(p) = visible(&state, &caller, &id) {
+    if let Err(p) = visible(&state, &caller, &id).await {
         return p.into_response();
     }
-    let connection = match state.store.connection_with_secrets(&id) {
+    let connection = match state.store.connection_with_secrets(&id).await {
         Ok(Some(c)) => c,
         Ok(None) => return Problem::not_found("connection", &id).into_response(),
         Err(e) => return Problem::internal(e).into_response(),

@@ -242,7 +242,7 @@ async fn rollback(
     _operator: Operator,
     Path(id): Path<String>,
 ) -> Response {
-    match state.registry.rollback(&id) {
+    match state.registry.rollback(&id).await {
         Ok(active) => Json(ActiveVersion { active: active.info() }).into_response(),
         Err(error) => registry_problem(error),
     }
@@ -261,7 +261,7 @@ async fn activate(
     Path(id): Path<String>,
     Body(body): Body<ActivateBody>,
 ) -> Response {
-    match state.registry.activate(&id, &body.version) {
+    match state.registry.activate(&id, &body.version).await {
         Ok(active) => Json(ActiveVersion { active: active.info() }).into_response(),
         Err(error) => registry_problem(error),
     }

@@ -56,7 +56,7 @@ async fn receive(
     let expected = state.store.inbound_token(&connection_id);
     let token_ok = expected.len() == token.len()
         && expected.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-    let connection = match state.store.connection_with_secrets(&connection_id) {
+    let connection = match state.store.connection_with_secrets(&connection_id).await {
         Ok(Some(c)) if token_ok => c,
         Ok(_) => return Problem::not_found("inbound webhook", &connection_id).into_response(),
         Err(e) => return Problem::internal(e).into_response(),
@@ -120,7 +120,7 @@ async fn receive(
     }
     let mut runs = Vec::new();
     for kind in kinds {
-        match state.sync.sync_now(&connection_id, kind, crate::store::Trigger::Webhook) {
+        match state.sync.sync_now(&connection_id, kind, crate::store::Trigger::Webhook).await {
             Ok((run_id, coalesced)) => runs.push(InboundRun { kind, run_id, coalesced }),
             // A change of a kind this connector does not read: nothing to sync.
             Err(crate::sync::SyncError::NotOffered { .. }) => {}

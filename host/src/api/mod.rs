@@ -237,13 +237,8 @@ async fn durable_changes(
     if reading || !response.status().is_success() {
         return response;
     }
-    let flushed = tokio::task::spawn_blocking(move || store.flush()).await;
-    match flushed {
-        Ok(Ok(())) => response,
-        Ok(Err(error)) => {
-            Problem::internal(format!("the change could not be made durable: {error}"))
-                .into_response()
-        }
+    match store.flush().await {
+        Ok(()) => response,
         Err(error) => Problem::internal(format!("the change could not be made durable: {error}"))
             .into_response(),
     }
@@ -289,7 +284,7 @@ async fn me(caller: auth::Caller) -> Json<auth::Caller> {
 
 async fn demo(State(state): State<AppState>) -> Response {
     match &state.demo {
-        Some(demo) => Json(demo.snapshot()).into_response(),
+        Some(demo) => Json(demo.snapshot().await).into_response(),
         None => Problem::new(
             StatusCode::NOT_FOUND,
             "demo not running",

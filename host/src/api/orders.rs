@@ -156,17 +156,18 @@ fn order_problem(failure: OrderFailure) -> Problem {
 }
 
 /// Appends a host-made event (result, review) and wakes what reads the log.
-fn append(state: &AppState, order: &Order, event: NewEvent) -> Result<String, Problem> {
+async fn append(state: &AppState, order: &Order, event: NewEvent) -> Result<String, Problem> {
     let appended = state
         .store
         .append_events(&order.tenant_id, &order.connection_id, vec![event])
+        .await
         .map_err(Problem::internal)?;
     state.sync.events_appended.notify_one();
     Ok(appended.into_iter().next().map(|e| e.id).unwrap_or_default())
 }
 
 /// The candidate and job of an application: as given, else as last synced.
-fn application_people(
+async fn application_people(
     state: &AppState,
     connection_id: &str,
     application_id: &str,
@@ -174,7 +175,7 @@ fn application_people(
     job_id: Option<String>,
 ) -> Result<(String, Option<String>), Problem> {
     let stored =
-        state.store.application(connection_id, application_id).map_err(Problem::internal)?;
+        state.store.application(connection_id, application_id).await.map_err(Problem::internal)?;
     let job_id = job_id.or_else(|| stored.as_ref().map(|a| a.job_id.clone()));
     match candidate_id.or_else(|| stored.map(|a| a.candidate_id)) {
         Some(candidate) if !candidate.trim().is_empty() => Ok((candidate, job_id)),
@@ -214,7 +215,7 @@ async fn create(
     caller: Caller,
     Body(body): Body<CreateBody>,
 ) -> Answer<(StatusCode, Json<Order>)> {
-    let connection = visible(&state, &caller, &body.connection_id).map_err(|problem| {
+    let connection = visible(&state, &caller, &body.connection_id).await.map_err(|problem| {
         if problem.status == StatusCode::NOT_FOUND.as_u16() {
             Problem::invalid("connection_id", format!("no connection `{}`", body.connection_id))
         } else {
@@ -238,7 +239,8 @@ async fn create(
         &body.application_id,
         body.candidate_id,
         body.job_id,
-    )?;
+    )
+    .await?;
     let new = NewOrder {
         id: new_id("ord"),
         tenant_id: connection.tenant_id,
@@ -282,7 +284,11 @@ async fn progress(
 /// Posts `result` on order `id` (already checked visible): a new result is appended as a
 /// `result.submitted` event (201), the same one again changes nothing (200) unless its
 /// event is missing (the host stopped in between), which is appended then.
-fn post_on(state: &AppState, id: &str, result: OrderResult) -> Answer<(StatusCode, Json<Order>)> {
+async fn post_on(
+    state: &AppState,
+    id: &str,
+    result: OrderResult,
+) -> Answer<(StatusCode, Json<Order>)> {
     let now = now_ms();
     let automations = &*state.automations.automations;
     let (mut order, posted) = update_order(automations, id, |o| o.post_result(result.clone(), now))
@@ -290,7 +296,7 @@ fn post_on(state: &AppState, id: &str, result: OrderResult) -> Answer<(StatusCod
     if order.result_event_id.is_none()
         && let Some(event) = result_submitted(&order, now)
     {
-        let event_id = append(state, &order, event)?;
+        let event_id = append(state, &order, event).await?;
         (order, ()) = update_order(automations, id, |o| {
             o.note_result_event(event_id.clone());
             Ok(())
@@ -308,7 +314,7 @@ async fn post_result(
     Body(result): Body<OrderResult>,
 ) -> Answer<(StatusCode, Json<Order>)> {
     visible_order(&state, &caller, &id)?;
-    post_on(&state, &id, result)
+    post_on(&state, &id, result).await
 }
 
 async fn review(
@@ -326,7 +332,7 @@ async fn review(
             "order `{id}` has no result yet; a review is of a posted result"
         )));
     }
-    let event_id = append(&state, &order, result_reviewed(&order, &review, now_ms()))?;
+    let event_id = append(&state, &order, result_reviewed(&order, &review, now_ms())).await?;
     let accepted = ReviewAccepted { order_id: order.id, review_id: review.id, event_id };
     Ok((StatusCode::CREATED, Json(accepted)))
 }
@@ -337,7 +343,7 @@ async fn direct_result(
     Path(connection_id): Path<String>,
     Body(body): Body<DirectBody>,
 ) -> Answer<(StatusCode, Json<Order>)> {
-    let connection = visible(&state, &caller, &connection_id)?;
+    let connection = visible(&state, &caller, &connection_id).await?;
     if body.application_id.trim().is_empty() {
         return Err(Problem::invalid("application_id", "name the application the result is for"));
     }
@@ -347,7 +353,8 @@ async fn direct_result(
         &body.application_id,
         body.candidate_id,
         body.job_id,
-    )?;
+    )
+    .await?;
     let new = DirectResult {
         tenant_id: connection.tenant_id,
         connection_id: connection.id,
@@ -361,5 +368,5 @@ async fn direct_result(
     // The order exists after the first post of this application and package's result.
     let order = Order::new(new, now_ms(), DEFAULT_EXPIRY);
     state.automations.automations.insert_order(&order).map_err(Problem::internal)?;
-    post_on(&state, &id, body.result)
+    post_on(&state, &id, body.result).await
 }

@@ -33,7 +33,7 @@ async fn show_mapping(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<StageMapping>, Problem> {
-    visible(&state, &caller, &id)?;
+    visible(&state, &caller, &id).await?;
     let mapping = state.automations.automations.stage_mapping(&id).map_err(Problem::internal)?;
     Ok(Json(mapping.unwrap_or_default()))
 }
@@ -44,7 +44,7 @@ async fn put_mapping(
     Path(id): Path<String>,
     Body(mapping): Body<StageMapping>,
 ) -> Result<Json<StageMapping>, Problem> {
-    visible(&state, &caller, &id)?;
+    visible(&state, &caller, &id).await?;
     let issues = check_stage_mapping(&mapping);
     if !issues.is_empty() {
         let detail = format!("the stage mapping of connection `{id}` is not valid");
@@ -59,7 +59,7 @@ async fn show_defaults(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<PushDefaults>, Problem> {
-    visible(&state, &caller, &id)?;
+    visible(&state, &caller, &id).await?;
     let defaults = state.automations.automations.push_defaults(&id).map_err(Problem::internal)?;
     Ok(Json(defaults.unwrap_or_default()))
 }
@@ -70,7 +70,7 @@ async fn put_defaults(
     Path(id): Path<String>,
     Body(defaults): Body<PushDefaults>,
 ) -> Result<Json<PushDefaults>, Problem> {
-    visible(&state, &caller, &id)?;
+    visible(&state, &caller, &id).await?;
     let store = &*state.automations.automations;
     let mapping = store.stage_mapping(&id).map_err(Problem::internal)?;
     let issues = check_push_defaults(&defaults, mapping.as_ref());

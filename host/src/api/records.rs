@@ -149,13 +149,13 @@ struct ApplicationQuery {
     include: Option<String>,
 }
 
-pub(super) fn filter(
+pub(super) async fn filter(
     state: &AppState,
     caller: &Caller,
     query: ListQuery,
 ) -> Result<RecordFilter, Problem> {
     if let Some(connection) = &query.connection_id {
-        visible(state, caller, connection)?;
+        visible(state, caller, connection).await?;
     }
     let after = match query.cursor {
         None => None,
@@ -227,11 +227,11 @@ async fn list_jobs(
             ..FieldFilter::default()
         },
     };
-    let filter = match filter(&state, &caller, query) {
+    let filter = match filter(&state, &caller, query).await {
         Ok(f) => f,
         Err(p) => return p.into_response(),
     };
-    match state.store.jobs(&one_more(&filter)) {
+    match state.store.jobs(&one_more(&filter)).await {
         Ok(jobs) => {
             let (jobs, next) =
                 page_of(jobs, filter.limit, |j| cursor(&j.connection_id, &j.remote_id));
@@ -246,10 +246,10 @@ async fn show_job(
     caller: Caller,
     Path((id, job)): Path<(String, String)>,
 ) -> Response {
-    if let Err(p) = visible(&state, &caller, &id) {
+    if let Err(p) = visible(&state, &caller, &id).await {
         return p.into_response();
     }
-    match state.store.job(&id, &job) {
+    match state.store.job(&id, &job).await {
         Ok(Some(job)) => Json(job).into_response(),
         Ok(None) => Problem::not_found("job", &job).into_response(),
         Err(e) => Problem::internal(e).into_response(),
@@ -269,14 +269,14 @@ async fn job_flags(
     Path((id, job)): Path<(String, String)>,
     Body(flags): Body<Flags>,
 ) -> Response {
-    if let Err(p) = visible(&state, &caller, &id) {
+    if let Err(p) = visible(&state, &caller, &id).await {
         return p.into_response();
     }
     if flags.active.is_none() && flags.frozen.is_none() {
         return Problem::invalid("active", "give `active` and/or `frozen`").into_response();
     }
     let change = JobFlags { active: flags.active, frozen: flags.frozen };
-    match state.store.set_job_flags(&id, &job, change) {
+    match state.store.set_job_flags(&id, &job, change).await {
         Ok(Some(stored)) => Json(stored).into_response(),
         Ok(None) => Problem::not_found("job", &job).into_response(),
         Err(e) => Problem::internal(e).into_response(),
@@ -302,10 +302,10 @@ async fn list_stages(
     Path(id): Path<String>,
     Query(query): Query<StageQuery>,
 ) -> Response {
-    if let Err(p) = visible(&state, &caller, &id) {
+    if let Err(p) = visible(&state, &caller, &id).await {
         return p.into_response();
     }
-    let mut stages = match state.store.stages(&id) {
+    let mut stages = match state.store.stages(&id).await {
         Ok(stages) => stages,
         Err(e) => return Problem::internal(e).into_response(),
     };
@@ -368,11 +368,11 @@ async fn list_applications(
             ..FieldFilter::default()
         },
     };
-    let filter = match filter(&state, &caller, query) {
+    let filter = match filter(&state, &caller, query).await {
         Ok(f) => f,
         Err(p) => return p.into_response(),
     };
-    let apps = match state.store.applications(&one_more(&filter)) {
+    let apps = match state.store.applications(&one_more(&filter)).await {
         Ok(apps) => apps,
         Err(e) => return Problem::internal(e).into_response(),
     };
@@ -380,7 +380,8 @@ async fn list_applications(
     let mut data = Vec::with_capacity(apps.len());
     for application in apps {
         let candidate = if with_candidate {
-            match state.store.candidate(&application.connection_id, &application.candidate_id) {
+            match state.store.candidate(&application.connection_id, &application.candidate_id).await
+            {
                 Ok(candidate) => Some(candidate),
                 Err(e) => return Problem::internal(e).into_response(),
             }
@@ -418,7 +419,7 @@ async fn list_events(
         },
     };
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    match state.store.events(caller.tenant(), after, limit) {
+    match state.store.events(caller.tenant(), after, limit).await {
         Ok(events) => {
             let next = events.last().map(|e| e.seq.to_string()).or(query.after);
             Json(Page { data: events, next_cursor: next }).into_response()

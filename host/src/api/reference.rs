@@ -33,10 +33,10 @@ async fn list(
     Path(id): Path<String>,
     kind: Kind,
 ) -> Response {
-    if let Err(p) = visible(&state, &caller, &id) {
+    if let Err(p) = visible(&state, &caller, &id).await {
         return p.into_response();
     }
-    match state.store.reference(&id, kind.name()) {
+    match state.store.reference(&id, kind.name()).await {
         Ok(entries) => Json(List::of(entries)).into_response(),
         Err(e) => Problem::internal(e).into_response(),
     }

@@ -120,7 +120,7 @@ async fn sync_now(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(p) = visible(&state, &caller, &id) {
+    if let Err(p) = visible(&state, &caller, &id).await {
         return p.into_response();
     }
     let body: SyncBody = match super::problem::optional_json(&body) {
@@ -133,7 +133,7 @@ async fn sync_now(
             .into_response();
     };
     let trigger = if body.full_scan { Trigger::FullScan } else { Trigger::Manual };
-    match state.sync.sync_now(&id, kind, trigger) {
+    match state.sync.sync_now(&id, kind, trigger).await {
         Ok((run_id, coalesced)) => {
             let status = if coalesced { StatusCode::OK } else { StatusCode::ACCEPTED };
             (status, Json(SyncStarted { run_id, coalesced })).into_response()
@@ -150,7 +150,7 @@ async fn schedules(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Response {
-    match visible(&state, &caller, &id) {
+    match visible(&state, &caller, &id).await {
         Ok(c) => Json(ScheduleView {
             next_sync_at: super::connections::next_due(&state, &id),
             schedules: c.schedules,
@@ -167,7 +167,7 @@ async fn put_schedules(
     Path(id): Path<String>,
     Body(schedules): Body<Schedules>,
 ) -> Response {
-    let mut connection = match visible(&state, &caller, &id) {
+    let mut connection = match visible(&state, &caller, &id).await {
         Ok(c) => c,
         Err(p) => return p.into_response(),
     };
@@ -185,10 +185,10 @@ async fn put_schedules(
     }
     connection.schedules = schedules;
     connection.updated_at = crate::time::now_ms();
-    if let Err(e) = state.store.put_connection(&connection, None) {
+    if let Err(e) = state.store.put_connection(&connection, None).await {
         return Problem::internal(e).into_response();
     }
-    state.sync.schedule(&connection);
+    state.sync.schedule(&connection).await;
     Json(SchedulesSet { schedules: connection.schedules }).into_response()
 }
 
@@ -220,7 +220,7 @@ async fn list_runs(
         },
     };
     if let Some(connection) = &query.connection_id
-        && let Err(p) = visible(&state, &caller, connection)
+        && let Err(p) = visible(&state, &caller, connection).await
     {
         return p.into_response();
     }
@@ -233,11 +233,11 @@ async fn list_runs(
         // One more than the page: the last page has no cursor.
         limit: limit + 1,
     };
-    match state.store.runs(&filter) {
+    match state.store.runs(&filter).await {
         Ok(runs) => {
             let (mut runs, next) = super::records::page_of(runs, limit, |r| r.id.clone());
             for run in &mut runs {
-                hide_private_error(&state, &caller, run);
+                hide_private_error(&state, &caller, run).await;
             }
             Json(Page { data: runs, next_cursor: next }).into_response()
         }
@@ -250,9 +250,9 @@ async fn show_run(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Response {
-    match state.store.run(&id) {
+    match state.store.run(&id).await {
         Ok(Some(mut run)) if caller.can_see(&run.tenant_id) => {
-            hide_private_error(&state, &caller, &mut run);
+            hide_private_error(&state, &caller, &mut run).await;
             Json(run).into_response()
         }
         Ok(_) => Problem::not_found("run", &id).into_response(),
@@ -262,13 +262,14 @@ async fn show_run(
 
 /// A run's error on a connection that reaches a private network may quote what a private
 /// address answered: a tenant key sees that the run failed, the operator sees why.
-fn hide_private_error(state: &AppState, caller: &Caller, run: &mut crate::store::Run) {
+async fn hide_private_error(state: &AppState, caller: &Caller, run: &mut crate::store::Run) {
     if *caller == Caller::Operator || run.error.is_none() {
         return;
     }
     let private = state
         .store
         .connection(&run.connection_id)
+        .await
         .ok()
         .flatten()
         .is_none_or(|c| c.private_networks_granted());

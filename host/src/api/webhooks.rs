@@ -120,7 +120,7 @@ async fn create(
 }
 
 /// The subscription if the caller may see it; 404 otherwise (ids do not leak).
-fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<Subscription, Problem> {
+async fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<Subscription, Problem> {
     match state.webhooks.ledger().subscription(id) {
         Ok(Some(s)) if caller.can_see(&s.tenant_id) => Ok(s),
         Ok(_) => Err(Problem::not_found("webhook subscription", id)),
@@ -129,14 +129,14 @@ fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<Subscription, 
 }
 
 async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
-    match visible(&state, &caller, &id) {
+    match visible(&state, &caller, &id).await {
         Ok(s) => Json(SubscriptionView::from(&s)).into_response(),
         Err(problem) => problem.into_response(),
     }
 }
 
 async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
-    if let Err(problem) = visible(&state, &caller, &id) {
+    if let Err(problem) = visible(&state, &caller, &id).await {
         return problem.into_response();
     }
     match state.webhooks.ledger().delete_subscription(&id) {
@@ -146,7 +146,7 @@ async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<St
 }
 
 async fn enable(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
-    let mut subscription = match visible(&state, &caller, &id) {
+    let mut subscription = match visible(&state, &caller, &id).await {
         Ok(s) => s,
         Err(problem) => return problem.into_response(),
     };

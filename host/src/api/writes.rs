@@ -108,7 +108,7 @@ async fn push(
     h: Headers,
     Body(mut b): Body<PushCandidate>,
 ) -> Response {
-    let connection = match visible(&s, &c, &id) {
+    let connection = match visible(&s, &c, &id).await {
         Ok(connection) => connection,
         Err(p) => return p.into_response(),
     };
@@ -120,7 +120,7 @@ async fn push(
     match write(&s, &c, &id, &h, WriteRequest::PushCandidate(Box::new(b))).await {
         Ok((connection, key, answer)) => {
             if let (false, WriteOutcome::Pushed(report)) = (answer.replayed, &answer.outcome) {
-                announce_push(&s, &connection, key, pushed, report);
+                announce_push(&s, &connection, key, pushed, report).await;
             }
             answered(answer)
         }
@@ -156,7 +156,7 @@ fn with_push_defaults(
 /// Appends the `candidate.pushed` event of a push that wrote; `key` (the push's
 /// Idempotency-Key) identifies the push, so automations fire once for it. The push itself
 /// has succeeded: a failure here is logged, not answered.
-fn announce_push(
+async fn announce_push(
     state: &AppState,
     connection: &crate::store::Connection,
     key: Option<JournalKey>,
@@ -174,7 +174,7 @@ fn announce_push(
         &push_key,
         json!({"source": pushed.source, "candidate_outcome": report.candidate_outcome, "tags": pushed.tags}),
     );
-    match state.store.append_events(&connection.tenant_id, &connection.id, vec![event]) {
+    match state.store.append_events(&connection.tenant_id, &connection.id, vec![event]).await {
         Ok(_) => state.sync.events_appended.notify_one(),
         Err(error) => {
             tracing::error!(%error, connection = %connection.id, candidate = %report.candidate_id, "the candidate.pushed event of a push could not be recorded")
@@ -309,7 +309,8 @@ async fn write(
     headers: &HeaderMap,
     request: WriteRequest,
 ) -> Result<(crate::store::Connection, Option<JournalKey>, WriteAnswer), Response> {
-    let connection = visible(state, caller, connection_id).map_err(IntoResponse::into_response)?;
+    let connection =
+        visible(state, caller, connection_id).await.map_err(IntoResponse::into_response)?;
     if connection.status == crate::store::ConnectionStatus::Paused {
         return Err(Problem::conflict(format!(
             "connection `{connection_id}` is paused: it writes nothing to the ATS until it is resumed (PATCH /v1/connections/{connection_id} with {{\"status\": \"active\"}})"
@@ -331,7 +332,7 @@ async fn write(
             .into_response());
         }
     };
-    let with_secrets = match state.store.connection_with_secrets(connection_id) {
+    let with_secrets = match state.store.connection_with_secrets(connection_id).await {
         Ok(Some(c)) => c,
         Ok(None) => return Err(Problem::not_found("connection", connection_id).into_response()),
         Err(e) => return Err(Problem::internal(e).into_response()),

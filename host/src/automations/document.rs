@@ -151,13 +151,19 @@ pub struct Lookups<'a> {
 }
 
 impl Lookups<'_> {
-    fn stage(&self, connection_id: &str, stage_id: Option<&str>, name: Option<&str>) -> Value {
+    async fn stage(
+        &self,
+        connection_id: &str,
+        stage_id: Option<&str>,
+        name: Option<&str>,
+    ) -> Value {
         let Some(id) = stage_id else { return Value::Null };
         let name = match name {
             Some(name) => Some(name.to_string()),
             None => self
                 .store
                 .stages(connection_id)
+                .await
                 .ok()
                 .and_then(|stages| stages.into_iter().find(|s| s.remote_id == id))
                 .map(|s| s.name),
@@ -205,7 +211,7 @@ fn text<'a>(data: &'a Value, key: &str) -> Option<&'a str> {
 
 /// The document of `event`, enriched from the store: the application, its candidate and
 /// job as last synced. Sections the store cannot fill stay as the event carried them.
-pub fn build(event: &Event, lookups: &Lookups) -> Result<Value, StoreError> {
+pub async fn build(event: &Event, lookups: &Lookups<'_>) -> Result<Value, StoreError> {
     let data = &event.data;
     let connection = event.connection_id.as_str();
     let mut doc = Map::new();
@@ -216,7 +222,7 @@ pub fn build(event: &Event, lookups: &Lookups) -> Result<Value, StoreError> {
     );
     let application_id = text(data, "application_id");
     let application = match application_id {
-        Some(id) => lookups.store.application(connection, id)?,
+        Some(id) => lookups.store.application(connection, id).await?,
         None => None,
     };
     let candidate_id = text(data, "candidate_id")
@@ -243,17 +249,17 @@ pub fn build(event: &Event, lookups: &Lookups) -> Result<Value, StoreError> {
             .or_else(|| application.as_ref().and_then(|a| a.stage_id.clone()));
         doc.insert(
             "stage".into(),
-            lookups.stage(connection, stage_id.as_deref(), text(data, "stage_name")),
+            lookups.stage(connection, stage_id.as_deref(), text(data, "stage_name")).await,
         );
         if event.event_type == event_types::STAGE_CHANGED {
             doc.insert(
                 "previous_stage".into(),
-                lookups.stage(connection, text(data, "previous_stage_id"), None),
+                lookups.stage(connection, text(data, "previous_stage_id"), None).await,
             );
         }
     }
     if let Some(id) = &candidate_id {
-        let candidate = match lookups.store.candidate(connection, id)? {
+        let candidate = match lookups.store.candidate(connection, id).await? {
             Some(c) => candidate_section(&c),
             None => data.get("after").cloned().unwrap_or_else(|| json!({"id": id})),
         };
@@ -276,7 +282,7 @@ pub fn build(event: &Event, lookups: &Lookups) -> Result<Value, StoreError> {
         doc.insert("candidate_before".into(), before);
     }
     if let Some(id) = &job_id {
-        let job = match lookups.store.job(connection, id)? {
+        let job = match lookups.store.job(connection, id).await? {
             Some(job) => job_section(&job),
             None => {
                 json!({"id": id, "title": data.get("title"), "code": data.get("code"), "status": data.get("status")})
@@ -394,8 +400,8 @@ mod tests {
         assert!(check_path(&Trigger::JobCreated {}, "job.title.x").is_err());
     }
 
-    #[test]
-    fn a_stage_change_document_carries_the_stored_records() {
+    #[tokio::test]
+    async fn a_stage_change_document_carries_the_stored_records() {
         let store = crate::store::SledStore::temporary().expect("store");
         let event = Event {
             seq: 1,
@@ -409,7 +415,8 @@ mod tests {
             occurred_at: 0,
         };
         let mapping = StageMapping { stages: [("Test".to_string(), "s2".to_string())].into() };
-        let doc = build(&event, &Lookups { store: &store, mapping: Some(&mapping) }).expect("doc");
+        let doc =
+            build(&event, &Lookups { store: &store, mapping: Some(&mapping) }).await.expect("doc");
         assert_eq!(doc["stage"], json!({"id": "s2", "name": "Assessment", "mapped_name": "Test"}));
         assert_eq!(doc["previous_stage"]["id"], "s1");
         assert_eq!(doc["application"]["job_id"], "j1");

@@ -152,7 +152,7 @@ impl<E: Effects> Engine<E> {
 
     /// One round: match new events, expire due orders, run due firings.
     pub async fn run_round(&self, now: i64) -> Result<Round, EngineError> {
-        let events = self.matcher().process_events(EVENTS_PER_ROUND, now)?;
+        let events = self.matcher().process_events(EVENTS_PER_ROUND, now).await?;
         let orders_expired = expire_due_orders(&*self.automations, now)
             .map_err(|e| match e {
                 super::storage::OrderFailure::Storage(s) => EngineError::Storage(s),
@@ -203,7 +203,7 @@ impl<E: Effects> Engine<E> {
     /// Runs a pending firing from its next action until it is done, waits or fails.
     pub async fn run_firing(&self, mut firing: Firing, now: i64) -> Result<(), EngineError> {
         let mut previous = firing.clone();
-        if let Some(reason) = self.skip_reason(&firing)? {
+        if let Some(reason) = self.skip_reason(&firing).await? {
             for action in firing.actions.iter_mut().filter(|a| a.status == ActionStatus::Pending) {
                 action.status = ActionStatus::Skipped;
                 action.reason = Some(reason.clone());
@@ -220,7 +220,7 @@ impl<E: Effects> Engine<E> {
             count_firing(&firing);
             return Ok(());
         }
-        if let Some(wait) = self.waiting(&firing)? {
+        if let Some(wait) = self.waiting(&firing).await? {
             firing.next_attempt_at = now.saturating_add(ms(wait));
             firing.updated_at = now;
             return Ok(self.outbox.save(&previous, &firing)?);
@@ -299,12 +299,12 @@ impl<E: Effects> Engine<E> {
     }
 
     /// Why what is left of a firing is skipped, if it is.
-    fn skip_reason(&self, firing: &Firing) -> Result<Option<String>, EngineError> {
+    async fn skip_reason(&self, firing: &Firing) -> Result<Option<String>, EngineError> {
         let automation = self.automations.automation(&firing.automation_id)?;
         Ok(match automation {
             None => Some("the automation was deleted".into()),
             Some(a) if !a.enabled => Some("the automation was disabled".into()),
-            Some(_) if self.store.connection(&firing.connection_id)?.is_none() => {
+            Some(_) if self.store.connection(&firing.connection_id).await?.is_none() => {
                 Some("the connection was deleted".into())
             }
             Some(_) => None,
@@ -312,15 +312,15 @@ impl<E: Effects> Engine<E> {
     }
 
     /// How long to wait before looking again, when the connection cannot write now.
-    fn waiting(&self, firing: &Firing) -> Result<Option<Duration>, EngineError> {
-        let status = self.store.connection(&firing.connection_id)?.map(|c| c.status);
+    async fn waiting(&self, firing: &Firing) -> Result<Option<Duration>, EngineError> {
+        let status = self.store.connection(&firing.connection_id).await?.map(|c| c.status);
         Ok(matches!(status, Some(ConnectionStatus::Paused | ConnectionStatus::NeedsReauth))
             .then_some(self.policy.paused_wait))
     }
 
     async fn run_action(&self, firing: &Firing, index: usize, now: i64) -> Step {
         let inputs = PlanInputs { store: &*self.store, automations: &*self.automations };
-        let effect = match plan(firing, index, &inputs) {
+        let effect = match plan(firing, index, &inputs).await {
             Ok(effect) => effect,
             Err(PlanError::Impossible(reason)) => return Step::Failed("impossible".into(), reason),
             Err(error) => {

@@ -91,6 +91,7 @@ impl Effects for HostEffects {
         let with_secrets = self
             .store
             .connection_with_secrets(connection_id)
+            .await
             .map_err(|e| retry("store", e.to_string(), None))?
             .ok_or_else(|| permanent("not-found", format!("no connection `{connection_id}`")))?;
         if with_secrets.connection.tenant_id != key.tenant_id {

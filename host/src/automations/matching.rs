@@ -66,7 +66,7 @@ fn stay_key(connection: &str, application: &StoredApplication, stage_id: &str) -
 }
 
 /// The trigger event key of `event` (see the module doc).
-pub fn trigger_key(event: &Event, store: &dyn Store) -> Result<String, StoreError> {
+pub async fn trigger_key(event: &Event, store: &dyn Store) -> Result<String, StoreError> {
     let conn = &event.connection_id;
     let data = &event.data;
     let by_event =
@@ -78,7 +78,7 @@ pub fn trigger_key(event: &Event, store: &dyn Store) -> Result<String, StoreErro
             else {
                 return Ok(by_event());
             };
-            match store.application(conn, app_id)? {
+            match store.application(conn, app_id).await? {
                 Some(app) if app.stage_id.as_deref() == Some(stage_id) => {
                     stay_key(conn, &app, stage_id)
                 }
@@ -186,7 +186,7 @@ fn admits(
 
 impl Matcher<'_> {
     /// The document of `event` if `automation` fires on it (conditions included).
-    fn document_if_fires(
+    async fn document_if_fires(
         &self,
         automation: &Automation,
         event: &Event,
@@ -196,14 +196,14 @@ impl Matcher<'_> {
             return Ok(None);
         }
         let mapping = self.automations.stage_mapping(&event.connection_id)?;
-        let doc =
-            document::build(event, &Lookups { store: self.store, mapping: mapping.as_ref() })?;
+        let doc = document::build(event, &Lookups { store: self.store, mapping: mapping.as_ref() })
+            .await?;
         Ok(automation.conditions.holds(&doc).then_some(doc))
     }
 
     /// Enqueues the firings of `event` for the automations it fires; returns the ids of
     /// firings new now.
-    pub fn offer(
+    pub async fn offer(
         &self,
         event: &Event,
         automations: &[Automation],
@@ -211,16 +211,19 @@ impl Matcher<'_> {
     ) -> Result<Vec<String>, EngineError> {
         let mut fired = Vec::new();
         for automation in automations {
-            let Some(doc) = self.document_if_fires(automation, event, false)? else { continue };
+            let Some(doc) = self.document_if_fires(automation, event, false).await? else {
+                continue;
+            };
             if automation.while_paused == WhilePaused::Skip
                 && self
                     .store
-                    .connection(&event.connection_id)?
+                    .connection(&event.connection_id)
+                    .await?
                     .is_some_and(|c| c.status == ConnectionStatus::Paused)
             {
                 continue;
             }
-            let key = trigger_key(event, self.store)?;
+            let key = trigger_key(event, self.store).await?;
             let firing = new_firing(automation, event, &key, doc, false, now);
             if self.outbox.enqueue(&firing)? {
                 fired.push(firing.id);
@@ -231,8 +234,8 @@ impl Matcher<'_> {
 
     /// Matches the events after the outbox's cursor (at most `limit`), enqueues their
     /// firings and moves the cursor; returns how many events were read.
-    pub fn process_events(&self, limit: usize, now: i64) -> Result<usize, EngineError> {
-        let events = self.store.events(None, self.outbox.cursor()?, limit)?;
+    pub async fn process_events(&self, limit: usize, now: i64) -> Result<usize, EngineError> {
+        let events = self.store.events(None, self.outbox.cursor()?, limit).await?;
         let Some(last) = events.last().map(|e| e.seq) else { return Ok(0) };
         let automations = self.automations.automations(None)?;
         for event in &events {
@@ -242,7 +245,7 @@ impl Matcher<'_> {
                 .cloned()
                 .collect();
             if !mine.is_empty() {
-                self.offer(event, &mine, now)?;
+                self.offer(event, &mine, now).await?;
             }
         }
         self.outbox.set_cursor(last)?;
@@ -251,13 +254,13 @@ impl Matcher<'_> {
 
     /// The applications an automation's stage-entered trigger covers now, with the event
     /// standing for their entry.
-    fn current_entries(
+    async fn current_entries(
         &self,
         automation: &Automation,
     ) -> Result<Vec<(StoredApplication, Event)>, EngineError> {
         let Trigger::StageEntered { stage } = &automation.trigger else { return Ok(Vec::new()) };
         let mut entries = Vec::new();
-        for connection in self.store.connections(Some(&automation.tenant_id))? {
+        for connection in self.store.connections(Some(&automation.tenant_id)).await? {
             if !automation.scope.covers(&connection.id) {
                 continue;
             }
@@ -273,7 +276,7 @@ impl Matcher<'_> {
                 },
                 ..RecordFilter::default()
             };
-            for application in self.store.applications(&filter)? {
+            for application in self.store.applications(&filter).await? {
                 if !automation.jobs.admits(Some(&application.job_id)) {
                     continue;
                 }
@@ -296,10 +299,16 @@ impl Matcher<'_> {
 
     /// On enabling with `backfill`: fires for every application now in the trigger stage
     /// (once each: the key is the one their entry event has). Returns the new firings.
-    pub fn backfill(&self, automation: &Automation, now: i64) -> Result<Vec<String>, EngineError> {
+    pub async fn backfill(
+        &self,
+        automation: &Automation,
+        now: i64,
+    ) -> Result<Vec<String>, EngineError> {
         let mut fired = Vec::new();
-        for (application, event) in self.current_entries(automation)? {
-            let Some(doc) = self.document_if_fires(automation, &event, true)? else { continue };
+        for (application, event) in self.current_entries(automation).await? {
+            let Some(doc) = self.document_if_fires(automation, &event, true).await? else {
+                continue;
+            };
             let stage_id = text(&event.data, "stage_id").unwrap_or_default();
             let key = stay_key(&event.connection_id, &application, stage_id);
             let firing = new_firing(automation, &event, &key, doc, true, now);
@@ -314,27 +323,27 @@ impl Matcher<'_> {
     /// nothing. Stage-entered automations look at the applications now in the stage,
     /// application-created ones at every current application; other triggers need an
     /// event ([`Matcher::dry_run_event`]).
-    pub fn dry_run(
+    pub async fn dry_run(
         &self,
         automation: &Automation,
         limit: usize,
         now: i64,
     ) -> Result<Vec<DryRunFiring>, EngineError> {
         let entries = match &automation.trigger {
-            Trigger::StageEntered { .. } => self.current_entries(automation)?,
-            Trigger::ApplicationCreated {} => self.all_applications(automation)?,
+            Trigger::StageEntered { .. } => self.current_entries(automation).await?,
+            Trigger::ApplicationCreated {} => self.all_applications(automation).await?,
             _ => Vec::new(),
         };
         let mut out = Vec::new();
         for (_, event) in entries.into_iter().take(limit) {
-            if let Some(found) = self.dry_run_event(automation, &event, now)? {
+            if let Some(found) = self.dry_run_event(automation, &event, now).await? {
                 out.push(found);
             }
         }
         Ok(out)
     }
 
-    fn all_applications(
+    async fn all_applications(
         &self,
         automation: &Automation,
     ) -> Result<Vec<(StoredApplication, Event)>, EngineError> {
@@ -345,7 +354,7 @@ impl Matcher<'_> {
         };
         Ok(self
             .store
-            .applications(&filter)?
+            .applications(&filter).await?
             .into_iter()
             .filter(|a| automation.scope.covers(&a.connection_id) && automation.jobs.admits(Some(&a.job_id)))
             .map(|a| {
@@ -365,18 +374,20 @@ impl Matcher<'_> {
     }
 
     /// What `automation` would do for `event` (`None`: it would not fire).
-    pub fn dry_run_event(
+    pub async fn dry_run_event(
         &self,
         automation: &Automation,
         event: &Event,
         now: i64,
     ) -> Result<Option<DryRunFiring>, EngineError> {
-        let Some(doc) = self.document_if_fires(automation, event, true)? else { return Ok(None) };
+        let Some(doc) = self.document_if_fires(automation, event, true).await? else {
+            return Ok(None);
+        };
         let firing = new_firing(automation, event, "dry-run", doc, false, now);
         let inputs = PlanInputs { store: self.store, automations: self.automations };
         let mut actions = Vec::new();
         for (index, run) in firing.actions.iter().enumerate() {
-            let planned = match plan(&firing, index, &inputs) {
+            let planned = match plan(&firing, index, &inputs).await {
                 Ok(Effect::Nothing { reason }) => DryRunAction::Skipped { reason },
                 Ok(effect) => DryRunAction::Would {
                     effect: serde_json::to_value(&effect).unwrap_or(Value::Null),

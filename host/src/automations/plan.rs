@@ -98,7 +98,11 @@ fn resolve_stage(
 }
 
 /// Plans action `index` of `firing`.
-pub fn plan(firing: &Firing, index: usize, inputs: &PlanInputs) -> Result<Effect, PlanError> {
+pub async fn plan(
+    firing: &Firing,
+    index: usize,
+    inputs: &PlanInputs<'_>,
+) -> Result<Effect, PlanError> {
     let action = &firing.actions.get(index).ok_or_else(|| impossible("no such action"))?.action;
     let doc = &firing.document;
     let connection = firing.connection_id.as_str();
@@ -180,7 +184,7 @@ pub fn plan(firing: &Firing, index: usize, inputs: &PlanInputs) -> Result<Effect
             let application_id = need_application()?;
             let reason = match reason {
                 Some(reason) => reason.clone(),
-                None => synced_reason(inputs.store, connection, reason_id)?,
+                None => synced_reason(inputs.store, connection, reason_id).await?,
             };
             one(WriteRequest::Reject { application_id, reason, reason_id: Some(reason_id.clone()) })
         }
@@ -223,7 +227,8 @@ pub fn plan(firing: &Firing, index: usize, inputs: &PlanInputs) -> Result<Effect
                 stage.as_ref(),
                 source,
                 tags,
-            )?;
+            )
+            .await?;
             Ok(Effect::Writes {
                 writes: vec![PlannedWrite {
                     part: "push".into(),
@@ -288,13 +293,14 @@ pub fn band_for(bands: &[ScoreBand], score: f64) -> Option<&ScoreBand> {
         .max_by(|a, b| a.min.partial_cmp(&b.min).unwrap_or(std::cmp::Ordering::Equal))
 }
 
-fn synced_reason(
+async fn synced_reason(
     store: &dyn Store,
     connection: &str,
     reason_id: &str,
 ) -> Result<String, PlanError> {
     store
-        .reference(connection, "rejection-reasons")?
+        .reference(connection, "rejection-reasons")
+        .await?
         .iter()
         .find(|r| r.get("id").and_then(Value::as_str) == Some(reason_id))
         .and_then(|r| r.get("name").and_then(Value::as_str).map(str::to_string))
@@ -374,8 +380,8 @@ pub fn result_writes(
 }
 
 #[allow(clippy::too_many_arguments, reason = "the fields of one push-to-connection action")]
-fn push_body(
-    inputs: &PlanInputs,
+async fn push_body(
+    inputs: &PlanInputs<'_>,
     from: &str,
     candidate_id: &str,
     to: &str,
@@ -386,7 +392,8 @@ fn push_body(
 ) -> Result<PushCandidate, PlanError> {
     let stored = inputs
         .store
-        .candidate(from, candidate_id)?
+        .candidate(from, candidate_id)
+        .await?
         .ok_or_else(|| impossible(format!("candidate `{candidate_id}` of connection `{from}` is not synced yet; retry after its next sync")))?;
     let defaults: PushDefaults = inputs.automations.push_defaults(to)?.unwrap_or_default();
     let mapping = inputs.automations.stage_mapping(to)?;

@@ -112,7 +112,7 @@ fn stored_candidate(id: &str, first: &str, email: &str) -> StoredCandidate {
     }
 }
 
-fn world(subscriptions: usize) -> World {
+async fn world(subscriptions: usize) -> World {
     let store = Arc::new(SledStore::temporary().expect("store"));
     let db = store.db().clone();
     for id in [C, "conn_b"] {
@@ -121,7 +121,7 @@ fn world(subscriptions: usize) -> World {
             "allow_private_networks": false, "status": "active", "schedules": {}, "created_at": 0, "updated_at": 0
         }))
         .expect("connection");
-        store.put_connection(&connection, None).expect("put connection");
+        store.put_connection(&connection, None).await.expect("put connection");
     }
     let run: Run = serde_json::from_value(json!({
         "id": "run_1", "tenant_id": T, "connection_id": C, "kind": "applications", "trigger": "manual",
@@ -168,6 +168,7 @@ fn world(subscriptions: usize) -> World {
             checkpoint: Checkpoint::default(),
             run,
         })
+        .await
         .expect("commit");
     let automations = Arc::new(SledAutomationStore::open(&db).expect("automations"));
     let mapping = StageMapping {
@@ -202,13 +203,13 @@ impl World {
         automation
     }
 
-    fn stage_changed(&self, app: &str, candidate: &str, stage: &str) {
+    async fn stage_changed(&self, app: &str, candidate: &str, stage: &str) {
         let event = NewEvent {
             event_type: event_types::STAGE_CHANGED,
             subject_id: app.into(),
             data: json!({"application_id": app, "candidate_id": candidate, "job_id": "j1", "stage_id": stage, "previous_stage_id": "s1"}),
         };
-        self.engine.store.append_events(T, C, vec![event]).expect("append");
+        self.engine.store.append_events(T, C, vec![event]).await.expect("append");
     }
 
     fn firings(&self) -> Vec<super::outbox::Firing> {
@@ -236,14 +237,14 @@ fn invite_automation() -> Value {
 
 #[tokio::test]
 async fn a_stage_change_fires_once_even_when_seen_twice_and_runs_every_action_once() {
-    let w = world(1);
+    let w = world(1).await;
     w.automation("aut_1", invite_automation());
-    w.stage_changed("app1", "cand1", "s2");
+    w.stage_changed("app1", "cand1", "s2").await;
     let round = w.engine.run_round(w.now).await.expect("round");
     assert_eq!((round.events, round.firings), (1, 1));
     // The same change seen again (a webhook-triggered sync re-detecting it, or the event
     // offered again after a crash) keys the same stay: no second firing.
-    w.stage_changed("app1", "cand1", "s2");
+    w.stage_changed("app1", "cand1", "s2").await;
     w.engine.outbox.set_cursor(0).expect("rewind");
     w.engine.run_round(w.now).await.expect("round");
     let firings = w.firings();
@@ -265,7 +266,7 @@ async fn a_stage_change_fires_once_even_when_seen_twice_and_runs_every_action_on
 
 #[tokio::test]
 async fn events_that_do_not_match_fire_nothing() {
-    let w = world(1);
+    let w = world(1).await;
     w.automation("aut_1", invite_automation());
     let mut other_scope = invite_automation();
     other_scope["scope"] = json!({"kind": "connection", "connection_id": "conn_b"});
@@ -278,11 +279,11 @@ async fn events_that_do_not_match_fire_nothing() {
     let mut other_job = invite_automation();
     other_job["jobs"] = json!({"kind": "listed", "job_ids": ["j9"]});
     w.automation("aut_4", other_job);
-    w.stage_changed("app2", "cand2", "s1"); // not the trigger stage
+    w.stage_changed("app2", "cand2", "s1").await; // not the trigger stage
     let mut failing = invite_automation();
     failing["conditions"] = json!({"all": [{"path": "candidate.first_name", "type": "string", "op": "equals", "value": "Nobody"}]});
     w.automation("aut_5", failing);
-    w.stage_changed("app1", "cand1", "s2");
+    w.stage_changed("app1", "cand1", "s2").await;
     w.engine.run_round(w.now).await.expect("round");
     let fired: Vec<String> = w.firings().into_iter().map(|f| f.automation_id).collect();
     assert_eq!(fired, vec!["aut_1".to_string()]);
@@ -290,14 +291,14 @@ async fn events_that_do_not_match_fire_nothing() {
 
 #[tokio::test]
 async fn backfill_fires_for_everyone_in_the_stage_once_and_the_entry_event_adds_nothing() {
-    let w = world(1);
+    let w = world(1).await;
     let mut raw = invite_automation();
     raw["backfill"] = json!(true);
     let automation = w.automation("aut_1", raw);
-    let fired = w.engine.matcher().backfill(&automation, w.now).expect("backfill");
+    let fired = w.engine.matcher().backfill(&automation, w.now).await.expect("backfill");
     assert_eq!(fired.len(), 2, "app1 and app3 are in Assessment");
-    assert!(w.engine.matcher().backfill(&automation, w.now).expect("again").is_empty());
-    w.stage_changed("app1", "cand1", "s2");
+    assert!(w.engine.matcher().backfill(&automation, w.now).await.expect("again").is_empty());
+    w.stage_changed("app1", "cand1", "s2").await;
     w.engine.run_round(w.now).await.expect("round");
     assert_eq!(w.firings().len(), 2, "the entry event of app1 keys the same stay");
     assert_eq!(lock(&w.engine.effects.notified).len(), 2);
@@ -305,9 +306,9 @@ async fn backfill_fires_for_everyone_in_the_stage_once_and_the_entry_event_adds_
 
 #[tokio::test]
 async fn transient_failures_back_off_and_resume_at_the_failed_action() {
-    let w = world(1);
+    let w = world(1).await;
     w.automation("aut_1", invite_automation());
-    w.stage_changed("app1", "cand1", "s2");
+    w.stage_changed("app1", "cand1", "s2").await;
     lock(&w.engine.effects.errors).push_back(ActionError::Retry {
         kind: "rate-limited".into(),
         message: "slow down".into(),
@@ -329,9 +330,9 @@ async fn transient_failures_back_off_and_resume_at_the_failed_action() {
 
 #[tokio::test]
 async fn a_permanent_failure_stops_the_firing_until_an_operator_retries() {
-    let w = world(1);
+    let w = world(1).await;
     w.automation("aut_1", invite_automation());
-    w.stage_changed("app1", "cand1", "s2");
+    w.stage_changed("app1", "cand1", "s2").await;
     lock(&w.engine.effects.errors).push_back(ActionError::Permanent {
         kind: "invalid-input".into(),
         message: "note too long".into(),
@@ -349,10 +350,10 @@ async fn a_permanent_failure_stops_the_firing_until_an_operator_retries() {
 
 #[tokio::test]
 async fn a_crash_between_a_write_and_its_record_replays_from_the_journal() {
-    let w = world(1);
+    let w = world(1).await;
     w.automation("aut_1", invite_automation());
-    w.stage_changed("app1", "cand1", "s2");
-    w.engine.matcher().process_events(10, w.now).expect("match");
+    w.stage_changed("app1", "cand1", "s2").await;
+    w.engine.matcher().process_events(10, w.now).await.expect("match");
     let before = w.firings().remove(0);
     w.engine.run_round(w.now).await.expect("round");
     // The host died after the writes reached the ATS but before the firing was saved:
@@ -371,9 +372,9 @@ async fn a_crash_between_a_write_and_its_record_replays_from_the_journal() {
 
 #[tokio::test]
 async fn an_unmapped_stage_or_a_missing_subscription_fails_with_the_fix() {
-    let w = world(0);
+    let w = world(0).await;
     w.automation("aut_1", invite_automation());
-    w.stage_changed("app1", "cand1", "s2");
+    w.stage_changed("app1", "cand1", "s2").await;
     w.engine.run_round(w.now).await.expect("round");
     let firing = w.firings().remove(0);
     assert_eq!(firing.failed_action, Some(0));
@@ -383,7 +384,7 @@ async fn an_unmapped_stage_or_a_missing_subscription_fails_with_the_fix() {
         firing.actions[0]
     );
 
-    let w = world(1);
+    let w = world(1).await;
     let mut raw = invite_automation();
     raw["actions"] = json!([{"type": "move-to-stage", "stage": {"mapped": "Review"}}]);
     w.automation("aut_1", raw);
@@ -394,7 +395,7 @@ async fn an_unmapped_stage_or_a_missing_subscription_fails_with_the_fix() {
             &StageMapping { stages: [("Assessment".to_string(), "s2".to_string())].into() },
         )
         .expect("remap");
-    w.stage_changed("app1", "cand1", "s2");
+    w.stage_changed("app1", "cand1", "s2").await;
     w.engine.run_round(w.now).await.expect("round");
     let firing = w.firings().remove(0);
     assert!(
@@ -409,15 +410,15 @@ async fn an_unmapped_stage_or_a_missing_subscription_fails_with_the_fix() {
 
 #[tokio::test]
 async fn a_paused_connection_makes_firings_wait_or_skips_them() {
-    let w = world(1);
+    let w = world(1).await;
     w.automation("aut_1", invite_automation());
     let mut skip = invite_automation();
     skip["while_paused"] = json!("skip");
     w.automation("aut_2", skip);
-    let mut connection = w.engine.store.connection(C).expect("read").expect("there");
+    let mut connection = w.engine.store.connection(C).await.expect("read").expect("there");
     connection.status = crate::store::ConnectionStatus::Paused;
-    w.engine.store.put_connection(&connection, None).expect("pause");
-    w.stage_changed("app1", "cand1", "s2");
+    w.engine.store.put_connection(&connection, None).await.expect("pause");
+    w.stage_changed("app1", "cand1", "s2").await;
     w.engine.run_round(w.now).await.expect("round");
     let firings = w.firings();
     assert_eq!(firings.len(), 1, "the skipping automation fired nothing");
@@ -428,9 +429,9 @@ async fn a_paused_connection_makes_firings_wait_or_skips_them() {
 
 #[tokio::test]
 async fn a_dry_run_shows_what_would_happen_and_writes_nothing() {
-    let w = world(1);
+    let w = world(1).await;
     let automation = w.automation("aut_1", invite_automation());
-    let found = w.engine.matcher().dry_run(&automation, 10, w.now).expect("dry run");
+    let found = w.engine.matcher().dry_run(&automation, 10, w.now).await.expect("dry run");
     let apps: Vec<_> = found.iter().map(|f| f.application_id.clone().unwrap_or_default()).collect();
     assert_eq!(apps, vec!["app1", "app3"]);
     let DryRunAction::Would { effect } = &found[0].actions[1].outcome else { panic!("a note") };
@@ -446,7 +447,7 @@ async fn a_dry_run_shows_what_would_happen_and_writes_nothing() {
 
 #[tokio::test]
 async fn a_posted_result_fires_the_write_back_once() {
-    let w = world(1);
+    let w = world(1).await;
     w.automation("aut_r", json!({
         "name": "Write back", "enabled": true, "scope": {"kind": "all"},
         "trigger": {"type": "result-submitted"},
@@ -486,7 +487,7 @@ async fn a_posted_result_fires_the_write_back_once() {
         update_order(&*w.engine.automations, "ord_1", |o| o.post_result(result.clone(), w.now))
             .expect("post");
     let event = result_submitted(&order, w.now).expect("a result");
-    w.engine.store.append_events(T, C, vec![event.clone(), event]).expect("append");
+    w.engine.store.append_events(T, C, vec![event.clone(), event]).await.expect("append");
     w.engine.run_round(w.now).await.expect("round");
     let firings = w.firings();
     assert_eq!(firings.len(), 1, "one firing per order's result");
@@ -503,9 +504,9 @@ async fn a_posted_result_fires_the_write_back_once() {
 
 #[tokio::test]
 async fn a_panicking_action_fails_its_firing_only() {
-    let w = world(1);
+    let w = world(1).await;
     w.automation("aut_1", invite_automation());
-    w.stage_changed("app1", "cand1", "s2");
+    w.stage_changed("app1", "cand1", "s2").await;
     *lock(&w.engine.effects.panic_next) = true;
     w.engine.run_round(w.now).await.expect("the round survives");
     let firing = w.firings().remove(0);
@@ -517,7 +518,7 @@ async fn a_panicking_action_fails_its_firing_only() {
 async fn reviews_fire_by_kind_once_per_review() {
     use super::document::{Review, result_reviewed};
     use super::model::ReviewKind;
-    let w = world(1);
+    let w = world(1).await;
     w.automation("aut_up", json!({
         "name": "Thumbs up", "enabled": true, "scope": {"kind": "all"},
         "trigger": {"type": "review-event", "kinds": ["thumb-up"]},
@@ -549,7 +550,7 @@ async fn reviews_fire_by_kind_once_per_review() {
         result_reviewed(&order, &review("r1", ReviewKind::ThumbUp), w.now),
         result_reviewed(&order, &review("r2", ReviewKind::ThumbDown), w.now),
     ];
-    w.engine.store.append_events(T, C, events).expect("append");
+    w.engine.store.append_events(T, C, events).await.expect("append");
     w.engine.run_round(w.now).await.expect("round");
     assert_eq!(w.firings().len(), 1, "r1 once; thumb-down does not match");
     assert_eq!(w.writes()[0].1["AddNote"]["body"], "Eve: great (video)");

@@ -173,7 +173,11 @@ pub fn run_parsed(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => {
             let stopped = runtime.block_on(serve::run(args));
             runtime.shutdown_timeout(serve::TASK_STOP_BOUND);
-            stopped?.finish()
+            // The tasks are stopped; what is left runs on a runtime of its own.
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(stopped?.finish())
         }
         command => runtime.block_on(execute(command)),
     }
@@ -184,7 +188,7 @@ pub fn run_parsed(cli: Cli) -> anyhow::Result<()> {
 pub async fn execute(command: Command) -> anyhow::Result<()> {
     {
         match command {
-            Command::Serve(args) => serve::run(args).await?.finish(),
+            Command::Serve(args) => serve::run(args).await?.finish().await,
             Command::Tenant { command, api } => {
                 ops::tenant(&client::Client::new(&api)?, command).await
             }

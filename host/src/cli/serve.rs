@@ -211,25 +211,25 @@ pub struct Stopped {
 }
 
 impl Stopped {
-    pub fn finish(self) -> anyhow::Result<()> {
+    pub async fn finish(self) -> anyhow::Result<()> {
         use crate::store::{RunFilter, RunState, Store};
         let now = crate::time::now_ms();
         let mut interrupted = 0;
         for state in [RunState::Running, RunState::Queued] {
             let filter =
                 RunFilter { state: Some(state), limit: usize::MAX, ..RunFilter::default() };
-            for mut run in self.store.runs(&filter)? {
+            for mut run in self.store.runs(&filter).await? {
                 run.state = RunState::Cancelled;
                 run.error = Some(format!(
                     "the host shut down ({}) during this run; the next run resumes from its checkpoint",
                     self.signal
                 ));
                 run.end(now);
-                self.store.put_run(&run)?;
+                self.store.put_run(&run).await?;
                 interrupted += 1;
             }
         }
-        self.store.flush()?;
+        self.store.flush().await?;
         tracing::info!(signal = self.signal, interrupted, "host stopped; store flushed");
         Ok(())
     }

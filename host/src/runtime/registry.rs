@@ -50,6 +50,10 @@ pub struct Registry {
     keep: usize,
     /// Where changes are saved; `None` keeps them in memory only.
     store: Option<Arc<dyn Store>>,
+    /// Held by each change from reading the current versions to publishing the new ones,
+    /// across the save: changes are saved in the order they are made visible, and calls
+    /// never wait on it (they read `connectors`).
+    changes: tokio::sync::Mutex<()>,
 }
 
 /// When an install happens, which decides what installing a build seen before means.
@@ -215,40 +219,53 @@ impl Versions {
 impl Registry {
     /// A registry that keeps its state in memory only.
     pub fn new(keep: usize) -> Self {
-        Self { connectors: RwLock::new(BTreeMap::new()), keep: keep.max(1), store: None }
+        Self {
+            connectors: RwLock::new(BTreeMap::new()),
+            keep: keep.max(1),
+            store: None,
+            changes: tokio::sync::Mutex::new(()),
+        }
     }
 
     /// A registry that saves every change of an active build to `store` and restores what
     /// it saved there (see the module doc); the builds themselves are installed as usual.
-    pub fn with_store(
+    pub async fn with_store(
         keep: usize,
         store: Arc<dyn Store>,
     ) -> Result<Self, crate::store::StoreError> {
-        let saved = store.connector_versions()?;
+        let saved = store.connector_versions().await?;
         let connectors = saved
             .into_iter()
             .map(|record| (record.connector_id.clone(), Versions::restored(record)))
             .collect();
-        Ok(Self { connectors: RwLock::new(connectors), keep: keep.max(1), store: Some(store) })
+        Ok(Self {
+            connectors: RwLock::new(connectors),
+            keep: keep.max(1),
+            store: Some(store),
+            changes: tokio::sync::Mutex::new(()),
+        })
     }
 
     /// Installs `connector` while the host runs ([`Phase::Live`]): it becomes the active
     /// version of its id. A version string names one build: other bytes under a version
     /// string already loaded are refused, so a pin or an activation by version can never be
     /// redirected to a different build.
-    pub fn install(&self, connector: Arc<LoadedConnector>) -> Result<Installed, RegistryError> {
-        self.install_in(connector, Phase::Live)
+    pub async fn install(
+        &self,
+        connector: Arc<LoadedConnector>,
+    ) -> Result<Installed, RegistryError> {
+        self.install_in(connector, Phase::Live).await
     }
 
     /// Installs `connector` in `phase` (see [`Phase`]).
-    pub fn install_in(
+    pub async fn install_in(
         &self,
         connector: Arc<LoadedConnector>,
         phase: Phase,
     ) -> Result<Installed, RegistryError> {
+        let _turn = self.changes.lock().await;
         let id = connector.manifest.id.clone();
-        let mut all = self.connectors.write().unwrap_or_else(PoisonError::into_inner);
-        let current = all.entry(id.clone()).or_insert_with(|| Versions::new(&id));
+        let current = self.current(&id).unwrap_or_else(|| Versions::new(&id));
         if current.loaded.iter().any(|v| v.sha256 == connector.sha256) {
             return Ok(Installed::AlreadyLoaded);
         }
@@ -279,14 +296,24 @@ impl Registry {
         };
         next.settle();
         if next.loaded.len() > self.keep {
-            let pins = self.pins(&id);
+            let pins = self.pins(&id).await;
             next.evict(self.keep, |build| pins.iter().any(|pin| pin.matches(build)));
         }
         if matches!(installed, Installed::Activated { .. }) {
-            self.save(&mut next.record)?;
+            self.save(&mut next.record).await?;
         }
-        *current = next;
+        self.publish(id, next);
         Ok(installed)
+    }
+
+    /// A copy of the versions of `id` (changes are made on a copy, then published).
+    fn current(&self, id: &str) -> Option<Versions> {
+        self.connectors.read().unwrap_or_else(PoisonError::into_inner).get(id).cloned()
+    }
+
+    /// Makes `versions` the ones new calls of `id` see.
+    fn publish(&self, id: String, versions: Versions) {
+        self.connectors.write().unwrap_or_else(PoisonError::into_inner).insert(id, versions);
     }
 
     /// The version new calls of `id` should use.
@@ -311,45 +338,50 @@ impl Registry {
     }
 
     /// Makes a kept version active again (by version or sha256); saved first.
-    pub fn activate(&self, id: &str, version: &str) -> Result<Arc<LoadedConnector>, RegistryError> {
+    pub async fn activate(
+        &self,
+        id: &str,
+        version: &str,
+    ) -> Result<Arc<LoadedConnector>, RegistryError> {
         self.switch(id, |versions| {
             find_version(versions, version).ok_or_else(|| unknown_version(id, version, versions))
         })
+        .await
     }
 
     /// Activates the version installed before the active one; saved first.
-    pub fn rollback(&self, id: &str) -> Result<Arc<LoadedConnector>, RegistryError> {
+    pub async fn rollback(&self, id: &str) -> Result<Arc<LoadedConnector>, RegistryError> {
         self.switch(id, |versions| {
             versions.active.checked_sub(1).ok_or_else(|| RegistryError::NoEarlierVersion(id.into()))
         })
+        .await
     }
 
     /// Makes the kept build `pick` chooses active: saved, then swapped.
-    fn switch(
+    async fn switch(
         &self,
         id: &str,
         pick: impl FnOnce(&Versions) -> Result<usize, RegistryError>,
     ) -> Result<Arc<LoadedConnector>, RegistryError> {
-        let mut all = self.connectors.write().unwrap_or_else(PoisonError::into_inner);
-        let versions = all
-            .get_mut(id)
+        let _turn = self.changes.lock().await;
+        let mut versions = self
+            .current(id)
             .filter(|v| !v.loaded.is_empty())
             .ok_or_else(|| RegistryError::UnknownConnector(id.into()))?;
-        let index = pick(versions)?;
+        let index = pick(&versions)?;
         let build = versions.loaded[index].clone();
-        let mut record = versions.record.clone();
-        record.active_sha256 = build.sha256.clone();
-        self.save(&mut record)?;
-        versions.record = record;
+        versions.record.active_sha256 = build.sha256.clone();
+        self.save(&mut versions.record).await?;
         versions.active = index;
+        self.publish(id.to_string(), versions);
         Ok(build)
     }
 
     /// Saves `record` (stamped now) when the registry has a store.
-    fn save(&self, record: &mut ConnectorVersions) -> Result<(), RegistryError> {
+    async fn save(&self, record: &mut ConnectorVersions) -> Result<(), RegistryError> {
         let Some(store) = &self.store else { return Ok(()) };
         record.updated_at = crate::time::now_ms();
-        store.put_connector_versions(record).map_err(|e| RegistryError::Persist {
+        store.put_connector_versions(record).await.map_err(|e| RegistryError::Persist {
             id: record.connector_id.clone(),
             reason: e.to_string(),
         })
@@ -357,9 +389,9 @@ impl Registry {
 
     /// The pins of connections to connector `id`. When the store cannot say, every build
     /// counts as pinned (keeping one too many beats breaking a pin).
-    fn pins(&self, id: &str) -> Vec<Pin> {
+    async fn pins(&self, id: &str) -> Vec<Pin> {
         let Some(store) = &self.store else { return Vec::new() };
-        match store.connections(None) {
+        match store.connections(None).await {
             Ok(connections) => connections
                 .into_iter()
                 .filter(|c| c.connector_id == id)
@@ -405,7 +437,7 @@ impl Registry {
     }
 
     /// Installs a prepared build in `phase` and logs what happened, naming `origin`.
-    pub fn commit(
+    pub async fn commit(
         &self,
         prepared: Prepared,
         origin: &str,
@@ -413,7 +445,7 @@ impl Registry {
     ) -> Result<Installation, InstallError> {
         let (build, installed) = match prepared {
             Prepared::Loaded(build) => (build, Installed::AlreadyLoaded),
-            Prepared::New(build) => match self.install_in(build.clone(), phase) {
+            Prepared::New(build) => match self.install_in(build.clone(), phase).await {
                 Ok(installed) => (build, installed),
                 Err(source) => {
                     tracing::error!(%origin, error = %source, "connector refused; the version already serving (if any) keeps serving");
@@ -449,7 +481,7 @@ impl Registry {
         let prepared = self.prepare(runtime, wasm, origin).await.inspect_err(|error| {
             tracing::error!(%error, "connector rejected; the version already serving (if any) keeps serving");
         })?;
-        self.commit(prepared, origin, phase)
+        self.commit(prepared, origin, phase).await
     }
 }
 

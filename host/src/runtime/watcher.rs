@@ -111,12 +111,12 @@ impl DirectoryWatcher {
         .await;
         let mut report = ScanReport::default();
         for (path, loaded) in loads {
-            self.install(&path, loaded, phase, &mut report);
+            self.install(&path, loaded, phase, &mut report).await;
         }
         report
     }
 
-    fn install(
+    async fn install(
         &self,
         path: &Path,
         loaded: Result<Prepared, LoadError>,
@@ -124,9 +124,10 @@ impl DirectoryWatcher {
         report: &mut ScanReport,
     ) {
         let origin = path.display().to_string();
-        let installed = loaded
-            .map_err(InstallError::from)
-            .and_then(|prepared| self.registry.commit(prepared, &origin, phase));
+        let installed = match loaded {
+            Ok(prepared) => self.registry.commit(prepared, &origin, phase).await,
+            Err(error) => Err(InstallError::from(error)),
+        };
         match installed {
             Ok(installation) => {
                 let manifest = &installation.build.manifest;

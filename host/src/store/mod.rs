@@ -30,10 +30,12 @@
 
 pub mod connector_state;
 pub mod model;
+pub mod postgres;
 pub mod secrets;
 pub mod sled_store;
 
 pub use model::*;
+pub use postgres::PgStore;
 pub use secrets::{SecretBox, SecretError, Secrets};
 pub use sled_store::SledStore;
 
@@ -52,10 +54,15 @@ pub enum StoreError {
         "the store in {dir} has format version {found}, this build reads version {expected}; use a matching ats-host build or start with an empty data dir"
     )]
     Format { dir: String, found: String, expected: u32 },
-    #[error("store I/O: {0}")]
-    Io(#[from] sled::Error),
+    /// The backend failed (disk, database, network): the operation did not happen.
+    #[error("the {backend} store failed: {message}")]
+    Backend { backend: &'static str, message: String },
     #[error("the store holds an unreadable record in {tree} under `{key}`: {reason}")]
     Corrupt { tree: &'static str, key: String, reason: String },
+    #[error(
+        "cannot use the PostgreSQL store at {url}: {reason}. Check that the server is up, the URL (postgres://user:password@host:port/database) and that the user may create a schema"
+    )]
+    Connect { url: String, reason: String },
     #[error(transparent)]
     Secrets(#[from] SecretError),
     #[error("no {what} `{id}`")]
@@ -144,53 +151,62 @@ pub fn record_key(connection_id: &str, remote_id: &str) -> String {
 }
 
 /// The storage the sync engine and the API use.
+#[async_trait::async_trait]
 pub trait Store: Send + Sync {
-    fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
-    fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError>;
-    fn tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+    async fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    async fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError>;
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError>;
 
     /// Saves a connection; `secrets` replaces the stored secrets when given.
-    fn put_connection(
+    async fn put_connection(
         &self,
         connection: &Connection,
         secrets: Option<&Secrets>,
     ) -> Result<(), StoreError>;
-    fn connection(&self, id: &str) -> Result<Option<Connection>, StoreError>;
-    fn connection_with_secrets(
+    async fn connection(&self, id: &str) -> Result<Option<Connection>, StoreError>;
+    async fn connection_with_secrets(
         &self,
         id: &str,
     ) -> Result<Option<ConnectionWithSecrets>, StoreError>;
-    fn connections(&self, tenant_id: Option<&str>) -> Result<Vec<Connection>, StoreError>;
+    async fn connections(&self, tenant_id: Option<&str>) -> Result<Vec<Connection>, StoreError>;
     /// Deletes a connection with its checkpoints and synced records (events stay).
-    fn delete_connection(&self, id: &str) -> Result<bool, StoreError>;
+    async fn delete_connection(&self, id: &str) -> Result<bool, StoreError>;
 
-    fn put_run(&self, run: &Run) -> Result<(), StoreError>;
-    fn run(&self, id: &str) -> Result<Option<Run>, StoreError>;
+    async fn put_run(&self, run: &Run) -> Result<(), StoreError>;
+    async fn run(&self, id: &str) -> Result<Option<Run>, StoreError>;
     /// Newest first.
-    fn runs(&self, filter: &RunFilter) -> Result<Vec<Run>, StoreError>;
+    async fn runs(&self, filter: &RunFilter) -> Result<Vec<Run>, StoreError>;
 
-    fn checkpoint(&self, connection_id: &str, kind: SyncKind) -> Result<Checkpoint, StoreError>;
-    fn put_checkpoint(
+    async fn checkpoint(
+        &self,
+        connection_id: &str,
+        kind: SyncKind,
+    ) -> Result<Checkpoint, StoreError>;
+    async fn put_checkpoint(
         &self,
         connection_id: &str,
         kind: SyncKind,
         checkpoint: &Checkpoint,
     ) -> Result<(), StoreError>;
 
-    fn job(&self, connection_id: &str, remote_id: &str) -> Result<Option<StoredJob>, StoreError>;
+    async fn job(
+        &self,
+        connection_id: &str,
+        remote_id: &str,
+    ) -> Result<Option<StoredJob>, StoreError>;
     /// Sets the customer-owned flags of a stored job atomically (the sync never changes
     /// them, and a page commit keeps what is stored); `None` when there is no such job.
-    fn set_job_flags(
+    async fn set_job_flags(
         &self,
         connection_id: &str,
         remote_id: &str,
         flags: JobFlags,
     ) -> Result<Option<StoredJob>, StoreError>;
     /// Jobs in key order (connection, remote id).
-    fn jobs(&self, filter: &RecordFilter) -> Result<Vec<StoredJob>, StoreError>;
+    async fn jobs(&self, filter: &RecordFilter) -> Result<Vec<StoredJob>, StoreError>;
     /// The jobs of a connection that full scan `scan_id` did not see (not archived, another
     /// `last_seen_scan`), in key order: the deletion check at the end of a full pass.
-    fn jobs_missing_from_scan(
+    async fn jobs_missing_from_scan(
         &self,
         connection_id: &str,
         scan_id: &str,
@@ -200,49 +216,52 @@ pub trait Store: Send + Sync {
             limit: usize::MAX,
             ..RecordFilter::default()
         };
-        let mut jobs = self.jobs(&filter)?;
+        let mut jobs = self.jobs(&filter).await?;
         jobs.retain(|job| !job.archived && job.last_seen_scan.as_deref() != Some(scan_id));
         Ok(jobs)
     }
-    fn stages(&self, connection_id: &str) -> Result<Vec<StoredStage>, StoreError>;
-    fn application(
+    async fn stages(&self, connection_id: &str) -> Result<Vec<StoredStage>, StoreError>;
+    async fn application(
         &self,
         connection_id: &str,
         remote_id: &str,
     ) -> Result<Option<StoredApplication>, StoreError>;
-    fn applications(&self, filter: &RecordFilter) -> Result<Vec<StoredApplication>, StoreError>;
+    async fn applications(
+        &self,
+        filter: &RecordFilter,
+    ) -> Result<Vec<StoredApplication>, StoreError>;
     /// The candidates behind synced applications.
-    fn candidates(&self, filter: &RecordFilter) -> Result<Vec<StoredCandidate>, StoreError>;
+    async fn candidates(&self, filter: &RecordFilter) -> Result<Vec<StoredCandidate>, StoreError>;
     /// Replaces a connection's reference list of `kind` (`tags`, `rejection-reasons`,
     /// `users`) with `entries`, as last synced.
-    fn put_reference(
+    async fn put_reference(
         &self,
         connection_id: &str,
         kind: &str,
         entries: &[serde_json::Value],
     ) -> Result<(), StoreError>;
     /// A connection's reference list of `kind`, as last synced (empty when never synced).
-    fn reference(
+    async fn reference(
         &self,
         connection_id: &str,
         kind: &str,
     ) -> Result<Vec<serde_json::Value>, StoreError>;
     /// The last-seen candidate behind a synced application.
-    fn candidate(
+    async fn candidate(
         &self,
         connection_id: &str,
         remote_id: &str,
     ) -> Result<Option<StoredCandidate>, StoreError>;
 
     /// Appends events outside a page (e.g. from writes and inbound webhooks).
-    fn append_events(
+    async fn append_events(
         &self,
         tenant_id: &str,
         connection_id: &str,
         events: Vec<NewEvent>,
     ) -> Result<Vec<Event>, StoreError>;
     /// Events after `after` (a seq), oldest first, optionally of one tenant.
-    fn events(
+    async fn events(
         &self,
         tenant_id: Option<&str>,
         after: Option<u64>,
@@ -250,19 +269,19 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<Event>, StoreError>;
 
     /// Writes one synced page atomically (see the module doc); returns the events appended.
-    fn commit_page(&self, page: PageCommit) -> Result<Vec<Event>, StoreError>;
+    async fn commit_page(&self, page: PageCommit) -> Result<Vec<Event>, StoreError>;
 
     /// The secret token of a connection's inbound webhook URL.
     fn inbound_token(&self, connection_id: &str) -> String;
 
     /// Flushes to disk.
-    fn flush(&self) -> Result<(), StoreError>;
+    async fn flush(&self) -> Result<(), StoreError>;
 
     /// The connector registry's saved state, one record per connector id (see
     /// [`ConnectorVersions`]).
-    fn connector_versions(&self) -> Result<Vec<ConnectorVersions>, StoreError>;
+    async fn connector_versions(&self) -> Result<Vec<ConnectorVersions>, StoreError>;
     /// Saves (replaces) the registry's record of one connector.
-    fn put_connector_versions(&self, record: &ConnectorVersions) -> Result<(), StoreError>;
+    async fn put_connector_versions(&self, record: &ConnectorVersions) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]

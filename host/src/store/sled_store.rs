@@ -112,6 +112,12 @@ impl SledStore {
     }
 }
 
+impl From<sled::Error> for StoreError {
+    fn from(error: sled::Error) -> Self {
+        StoreError::Backend { backend: "sled", message: error.to_string() }
+    }
+}
+
 fn key(parts: &[&str]) -> Vec<u8> {
     parts.join("\0").into_bytes()
 }
@@ -184,25 +190,26 @@ fn append_event(
 fn unwrap_tx<T>(result: Result<T, TransactionError<StoreError>>) -> Result<T, StoreError> {
     result.map_err(|error| match error {
         TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => StoreError::Io(e),
+        TransactionError::Storage(e) => e.into(),
     })
 }
 
+#[async_trait::async_trait]
 impl Store for SledStore {
-    fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+    async fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
         self.tenants.insert(tenant.id.as_bytes(), encode(tenant))?;
         Ok(())
     }
 
-    fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
+    async fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
         get(&self.tenants, "tenants", id.as_bytes())
     }
 
-    fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         all(self.tenants.iter(), "tenants")
     }
 
-    fn put_connection(
+    async fn put_connection(
         &self,
         connection: &Connection,
         secrets: Option<&Secrets>,
@@ -218,15 +225,15 @@ impl Store for SledStore {
         }))
     }
 
-    fn connection(&self, id: &str) -> Result<Option<Connection>, StoreError> {
+    async fn connection(&self, id: &str) -> Result<Option<Connection>, StoreError> {
         get(&self.connections, "connections", id.as_bytes())
     }
 
-    fn connection_with_secrets(
+    async fn connection_with_secrets(
         &self,
         id: &str,
     ) -> Result<Option<ConnectionWithSecrets>, StoreError> {
-        let Some(connection) = self.connection(id)? else { return Ok(None) };
+        let Some(connection) = self.connection(id).await? else { return Ok(None) };
         let secrets = match self.secrets.get(id.as_bytes())? {
             Some(sealed) => self.secret_box.open_sealed(&sealed)?,
             None => Secrets::default(),
@@ -234,12 +241,12 @@ impl Store for SledStore {
         Ok(Some(ConnectionWithSecrets { connection, secrets }))
     }
 
-    fn connections(&self, tenant_id: Option<&str>) -> Result<Vec<Connection>, StoreError> {
+    async fn connections(&self, tenant_id: Option<&str>) -> Result<Vec<Connection>, StoreError> {
         let list: Vec<Connection> = all(self.connections.iter(), "connections")?;
         Ok(list.into_iter().filter(|c| tenant_id.is_none_or(|t| t == c.tenant_id)).collect())
     }
 
-    fn delete_connection(&self, id: &str) -> Result<bool, StoreError> {
+    async fn delete_connection(&self, id: &str) -> Result<bool, StoreError> {
         let existed = self.connections.remove(id.as_bytes())?.is_some();
         self.secrets.remove(id.as_bytes())?;
         for tree in [
@@ -258,16 +265,16 @@ impl Store for SledStore {
         Ok(existed)
     }
 
-    fn put_run(&self, run: &Run) -> Result<(), StoreError> {
+    async fn put_run(&self, run: &Run) -> Result<(), StoreError> {
         self.runs.insert(run.id.as_bytes(), encode(run))?;
         Ok(())
     }
 
-    fn run(&self, id: &str) -> Result<Option<Run>, StoreError> {
+    async fn run(&self, id: &str) -> Result<Option<Run>, StoreError> {
         get(&self.runs, "runs", id.as_bytes())
     }
 
-    fn runs(&self, filter: &RunFilter) -> Result<Vec<Run>, StoreError> {
+    async fn runs(&self, filter: &RunFilter) -> Result<Vec<Run>, StoreError> {
         let range = match &filter.before {
             Some(before) => self.runs.range(..before.as_bytes().to_vec()),
             None => self.runs.range::<Vec<u8>, _>(..),
@@ -289,12 +296,16 @@ impl Store for SledStore {
         Ok(found)
     }
 
-    fn checkpoint(&self, connection_id: &str, kind: SyncKind) -> Result<Checkpoint, StoreError> {
+    async fn checkpoint(
+        &self,
+        connection_id: &str,
+        kind: SyncKind,
+    ) -> Result<Checkpoint, StoreError> {
         Ok(get(&self.checkpoints, "checkpoints", &key(&[connection_id, kind.as_str()]))?
             .unwrap_or_default())
     }
 
-    fn put_checkpoint(
+    async fn put_checkpoint(
         &self,
         connection_id: &str,
         kind: SyncKind,
@@ -304,11 +315,15 @@ impl Store for SledStore {
         Ok(())
     }
 
-    fn job(&self, connection_id: &str, remote_id: &str) -> Result<Option<StoredJob>, StoreError> {
+    async fn job(
+        &self,
+        connection_id: &str,
+        remote_id: &str,
+    ) -> Result<Option<StoredJob>, StoreError> {
         get(&self.jobs, "jobs", &key(&[connection_id, remote_id]))
     }
 
-    fn set_job_flags(
+    async fn set_job_flags(
         &self,
         connection_id: &str,
         remote_id: &str,
@@ -327,13 +342,13 @@ impl Store for SledStore {
         }))
     }
 
-    fn jobs(&self, filter: &RecordFilter) -> Result<Vec<StoredJob>, StoreError> {
+    async fn jobs(&self, filter: &RecordFilter) -> Result<Vec<StoredJob>, StoreError> {
         scan_records(&self.jobs, "jobs", filter, |j: &StoredJob| {
             (&j.tenant_id, j.updated_at, filter.fields.job(j))
         })
     }
 
-    fn jobs_missing_from_scan(
+    async fn jobs_missing_from_scan(
         &self,
         connection_id: &str,
         scan_id: &str,
@@ -356,14 +371,14 @@ impl Store for SledStore {
         Ok(missing)
     }
 
-    fn stages(&self, connection_id: &str) -> Result<Vec<StoredStage>, StoreError> {
+    async fn stages(&self, connection_id: &str) -> Result<Vec<StoredStage>, StoreError> {
         let mut stages: Vec<StoredStage> =
             all(self.stages.scan_prefix(prefix(connection_id)), "stages")?;
         stages.sort_by_key(|s| (s.job_id.clone(), s.position));
         Ok(stages)
     }
 
-    fn application(
+    async fn application(
         &self,
         connection_id: &str,
         remote_id: &str,
@@ -371,7 +386,7 @@ impl Store for SledStore {
         get(&self.applications, "applications", &key(&[connection_id, remote_id]))
     }
 
-    fn candidate(
+    async fn candidate(
         &self,
         connection_id: &str,
         remote_id: &str,
@@ -379,19 +394,22 @@ impl Store for SledStore {
         get(&self.candidates, "candidates", &key(&[connection_id, remote_id]))
     }
 
-    fn applications(&self, filter: &RecordFilter) -> Result<Vec<StoredApplication>, StoreError> {
+    async fn applications(
+        &self,
+        filter: &RecordFilter,
+    ) -> Result<Vec<StoredApplication>, StoreError> {
         scan_records(&self.applications, "applications", filter, |a: &StoredApplication| {
             (&a.tenant_id, a.updated_at, filter.fields.application(a))
         })
     }
 
-    fn candidates(&self, filter: &RecordFilter) -> Result<Vec<StoredCandidate>, StoreError> {
+    async fn candidates(&self, filter: &RecordFilter) -> Result<Vec<StoredCandidate>, StoreError> {
         scan_records(&self.candidates, "candidates", filter, |c: &StoredCandidate| {
             (&c.tenant_id, c.updated_at, filter.fields.candidate(c))
         })
     }
 
-    fn put_reference(
+    async fn put_reference(
         &self,
         connection_id: &str,
         kind: &str,
@@ -401,7 +419,7 @@ impl Store for SledStore {
         Ok(())
     }
 
-    fn reference(
+    async fn reference(
         &self,
         connection_id: &str,
         kind: &str,
@@ -409,7 +427,7 @@ impl Store for SledStore {
         Ok(get(&self.reference, "reference", &key(&[connection_id, kind]))?.unwrap_or_default())
     }
 
-    fn append_events(
+    async fn append_events(
         &self,
         tenant_id: &str,
         connection_id: &str,
@@ -424,7 +442,7 @@ impl Store for SledStore {
         }))
     }
 
-    fn events(
+    async fn events(
         &self,
         tenant_id: Option<&str>,
         after: Option<u64>,
@@ -445,7 +463,7 @@ impl Store for SledStore {
         Ok(found)
     }
 
-    fn commit_page(&self, page: PageCommit) -> Result<Vec<Event>, StoreError> {
+    async fn commit_page(&self, page: PageCommit) -> Result<Vec<Event>, StoreError> {
         let trees = (
             &self.jobs,
             &self.stages,
@@ -510,16 +528,20 @@ impl Store for SledStore {
         self.secret_box.token("inbound-webhook", connection_id)
     }
 
-    fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
+    async fn flush(&self) -> Result<(), StoreError> {
+        // fsync blocks: off the async workers.
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| StoreError::Backend { backend: "sled", message: e.to_string() })??;
         Ok(())
     }
 
-    fn connector_versions(&self) -> Result<Vec<ConnectorVersions>, StoreError> {
+    async fn connector_versions(&self) -> Result<Vec<ConnectorVersions>, StoreError> {
         all(self.connector_versions.iter(), "connector_versions")
     }
 
-    fn put_connector_versions(&self, record: &ConnectorVersions) -> Result<(), StoreError> {
+    async fn put_connector_versions(&self, record: &ConnectorVersions) -> Result<(), StoreError> {
         self.connector_versions.insert(record.connector_id.as_bytes(), encode(record))?;
         Ok(())
     }

@@ -247,9 +247,9 @@ impl SyncEngine {
 
     /// Marks runs a previous process left queued or running as cancelled (their
     /// checkpoints stay, so the next run resumes), and schedules every connection.
-    pub fn recover_and_schedule(&self) -> Result<(), SyncError> {
+    pub async fn recover_and_schedule(&self) -> Result<(), SyncError> {
         let filter = RunFilter { limit: usize::MAX, ..RunFilter::default() };
-        for mut run in self.store.runs(&filter)? {
+        for mut run in self.store.runs(&filter).await? {
             if !run.state.is_finished() {
                 run.state = RunState::Cancelled;
                 run.error = Some(
@@ -257,17 +257,17 @@ impl SyncEngine {
                         .into(),
                 );
                 run.end(crate::time::now_ms());
-                self.store.put_run(&run)?;
+                self.store.put_run(&run).await?;
             }
         }
-        for connection in self.store.connections(None)? {
-            self.schedule(&connection);
+        for connection in self.store.connections(None).await? {
+            self.schedule(&connection).await;
         }
         Ok(())
     }
 
     /// (Re)computes when a connection's syncs are due.
-    pub fn schedule(&self, connection: &Connection) {
+    pub async fn schedule(&self, connection: &Connection) {
         self.budgets.set_limit(&connection.id, connection.rate_budget);
         self.unschedule(&connection.id);
         if !connection.schedules.enabled || connection.status != ConnectionStatus::Active {
@@ -279,7 +279,7 @@ impl SyncEngine {
                 continue;
             }
             let interval = self.interval(connection, kind);
-            let checkpoint = self.store.checkpoint(&connection.id, kind).unwrap_or_default();
+            let checkpoint = self.store.checkpoint(&connection.id, kind).await.unwrap_or_default();
             let due = match checkpoint.last_run_at {
                 Some(last) => (last + backed_off(interval, checkpoint.consecutive_failures))
                     .max(now + self.jitter(interval / 10)),
@@ -332,7 +332,7 @@ impl SyncEngine {
 
     /// Starts a run of `kind` for `connection_id` now, or joins the one queued or running.
     /// Returns the run id and whether it was coalesced.
-    pub fn sync_now(
+    pub async fn sync_now(
         self: &Arc<Self>,
         connection_id: &str,
         kind: SyncKind,
@@ -340,7 +340,8 @@ impl SyncEngine {
     ) -> Result<(String, bool), SyncError> {
         let connection = self
             .store
-            .connection(connection_id)?
+            .connection(connection_id)
+            .await?
             .ok_or_else(|| SyncError::UnknownConnection(connection_id.to_string()))?;
         if !self.offers(&connection, kind) {
             return Err(SyncError::NotOffered {
@@ -350,10 +351,6 @@ impl SyncEngine {
             });
         }
         let key = (connection_id.to_string(), kind);
-        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((run_id, _)) = slots.get(&key) {
-            return Ok((run_id.clone(), true));
-        }
         let now = crate::time::now_ms();
         let run = Run {
             id: new_run_id(now),
@@ -372,10 +369,20 @@ impl SyncEngine {
             error: None,
             parts: Vec::new(),
         };
-        self.store.put_run(&run)?;
+        // The slot is taken before the run is saved (no lock is held across the save): a
+        // concurrent "sync now" finds it and joins this run.
         let (sender, receiver) = watch::channel(None);
-        slots.insert(key.clone(), (run.id.clone(), receiver));
-        drop(slots);
+        {
+            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some((run_id, _)) = slots.get(&key) {
+                return Ok((run_id.clone(), true));
+            }
+            slots.insert(key.clone(), (run.id.clone(), receiver));
+        }
+        if let Err(error) = self.store.put_run(&run).await {
+            self.slots.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+            return Err(error.into());
+        }
         let engine = self.clone();
         let run_id = run.id.clone();
         tokio::spawn(async move {
@@ -383,24 +390,25 @@ impl SyncEngine {
             let fallback = run.clone();
             // `execute` catches panics of the pass itself; this catches the rest (recording
             // the outcome), so the slot is always cleared and the run always ends.
-            let finished = std::panic::AssertUnwindSafe(engine.execute(run))
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|panic| {
-                    let mut run = fallback;
-                    run.state = RunState::Failed;
-                    run.error = Some(format!(
-                        "the host failed during this run: {}",
-                        crate::panic_message(panic.as_ref())
-                    ));
-                    run.end(crate::time::now_ms());
-                    let _ = engine.store.put_run(&run);
-                    run
-                });
+            let finished =
+                match std::panic::AssertUnwindSafe(engine.execute(run)).catch_unwind().await {
+                    Ok(finished) => finished,
+                    Err(panic) => {
+                        let mut run = fallback;
+                        run.state = RunState::Failed;
+                        run.error = Some(format!(
+                            "the host failed during this run: {}",
+                            crate::panic_message(panic.as_ref())
+                        ));
+                        run.end(crate::time::now_ms());
+                        let _ = engine.store.put_run(&run).await;
+                        run
+                    }
+                };
             drop(permit);
             engine.slots.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
-            if let Ok(Some(connection)) = engine.store.connection(&finished.connection_id) {
-                engine.reschedule_after(&connection, finished.kind, &finished);
+            if let Ok(Some(connection)) = engine.store.connection(&finished.connection_id).await {
+                engine.reschedule_after(&connection, finished.kind, &finished).await;
             }
             let _ = sender.send(Some(finished));
         });
@@ -413,7 +421,7 @@ impl SyncEngine {
         connection_id: &str,
         kind: SyncKind,
     ) -> Result<Run, SyncError> {
-        let (run_id, _) = self.sync_now(connection_id, kind, Trigger::Manual)?;
+        let (run_id, _) = self.sync_now(connection_id, kind, Trigger::Manual).await?;
         self.wait(&run_id).await
     }
 
@@ -433,14 +441,16 @@ impl SyncEngine {
                 return Ok(run);
             }
         }
-        self.store.run(run_id)?.ok_or_else(|| {
+        self.store.run(run_id).await?.ok_or_else(|| {
             SyncError::Store(StoreError::NotFound { what: "run", id: run_id.into() })
         })
     }
 
-    fn reschedule_after(&self, connection: &Connection, kind: SyncKind, run: &Run) {
-        let mut due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
-        due.retain(|(_, id, k)| !(id == &connection.id && *k == kind));
+    async fn reschedule_after(&self, connection: &Connection, kind: SyncKind, run: &Run) {
+        self.due
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(_, id, k)| !(id == &connection.id && *k == kind));
         if !connection.schedules.enabled
             || connection.status != ConnectionStatus::Active
             || !self.offers(connection, kind)
@@ -450,6 +460,7 @@ impl SyncEngine {
         let failures = self
             .store
             .checkpoint(&connection.id, kind)
+            .await
             .map(|c| c.consecutive_failures)
             .unwrap_or(0);
         let interval = self.interval(connection, kind);
@@ -461,7 +472,11 @@ impl SyncEngine {
         } else {
             crate::time::now_ms() + backed_off(interval, failures) + self.jitter(interval / 20)
         };
-        due.insert((next, connection.id.clone(), kind));
+        self.due.lock().unwrap_or_else(PoisonError::into_inner).insert((
+            next,
+            connection.id.clone(),
+            kind,
+        ));
     }
 
     /// Runs the scheduler until the process ends.
@@ -469,7 +484,7 @@ impl SyncEngine {
         let engine = self.clone();
         tokio::spawn(async move {
             loop {
-                engine.start_due();
+                engine.start_due().await;
                 tokio::select! {
                     _ = engine.wake.notified() => {}
                     _ = tokio::time::sleep(engine.config.scheduler_tick) => {}
@@ -479,7 +494,7 @@ impl SyncEngine {
     }
 
     /// Starts every sync that is due now.
-    pub fn start_due(self: &Arc<Self>) {
+    pub async fn start_due(self: &Arc<Self>) {
         let now = crate::time::now_ms();
         let ready: Vec<(i64, String, SyncKind)> = {
             let mut due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
@@ -490,9 +505,10 @@ impl SyncEngine {
             ready
         };
         for (_, connection_id, kind) in ready {
-            match self.store.connection(&connection_id) {
+            match self.store.connection(&connection_id).await {
                 Ok(Some(c)) if c.status == ConnectionStatus::Active && c.schedules.enabled => {
-                    if let Err(error) = self.sync_now(&connection_id, kind, Trigger::Schedule) {
+                    if let Err(error) = self.sync_now(&connection_id, kind, Trigger::Schedule).await
+                    {
                         tracing::error!(%error, connection = %connection_id, "cannot start a scheduled sync");
                     }
                 }

@@ -129,7 +129,7 @@ impl SyncEngine {
                 _ => break,
             }
         }
-        self.store.put_reference(&run.connection_id, kind.name(), &all)?;
+        self.store.put_reference(&run.connection_id, kind.name(), &all).await?;
         Ok(())
     }
 }

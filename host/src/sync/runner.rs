@@ -81,10 +81,10 @@ impl SyncEngine {
     async fn execute_in_span(&self, mut run: Run) -> Run {
         run.state = RunState::Running;
         run.started_at = Some(crate::time::now_ms());
-        let _ = self.store.put_run(&run);
+        let _ = self.store.put_run(&run).await;
         tracing::info!(run = %run.id, connection = %run.connection_id, kind = run.kind.as_str(), "sync run started");
         crate::metrics::global().sync_running(run.kind.as_str(), 1);
-        let outcome = match self.prepare(&run) {
+        let outcome = match self.prepare(&run).await {
             Ok(context) => {
                 let span = tracing::Span::current();
                 span.record("connector", context.connector.manifest.id.as_str());
@@ -131,18 +131,18 @@ impl SyncEngine {
             Err(Stop::Unauthorized(reason)) => {
                 run.state = RunState::Failed;
                 run.error = Some(format!("unauthorized: {reason}"));
-                self.mark_needs_reauth(&run.connection_id, &reason);
+                self.mark_needs_reauth(&run.connection_id, &reason).await;
             }
         }
         run.error =
             run.error.take().map(|e| crate::runtime::bounds::cap_text(e, MAX_RUN_ERROR_BYTES));
-        self.record_outcome(&run);
+        self.record_outcome(&run).await;
         run
     }
 
-    fn prepare(&self, run: &Run) -> Result<RunContext, Stop> {
+    async fn prepare(&self, run: &Run) -> Result<RunContext, Stop> {
         let connection =
-            self.store.connection_with_secrets(&run.connection_id)?.ok_or_else(|| {
+            self.store.connection_with_secrets(&run.connection_id).await?.ok_or_else(|| {
                 Stop::Failed(format!("connection `{}` no longer exists", run.connection_id))
             })?;
         let connector = self.resolve_connector(&connection.connection).map_err(Stop::Failed)?;
@@ -151,21 +151,21 @@ impl SyncEngine {
     }
 
     /// Records the end of a run: the run, the checkpoint's failure count, metrics, logs.
-    fn record_outcome(&self, run: &Run) {
+    async fn record_outcome(&self, run: &Run) {
         // What the run stored is on disk before the run shows as ended: a crash later never
         // makes the next run see it as new (pages of a run cut short are simply read
         // again). Flushed first, so the run's slot is freed as soon as its end is visible.
-        if let Err(error) = self.store.flush() {
+        if let Err(error) = self.store.flush().await {
             tracing::error!(%error, run = %run.id, "cannot flush the finished run");
         }
-        if let Err(error) = self.store.put_run(run) {
+        if let Err(error) = self.store.put_run(run).await {
             tracing::error!(%error, run = %run.id, "cannot save the finished run");
         }
-        if let Ok(mut checkpoint) = self.store.checkpoint(&run.connection_id, run.kind) {
+        if let Ok(mut checkpoint) = self.store.checkpoint(&run.connection_id, run.kind).await {
             checkpoint.last_run_at = run.started_at;
             checkpoint.consecutive_failures =
                 if run.state == RunState::Failed { checkpoint.consecutive_failures + 1 } else { 0 };
-            let _ = self.store.put_checkpoint(&run.connection_id, run.kind, &checkpoint);
+            let _ = self.store.put_checkpoint(&run.connection_id, run.kind, &checkpoint).await;
         }
         crate::metrics::global().sync_running(run.kind.as_str(), -1);
         crate::metrics::global().sync_run(run.kind.as_str(), run.state.as_str());
@@ -185,14 +185,14 @@ impl SyncEngine {
         }
     }
 
-    fn mark_needs_reauth(&self, connection_id: &str, reason: &str) {
-        if let Ok(Some(mut connection)) = self.store.connection(connection_id) {
+    async fn mark_needs_reauth(&self, connection_id: &str, reason: &str) {
+        if let Ok(Some(mut connection)) = self.store.connection(connection_id).await {
             connection.status = ConnectionStatus::NeedsReauth;
             connection.status_detail = Some(format!(
                 "the ATS refused the credentials ({reason}); update the connection's secrets to resume its schedules"
             ));
             connection.updated_at = crate::time::now_ms();
-            let _ = self.store.put_connection(&connection, None);
+            let _ = self.store.put_connection(&connection, None).await;
             self.unschedule(connection_id);
             tracing::warn!(connection = %connection_id, "connection needs re-authorisation; its schedules are paused");
         }
@@ -202,7 +202,7 @@ impl SyncEngine {
     async fn pass(&self, run: &mut Run, ctx: &RunContext) -> Result<(), Stop> {
         let kind = run.kind;
         let connection_id = run.connection_id.clone();
-        let mut checkpoint = self.store.checkpoint(&connection_id, kind)?;
+        let mut checkpoint = self.store.checkpoint(&connection_id, kind).await?;
         if checkpoint.run_id.is_none() || checkpoint.page_token.is_none() {
             self.begin_pass(&mut checkpoint, run);
         }
@@ -243,7 +243,7 @@ impl SyncEngine {
                 other => other?,
             };
             let AppliedPage { next_token, mut commit, max_updated } =
-                self.apply_page(run, &checkpoint, output)?;
+                self.apply_page(run, &checkpoint, output).await?;
             if kind == SyncKind::Applications && !run.parts.iter().any(|p| p.part == "candidates") {
                 let candidates = self.refresh_candidates(run, ctx, &mut commit).await;
                 self.optional_part(run, "candidates", candidates)?;
@@ -258,18 +258,18 @@ impl SyncEngine {
                 // watermark: the next run starts the pass again.
                 checkpoint.page_token = None;
                 checkpoint.run_id = None;
-                self.commit(run, commit, &checkpoint)?;
+                self.commit(run, commit, &checkpoint).await?;
                 return Err(Stop::Partial(
                     "the ATS returned a page token it had already returned (a paging loop); the pass will be retried from its start".into(),
                 ));
             }
             checkpoint.page_token = next_token.clone();
             if next_token.is_none() {
-                self.finish_pass(run, &mut checkpoint, &mut commit)?;
-                self.commit(run, commit, &checkpoint)?;
+                self.finish_pass(run, &mut checkpoint, &mut commit).await?;
+                self.commit(run, commit, &checkpoint).await?;
                 return Ok(());
             }
-            self.commit(run, commit, &checkpoint)?;
+            self.commit(run, commit, &checkpoint).await?;
         }
     }
 
@@ -319,7 +319,7 @@ impl SyncEngine {
                 Err(Stop::NotFound(_)) => continue,
                 Err(stop) => return Err(stop),
             };
-            let existing = self.store.candidate(&run.connection_id, &candidate_id)?;
+            let existing = self.store.candidate(&run.connection_id, &candidate_id).await?;
             let mut counts = run.counts.clone();
             if let Some((stored, event)) =
                 detect::candidate(&self.scope(run), existing, &candidate, &mut counts)
@@ -368,7 +368,7 @@ impl SyncEngine {
         let scope = self.scope(run);
         let mut token = None;
         let mut seen = HashSet::new();
-        let known = self.store.stages(&run.connection_id)?;
+        let known = self.store.stages(&run.connection_id).await?;
         let existing = |id: &str| known.iter().find(|s| s.remote_id == id);
         loop {
             let page = PageRequest {
@@ -384,7 +384,7 @@ impl SyncEngine {
             let mut commit = self.empty_commit(run, checkpoint);
             commit.stages =
                 stages.items.iter().map(|s| detect::stage(&scope, existing(&s.id), s)).collect();
-            self.store.commit_page(commit)?;
+            self.store.commit_page(commit).await?;
             match stages.next_page_token {
                 Some(next) if seen.insert(next.clone()) => token = Some(next),
                 _ => return Ok(()),
@@ -416,7 +416,7 @@ impl SyncEngine {
     }
 
     /// Turns one page into a commit.
-    fn apply_page(
+    async fn apply_page(
         &self,
         run: &mut Run,
         checkpoint: &Checkpoint,
@@ -432,7 +432,7 @@ impl SyncEngine {
                     .pass_full_scan
                     .then(|| checkpoint.run_id.clone().unwrap_or_default());
                 for job in &page.items {
-                    let existing = self.store.job(&run.connection_id, &job.id)?;
+                    let existing = self.store.job(&run.connection_id, &job.id).await?;
                     let (stored, events) =
                         detect::job(&scope, existing, job, scan_id.as_deref(), &mut counts);
                     max_updated = max_timestamp(max_updated, job.updated_at.clone());
@@ -443,11 +443,12 @@ impl SyncEngine {
                 page.next_page_token
             }
             Output::Applications(page) => {
-                let stages = self.store.stages(&run.connection_id)?;
+                let stages = self.store.stages(&run.connection_id).await?;
                 let stage_name =
                     |id: &str| stages.iter().find(|s| s.remote_id == id).map(|s| s.name.clone());
                 for application in &page.items {
-                    let existing = self.store.application(&run.connection_id, &application.id)?;
+                    let existing =
+                        self.store.application(&run.connection_id, &application.id).await?;
                     let (stored, events) =
                         detect::application(&scope, existing, application, stage_name, &mut counts);
                     max_updated = max_timestamp(max_updated, application.updated_at.clone());
@@ -469,7 +470,7 @@ impl SyncEngine {
     }
 
     /// End of a pass: deletions after a complete full scan, the new watermark.
-    fn finish_pass(
+    async fn finish_pass(
         &self,
         run: &mut Run,
         checkpoint: &mut Checkpoint,
@@ -482,7 +483,7 @@ impl SyncEngine {
             let mut counts = run.counts.clone();
             let already: HashSet<String> =
                 commit.jobs.iter().map(|j| j.remote_id.clone()).collect();
-            for job in self.store.jobs_missing_from_scan(&run.connection_id, &scan_id)? {
+            for job in self.store.jobs_missing_from_scan(&run.connection_id, &scan_id).await? {
                 if !already.contains(&job.remote_id) {
                     let (stored, event) = detect::job_missing_from_scan(&scope, job, &mut counts);
                     commit.jobs.push(stored);
@@ -503,7 +504,7 @@ impl SyncEngine {
     }
 
     /// Writes the page (taken, not copied: a page holds every record it brought).
-    fn commit(
+    async fn commit(
         &self,
         run: &Run,
         mut commit: PageCommit,
@@ -511,7 +512,7 @@ impl SyncEngine {
     ) -> Result<(), Stop> {
         commit.checkpoint = checkpoint.clone();
         commit.run = run.clone();
-        let appended = self.store.commit_page(commit)?;
+        let appended = self.store.commit_page(commit).await?;
         if !appended.is_empty() {
             self.events_appended.notify_one();
         }

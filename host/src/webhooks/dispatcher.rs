@@ -284,11 +284,14 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 impl Dispatcher {
     /// Offers every event of the store's log after the saved fan-out cursor, then moves
     /// the cursor. Crash-safe: deliveries are idempotent per (subscription, event).
-    pub fn fan_out_from(&self, store: &dyn crate::store::Store) -> Result<usize, FanOutError> {
+    pub async fn fan_out_from(
+        &self,
+        store: &dyn crate::store::Store,
+    ) -> Result<usize, FanOutError> {
         let mut offered = 0;
         loop {
             let after = self.ledger.fan_out_cursor()?.and_then(|c| c.parse::<u64>().ok());
-            let events = store.events(None, after, 500)?;
+            let events = store.events(None, after, 500).await?;
             let Some(last) = events.last().map(|e| e.seq) else { return Ok(offered) };
             for event in &events {
                 let mut data = event.data.clone();
@@ -317,7 +320,7 @@ impl Dispatcher {
     ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             loop {
-                if let Err(error) = self.fan_out_from(store.as_ref()) {
+                if let Err(error) = self.fan_out_from(store.as_ref()).await {
                     tracing::error!(%error, "webhook fan-out failed");
                 }
                 tokio::select! {

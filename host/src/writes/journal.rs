@@ -119,7 +119,7 @@ pub enum Begin {
 #[derive(Debug, Error)]
 pub enum JournalError {
     #[error("write journal: {0}")]
-    Storage(#[from] sled::Error),
+    Storage(String),
     #[error(
         "Idempotency-Key `{0}` was already used for a different request; use a new key for a new request"
     )]
@@ -128,25 +128,32 @@ pub enum JournalError {
     InProgress(String),
 }
 
+impl From<sled::Error> for JournalError {
+    fn from(error: sled::Error) -> Self {
+        JournalError::Storage(error.to_string())
+    }
+}
+
 /// The idempotency journal's storage (see the module doc).
+#[async_trait::async_trait]
 pub trait WriteJournal: Send + Sync {
     /// Claims `key` for a request with `fingerprint`.
-    fn begin(&self, key: &JournalKey, fingerprint: &str) -> Result<Begin, JournalError>;
+    async fn begin(&self, key: &JournalKey, fingerprint: &str) -> Result<Begin, JournalError>;
     /// Records one finished part (before the next part starts).
-    fn part_done(
+    async fn part_done(
         &self,
         key: &JournalKey,
         part: &str,
         result: &serde_json::Value,
     ) -> Result<(), JournalError>;
     /// Stores the final answer.
-    fn finish(&self, key: &JournalKey, answer: &Answer) -> Result<(), JournalError>;
+    async fn finish(&self, key: &JournalKey, answer: &Answer) -> Result<(), JournalError>;
     /// Forgets a claim whose request wrote nothing (e.g. the ATS was unreachable), so a
     /// retry with the same key runs again.
-    fn abandon(&self, key: &JournalKey) -> Result<(), JournalError>;
+    async fn abandon(&self, key: &JournalKey) -> Result<(), JournalError>;
     /// Makes what was recorded so far survive a crash of the process (writes of concurrent
     /// requests share one flush).
-    fn persist(&self) -> futures::future::BoxFuture<'_, Result<(), JournalError>>;
+    async fn persist(&self) -> Result<(), JournalError>;
 }
 
 /// The journal writes hold.
@@ -187,37 +194,18 @@ impl SledJournal {
     }
 }
 
+#[async_trait::async_trait]
 impl WriteJournal for SledJournal {
-    fn begin(&self, key: &JournalKey, fingerprint: &str) -> Result<Begin, JournalError> {
+    async fn begin(&self, key: &JournalKey, fingerprint: &str) -> Result<Begin, JournalError> {
         let id = key.storage_key();
-        let now = crate::time::now_ms();
         loop {
             let current = self.tree.get(&id)?;
             let existing: Option<JournalRecord> =
                 current.as_ref().and_then(|raw| serde_json::from_slice(raw).ok());
-            let expired = existing.as_ref().is_some_and(|r| now - r.started_at > ms(RETENTION));
-            let done = match existing {
-                Some(record) if !expired => {
-                    if record.fingerprint != fingerprint {
-                        return Err(JournalError::KeyReused(key.idempotency_key.clone()));
-                    }
-                    if let Some(answer) = record.answer {
-                        return Ok(Begin::Replay(answer.into_answer()));
-                    }
-                    if record.lease_until > now && record.owner == process_id() {
-                        return Err(JournalError::InProgress(key.idempotency_key.clone()));
-                    }
-                    record.parts
-                }
-                _ => Vec::new(),
-            };
-            let claimed = JournalRecord {
-                fingerprint: fingerprint.to_string(),
-                parts: done.clone(),
-                answer: None,
-                started_at: now,
-                lease_until: now + ms(LEASE),
-                owner: process_id().to_string(),
+            // sled is held by one process at a time: a claim of another process is orphaned.
+            let (claimed, done) = match claim(existing, key, fingerprint, true)? {
+                Claim::Replay(answer) => return Ok(Begin::Replay(answer)),
+                Claim::Take { record, done } => (record, done),
             };
             let encoded = serde_json::to_vec(&claimed).unwrap_or_default();
             if self.tree.compare_and_swap(&id, current, Some(encoded))?.is_ok() {
@@ -228,7 +216,7 @@ impl WriteJournal for SledJournal {
     }
 
     /// Records one finished part (before the next part starts).
-    fn part_done(
+    async fn part_done(
         &self,
         key: &JournalKey,
         part: &str,
@@ -241,30 +229,76 @@ impl WriteJournal for SledJournal {
     }
 
     /// Stores the final answer.
-    fn finish(&self, key: &JournalKey, answer: &Answer) -> Result<(), JournalError> {
+    async fn finish(&self, key: &JournalKey, answer: &Answer) -> Result<(), JournalError> {
         self.update(key, |record| record.answer = Some(StoredAnswer::Typed(answer.clone())))
     }
 
     /// Forgets a claim whose request wrote nothing (e.g. the ATS was unreachable), so a
     /// retry with the same key runs again.
-    fn abandon(&self, key: &JournalKey) -> Result<(), JournalError> {
+    async fn abandon(&self, key: &JournalKey) -> Result<(), JournalError> {
         self.tree.remove(key.storage_key())?;
         Ok(())
     }
 
     /// The blocking flush, on the blocking pool: with sled's own `flush_async` the push
     /// benchmark (16 clients pushing for 6 s) got no answers for 10 minutes.
-    fn persist(&self) -> futures::future::BoxFuture<'_, Result<(), JournalError>> {
+    async fn persist(&self) -> Result<(), JournalError> {
         let tree = self.tree.clone();
-        Box::pin(async move {
-            match tokio::task::spawn_blocking(move || tree.flush()).await {
-                Ok(flushed) => flushed.map(drop).map_err(JournalError::Storage),
-                Err(join) => Err(JournalError::Storage(sled::Error::ReportableBug(format!(
-                    "the journal flush did not finish: {join}"
-                )))),
+        match tokio::task::spawn_blocking(move || tree.flush()).await {
+            Ok(flushed) => flushed.map(drop).map_err(JournalError::from),
+            Err(join) => {
+                Err(JournalError::Storage(format!("the journal flush did not finish: {join}")))
             }
-        })
+        }
     }
+}
+
+/// What [`claim`] makes of the record stored under a key.
+pub enum Claim {
+    /// The request finished before: answer this.
+    Replay(Answer),
+    /// Store `record` (this process's claim) and run, skipping the `done` parts.
+    Take { record: JournalRecord, done: Vec<(String, serde_json::Value)> },
+}
+
+/// The rule of [`WriteJournal::begin`], shared by the backends: an expired or missing
+/// record is claimed afresh; the same key with another fingerprint is refused; a finished
+/// one replays; a live claim is in progress unless it is orphaned: its lease ran out, or
+/// (`foreign_claims_are_orphans`, a store one process holds at a time) another process
+/// made it.
+pub fn claim(
+    existing: Option<JournalRecord>,
+    key: &JournalKey,
+    fingerprint: &str,
+    foreign_claims_are_orphans: bool,
+) -> Result<Claim, JournalError> {
+    let now = crate::time::now_ms();
+    let expired = existing.as_ref().is_some_and(|r| now - r.started_at > ms(RETENTION));
+    let done = match existing {
+        Some(record) if !expired => {
+            if record.fingerprint != fingerprint {
+                return Err(JournalError::KeyReused(key.idempotency_key.clone()));
+            }
+            if let Some(answer) = record.answer {
+                return Ok(Claim::Replay(answer.into_answer()));
+            }
+            let ours = record.owner == process_id();
+            if record.lease_until > now && (ours || !foreign_claims_are_orphans) {
+                return Err(JournalError::InProgress(key.idempotency_key.clone()));
+            }
+            record.parts
+        }
+        _ => Vec::new(),
+    };
+    let record = JournalRecord {
+        fingerprint: fingerprint.to_string(),
+        parts: done.clone(),
+        answer: None,
+        started_at: now,
+        lease_until: now + ms(LEASE),
+        owner: process_id().to_string(),
+    };
+    Ok(Claim::Take { record, done })
 }
 
 /// Identifies one idempotent request.
@@ -276,7 +310,8 @@ pub struct JournalKey {
 }
 
 impl JournalKey {
-    fn storage_key(&self) -> Vec<u8> {
+    /// The key a backend stores the record under (tenant, connection and key, NUL-separated).
+    pub fn storage_key(&self) -> Vec<u8> {
         format!("{}\0{}\0{}", self.tenant_id, self.connection_id, self.idempotency_key).into_bytes()
     }
 
@@ -298,7 +333,8 @@ pub fn fingerprint(route: &str, body: &serde_json::Value) -> String {
     hex::encode(Sha256::digest(format!("{route}\n{canonical}").as_bytes()))
 }
 
-fn ms(duration: Duration) -> i64 {
+/// Milliseconds of `duration`, saturating.
+pub fn ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
@@ -312,37 +348,40 @@ mod tests {
         JournalKey { tenant_id: "t".into(), connection_id: "c".into(), idempotency_key: k.into() }
     }
 
-    #[test]
-    fn a_finished_request_replays_and_a_different_body_is_refused() {
+    #[tokio::test]
+    async fn a_finished_request_replays_and_a_different_body_is_refused() {
         let db = sled::Config::new().temporary(true).open().expect("sled");
         let journal = SledJournal::open(&db).expect("journal");
         let print = fingerprint("push", &json!({"a": 1}));
         assert!(
-            matches!(journal.begin(&key("k1"), &print), Ok(Begin::Run { done }) if done.is_empty())
+            matches!(journal.begin(&key("k1"), &print).await, Ok(Begin::Run { done }) if done.is_empty())
         );
-        assert!(matches!(journal.begin(&key("k1"), &print), Err(JournalError::InProgress(_))));
-        journal.part_done(&key("k1"), "candidate", &json!({"id": "c1"})).expect("part");
+        assert!(matches!(
+            journal.begin(&key("k1"), &print).await,
+            Err(JournalError::InProgress(_))
+        ));
+        journal.part_done(&key("k1"), "candidate", &json!({"id": "c1"})).await.expect("part");
         let done = Answer::Outcome(WriteOutcome::Done(Receipt::done(Some("n1".into()))));
-        journal.finish(&key("k1"), &done).expect("finish");
-        match journal.begin(&key("k1"), &print) {
+        journal.finish(&key("k1"), &done).await.expect("finish");
+        match journal.begin(&key("k1"), &print).await {
             Ok(Begin::Replay(answer)) => assert_eq!(answer, done),
             _ => panic!("expected a replay"),
         }
         let other = fingerprint("push", &json!({"a": 2}));
-        assert!(matches!(journal.begin(&key("k1"), &other), Err(JournalError::KeyReused(_))));
-        journal.abandon(&key("k2")).expect("abandon of nothing is fine");
+        assert!(matches!(journal.begin(&key("k1"), &other).await, Err(JournalError::KeyReused(_))));
+        journal.abandon(&key("k2")).await.expect("abandon of nothing is fine");
     }
 
-    #[test]
-    fn an_orphaned_claim_resumes_after_its_done_parts() {
+    #[tokio::test]
+    async fn an_orphaned_claim_resumes_after_its_done_parts() {
         let db = sled::Config::new().temporary(true).open().expect("sled");
         let journal = SledJournal::open(&db).expect("journal");
         let print = fingerprint("push", &json!({}));
-        journal.begin(&key("k"), &print).expect("claim");
-        journal.part_done(&key("k"), "candidate", &json!("c1")).expect("part");
+        journal.begin(&key("k"), &print).await.expect("claim");
+        journal.part_done(&key("k"), "candidate", &json!("c1")).await.expect("part");
         // Simulate the crash: the lease ran out.
         journal.update(&key("k"), |record| record.lease_until = 0).expect("expire lease");
-        match journal.begin(&key("k"), &print) {
+        match journal.begin(&key("k"), &print).await {
             Ok(Begin::Run { done }) => {
                 assert_eq!(done, vec![("candidate".to_string(), json!("c1"))])
             }
@@ -352,16 +391,16 @@ mod tests {
 
     /// A claim left by another process (the host was killed and restarted) is resumed at
     /// once; one of this process waits for its lease.
-    #[test]
-    fn a_claim_of_an_earlier_process_is_resumed_without_waiting_for_its_lease() {
+    #[tokio::test]
+    async fn a_claim_of_an_earlier_process_is_resumed_without_waiting_for_its_lease() {
         let db = sled::Config::new().temporary(true).open().expect("sled");
         let journal = SledJournal::open(&db).expect("journal");
         let print = fingerprint("note", &json!({}));
-        journal.begin(&key("k"), &print).expect("claim");
-        journal.part_done(&key("k"), "write", &json!("n1")).expect("part");
-        assert!(matches!(journal.begin(&key("k"), &print), Err(JournalError::InProgress(_))));
+        journal.begin(&key("k"), &print).await.expect("claim");
+        journal.part_done(&key("k"), "write", &json!("n1")).await.expect("part");
+        assert!(matches!(journal.begin(&key("k"), &print).await, Err(JournalError::InProgress(_))));
         journal.update(&key("k"), |record| record.owner = "proc-earlier".into()).expect("owner");
-        match journal.begin(&key("k"), &print) {
+        match journal.begin(&key("k"), &print).await {
             Ok(Begin::Run { done }) => assert_eq!(done, vec![("write".to_string(), json!("n1"))]),
             _ => panic!("expected the earlier process's claim to be resumed"),
         }
@@ -378,8 +417,8 @@ mod tests {
 
     /// A record written before typed answers (`[status, body]`) still replays, as the same
     /// answer: a retry within its retention never writes again.
-    #[test]
-    fn a_record_in_the_old_format_replays_as_the_typed_answer() {
+    #[tokio::test]
+    async fn a_record_in_the_old_format_replays_as_the_typed_answer() {
         let db = sled::Config::new().temporary(true).open().expect("sled");
         let journal = SledJournal::open(&db).expect("journal");
         let print = fingerprint("push", &json!({}));
@@ -408,7 +447,7 @@ mod tests {
             let k = key(&format!("old{i}"));
             let raw = serde_json::to_vec(&record).expect("encode");
             journal.tree.insert(k.storage_key(), raw).expect("insert");
-            let Ok(Begin::Replay(answer)) = journal.begin(&k, &print) else {
+            let Ok(Begin::Replay(answer)) = journal.begin(&k, &print).await else {
                 panic!("an old record replays: {record}")
             };
             let kind = match &answer {

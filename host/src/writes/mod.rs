@@ -99,7 +99,7 @@ pub async fn execute(
     let done = match &key {
         Some(key) => {
             let print = journal::fingerprint(request.route(), &request.fingerprint_body());
-            match journal.begin(key, &print)? {
+            match journal.begin(key, &print).await? {
                 Begin::Replay(Answer::Outcome(outcome)) => {
                     return Ok(WriteAnswer { outcome, replayed: true });
                 }
@@ -126,7 +126,7 @@ pub async fn execute(
                 if let Some(key) = &key
                     && done.is_empty()
                 {
-                    journal.abandon(key)?;
+                    journal.abandon(key).await?;
                 }
                 return Err(WriteError::RateBudget(refused));
             }
@@ -151,9 +151,9 @@ pub async fn execute(
         budgets.refund(&target.context.connection_id, grant);
     }
     match (&key, &result) {
-        (Some(key), Ok(outcome)) => journal.finish(key, &Answer::Outcome(outcome.clone()))?,
-        (Some(key), Err(_)) if !run.wrote => journal.abandon(key)?,
-        (Some(key), Err(error)) => journal.finish(key, &Answer::Failed(error.failure()))?,
+        (Some(key), Ok(outcome)) => journal.finish(key, &Answer::Outcome(outcome.clone())).await?,
+        (Some(key), Err(_)) if !run.wrote => journal.abandon(key).await?,
+        (Some(key), Err(error)) => journal.finish(key, &Answer::Failed(error.failure())).await?,
         (None, _) => {}
     }
     result.map(|outcome| WriteAnswer { outcome, replayed: false })
@@ -228,7 +228,7 @@ impl Run<'_, '_> {
         if let Some(key) = self.key {
             // Done and durable before the next part starts: a crash repeats at most the
             // part it cut off (and that with the same Idempotency-Key).
-            let recorded = match self.journal.part_done(key, name, &result) {
+            let recorded = match self.journal.part_done(key, name, &result).await {
                 Ok(()) => self.journal.persist().await,
                 Err(error) => Err(error),
             };

@@ -183,7 +183,7 @@ async fn a_connection_budget_is_set_over_the_api_validated_and_stored() {
     let (_, shown) =
         send(host.with_key(&key, Method::GET, &format!("/v1/connections/{connection}"))).await;
     assert_eq!(shown["rate_budget"], json!({"calls": 50, "per_secs": 10}), "{shown}");
-    let stored = host.store.connection(&connection).expect("store").expect("connection");
+    let stored = host.store.connection(&connection).await.expect("store").expect("connection");
     assert_eq!(stored.rate_budget.map(|b| (b.calls, b.per_secs)), Some((50, 10)));
     let limit = host.sync.budgets.status(&connection).limit;
     assert_eq!((limit.calls, limit.per), (50, Duration::from_secs(10)), "in force at once");
@@ -217,7 +217,7 @@ async fn a_connection_budget_is_set_over_the_api_validated_and_stored() {
     let (status, body) = send(host.with_key(&key, Method::DELETE, &path)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["source"], "host default");
-    let stored = host.store.connection(&connection).expect("store").expect("connection");
+    let stored = host.store.connection(&connection).await.expect("store").expect("connection");
     assert_eq!(stored.rate_budget, None);
     assert_eq!(host.sync.budgets.status(&connection).limit.calls, 10);
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 /// to it whose `behaviour` is `behaviour`; returns (tenant key, connection id).
 async fn misbehaving_connection(host: &ApiHost, tenant: &str, config: Value) -> (String, String) {
     let guest = host.runtime.load(read(guests::MISBEHAVE), "misbehave").await.expect("loads");
-    host.registry.install(guest).expect("installs");
+    host.registry.install(guest).await.expect("installs");
     let _ = send(host.op(Method::POST, "/v1/tenants").json(&json!({"id": tenant}))).await;
     let key = host.tenant_key(tenant).await;
     let (status, body) = send(host.op(Method::POST, "/v1/connections").json(&json!({
@@ -155,9 +155,9 @@ async fn private_grant_recorded_before_binding_is_revoked_by_an_edit() {
     let host = ApiHost::start().await;
     let (_sandbox, key, id) = granted_sandbox_connection(&host).await;
     let id = id.as_str();
-    let mut legacy = host.store.connection(id).expect("store").expect("connection");
+    let mut legacy = host.store.connection(id).await.expect("store").expect("connection");
     legacy.private_grant.clear();
-    host.store.put_connection(&legacy, None).expect("store");
+    host.store.put_connection(&legacy, None).await.expect("store");
     let (status, patched) = send(
         host.with_key(&key, Method::PATCH, &format!("/v1/connections/{id}"))
             .json(&json!({"config": {"base-url": host.base}})),
@@ -259,8 +259,9 @@ async fn panics_in_a_sync_run_fail_the_run_and_free_its_slot() {
     assert!(error.contains("a bug under the sync run"), "{error}");
     let (second, coalesced) = engine
         .sync_now(sync_rig::CONNECTION, SyncKind::Jobs, ats_host::store::Trigger::Manual)
+        .await
         .expect("starts");
     assert!(!coalesced && second != first.id, "the dead run still held the slot");
-    let stored = rig.host.store.run(&first.id).expect("store").expect("run");
+    let stored = rig.host.store.run(&first.id).await.expect("store").expect("run");
     assert_eq!(stored.state.as_str(), "failed");
 }

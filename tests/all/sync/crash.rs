@@ -32,7 +32,7 @@ async fn child_runs_one_sync() {
     let host = open_host_with(Path::new(&dir), &url, test_sync_config(), limits).await;
     let run = host.sync.run_and_wait(sync_rig::CONNECTION, SyncKind::Jobs).await.expect("run");
     assert_eq!(run.state, RunState::Success, "{run:?}");
-    host.store.flush().expect("flush");
+    host.store.flush().await.expect("flush");
 }
 
 fn spawn_child(dir: &Path, url: &str) -> std::process::Child {
@@ -50,12 +50,13 @@ fn spawn_child(dir: &Path, url: &str) -> std::process::Child {
 type JobStates = BTreeMap<String, (String, String, bool)>;
 
 /// The stored jobs and the events as (type, subject).
-fn snapshot(store: &dyn Store) -> (JobStates, Vec<(String, String)>) {
+async fn snapshot(store: &dyn Store) -> (JobStates, Vec<(String, String)>) {
     let jobs = jobs_of(store)
+        .await
         .into_iter()
         .map(|j| (j.remote_id, (j.title, j.status, j.archived)))
         .collect();
-    let events = events_of(store).into_iter().map(|e| (e.event_type, e.subject_id)).collect();
+    let events = events_of(store).await.into_iter().map(|e| (e.event_type, e.subject_id)).collect();
     (jobs, events)
 }
 
@@ -74,7 +75,7 @@ async fn rt05_killed_at_random_points_then_restarted_equals_a_clean_run() {
     let clean = open_host(clean_dir.path(), &url, test_sync_config()).await;
     let run = clean.sync.run_and_wait(sync_rig::CONNECTION, SyncKind::Jobs).await.expect("run");
     assert_eq!(run.state, RunState::Success);
-    let expected = snapshot(clean.store.as_ref());
+    let expected = snapshot(clean.store.as_ref()).await;
     drop(clean);
 
     // A pass that takes a while (5 ms more per page): kills land mid-pass after the store
@@ -103,6 +104,7 @@ async fn rt05_killed_at_random_points_then_restarted_equals_a_clean_run() {
                 let store = open_store(dir.path());
                 if store
                     .checkpoint(sync_rig::CONNECTION, SyncKind::Jobs)
+                    .await
                     .expect("checkpoint")
                     .page_token
                     .is_some()
@@ -131,7 +133,7 @@ async fn rt05_killed_at_random_points_then_restarted_equals_a_clean_run() {
     );
 
     let store = open_store(dir.path());
-    let (jobs, events) = snapshot(&store);
+    let (jobs, events) = snapshot(&store).await;
     assert_eq!(jobs, expected.0, "the final records equal a clean run");
     let unique: HashSet<&(String, String)> = events.iter().collect();
     assert_eq!(unique.len(), events.len(), "no duplicate events");

@@ -11,7 +11,7 @@ async fn rt06_equal_timestamps_across_page_boundaries_lose_nothing() {
     let ids = rig.sandbox.seed_jobs(1_000, "2026-11-20T10:00:00Z");
     let run = rig.run(SyncKind::Jobs).await;
     assert_eq!(run.state, RunState::Success, "{run:?}");
-    let stored: HashSet<String> = rig.jobs().into_iter().map(|j| j.remote_id).collect();
+    let stored: HashSet<String> = rig.jobs().await.into_iter().map(|j| j.remote_id).collect();
     for id in &ids {
         assert!(stored.contains(id), "job {id} lost");
     }
@@ -19,7 +19,7 @@ async fn rt06_equal_timestamps_across_page_boundaries_lose_nothing() {
     let again = rig.run(SyncKind::Jobs).await;
     assert_eq!(again.state, RunState::Success);
     assert_eq!(again.counts.created, 0, "{again:?}");
-    let created = rig.events_of_type("job.created");
+    let created = rig.events_of_type("job.created").await;
     let subjects: HashSet<&str> = created.iter().map(|e| e.subject_id.as_str()).collect();
     assert_eq!(subjects.len(), created.len(), "no duplicate job.created events");
 
@@ -30,7 +30,7 @@ async fn rt06_equal_timestamps_across_page_boundaries_lose_nothing() {
     assert_eq!(incremental.state, RunState::Success, "{incremental:?}");
     assert!(!incremental.full_scan, "the third run is incremental: {incremental:?}");
     assert!(incremental.progress.pages >= 4, "170 records in pages of 50: {incremental:?}");
-    let stored: HashSet<String> = rig.jobs().into_iter().map(|j| j.remote_id).collect();
+    let stored: HashSet<String> = rig.jobs().await.into_iter().map(|j| j.remote_id).collect();
     let lost: Vec<&String> = later.iter().filter(|id| !stored.contains(*id)).collect();
     assert!(lost.is_empty(), "an incremental pass lost {} jobs: {lost:?}", lost.len());
     assert_eq!(incremental.counts.created, 170, "{incremental:?}");
@@ -53,7 +53,7 @@ async fn rt07_a_record_changed_during_a_run_is_picked_up_by_the_next_run() {
     rig.sandbox.set_delay(Duration::ZERO);
     let next = rig.run(SyncKind::Jobs).await;
     assert_eq!(next.state, RunState::Success);
-    assert_eq!(rig.job(&ids[0]).title, "Edited mid-run");
+    assert_eq!(rig.job(&ids[0]).await.title, "Edited mid-run");
 }
 
 #[tokio::test]
@@ -68,7 +68,7 @@ async fn rt10_a_repeated_page_token_ends_the_run_partial_instead_of_looping() {
     rig.sandbox.repeat_cursor(false);
     let fixed = rig.run(SyncKind::Jobs).await;
     assert_eq!(fixed.state, RunState::Success, "{fixed:?}");
-    assert_eq!(rig.jobs().len(), 212, "12 seeded at start + 200");
+    assert_eq!(rig.jobs().await.len(), 212, "12 seeded at start + 200");
 }
 
 #[tokio::test]
@@ -89,8 +89,12 @@ async fn rt10_a_page_cap_ends_the_run_partial_and_the_next_run_continues() {
         assert_eq!(run.state, RunState::Partial);
         assert!(runs < 10, "runs never finished the pass");
     }
-    assert_eq!(rig.jobs().len(), 412);
-    assert_eq!(rig.events_of_type("job.created").len(), 412, "resuming creates each job once");
+    assert_eq!(rig.jobs().await.len(), 412);
+    assert_eq!(
+        rig.events_of_type("job.created").await.len(),
+        412,
+        "resuming creates each job once"
+    );
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ async fn rt01_a_short_retry_after_is_waited_out_inside_the_run() {
     let run = rig.run(SyncKind::Jobs).await;
     assert_eq!(run.state, RunState::Success, "{run:?}");
     assert!(started.elapsed() >= Duration::from_millis(900), "waited for Retry-After");
-    assert_eq!(rig.jobs().len(), 132);
+    assert_eq!(rig.jobs().await.len(), 132);
 }
 
 #[tokio::test]
@@ -35,9 +35,10 @@ async fn rt01_a_long_retry_after_ends_the_run_partial_and_keeps_the_checkpoint()
     let run = running.await.expect("join").expect("run");
     assert_eq!(run.state, RunState::Partial, "{run:?}");
     assert!(run.error.as_deref().unwrap_or_default().contains("retry after 3600s"), "{run:?}");
-    let checkpoint = rig.host.store.checkpoint(CONNECTION, SyncKind::Jobs).expect("checkpoint");
+    let checkpoint =
+        rig.host.store.checkpoint(CONNECTION, SyncKind::Jobs).await.expect("checkpoint");
     assert!(checkpoint.page_token.is_some(), "the pass position is kept: {checkpoint:?}");
-    let stored = rig.jobs().len();
+    let stored = rig.jobs().await.len();
     assert!(stored > 0 && stored < 312, "{stored} jobs stored before the limit");
     // During the cool-down nothing is sent; the next run ends partial at once.
     let requests = rig.sandbox.request_count();

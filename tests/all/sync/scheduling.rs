@@ -15,6 +15,7 @@ async fn rt15_sync_now_during_a_running_sync_joins_it() {
         .host
         .sync
         .sync_now(CONNECTION, SyncKind::Jobs, ats_host::store::Trigger::Schedule)
+        .await
         .expect("start");
     assert!(!coalesced);
     let mut joined = Vec::new();
@@ -23,6 +24,7 @@ async fn rt15_sync_now_during_a_running_sync_joins_it() {
             rig.host
                 .sync
                 .sync_now(CONNECTION, SyncKind::Jobs, ats_host::store::Trigger::Manual)
+                .await
                 .expect("sync now"),
         );
     }
@@ -32,6 +34,7 @@ async fn rt15_sync_now_during_a_running_sync_joins_it() {
         .host
         .sync
         .sync_now(CONNECTION, SyncKind::Applications, ats_host::store::Trigger::Manual)
+        .await
         .expect("apps");
     assert!(!coalesced);
     assert_ne!(apps, first);
@@ -39,7 +42,7 @@ async fn rt15_sync_now_during_a_running_sync_joins_it() {
     assert_eq!(run.state, RunState::Success);
     rig.host.sync.wait(&apps).await.expect("wait");
     let runs =
-        rig.host.store.runs(&RunFilter { limit: 100, ..RunFilter::default() }).expect("runs");
+        rig.host.store.runs(&RunFilter { limit: 100, ..RunFilter::default() }).await.expect("runs");
     assert_eq!(
         runs.iter().filter(|r| r.kind == SyncKind::Jobs).count(),
         1,
@@ -57,12 +60,13 @@ async fn rt16_a_partial_run_is_recorded_as_partial_not_success() {
     rig.sandbox.seed_jobs(100, "2026-11-20T10:00:00Z");
     let run = rig.run(SyncKind::Jobs).await;
     assert_eq!(run.state, RunState::Partial);
-    let stored = rig.host.store.run(&run.id).expect("store").expect("run");
+    let stored = rig.host.store.run(&run.id).await.expect("store").expect("run");
     assert_eq!(stored.state, RunState::Partial);
     let successes = rig
         .host
         .store
         .runs(&RunFilter { state: Some(RunState::Success), limit: 10, ..RunFilter::default() })
+        .await
         .expect("runs");
     assert!(successes.is_empty());
 }
@@ -70,7 +74,7 @@ async fn rt16_a_partial_run_is_recorded_as_partial_not_success() {
 #[tokio::test]
 async fn rt19_revoked_credentials_mark_the_connection_and_pause_its_schedules() {
     let rig = SyncRig::start().await;
-    rig.host.sync.schedule(&rig.connection());
+    rig.host.sync.schedule(&rig.connection().await).await;
     assert_eq!(rig.host.sync.next_due(CONNECTION).len(), 2, "both syncs scheduled");
     rig.sandbox.set_api_key("rotated-by-the-customer");
     let before = rig.sandbox.request_count();
@@ -78,7 +82,7 @@ async fn rt19_revoked_credentials_mark_the_connection_and_pause_its_schedules() 
     assert_eq!(run.state, RunState::Failed);
     assert!(run.error.as_deref().unwrap_or_default().starts_with("unauthorized"), "{run:?}");
     assert!(rig.sandbox.request_count() - before <= 2, "no retry storm on 401");
-    let connection = rig.connection();
+    let connection = rig.connection().await;
     assert_eq!(connection.status, ConnectionStatus::NeedsReauth);
     assert!(
         connection.status_detail.as_deref().unwrap_or_default().contains("update the connection")
@@ -89,16 +93,16 @@ async fn rt19_revoked_credentials_mark_the_connection_and_pause_its_schedules() 
     rig2.sandbox.fail_next(2, 503);
     let ok = rig2.run(SyncKind::Jobs).await;
     assert_eq!(ok.state, RunState::Success, "{ok:?}");
-    assert_eq!(rig2.connection().status, ConnectionStatus::Active);
+    assert_eq!(rig2.connection().await.status, ConnectionStatus::Active);
 }
 
 #[tokio::test]
 async fn rt04_repeated_failures_back_the_schedule_off() {
     let rig = SyncRig::start().await;
     rig.sandbox.fail_next(1_000, 500);
-    let mut connection = rig.connection();
+    let mut connection = rig.connection().await;
     connection.schedules.jobs_every_secs = 600;
-    rig.host.store.put_connection(&connection, None).expect("store");
+    rig.host.store.put_connection(&connection, None).await.expect("store");
     for _ in 0..3 {
         assert_eq!(rig.run(SyncKind::Jobs).await.state, RunState::Failed);
     }

@@ -74,11 +74,11 @@ async fn sigterm_mid_sync_drains_checkpoints_exits_and_a_restart_resumes_without
 
     let (stored_before, page_token) = {
         let store = open_store(dir.path());
-        let run = store.run(&run_id).expect("store").expect("the run");
+        let run = store.run(&run_id).await.expect("store").expect("the run");
         assert_eq!(run.state, RunState::Cancelled, "{run:?}");
         assert!(run.error.as_deref().unwrap_or_default().contains("SIGTERM"), "{run:?}");
-        let checkpoint = store.checkpoint(&connection, SyncKind::Jobs).expect("checkpoint");
-        (jobs(&store, &connection).len(), checkpoint.page_token)
+        let checkpoint = store.checkpoint(&connection, SyncKind::Jobs).await.expect("checkpoint");
+        (jobs(&store, &connection).await.len(), checkpoint.page_token)
     };
     assert!(page_token.is_some(), "stopped mid-pass at a checkpoint");
     assert!(stored_before > 0 && stored_before < total, "{stored_before} of {total} stored");
@@ -102,12 +102,13 @@ async fn sigterm_mid_sync_drains_checkpoints_exits_and_a_restart_resumes_without
 
     let store = open_store(dir.path());
     let stored: HashSet<String> =
-        jobs(&store, &connection).into_iter().map(|j| j.remote_id).collect();
+        jobs(&store, &connection).await.into_iter().map(|j| j.remote_id).collect();
     let in_ats: HashSet<String> =
         sandbox.jobs().iter().filter_map(|j| j["id"].as_str().map(str::to_string)).collect();
     assert_eq!(stored, in_ats, "every job of the ATS is stored");
     let created: Vec<String> = store
         .events(None, None, usize::MAX)
+        .await
         .expect("events")
         .into_iter()
         .filter(|e| e.event_type == "job.created")
@@ -117,15 +118,15 @@ async fn sigterm_mid_sync_drains_checkpoints_exits_and_a_restart_resumes_without
     assert_eq!((created.len(), unique.len()), (total, total), "one job.created per job");
     let filter = RunFilter { limit: usize::MAX, ..RunFilter::default() };
     let unfinished =
-        store.runs(&filter).expect("runs").into_iter().filter(|r| !r.state.is_finished());
+        store.runs(&filter).await.expect("runs").into_iter().filter(|r| !r.state.is_finished());
     assert_eq!(unfinished.count(), 0, "no run is left running");
 }
 
-fn jobs(store: &dyn Store, connection: &str) -> Vec<ats_host::store::StoredJob> {
+async fn jobs(store: &dyn Store, connection: &str) -> Vec<ats_host::store::StoredJob> {
     let filter = RecordFilter {
         connection_id: Some(connection.to_string()),
         limit: usize::MAX,
         ..RecordFilter::default()
     };
-    store.jobs(&filter).expect("jobs")
+    store.jobs(&filter).await.expect("jobs")
 }

@@ -10,15 +10,15 @@ async fn rt25_a_stage_transition_is_emitted_once_and_a_return_is_a_new_one() {
     let rig = SyncRig::start().await;
     assert_eq!(rig.run(SyncKind::Jobs).await.state, RunState::Success);
     assert_eq!(rig.run(SyncKind::Applications).await.state, RunState::Success);
-    let created = rig.events_of_type("application.created");
+    let created = rig.events_of_type("application.created").await;
     assert!(!created.is_empty(), "the sandbox seeds applications");
-    let application = rig.applications().into_iter().next().expect("an application");
+    let application = rig.applications().await.into_iter().next().expect("an application");
     let original = application.stage_id.clone().expect("a stage");
     let target = if original == "stage-3" { "stage-4" } else { "stage-3" };
     rig.sandbox.move_application(&application.remote_id, target);
     rig.run(SyncKind::Applications).await;
     rig.run(SyncKind::Applications).await;
-    let moved = rig.events_of_type("application.stage_changed");
+    let moved = rig.events_of_type("application.stage_changed").await;
     assert_eq!(moved.len(), 1, "seen by two syncs, emitted once: {moved:?}");
     assert_eq!(moved[0].data["stage_id"], target);
     assert_eq!(moved[0].data["previous_stage_id"], original.as_str());
@@ -28,7 +28,7 @@ async fn rt25_a_stage_transition_is_emitted_once_and_a_return_is_a_new_one() {
     rig.sandbox.move_application(&application.remote_id, target);
     rig.run(SyncKind::Applications).await;
     assert_eq!(
-        rig.events_of_type("application.stage_changed").len(),
+        rig.events_of_type("application.stage_changed").await.len(),
         3,
         "out and back in again are new transitions"
     );
@@ -38,8 +38,11 @@ async fn rt25_a_stage_transition_is_emitted_once_and_a_return_is_a_new_one() {
 async fn a_candidate_whose_details_change_is_one_candidate_updated_event() {
     let rig = SyncRig::start().await;
     assert_eq!(rig.run(SyncKind::Applications).await.state, RunState::Success);
-    assert!(rig.events_of_type("candidate.updated").is_empty(), "first sight is the baseline");
-    let application = rig.applications().into_iter().next().expect("an application");
+    assert!(
+        rig.events_of_type("candidate.updated").await.is_empty(),
+        "first sight is the baseline"
+    );
+    let application = rig.applications().await.into_iter().next().expect("an application");
     let candidate = application.candidate_id.clone();
 
     rig.sandbox.change_candidate_email(&candidate, "new.address@example.nl");
@@ -49,7 +52,7 @@ async fn a_candidate_whose_details_change_is_one_candidate_updated_event() {
     assert_eq!(rig.run(SyncKind::Applications).await.state, RunState::Success);
     assert_eq!(rig.run(SyncKind::Applications).await.state, RunState::Success);
 
-    let updated = rig.events_of_type("candidate.updated");
+    let updated = rig.events_of_type("candidate.updated").await;
     assert_eq!(updated.len(), 1, "seen by two syncs, emitted once: {updated:?}");
     assert_eq!(updated[0].subject_id, candidate);
     assert_eq!(updated[0].data["after"]["emails"][0], "new.address@example.nl");
