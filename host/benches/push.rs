@@ -58,6 +58,7 @@ async fn run() -> anyhow::Result<()> {
             sync,
             webhooks: DeliveryPolicy::default(),
             run_scheduler: false,
+            compiled_cache: None,
         },
     )
     .await?;

@@ -35,6 +35,10 @@ pub struct HostOptions {
     pub webhooks: DeliveryPolicy,
     /// Start the scheduler (tests drive syncs by hand when false).
     pub run_scheduler: bool,
+    /// Where compiled connectors are cached [default: `DATA_DIR/compiled`]. Entries are
+    /// keyed by the wasm's sha256 and the engine's compatibility hash and written
+    /// atomically, so hosts on one machine may share a directory.
+    pub compiled_cache: Option<PathBuf>,
 }
 
 /// How the automation engine runs.
@@ -82,11 +86,12 @@ impl Host {
             format!("cannot create the data directory {}", options.data_dir.display())
         })?;
         let secret_box = SecretBox::open(&options.data_dir, options.secret_key.as_deref())?;
+        let compiled_cache =
+            options.compiled_cache.clone().unwrap_or_else(|| options.data_dir.join("compiled"));
         let store = Arc::new(SledStore::open(&options.data_dir.join("store"), secret_box.clone())?);
         let db = store.db().clone();
         let state_store = Arc::new(SledStateStore::open(&db, secret_box.clone())?);
-        let runtime =
-            Arc::new(Runtime::new(limits, state_store, Some(options.data_dir.join("compiled")))?);
+        let runtime = Arc::new(Runtime::new(limits, state_store, Some(compiled_cache))?);
         // The registry restores each connector's saved active version and history as its
         // builds are installed (bundled first, then the watched directory).
         let registry = Arc::new(Registry::with_store(DEFAULT_KEPT_VERSIONS, store.clone()).await?);

@@ -74,7 +74,17 @@ impl HostProcess {
         static STARTS: AtomicUsize = AtomicUsize::new(0);
         let log = dir.join(format!("host-{}.log", STARTS.fetch_add(1, Ordering::Relaxed)));
         let data_dir = dir.to_str().expect("utf-8 path");
-        let mut args = vec!["serve", "--data-dir", data_dir, "--listen", "127.0.0.1:0"];
+        let cache = ats_tests::shared_artifact_cache();
+        let cache = cache.to_str().expect("utf-8 path");
+        let mut args = vec![
+            "serve",
+            "--data-dir",
+            data_dir,
+            "--listen",
+            "127.0.0.1:0",
+            "--compiled-cache",
+            cache,
+        ];
         args.extend_from_slice(extra);
         let mut child = ats_host(&args)
             .stdout(Stdio::null())

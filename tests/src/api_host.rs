@@ -63,6 +63,7 @@ impl ApiHost {
                 sync,
                 webhooks: fast_delivery_policy(),
                 run_scheduler: false,
+                compiled_cache: Some(crate::shared_artifact_cache()),
             },
         )
         .await

@@ -178,9 +178,13 @@ fn invalid_automation(error: InvalidAutomation) -> Problem {
 
 /// Refuses a new automation (created or duplicated) for a tenant that already keeps
 /// [`MAX_AUTOMATIONS_PER_TENANT`].
-fn room_for_another(state: &AppState, tenant_id: &str) -> Result<(), Problem> {
-    let kept =
-        state.automations.automations.automations(Some(tenant_id)).map_err(Problem::internal)?;
+async fn room_for_another(state: &AppState, tenant_id: &str) -> Result<(), Problem> {
+    let kept = state
+        .automations
+        .automations
+        .automations(Some(tenant_id))
+        .await
+        .map_err(Problem::internal)?;
     if kept.len() >= MAX_AUTOMATIONS_PER_TENANT {
         return Err(Problem::new(
             StatusCode::CONFLICT,
@@ -205,7 +209,9 @@ async fn check_input(
     let store = &*state.automations.automations;
     let mut mappings = BTreeMap::new();
     for connection in &connections {
-        if let Some(mapping) = store.stage_mapping(&connection.id).map_err(Problem::internal)? {
+        if let Some(mapping) =
+            store.stage_mapping(&connection.id).await.map_err(Problem::internal)?
+        {
             mappings.insert(connection.id.clone(), mapping);
         }
     }
@@ -232,15 +238,15 @@ async fn check_input(
 
 /// The automation if the caller may see it; 404 otherwise (ids do not leak).
 async fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<Automation, Problem> {
-    match state.automations.automations.automation(id) {
+    match state.automations.automations.automation(id).await {
         Ok(Some(a)) if caller.can_see(&a.tenant_id) => Ok(a),
         Ok(_) => Err(Problem::not_found("automation", id)),
         Err(error) => Err(Problem::internal(error)),
     }
 }
 
-fn save(state: &AppState, automation: &Automation) -> Result<(), Problem> {
-    state.automations.automations.put_automation(automation).map_err(Problem::internal)
+async fn save(state: &AppState, automation: &Automation) -> Result<(), Problem> {
+    state.automations.automations.put_automation(automation).await.map_err(Problem::internal)
 }
 
 /// Fires the automation for every application now in its trigger stage; returns how many
@@ -264,8 +270,12 @@ async fn list(
     caller: Caller,
     Query(query): Query<ListQuery>,
 ) -> Answer<Json<Page<Automation>>> {
-    let mut all =
-        state.automations.automations.automations(caller.tenant()).map_err(Problem::internal)?;
+    let mut all = state
+        .automations
+        .automations
+        .automations(caller.tenant())
+        .await
+        .map_err(Problem::internal)?;
     all.retain(|a| {
         query.connection_id.as_deref().is_none_or(|c| a.scope.covers(c))
             && query.enabled.is_none_or(|enabled| a.enabled == enabled)
@@ -286,10 +296,10 @@ async fn create(
     };
     let tenant_id = owner(&state, &caller, asked).await?;
     let input: AutomationInput = from_value(Value::Object(body))?;
-    room_for_another(&state, &tenant_id)?;
+    room_for_another(&state, &tenant_id).await?;
     check_input(&state, &tenant_id, &input).await?;
     let automation = Automation::create(new_id("aut"), tenant_id, input, now_ms());
-    save(&state, &automation)?;
+    save(&state, &automation).await?;
     if automation.enabled && automation.backfill {
         backfill(&state, &automation).await?;
     }
@@ -315,7 +325,7 @@ async fn replace(
     check_input(&state, &automation.tenant_id, &input).await?;
     let was_enabled = automation.enabled;
     automation.replace(input, now_ms());
-    save(&state, &automation)?;
+    save(&state, &automation).await?;
     if !was_enabled && automation.enabled && automation.backfill {
         backfill(&state, &automation).await?;
     }
@@ -328,7 +338,7 @@ async fn remove(
     Path(id): Path<String>,
 ) -> Answer<StatusCode> {
     visible(&state, &caller, &id).await?;
-    state.automations.automations.delete_automation(&id).map_err(Problem::internal)?;
+    state.automations.automations.delete_automation(&id).await.map_err(Problem::internal)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -348,9 +358,9 @@ async fn duplicate(
             format!("1 to {MAX_NAME_CHARS} characters, or leave it out"),
         ));
     }
-    room_for_another(&state, &automation.tenant_id)?;
+    room_for_another(&state, &automation.tenant_id).await?;
     let copy = automation.duplicate(new_id("aut"), body.name, now_ms());
-    save(&state, &copy)?;
+    save(&state, &copy).await?;
     Ok((StatusCode::CREATED, Json(copy)))
 }
 
@@ -373,7 +383,7 @@ async fn enable(
         ));
     }
     let newly = automation.set_enabled(true, now_ms());
-    save(&state, &automation)?;
+    save(&state, &automation).await?;
     // Asked for now, or the automation's own setting when it was just enabled.
     let wanted = body.backfill.unwrap_or(newly && automation.backfill && stage_trigger);
     let backfill_firings = if wanted { backfill(&state, &automation).await? } else { 0 };
@@ -387,7 +397,7 @@ async fn disable(
 ) -> Answer<Json<Automation>> {
     let mut automation = visible(&state, &caller, &id).await?;
     automation.set_enabled(false, now_ms());
-    save(&state, &automation)?;
+    save(&state, &automation).await?;
     Ok(Json(automation))
 }
 

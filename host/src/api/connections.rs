@@ -414,7 +414,7 @@ async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<St
             // Session ids and tokens the connector kept for this connection go with it, as
             // do its stage mapping and push defaults.
             state.runtime.clear_state(&id);
-            if let Err(error) = state.automations.automations.forget_connection(&id) {
+            if let Err(error) = state.automations.automations.forget_connection(&id).await {
                 return Problem::internal(error).into_response();
             }
             StatusCode::NO_CONTENT.into_response()

@@ -36,8 +36,8 @@ struct FiringQuery {
 }
 
 /// The firing if the caller may see it; 404 otherwise.
-fn visible_firing(state: &AppState, caller: &Caller, id: &str) -> Result<Firing, Problem> {
-    match state.automations.outbox.firing(id) {
+async fn visible_firing(state: &AppState, caller: &Caller, id: &str) -> Result<Firing, Problem> {
+    match state.automations.outbox.firing(id).await {
         Ok(Some(f)) if caller.can_see(&f.tenant_id) => Ok(f),
         Ok(_) => Err(Problem::not_found("firing", id)),
         Err(error) => Err(Problem::internal(error)),
@@ -56,7 +56,7 @@ async fn list_firings(
         status: query.status,
         limit: 0,
     };
-    let firings = state.automations.outbox.firings(&filter).map_err(Problem::internal)?;
+    let firings = state.automations.outbox.firings(&filter).await.map_err(Problem::internal)?;
     let key = |f: &Firing| (f.created_at, f.id.clone());
     Ok(Json(page_after(firings, query.cursor.as_deref(), query.limit, key, true)?))
 }
@@ -66,7 +66,7 @@ async fn show_firing(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Firing>, Problem> {
-    Ok(Json(visible_firing(&state, &caller, &id)?))
+    Ok(Json(visible_firing(&state, &caller, &id).await?))
 }
 
 async fn retry_firing(
@@ -74,12 +74,13 @@ async fn retry_firing(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Firing>, Problem> {
-    visible_firing(&state, &caller, &id)?;
-    let firing = state.automations.outbox.retry(&id, now_ms()).map_err(|error| match error {
-        RetryError::NotFound(_) => Problem::not_found("firing", &id),
-        error @ RetryError::NotFailed { .. } => Problem::conflict(error.to_string()),
-        RetryError::Storage(error) => Problem::internal(error),
-    })?;
+    visible_firing(&state, &caller, &id).await?;
+    let firing =
+        state.automations.outbox.retry(&id, now_ms()).await.map_err(|error| match error {
+            RetryError::NotFound(_) => Problem::not_found("firing", &id),
+            error @ RetryError::NotFailed { .. } => Problem::conflict(error.to_string()),
+            RetryError::Storage(error) => Problem::internal(error),
+        })?;
     state.automations.wake();
     Ok(Json(firing))
 }

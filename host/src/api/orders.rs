@@ -129,8 +129,8 @@ struct ReviewAccepted {
 }
 
 /// The order if the caller may see it; 404 otherwise (ids do not leak).
-fn visible_order(state: &AppState, caller: &Caller, id: &str) -> Result<Order, Problem> {
-    match state.automations.automations.order(id) {
+async fn visible_order(state: &AppState, caller: &Caller, id: &str) -> Result<Order, Problem> {
+    match state.automations.automations.order(id).await {
         Ok(Some(order)) if caller.can_see(&order.tenant_id) => Ok(order),
         Ok(_) => Err(Problem::not_found("order", id)),
         Err(error) => Err(Problem::internal(error)),
@@ -204,7 +204,7 @@ async fn list(
         state: query.state,
         unfinished: false,
     };
-    let orders = state.automations.automations.orders(&filter).map_err(Problem::internal)?;
+    let orders = state.automations.automations.orders(&filter).await.map_err(Problem::internal)?;
     let orders = orders.into_iter().map(Order::in_list).collect();
     let key = |o: &Order| (o.created_at, o.id.clone());
     Ok(Json(page_after(orders, query.cursor.as_deref(), query.limit, key, true)?))
@@ -253,7 +253,7 @@ async fn create(
         firing_id: None,
     };
     let order = Order::new(new, now_ms(), expiry);
-    state.automations.automations.insert_order(&order).map_err(Problem::internal)?;
+    state.automations.automations.insert_order(&order).await.map_err(Problem::internal)?;
     Ok((StatusCode::CREATED, Json(order)))
 }
 
@@ -262,7 +262,7 @@ async fn show(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Answer<Json<Order>> {
-    Ok(Json(visible_order(&state, &caller, &id)?))
+    Ok(Json(visible_order(&state, &caller, &id).await?))
 }
 
 async fn progress(
@@ -271,12 +271,13 @@ async fn progress(
     Path(id): Path<String>,
     Body(body): Body<ProgressBody>,
 ) -> Answer<Json<Order>> {
-    visible_order(&state, &caller, &id)?;
+    visible_order(&state, &caller, &id).await?;
     let now = now_ms();
     let to = OrderState::from(body.state);
     let (order, _) = update_order(&*state.automations.automations, &id, |o| {
         o.advance(to, now, body.note.clone())
     })
+    .await
     .map_err(order_problem)?;
     Ok(Json(order))
 }
@@ -292,6 +293,7 @@ async fn post_on(
     let now = now_ms();
     let automations = &*state.automations.automations;
     let (mut order, posted) = update_order(automations, id, |o| o.post_result(result.clone(), now))
+        .await
         .map_err(order_problem)?;
     if order.result_event_id.is_none()
         && let Some(event) = result_submitted(&order, now)
@@ -301,6 +303,7 @@ async fn post_on(
             o.note_result_event(event_id.clone());
             Ok(())
         })
+        .await
         .map_err(order_problem)?;
     }
     let status = if posted == Posted::New { StatusCode::CREATED } else { StatusCode::OK };
@@ -313,7 +316,7 @@ async fn post_result(
     Path(id): Path<String>,
     Body(result): Body<OrderResult>,
 ) -> Answer<(StatusCode, Json<Order>)> {
-    visible_order(&state, &caller, &id)?;
+    visible_order(&state, &caller, &id).await?;
     post_on(&state, &id, result).await
 }
 
@@ -323,7 +326,7 @@ async fn review(
     Path(id): Path<String>,
     Body(review): Body<Review>,
 ) -> Answer<(StatusCode, Json<ReviewAccepted>)> {
-    let order = visible_order(&state, &caller, &id)?;
+    let order = visible_order(&state, &caller, &id).await?;
     if review.id.trim().is_empty() || review.id.len() > 255 {
         return Err(Problem::invalid("id", "the product's id of the review, 1-255 characters"));
     }
@@ -367,6 +370,6 @@ async fn direct_result(
     let id = new.id.clone();
     // The order exists after the first post of this application and package's result.
     let order = Order::new(new, now_ms(), DEFAULT_EXPIRY);
-    state.automations.automations.insert_order(&order).map_err(Problem::internal)?;
+    state.automations.automations.insert_order(&order).await.map_err(Problem::internal)?;
     post_on(&state, &id, body.result).await
 }

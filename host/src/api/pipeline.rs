@@ -34,7 +34,8 @@ async fn show_mapping(
     Path(id): Path<String>,
 ) -> Result<Json<StageMapping>, Problem> {
     visible(&state, &caller, &id).await?;
-    let mapping = state.automations.automations.stage_mapping(&id).map_err(Problem::internal)?;
+    let mapping =
+        state.automations.automations.stage_mapping(&id).await.map_err(Problem::internal)?;
     Ok(Json(mapping.unwrap_or_default()))
 }
 
@@ -50,7 +51,12 @@ async fn put_mapping(
         let detail = format!("the stage mapping of connection `{id}` is not valid");
         return Err(issues_problem("invalid stage mapping", detail, issues));
     }
-    state.automations.automations.put_stage_mapping(&id, &mapping).map_err(Problem::internal)?;
+    state
+        .automations
+        .automations
+        .put_stage_mapping(&id, &mapping)
+        .await
+        .map_err(Problem::internal)?;
     Ok(Json(mapping))
 }
 
@@ -60,7 +66,8 @@ async fn show_defaults(
     Path(id): Path<String>,
 ) -> Result<Json<PushDefaults>, Problem> {
     visible(&state, &caller, &id).await?;
-    let defaults = state.automations.automations.push_defaults(&id).map_err(Problem::internal)?;
+    let defaults =
+        state.automations.automations.push_defaults(&id).await.map_err(Problem::internal)?;
     Ok(Json(defaults.unwrap_or_default()))
 }
 
@@ -72,12 +79,12 @@ async fn put_defaults(
 ) -> Result<Json<PushDefaults>, Problem> {
     visible(&state, &caller, &id).await?;
     let store = &*state.automations.automations;
-    let mapping = store.stage_mapping(&id).map_err(Problem::internal)?;
+    let mapping = store.stage_mapping(&id).await.map_err(Problem::internal)?;
     let issues = check_push_defaults(&defaults, mapping.as_ref());
     if !issues.is_empty() {
         let detail = format!("the push defaults of connection `{id}` are not valid");
         return Err(issues_problem("invalid push defaults", detail, issues));
     }
-    store.put_push_defaults(&id, &defaults).map_err(Problem::internal)?;
+    store.put_push_defaults(&id, &defaults).await.map_err(Problem::internal)?;
     Ok(Json(defaults))
 }

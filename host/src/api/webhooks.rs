@@ -57,7 +57,7 @@ struct CreateBody {
 }
 
 async fn list(State(state): State<AppState>, caller: Caller) -> Response {
-    match state.webhooks.ledger().subscriptions(caller.tenant()) {
+    match state.webhooks.ledger().subscriptions(caller.tenant()).await {
         Ok(all) => Json(List::of(all.iter().map(SubscriptionView::from).collect())).into_response(),
         Err(error) => Problem::internal(error).into_response(),
     }
@@ -109,7 +109,7 @@ async fn create(
         created_at: now_ms(),
         secret: signing::new_secret(),
     };
-    if let Err(error) = state.webhooks.ledger().put_subscription(&subscription) {
+    if let Err(error) = state.webhooks.ledger().put_subscription(&subscription).await {
         return Problem::internal(error).into_response();
     }
     let answer = NewSubscription {
@@ -121,7 +121,7 @@ async fn create(
 
 /// The subscription if the caller may see it; 404 otherwise (ids do not leak).
 async fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<Subscription, Problem> {
-    match state.webhooks.ledger().subscription(id) {
+    match state.webhooks.ledger().subscription(id).await {
         Ok(Some(s)) if caller.can_see(&s.tenant_id) => Ok(s),
         Ok(_) => Err(Problem::not_found("webhook subscription", id)),
         Err(error) => Err(Problem::internal(error)),
@@ -139,7 +139,7 @@ async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<St
     if let Err(problem) = visible(&state, &caller, &id).await {
         return problem.into_response();
     }
-    match state.webhooks.ledger().delete_subscription(&id) {
+    match state.webhooks.ledger().delete_subscription(&id).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(error) => Problem::internal(error).into_response(),
     }
@@ -152,7 +152,7 @@ async fn enable(State(state): State<AppState>, caller: Caller, Path(id): Path<St
     };
     subscription.enabled = true;
     subscription.disabled_reason = None;
-    match state.webhooks.ledger().put_subscription(&subscription) {
+    match state.webhooks.ledger().put_subscription(&subscription).await {
         Ok(()) => Json(SubscriptionView::from(&subscription)).into_response(),
         Err(error) => Problem::internal(error).into_response(),
     }
@@ -182,7 +182,7 @@ async fn deliveries(
             }
         },
     };
-    match state.webhooks.ledger().deliveries(caller.tenant(), status) {
+    match state.webhooks.ledger().deliveries(caller.tenant(), status).await {
         Ok(found) => Json(List::of(found)).into_response(),
         Err(error) => Problem::internal(error).into_response(),
     }
@@ -190,7 +190,7 @@ async fn deliveries(
 
 async fn replay(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
     let ledger = state.webhooks.ledger();
-    let delivery = match ledger.delivery(&id) {
+    let delivery = match ledger.delivery(&id).await {
         Ok(Some(d)) if caller.can_see(&d.tenant_id) => d,
         Ok(_) => return Problem::not_found("webhook delivery", &id).into_response(),
         Err(error) => return Problem::internal(error).into_response(),
@@ -208,7 +208,7 @@ async fn replay(State(state): State<AppState>, caller: Caller, Path(id): Path<St
             .into_response();
         }
     }
-    match ledger.subscription(&delivery.subscription_id) {
+    match ledger.subscription(&delivery.subscription_id).await {
         Ok(Some(s)) if s.enabled => {}
         Ok(Some(_)) => {
             return Problem::conflict(format!(
@@ -222,7 +222,7 @@ async fn replay(State(state): State<AppState>, caller: Caller, Path(id): Path<St
         }
         Err(error) => return Problem::internal(error).into_response(),
     }
-    match ledger.replay(&id) {
+    match ledger.replay(&id).await {
         Ok(delivery) => {
             state.webhooks.wake();
             (StatusCode::ACCEPTED, Json(delivery)).into_response()

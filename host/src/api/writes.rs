@@ -112,7 +112,7 @@ async fn push(
         Ok(connection) => connection,
         Err(p) => return p.into_response(),
     };
-    if let Err(problem) = with_push_defaults(&s, &connection.id, &mut b) {
+    if let Err(problem) = with_push_defaults(&s, &connection.id, &mut b).await {
         return problem.into_response();
     }
     let pushed =
@@ -136,16 +136,17 @@ struct PushedAs {
 }
 
 /// Fills in what the push left out from the connection's push defaults.
-fn with_push_defaults(
+async fn with_push_defaults(
     state: &AppState,
     connection_id: &str,
     push: &mut PushCandidate,
 ) -> Result<(), Problem> {
     let store = &*state.automations.automations;
-    let Some(defaults) = store.push_defaults(connection_id).map_err(Problem::internal)? else {
+    let Some(defaults) = store.push_defaults(connection_id).await.map_err(Problem::internal)?
+    else {
         return Ok(());
     };
-    let mapping = store.stage_mapping(connection_id).map_err(Problem::internal)?;
+    let mapping = store.stage_mapping(connection_id).await.map_err(Problem::internal)?;
     apply_push_defaults(push, &defaults, mapping.as_ref()).map_err(|error| {
         Problem::conflict(format!(
             "{error} (GET /v1/connections/{connection_id}/push-defaults and /stage-mappings), or give stage_id"

@@ -51,7 +51,10 @@ pub trait Effects: Send + Sync {
     ) -> impl Future<Output = Result<Value, ActionError>> + Send;
     /// Offers a signed webhook to the tenant's subscriptions (idempotent on the event id);
     /// returns how many subscriptions will receive it.
-    fn notify(&self, event: &OutboundEvent) -> Result<usize, ActionError>;
+    fn notify(
+        &self,
+        event: &OutboundEvent,
+    ) -> impl Future<Output = Result<usize, ActionError>> + Send;
 }
 
 /// Retries of actions.
@@ -154,6 +157,7 @@ impl<E: Effects> Engine<E> {
     pub async fn run_round(&self, now: i64) -> Result<Round, EngineError> {
         let events = self.matcher().process_events(EVENTS_PER_ROUND, now).await?;
         let orders_expired = expire_due_orders(&*self.automations, now)
+            .await
             .map_err(|e| match e {
                 super::storage::OrderFailure::Storage(s) => EngineError::Storage(s),
                 other => EngineError::Storage(super::storage::StorageError::Corrupt {
@@ -162,7 +166,7 @@ impl<E: Effects> Engine<E> {
                 }),
             })?
             .len();
-        let due = self.outbox.due(now, FIRINGS_PER_ROUND)?;
+        let due = self.outbox.due(now, FIRINGS_PER_ROUND).await?;
         let firings = due.len();
         for firing in due {
             let id = firing.id.clone();
@@ -171,15 +175,15 @@ impl<E: Effects> Engine<E> {
                 Ok(Err(error)) => {
                     tracing::error!(%error, firing = %id, "automation firing could not be saved")
                 }
-                Err(panic) => self.fail_after_panic(&id, &crate::panic_message(&*panic), now),
+                Err(panic) => self.fail_after_panic(&id, &crate::panic_message(&*panic), now).await,
             }
         }
         Ok(Round { events, firings, orders_expired })
     }
 
-    fn fail_after_panic(&self, id: &str, message: &str, now: i64) {
+    async fn fail_after_panic(&self, id: &str, message: &str, now: i64) {
         tracing::error!(firing = %id, panic = %message, "automation firing panicked");
-        let Ok(Some(previous)) = self.outbox.firing(id) else { return };
+        let Ok(Some(previous)) = self.outbox.firing(id).await else { return };
         let mut next = previous.clone();
         let index = next.next_action().unwrap_or(0);
         if let Some(action) = next.actions.get_mut(index) {
@@ -190,7 +194,7 @@ impl<E: Effects> Engine<E> {
         next.status = FiringStatus::Failed;
         next.failed_action = Some(index);
         next.updated_at = now;
-        if let Err(error) = self.outbox.save(&previous, &next) {
+        if let Err(error) = self.outbox.save(&previous, &next).await {
             tracing::error!(%error, firing = %id, "cannot mark a panicked firing failed");
             return;
         }
@@ -216,14 +220,14 @@ impl<E: Effects> Engine<E> {
                 FiringStatus::Skipped
             };
             firing.updated_at = now;
-            self.outbox.save(&previous, &firing)?;
+            self.outbox.save(&previous, &firing).await?;
             count_firing(&firing);
             return Ok(());
         }
         if let Some(wait) = self.waiting(&firing).await? {
             firing.next_attempt_at = now.saturating_add(ms(wait));
             firing.updated_at = now;
-            return Ok(self.outbox.save(&previous, &firing)?);
+            return Ok(self.outbox.save(&previous, &firing).await?);
         }
         while let Some(index) = firing.next_action() {
             let step = self.run_action(&firing, index, now).await;
@@ -258,7 +262,7 @@ impl<E: Effects> Engine<E> {
                     let delay =
                         self.policy.delay(run.attempts).max(retry_after.unwrap_or_default());
                     firing.next_attempt_at = now.saturating_add(ms(delay));
-                    self.outbox.save(&previous, &firing)?;
+                    self.outbox.save(&previous, &firing).await?;
                     metrics.automation_action(action, "retrying");
                     metrics.automation_firing("retrying");
                     return Ok(());
@@ -284,7 +288,7 @@ impl<E: Effects> Engine<E> {
                     metrics.automation_action(action, "failed");
                 }
             }
-            self.outbox.save(&previous, &firing)?;
+            self.outbox.save(&previous, &firing).await?;
             if firing.status == FiringStatus::Failed {
                 tracing::warn!(firing = %firing.id, action = index, "automation firing failed");
                 count_firing(&firing);
@@ -293,14 +297,14 @@ impl<E: Effects> Engine<E> {
             previous = firing.clone();
         }
         firing.status = FiringStatus::Done;
-        self.outbox.save(&previous, &firing)?;
+        self.outbox.save(&previous, &firing).await?;
         count_firing(&firing);
         Ok(())
     }
 
     /// Why what is left of a firing is skipped, if it is.
     async fn skip_reason(&self, firing: &Firing) -> Result<Option<String>, EngineError> {
-        let automation = self.automations.automation(&firing.automation_id)?;
+        let automation = self.automations.automation(&firing.automation_id).await?;
         Ok(match automation {
             None => Some("the automation was deleted".into()),
             Some(a) if !a.enabled => Some("the automation was disabled".into()),
@@ -353,7 +357,7 @@ impl<E: Effects> Engine<E> {
                 }
                 Step::Done(Some(Value::Object(detail)))
             }
-            Effect::Notify { event } => match self.effects.notify(&event) {
+            Effect::Notify { event } => match self.effects.notify(&event).await {
                 Ok(0) => Step::Failed(
                     "no-subscription".into(),
                     format!(
@@ -369,14 +373,14 @@ impl<E: Effects> Engine<E> {
             },
             Effect::Order { order, expiry, event } => {
                 let order = Order::new(*order, now, expiry);
-                if let Err(error) = self.automations.insert_order(&order) {
+                if let Err(error) = self.automations.insert_order(&order).await {
                     return Step::Retry(ActionError::Retry {
                         kind: "storage".into(),
                         message: error.to_string(),
                         retry_after: None,
                     });
                 }
-                match self.effects.notify(&event) {
+                match self.effects.notify(&event).await {
                     Ok(n) => Step::Done(Some(
                         json!({"order_id": order.id, "webhook_event_id": event.id, "subscriptions": n}),
                     )),

@@ -121,15 +121,16 @@ impl Effects for HostEffects {
         }
     }
 
-    fn notify(&self, event: &OutboundEvent) -> Result<usize, ActionError> {
+    async fn notify(&self, event: &OutboundEvent) -> Result<usize, ActionError> {
         let subscriptions = self
             .webhooks
             .ledger()
             .subscriptions(Some(&event.tenant_id))
+            .await
             .map_err(|e| retry("webhooks", e.to_string(), None))?;
         let wanting =
             subscriptions.iter().filter(|s| s.enabled && s.wants(&event.event_type)).count();
-        self.webhooks.offer(event).map_err(|e| retry("webhooks", e.to_string(), None))?;
+        self.webhooks.offer(event).await.map_err(|e| retry("webhooks", e.to_string(), None))?;
         Ok(wanting)
     }
 }

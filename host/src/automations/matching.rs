@@ -151,10 +151,10 @@ pub fn new_firing(
 }
 
 /// What an automation makes of one event, before conditions.
-fn admits(
+async fn admits(
     automation: &Automation,
     event: &Event,
-    matcher: &Matcher,
+    matcher: &Matcher<'_>,
     ignore_enabled: bool,
 ) -> Result<bool, EngineError> {
     if automation.tenant_id != event.tenant_id
@@ -171,7 +171,7 @@ fn admits(
     }
     Ok(match &automation.trigger {
         Trigger::StageEntered { stage } => {
-            let mapping = matcher.automations.stage_mapping(&event.connection_id)?;
+            let mapping = matcher.automations.stage_mapping(&event.connection_id).await?;
             stage
                 .resolve(mapping.as_ref())
                 .is_some_and(|id| text(&event.data, "stage_id") == Some(id.as_str()))
@@ -192,10 +192,10 @@ impl Matcher<'_> {
         event: &Event,
         ignore_enabled: bool,
     ) -> Result<Option<Value>, EngineError> {
-        if !admits(automation, event, self, ignore_enabled)? {
+        if !admits(automation, event, self, ignore_enabled).await? {
             return Ok(None);
         }
-        let mapping = self.automations.stage_mapping(&event.connection_id)?;
+        let mapping = self.automations.stage_mapping(&event.connection_id).await?;
         let doc = document::build(event, &Lookups { store: self.store, mapping: mapping.as_ref() })
             .await?;
         Ok(automation.conditions.holds(&doc).then_some(doc))
@@ -225,7 +225,7 @@ impl Matcher<'_> {
             }
             let key = trigger_key(event, self.store).await?;
             let firing = new_firing(automation, event, &key, doc, false, now);
-            if self.outbox.enqueue(&firing)? {
+            if self.outbox.enqueue(&firing).await? {
                 fired.push(firing.id);
             }
         }
@@ -235,9 +235,9 @@ impl Matcher<'_> {
     /// Matches the events after the outbox's cursor (at most `limit`), enqueues their
     /// firings and moves the cursor; returns how many events were read.
     pub async fn process_events(&self, limit: usize, now: i64) -> Result<usize, EngineError> {
-        let events = self.store.events(None, self.outbox.cursor()?, limit).await?;
+        let events = self.store.events(None, self.outbox.cursor().await?, limit).await?;
         let Some(last) = events.last().map(|e| e.seq) else { return Ok(0) };
-        let automations = self.automations.automations(None)?;
+        let automations = self.automations.automations(None).await?;
         for event in &events {
             let mine: Vec<Automation> = automations
                 .iter()
@@ -248,7 +248,7 @@ impl Matcher<'_> {
                 self.offer(event, &mine, now).await?;
             }
         }
-        self.outbox.set_cursor(last)?;
+        self.outbox.set_cursor(last).await?;
         Ok(events.len())
     }
 
@@ -264,7 +264,7 @@ impl Matcher<'_> {
             if !automation.scope.covers(&connection.id) {
                 continue;
             }
-            let mapping = self.automations.stage_mapping(&connection.id)?;
+            let mapping = self.automations.stage_mapping(&connection.id).await?;
             let Some(stage_id) = stage.resolve(mapping.as_ref()) else { continue };
             let filter = RecordFilter {
                 tenant_id: Some(automation.tenant_id.clone()),
@@ -312,7 +312,7 @@ impl Matcher<'_> {
             let stage_id = text(&event.data, "stage_id").unwrap_or_default();
             let key = stay_key(&event.connection_id, &application, stage_id);
             let firing = new_firing(automation, &event, &key, doc, true, now);
-            if self.outbox.enqueue(&firing)? {
+            if self.outbox.enqueue(&firing).await? {
                 fired.push(firing.id);
             }
         }

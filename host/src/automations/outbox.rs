@@ -126,25 +126,27 @@ pub enum RetryError {
 }
 
 /// The firings' storage (see the module doc for a networked backend).
+#[async_trait::async_trait]
 pub trait Outbox: Send + Sync {
     /// Stores a new firing unless one has its id; returns whether it is new.
-    fn enqueue(&self, firing: &Firing) -> Result<bool, StorageError>;
-    fn firing(&self, id: &str) -> Result<Option<Firing>, StorageError>;
+    async fn enqueue(&self, firing: &Firing) -> Result<bool, StorageError>;
+    async fn firing(&self, id: &str) -> Result<Option<Firing>, StorageError>;
     /// Firings matching `filter`, newest first.
-    fn firings(&self, filter: &FiringFilter) -> Result<Vec<Firing>, StorageError>;
+    async fn firings(&self, filter: &FiringFilter) -> Result<Vec<Firing>, StorageError>;
     /// Pending firings due at `now`, oldest first.
-    fn due(&self, now: i64, limit: usize) -> Result<Vec<Firing>, StorageError>;
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<Firing>, StorageError>;
     /// Records a firing's new state (`previous` as stored before), keeping the due-queue
     /// in step atomically.
-    fn save(&self, previous: &Firing, next: &Firing) -> Result<(), StorageError>;
+    async fn save(&self, previous: &Firing, next: &Firing) -> Result<(), StorageError>;
     /// The seq of the last event the engine has matched.
-    fn cursor(&self) -> Result<Option<u64>, StorageError>;
-    fn set_cursor(&self, seq: u64) -> Result<(), StorageError>;
+    async fn cursor(&self) -> Result<Option<u64>, StorageError>;
+    async fn set_cursor(&self, seq: u64) -> Result<(), StorageError>;
 
     /// Puts a failed firing back in the queue: the failed action runs again (with the
     /// same journal key, so what it wrote before is not written twice), then the rest.
-    fn retry(&self, id: &str, now: i64) -> Result<Firing, RetryError> {
-        let previous = self.firing(id)?.ok_or_else(|| RetryError::NotFound(id.to_string()))?;
+    async fn retry(&self, id: &str, now: i64) -> Result<Firing, RetryError> {
+        let previous =
+            self.firing(id).await?.ok_or_else(|| RetryError::NotFound(id.to_string()))?;
         if previous.status != FiringStatus::Failed {
             return Err(RetryError::NotFailed { id: id.to_string(), status: previous.status });
         }
@@ -158,7 +160,7 @@ pub trait Outbox: Send + Sync {
             action.attempts = 0;
             action.updated_at = now;
         }
-        self.save(&previous, &next)?;
+        self.save(&previous, &next).await?;
         Ok(next)
     }
 }
@@ -205,7 +207,7 @@ impl SledOutbox {
                 Ok::<bool, ConflictableTransactionError<()>>(true)
             })
             .map_err(|error| match error {
-                TransactionError::Storage(e) => StorageError::Storage(e),
+                TransactionError::Storage(e) => StorageError::from(e),
                 TransactionError::Abort(()) => StorageError::Corrupt {
                     key: next.id.clone(),
                     reason: "transaction aborted".into(),
@@ -218,16 +220,17 @@ fn due_key(at_ms: i64, id: &str) -> String {
     format!("{:020}/{id}", at_ms.max(0))
 }
 
+#[async_trait::async_trait]
 impl Outbox for SledOutbox {
-    fn enqueue(&self, firing: &Firing) -> Result<bool, StorageError> {
+    async fn enqueue(&self, firing: &Firing) -> Result<bool, StorageError> {
         self.write(None, firing)
     }
 
-    fn firing(&self, id: &str) -> Result<Option<Firing>, StorageError> {
+    async fn firing(&self, id: &str) -> Result<Option<Firing>, StorageError> {
         self.firings.get(id.as_bytes())?.map(|raw| decode(id.as_bytes(), &raw)).transpose()
     }
 
-    fn firings(&self, filter: &FiringFilter) -> Result<Vec<Firing>, StorageError> {
+    async fn firings(&self, filter: &FiringFilter) -> Result<Vec<Firing>, StorageError> {
         let mut found = Vec::new();
         for entry in self.firings.iter() {
             let (key, raw) = entry?;
@@ -247,13 +250,13 @@ impl Outbox for SledOutbox {
         Ok(found)
     }
 
-    fn due(&self, now: i64, limit: usize) -> Result<Vec<Firing>, StorageError> {
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<Firing>, StorageError> {
         let mut ready = Vec::new();
         for entry in self.due.range(..due_key(now.saturating_add(1), "").into_bytes()) {
             let (key, _) = entry?;
             let key = String::from_utf8_lossy(&key).into_owned();
             let Some((_, id)) = key.split_once('/') else { continue };
-            if let Some(firing) = self.firing(id)?
+            if let Some(firing) = self.firing(id).await?
                 && firing.status == FiringStatus::Pending
             {
                 ready.push(firing);
@@ -265,18 +268,18 @@ impl Outbox for SledOutbox {
         Ok(ready)
     }
 
-    fn save(&self, previous: &Firing, next: &Firing) -> Result<(), StorageError> {
+    async fn save(&self, previous: &Firing, next: &Firing) -> Result<(), StorageError> {
         self.write(Some(previous), next).map(|_| ())
     }
 
-    fn cursor(&self) -> Result<Option<u64>, StorageError> {
+    async fn cursor(&self) -> Result<Option<u64>, StorageError> {
         Ok(self
             .meta
             .get(CURSOR_KEY)?
             .and_then(|raw| String::from_utf8_lossy(&raw).parse::<u64>().ok()))
     }
 
-    fn set_cursor(&self, seq: u64) -> Result<(), StorageError> {
+    async fn set_cursor(&self, seq: u64) -> Result<(), StorageError> {
         self.meta.insert(CURSOR_KEY, seq.to_string().as_bytes())?;
         Ok(())
     }
@@ -323,57 +326,58 @@ mod tests {
             .expect("outbox")
     }
 
-    #[test]
-    fn a_firing_enqueues_once_and_comes_due_in_time_order() {
+    #[tokio::test]
+    async fn a_firing_enqueues_once_and_comes_due_in_time_order() {
         let o = outbox();
         assert_eq!(firing_id("a", "k"), firing_id("a", "k"));
         assert_ne!(firing_id("a", "k"), firing_id("b", "k"));
-        assert!(o.enqueue(&firing("f2", 20)).expect("enqueue"));
-        assert!(o.enqueue(&firing("f1", 10)).expect("enqueue"));
-        assert!(!o.enqueue(&firing("f1", 99)).expect("again"), "same id: not enqueued twice");
-        let due: Vec<String> = o.due(20, 10).expect("due").into_iter().map(|f| f.id).collect();
+        assert!(o.enqueue(&firing("f2", 20)).await.expect("enqueue"));
+        assert!(o.enqueue(&firing("f1", 10)).await.expect("enqueue"));
+        assert!(!o.enqueue(&firing("f1", 99)).await.expect("again"), "same id: not enqueued twice");
+        let due: Vec<String> =
+            o.due(20, 10).await.expect("due").into_iter().map(|f| f.id).collect();
         assert_eq!(due, vec!["f1", "f2"]);
-        assert!(o.due(5, 10).expect("due").is_empty());
-        let before = o.firing("f1").expect("read").expect("there");
+        assert!(o.due(5, 10).await.expect("due").is_empty());
+        let before = o.firing("f1").await.expect("read").expect("there");
         let mut later = before.clone();
         later.next_attempt_at = 50;
-        o.save(&before, &later).expect("save");
-        assert_eq!(o.due(20, 10).expect("due").len(), 1, "moved out of the window");
+        o.save(&before, &later).await.expect("save");
+        assert_eq!(o.due(20, 10).await.expect("due").len(), 1, "moved out of the window");
         let mut done = later.clone();
         done.status = FiringStatus::Done;
-        o.save(&later, &done).expect("save");
-        assert!(o.due(i64::MAX - 1, 10).expect("due").iter().all(|f| f.id != "f1"));
+        o.save(&later, &done).await.expect("save");
+        assert!(o.due(i64::MAX - 1, 10).await.expect("due").iter().all(|f| f.id != "f1"));
     }
 
-    #[test]
-    fn only_failed_firings_retry_and_the_failed_action_runs_again() {
+    #[tokio::test]
+    async fn only_failed_firings_retry_and_the_failed_action_runs_again() {
         let o = outbox();
         let mut failed = firing("f1", 10);
         failed.status = FiringStatus::Failed;
         failed.failed_action = Some(0);
         failed.actions[0].status = ActionStatus::Failed;
         failed.actions[0].attempts = 3;
-        o.enqueue(&failed).expect("enqueue");
-        assert!(o.due(100, 10).expect("due").is_empty());
-        let retried = o.retry("f1", 100).expect("retry");
+        o.enqueue(&failed).await.expect("enqueue");
+        assert!(o.due(100, 10).await.expect("due").is_empty());
+        let retried = o.retry("f1", 100).await.expect("retry");
         assert_eq!(
             (retried.status, retried.actions[0].status, retried.actions[0].attempts),
             (FiringStatus::Pending, ActionStatus::Pending, 0)
         );
-        assert_eq!(o.due(100, 10).expect("due").len(), 1);
-        assert!(matches!(o.retry("f1", 100), Err(RetryError::NotFailed { .. })));
-        assert!(matches!(o.retry("nope", 100), Err(RetryError::NotFound(_))));
+        assert_eq!(o.due(100, 10).await.expect("due").len(), 1);
+        assert!(matches!(o.retry("f1", 100).await, Err(RetryError::NotFailed { .. })));
+        assert!(matches!(o.retry("nope", 100).await, Err(RetryError::NotFound(_))));
     }
 
-    #[test]
-    fn the_cursor_persists_and_filters_apply() {
+    #[tokio::test]
+    async fn the_cursor_persists_and_filters_apply() {
         let o = outbox();
-        assert_eq!(o.cursor().expect("cursor"), None);
-        o.set_cursor(42).expect("set");
-        assert_eq!(o.cursor().expect("cursor"), Some(42));
-        o.enqueue(&firing("f1", 1)).expect("enqueue");
+        assert_eq!(o.cursor().await.expect("cursor"), None);
+        o.set_cursor(42).await.expect("set");
+        assert_eq!(o.cursor().await.expect("cursor"), Some(42));
+        o.enqueue(&firing("f1", 1)).await.expect("enqueue");
         let other = FiringFilter { tenant_id: Some("other".into()), ..FiringFilter::default() };
-        assert!(o.firings(&other).expect("list").is_empty());
-        assert_eq!(o.firings(&FiringFilter::default()).expect("list").len(), 1);
+        assert!(o.firings(&other).await.expect("list").is_empty());
+        assert_eq!(o.firings(&FiringFilter::default()).await.expect("list").len(), 1);
     }
 }

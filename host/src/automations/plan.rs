@@ -160,13 +160,13 @@ pub async fn plan(
         }
         Action::MoveToStage { stage } => {
             let application_id = need_application()?;
-            let mapping = inputs.automations.stage_mapping(connection)?;
+            let mapping = inputs.automations.stage_mapping(connection).await?;
             let stage_id = resolve_stage(stage, mapping.as_ref(), connection)?;
             one(WriteRequest::MoveStage { application_id, stage_id })
         }
         Action::AttachResultFile {} => {
             let application_id = need_application()?;
-            match order_result(doc, inputs)?.report {
+            match order_result(doc, inputs).await?.report {
                 Some(report) => one(WriteRequest::AddAttachment {
                     target: TargetBody { application_id: Some(application_id), candidate_id: None },
                     file: FileBody {
@@ -190,7 +190,7 @@ pub async fn plan(
         }
         Action::WriteResult { modes } => {
             let application_id = need_application()?;
-            let result = order_result(doc, inputs)?;
+            let result = order_result(doc, inputs).await?;
             Ok(Effect::Writes {
                 writes: result_writes(
                     &application_id,
@@ -312,12 +312,13 @@ async fn synced_reason(
 }
 
 /// The full result of the firing's order (the document carries no report bytes).
-fn order_result(doc: &Value, inputs: &PlanInputs) -> Result<OrderResult, PlanError> {
+async fn order_result(doc: &Value, inputs: &PlanInputs<'_>) -> Result<OrderResult, PlanError> {
     let id = text(doc, "/order/id")
         .ok_or_else(|| impossible("the trigger carries no assessment order with a result"))?;
     inputs
         .automations
-        .order(&id)?
+        .order(&id)
+        .await?
         .and_then(|order| order.result)
         .ok_or_else(|| impossible(format!("assessment order `{id}` has no result")))
 }
@@ -395,8 +396,8 @@ async fn push_body(
         .candidate(from, candidate_id)
         .await?
         .ok_or_else(|| impossible(format!("candidate `{candidate_id}` of connection `{from}` is not synced yet; retry after its next sync")))?;
-    let defaults: PushDefaults = inputs.automations.push_defaults(to)?.unwrap_or_default();
-    let mapping = inputs.automations.stage_mapping(to)?;
+    let defaults: PushDefaults = inputs.automations.push_defaults(to).await?.unwrap_or_default();
+    let mapping = inputs.automations.stage_mapping(to).await?;
     let stage_id = match (stage, job_id) {
         (Some(stage), Some(_)) => Some(resolve_stage(stage, mapping.as_ref(), to)?),
         _ => None,

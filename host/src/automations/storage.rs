@@ -17,9 +17,15 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum StorageError {
     #[error("automation store: {0}")]
-    Storage(#[from] sled::Error),
+    Storage(String),
     #[error("automation store holds an unreadable record under {key}: {reason}")]
     Corrupt { key: String, reason: String },
+}
+
+impl From<sled::Error> for StorageError {
+    fn from(error: sled::Error) -> Self {
+        StorageError::Storage(error.to_string())
+    }
 }
 
 /// Filter of [`AutomationStore::orders`].
@@ -46,37 +52,44 @@ impl OrderFilter {
 }
 
 /// What automations need from storage (see the module doc for a networked backend).
+#[async_trait::async_trait]
 pub trait AutomationStore: Send + Sync {
-    fn put_automation(&self, automation: &Automation) -> Result<(), StorageError>;
-    fn automation(&self, id: &str) -> Result<Option<Automation>, StorageError>;
-    fn delete_automation(&self, id: &str) -> Result<bool, StorageError>;
+    async fn put_automation(&self, automation: &Automation) -> Result<(), StorageError>;
+    async fn automation(&self, id: &str) -> Result<Option<Automation>, StorageError>;
+    async fn delete_automation(&self, id: &str) -> Result<bool, StorageError>;
     /// Every automation, optionally one tenant's, oldest first.
-    fn automations(&self, tenant_id: Option<&str>) -> Result<Vec<Automation>, StorageError>;
+    async fn automations(&self, tenant_id: Option<&str>) -> Result<Vec<Automation>, StorageError>;
 
-    fn put_stage_mapping(
+    async fn put_stage_mapping(
         &self,
         connection_id: &str,
         mapping: &StageMapping,
     ) -> Result<(), StorageError>;
-    fn stage_mapping(&self, connection_id: &str) -> Result<Option<StageMapping>, StorageError>;
-    fn put_push_defaults(
+    async fn stage_mapping(
+        &self,
+        connection_id: &str,
+    ) -> Result<Option<StageMapping>, StorageError>;
+    async fn put_push_defaults(
         &self,
         connection_id: &str,
         defaults: &PushDefaults,
     ) -> Result<(), StorageError>;
-    fn push_defaults(&self, connection_id: &str) -> Result<Option<PushDefaults>, StorageError>;
+    async fn push_defaults(
+        &self,
+        connection_id: &str,
+    ) -> Result<Option<PushDefaults>, StorageError>;
     /// Forgets a deleted connection's stage mapping and push defaults (its orders and
     /// automations stay, as history and for the operator to edit).
-    fn forget_connection(&self, connection_id: &str) -> Result<(), StorageError>;
+    async fn forget_connection(&self, connection_id: &str) -> Result<(), StorageError>;
 
     /// Stores a new order unless one has its id; returns whether it is new.
-    fn insert_order(&self, order: &Order) -> Result<bool, StorageError>;
-    fn order(&self, id: &str) -> Result<Option<Order>, StorageError>;
+    async fn insert_order(&self, order: &Order) -> Result<bool, StorageError>;
+    async fn order(&self, id: &str) -> Result<Option<Order>, StorageError>;
     /// Orders matching `filter`, newest first.
-    fn orders(&self, filter: &OrderFilter) -> Result<Vec<Order>, StorageError>;
+    async fn orders(&self, filter: &OrderFilter) -> Result<Vec<Order>, StorageError>;
     /// Replaces `previous` by `next` if the stored order still has `previous.version`;
     /// returns whether it did.
-    fn swap_order(&self, previous: &Order, next: &Order) -> Result<bool, StorageError>;
+    async fn swap_order(&self, previous: &Order, next: &Order) -> Result<bool, StorageError>;
 }
 
 /// The automation trees of one sled database.
@@ -123,28 +136,29 @@ fn all<T: DeserializeOwned>(tree: &sled::Tree) -> Result<Vec<T>, StorageError> {
         .collect()
 }
 
+#[async_trait::async_trait]
 impl AutomationStore for SledAutomationStore {
-    fn put_automation(&self, automation: &Automation) -> Result<(), StorageError> {
+    async fn put_automation(&self, automation: &Automation) -> Result<(), StorageError> {
         self.automations.insert(automation.id.as_bytes(), encode(automation))?;
         Ok(())
     }
 
-    fn automation(&self, id: &str) -> Result<Option<Automation>, StorageError> {
+    async fn automation(&self, id: &str) -> Result<Option<Automation>, StorageError> {
         get(&self.automations, id)
     }
 
-    fn delete_automation(&self, id: &str) -> Result<bool, StorageError> {
+    async fn delete_automation(&self, id: &str) -> Result<bool, StorageError> {
         Ok(self.automations.remove(id.as_bytes())?.is_some())
     }
 
-    fn automations(&self, tenant_id: Option<&str>) -> Result<Vec<Automation>, StorageError> {
+    async fn automations(&self, tenant_id: Option<&str>) -> Result<Vec<Automation>, StorageError> {
         let mut found: Vec<Automation> = all(&self.automations)?;
         found.retain(|a| tenant_id.is_none_or(|t| t == a.tenant_id));
         found.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
         Ok(found)
     }
 
-    fn put_stage_mapping(
+    async fn put_stage_mapping(
         &self,
         connection_id: &str,
         mapping: &StageMapping,
@@ -153,17 +167,20 @@ impl AutomationStore for SledAutomationStore {
         Ok(())
     }
 
-    fn stage_mapping(&self, connection_id: &str) -> Result<Option<StageMapping>, StorageError> {
+    async fn stage_mapping(
+        &self,
+        connection_id: &str,
+    ) -> Result<Option<StageMapping>, StorageError> {
         get(&self.mappings, connection_id)
     }
 
-    fn forget_connection(&self, connection_id: &str) -> Result<(), StorageError> {
+    async fn forget_connection(&self, connection_id: &str) -> Result<(), StorageError> {
         self.mappings.remove(connection_id.as_bytes())?;
         self.defaults.remove(connection_id.as_bytes())?;
         Ok(())
     }
 
-    fn put_push_defaults(
+    async fn put_push_defaults(
         &self,
         connection_id: &str,
         defaults: &PushDefaults,
@@ -172,11 +189,14 @@ impl AutomationStore for SledAutomationStore {
         Ok(())
     }
 
-    fn push_defaults(&self, connection_id: &str) -> Result<Option<PushDefaults>, StorageError> {
+    async fn push_defaults(
+        &self,
+        connection_id: &str,
+    ) -> Result<Option<PushDefaults>, StorageError> {
         get(&self.defaults, connection_id)
     }
 
-    fn insert_order(&self, order: &Order) -> Result<bool, StorageError> {
+    async fn insert_order(&self, order: &Order) -> Result<bool, StorageError> {
         let swapped = self.orders.compare_and_swap(
             order.id.as_bytes(),
             None::<&[u8]>,
@@ -185,18 +205,18 @@ impl AutomationStore for SledAutomationStore {
         Ok(swapped.is_ok())
     }
 
-    fn order(&self, id: &str) -> Result<Option<Order>, StorageError> {
+    async fn order(&self, id: &str) -> Result<Option<Order>, StorageError> {
         get(&self.orders, id)
     }
 
-    fn orders(&self, filter: &OrderFilter) -> Result<Vec<Order>, StorageError> {
+    async fn orders(&self, filter: &OrderFilter) -> Result<Vec<Order>, StorageError> {
         let mut found: Vec<Order> = all(&self.orders)?;
         found.retain(|o| filter.admits(o));
         found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.id.cmp(&b.id)));
         Ok(found)
     }
 
-    fn swap_order(&self, previous: &Order, next: &Order) -> Result<bool, StorageError> {
+    async fn swap_order(&self, previous: &Order, next: &Order) -> Result<bool, StorageError> {
         let Some(current) = self.orders.get(previous.id.as_bytes())? else { return Ok(false) };
         let stored: Order = decode(previous.id.as_bytes(), &current)?;
         if stored.version != previous.version {
@@ -228,16 +248,17 @@ const SWAP_ATTEMPTS: usize = 16;
 /// Applies `change` to the stored order atomically (compare-and-swap, retried when another
 /// change came first). `change` returns what the caller needs and may leave the order
 /// untouched; only a changed order is written.
-pub fn update_order<T>(
+pub async fn update_order<T>(
     store: &dyn AutomationStore,
     id: &str,
     mut change: impl FnMut(&mut Order) -> Result<T, OrderError>,
 ) -> Result<(Order, T), OrderFailure> {
     for _ in 0..SWAP_ATTEMPTS {
-        let previous = store.order(id)?.ok_or_else(|| OrderFailure::NotFound(id.to_string()))?;
+        let previous =
+            store.order(id).await?.ok_or_else(|| OrderFailure::NotFound(id.to_string()))?;
         let mut next = previous.clone();
         let answer = change(&mut next)?;
-        if next == previous || store.swap_order(&previous, &next)? {
+        if next == previous || store.swap_order(&previous, &next).await? {
             return Ok((next, answer));
         }
     }
@@ -248,15 +269,16 @@ pub fn update_order<T>(
 }
 
 /// Expires every unfinished order past its expiry; returns the orders expired.
-pub fn expire_due_orders(
+pub async fn expire_due_orders(
     store: &dyn AutomationStore,
     now: i64,
 ) -> Result<Vec<Order>, OrderFailure> {
     let filter = OrderFilter { unfinished: true, ..OrderFilter::default() };
     let mut expired = Vec::new();
-    for order in store.orders(&filter)? {
+    for order in store.orders(&filter).await? {
         if order.expires_at <= now {
-            let (order, changed) = update_order(store, &order.id, |o| Ok(o.expire_if_due(now)))?;
+            let (order, changed) =
+                update_order(store, &order.id, |o| Ok(o.expire_if_due(now))).await?;
             if changed {
                 expired.push(order);
             }
@@ -305,55 +327,59 @@ mod tests {
         }
     }
 
-    #[test]
-    fn orders_insert_once_and_list_per_tenant() {
+    #[tokio::test]
+    async fn orders_insert_once_and_list_per_tenant() {
         let s = store();
-        assert!(s.insert_order(&new_order("o1", "t1")).expect("insert"));
-        assert!(!s.insert_order(&new_order("o1", "t1")).expect("again"), "ids are unique");
-        s.insert_order(&new_order("o2", "t2")).expect("insert");
+        assert!(s.insert_order(&new_order("o1", "t1")).await.expect("insert"));
+        assert!(!s.insert_order(&new_order("o1", "t1")).await.expect("again"), "ids are unique");
+        s.insert_order(&new_order("o2", "t2")).await.expect("insert");
         let t1 = OrderFilter { tenant_id: Some("t1".into()), ..OrderFilter::default() };
-        assert_eq!(s.orders(&t1).expect("list").len(), 1);
+        assert_eq!(s.orders(&t1).await.expect("list").len(), 1);
     }
 
-    #[test]
-    fn results_post_once_through_compare_and_swap() {
+    #[tokio::test]
+    async fn results_post_once_through_compare_and_swap() {
         let s = store();
-        s.insert_order(&new_order("o1", "t")).expect("insert");
+        s.insert_order(&new_order("o1", "t")).await.expect("insert");
         let (order, posted) =
-            update_order(&s, "o1", |o| o.post_result(result(80.0), 5)).expect("post");
+            update_order(&s, "o1", |o| o.post_result(result(80.0), 5)).await.expect("post");
         assert_eq!((posted, order.state), (Posted::New, OrderState::ResultPosted));
-        let (_, again) = update_order(&s, "o1", |o| o.post_result(result(80.0), 6)).expect("again");
+        let (_, again) =
+            update_order(&s, "o1", |o| o.post_result(result(80.0), 6)).await.expect("again");
         assert_eq!(again, Posted::Again);
-        let conflict = update_order(&s, "o1", |o| o.post_result(result(20.0), 7));
+        let conflict = update_order(&s, "o1", |o| o.post_result(result(20.0), 7)).await;
         assert!(matches!(conflict, Err(OrderFailure::Order(OrderError::ResultConflict { .. }))));
         let stale = new_order("o1", "t");
-        assert!(!s.swap_order(&stale, &stale).expect("swap"), "a stale version loses");
-        assert!(matches!(update_order(&s, "nope", |_| Ok(())), Err(OrderFailure::NotFound(_))));
+        assert!(!s.swap_order(&stale, &stale).await.expect("swap"), "a stale version loses");
+        assert!(matches!(
+            update_order(&s, "nope", |_| Ok(())).await,
+            Err(OrderFailure::NotFound(_))
+        ));
     }
 
-    #[test]
-    fn due_orders_expire() {
+    #[tokio::test]
+    async fn due_orders_expire() {
         let s = store();
-        s.insert_order(&new_order("o1", "t")).expect("insert");
+        s.insert_order(&new_order("o1", "t")).await.expect("insert");
         let late = i64::try_from(DEFAULT_EXPIRY.as_millis()).expect("fits");
-        assert!(expire_due_orders(&s, late - 1).expect("early").is_empty());
-        assert_eq!(expire_due_orders(&s, late).expect("due").len(), 1);
-        assert_eq!(s.order("o1").expect("read").expect("there").state, OrderState::Expired);
-        assert!(expire_due_orders(&s, late + 1).expect("again").is_empty());
+        assert!(expire_due_orders(&s, late - 1).await.expect("early").is_empty());
+        assert_eq!(expire_due_orders(&s, late).await.expect("due").len(), 1);
+        assert_eq!(s.order("o1").await.expect("read").expect("there").state, OrderState::Expired);
+        assert!(expire_due_orders(&s, late + 1).await.expect("again").is_empty());
     }
 
-    #[test]
-    fn automations_mappings_and_defaults_round_trip() {
+    #[tokio::test]
+    async fn automations_mappings_and_defaults_round_trip() {
         let s = store();
         let mapping = StageMapping { stages: [("Invited".to_string(), "s2".to_string())].into() };
-        s.put_stage_mapping("c1", &mapping).expect("put");
-        assert_eq!(s.stage_mapping("c1").expect("get"), Some(mapping));
-        assert_eq!(s.stage_mapping("c2").expect("get"), None);
+        s.put_stage_mapping("c1", &mapping).await.expect("put");
+        assert_eq!(s.stage_mapping("c1").await.expect("get"), Some(mapping));
+        assert_eq!(s.stage_mapping("c2").await.expect("get"), None);
         let defaults =
             PushDefaults { source: Some("AI sourcer".into()), ..PushDefaults::default() };
-        s.put_push_defaults("c1", &defaults).expect("put");
-        assert_eq!(s.push_defaults("c1").expect("get"), Some(defaults));
-        assert!(s.automations(Some("t")).expect("list").is_empty());
-        assert!(!s.delete_automation("a").expect("delete"));
+        s.put_push_defaults("c1", &defaults).await.expect("put");
+        assert_eq!(s.push_defaults("c1").await.expect("get"), Some(defaults));
+        assert!(s.automations(Some("t")).await.expect("list").is_empty());
+        assert!(!s.delete_automation("a").await.expect("delete"));
     }
 }

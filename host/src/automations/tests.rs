@@ -60,7 +60,7 @@ impl Effects for Fake {
         Ok(json!({"written": id}))
     }
 
-    fn notify(&self, event: &OutboundEvent) -> Result<usize, ActionError> {
+    async fn notify(&self, event: &OutboundEvent) -> Result<usize, ActionError> {
         let mut sent = lock(&self.notified);
         if !sent.iter().any(|e| e.id == event.id) {
             sent.push(event.clone());
@@ -178,7 +178,7 @@ async fn world(subscriptions: usize) -> World {
         ]
         .into(),
     };
-    automations.put_stage_mapping(C, &mapping).expect("mapping");
+    automations.put_stage_mapping(C, &mapping).await.expect("mapping");
     let outbox = Arc::new(SledOutbox::open(&db).expect("outbox"));
     let fake = Fake { subscriptions, ..Fake::default() };
     World {
@@ -188,18 +188,18 @@ async fn world(subscriptions: usize) -> World {
 }
 
 impl World {
-    fn automation(&self, id: &str, raw: Value) -> Automation {
+    async fn automation(&self, id: &str, raw: Value) -> Automation {
         let input: AutomationInput = serde_json::from_value(raw).expect("input");
         let context = SaveContext {
             mappings: [(
                 C.to_string(),
-                self.engine.automations.stage_mapping(C).expect("m").unwrap_or_default(),
+                self.engine.automations.stage_mapping(C).await.expect("m").unwrap_or_default(),
             )]
             .into(),
         };
         validate(&input, &context).expect("valid");
         let automation = Automation::create(id.into(), T.into(), input, self.now - 60_000);
-        self.engine.automations.put_automation(&automation).expect("put");
+        self.engine.automations.put_automation(&automation).await.expect("put");
         automation
     }
 
@@ -212,8 +212,8 @@ impl World {
         self.engine.store.append_events(T, C, vec![event]).await.expect("append");
     }
 
-    fn firings(&self) -> Vec<super::outbox::Firing> {
-        self.engine.outbox.firings(&FiringFilter::default()).expect("firings")
+    async fn firings(&self) -> Vec<super::outbox::Firing> {
+        self.engine.outbox.firings(&FiringFilter::default()).await.expect("firings")
     }
 
     fn writes(&self) -> Vec<(String, Value)> {
@@ -238,16 +238,16 @@ fn invite_automation() -> Value {
 #[tokio::test]
 async fn a_stage_change_fires_once_even_when_seen_twice_and_runs_every_action_once() {
     let w = world(1).await;
-    w.automation("aut_1", invite_automation());
+    w.automation("aut_1", invite_automation()).await;
     w.stage_changed("app1", "cand1", "s2").await;
     let round = w.engine.run_round(w.now).await.expect("round");
     assert_eq!((round.events, round.firings), (1, 1));
     // The same change seen again (a webhook-triggered sync re-detecting it, or the event
     // offered again after a crash) keys the same stay: no second firing.
     w.stage_changed("app1", "cand1", "s2").await;
-    w.engine.outbox.set_cursor(0).expect("rewind");
+    w.engine.outbox.set_cursor(0).await.expect("rewind");
     w.engine.run_round(w.now).await.expect("round");
-    let firings = w.firings();
+    let firings = w.firings().await;
     assert_eq!(firings.len(), 1);
     let firing = &firings[0];
     assert_eq!(firing.status, FiringStatus::Done);
@@ -267,25 +267,25 @@ async fn a_stage_change_fires_once_even_when_seen_twice_and_runs_every_action_on
 #[tokio::test]
 async fn events_that_do_not_match_fire_nothing() {
     let w = world(1).await;
-    w.automation("aut_1", invite_automation());
+    w.automation("aut_1", invite_automation()).await;
     let mut other_scope = invite_automation();
     other_scope["scope"] = json!({"kind": "connection", "connection_id": "conn_b"});
     other_scope["trigger"]["stage"] = json!({"stage_id": "s2"});
     other_scope["actions"] = json!([{"type": "send-invite"}]);
-    w.automation("aut_2", other_scope);
+    w.automation("aut_2", other_scope).await;
     let mut disabled = invite_automation();
     disabled["enabled"] = json!(false);
-    w.automation("aut_3", disabled);
+    w.automation("aut_3", disabled).await;
     let mut other_job = invite_automation();
     other_job["jobs"] = json!({"kind": "listed", "job_ids": ["j9"]});
-    w.automation("aut_4", other_job);
+    w.automation("aut_4", other_job).await;
     w.stage_changed("app2", "cand2", "s1").await; // not the trigger stage
     let mut failing = invite_automation();
     failing["conditions"] = json!({"all": [{"path": "candidate.first_name", "type": "string", "op": "equals", "value": "Nobody"}]});
-    w.automation("aut_5", failing);
+    w.automation("aut_5", failing).await;
     w.stage_changed("app1", "cand1", "s2").await;
     w.engine.run_round(w.now).await.expect("round");
-    let fired: Vec<String> = w.firings().into_iter().map(|f| f.automation_id).collect();
+    let fired: Vec<String> = w.firings().await.into_iter().map(|f| f.automation_id).collect();
     assert_eq!(fired, vec!["aut_1".to_string()]);
 }
 
@@ -294,20 +294,20 @@ async fn backfill_fires_for_everyone_in_the_stage_once_and_the_entry_event_adds_
     let w = world(1).await;
     let mut raw = invite_automation();
     raw["backfill"] = json!(true);
-    let automation = w.automation("aut_1", raw);
+    let automation = w.automation("aut_1", raw).await;
     let fired = w.engine.matcher().backfill(&automation, w.now).await.expect("backfill");
     assert_eq!(fired.len(), 2, "app1 and app3 are in Assessment");
     assert!(w.engine.matcher().backfill(&automation, w.now).await.expect("again").is_empty());
     w.stage_changed("app1", "cand1", "s2").await;
     w.engine.run_round(w.now).await.expect("round");
-    assert_eq!(w.firings().len(), 2, "the entry event of app1 keys the same stay");
+    assert_eq!(w.firings().await.len(), 2, "the entry event of app1 keys the same stay");
     assert_eq!(lock(&w.engine.effects.notified).len(), 2);
 }
 
 #[tokio::test]
 async fn transient_failures_back_off_and_resume_at_the_failed_action() {
     let w = world(1).await;
-    w.automation("aut_1", invite_automation());
+    w.automation("aut_1", invite_automation()).await;
     w.stage_changed("app1", "cand1", "s2").await;
     lock(&w.engine.effects.errors).push_back(ActionError::Retry {
         kind: "rate-limited".into(),
@@ -315,14 +315,14 @@ async fn transient_failures_back_off_and_resume_at_the_failed_action() {
         retry_after: Some(std::time::Duration::from_secs(120)),
     });
     w.engine.run_round(w.now).await.expect("round");
-    let firing = w.firings().remove(0);
+    let firing = w.firings().await.remove(0);
     assert_eq!(firing.status, FiringStatus::Pending);
     assert_eq!(firing.actions[0].status, ActionStatus::Done);
     assert_eq!((firing.actions[1].status, firing.actions[1].attempts), (ActionStatus::Pending, 1));
     assert_eq!(firing.next_attempt_at, w.now + 120_000, "Retry-After beats the 30 s backoff");
     assert_eq!(w.engine.run_round(w.now + 1_000).await.expect("round").firings, 0, "not due yet");
     w.engine.run_round(w.now + 120_000).await.expect("round");
-    let firing = w.firings().remove(0);
+    let firing = w.firings().await.remove(0);
     assert_eq!(firing.status, FiringStatus::Done);
     assert_eq!(lock(&w.engine.effects.notified).len(), 1, "the invite was not sent again");
     assert_eq!(w.writes().len(), 2);
@@ -331,39 +331,39 @@ async fn transient_failures_back_off_and_resume_at_the_failed_action() {
 #[tokio::test]
 async fn a_permanent_failure_stops_the_firing_until_an_operator_retries() {
     let w = world(1).await;
-    w.automation("aut_1", invite_automation());
+    w.automation("aut_1", invite_automation()).await;
     w.stage_changed("app1", "cand1", "s2").await;
     lock(&w.engine.effects.errors).push_back(ActionError::Permanent {
         kind: "invalid-input".into(),
         message: "note too long".into(),
     });
     w.engine.run_round(w.now).await.expect("round");
-    let firing = w.firings().remove(0);
+    let firing = w.firings().await.remove(0);
     assert_eq!((firing.status, firing.failed_action), (FiringStatus::Failed, Some(1)));
     assert_eq!(firing.actions[1].reason.as_deref(), Some("note too long"));
     assert_eq!(firing.actions[2].status, ActionStatus::Pending, "later actions did not run");
-    w.engine.outbox.retry(&firing.id, w.now).expect("retry");
+    w.engine.outbox.retry(&firing.id, w.now).await.expect("retry");
     w.engine.run_round(w.now).await.expect("round");
-    assert_eq!(w.firings().remove(0).status, FiringStatus::Done);
+    assert_eq!(w.firings().await.remove(0).status, FiringStatus::Done);
     assert_eq!(w.writes().len(), 2);
 }
 
 #[tokio::test]
 async fn a_crash_between_a_write_and_its_record_replays_from_the_journal() {
     let w = world(1).await;
-    w.automation("aut_1", invite_automation());
+    w.automation("aut_1", invite_automation()).await;
     w.stage_changed("app1", "cand1", "s2").await;
     w.engine.matcher().process_events(10, w.now).await.expect("match");
-    let before = w.firings().remove(0);
+    let before = w.firings().await.remove(0);
     w.engine.run_round(w.now).await.expect("round");
     // The host died after the writes reached the ATS but before the firing was saved:
     // the firing is back as it was, and runs again.
-    let after = w.firings().remove(0);
-    w.engine.outbox.save(&after, &before).expect("restore");
+    let after = w.firings().await.remove(0);
+    w.engine.outbox.save(&after, &before).await.expect("restore");
     w.engine.run_round(w.now).await.expect("round");
     assert_eq!(w.writes().len(), 2, "each write reached the ATS once");
     assert_eq!(lock(&w.engine.effects.notified).len(), 1);
-    let firing = w.firings().remove(0);
+    let firing = w.firings().await.remove(0);
     assert_eq!(firing.status, FiringStatus::Done);
     assert!(
         firing.actions[1].detail.as_ref().is_some_and(|d| d["write"].get("replayed").is_some())
@@ -373,10 +373,10 @@ async fn a_crash_between_a_write_and_its_record_replays_from_the_journal() {
 #[tokio::test]
 async fn an_unmapped_stage_or_a_missing_subscription_fails_with_the_fix() {
     let w = world(0).await;
-    w.automation("aut_1", invite_automation());
+    w.automation("aut_1", invite_automation()).await;
     w.stage_changed("app1", "cand1", "s2").await;
     w.engine.run_round(w.now).await.expect("round");
-    let firing = w.firings().remove(0);
+    let firing = w.firings().await.remove(0);
     assert_eq!(firing.failed_action, Some(0));
     assert!(
         firing.actions[0].reason.as_deref().is_some_and(|r| r.contains("subscribe")),
@@ -387,17 +387,18 @@ async fn an_unmapped_stage_or_a_missing_subscription_fails_with_the_fix() {
     let w = world(1).await;
     let mut raw = invite_automation();
     raw["actions"] = json!([{"type": "move-to-stage", "stage": {"mapped": "Review"}}]);
-    w.automation("aut_1", raw);
+    w.automation("aut_1", raw).await;
     w.engine
         .automations
         .put_stage_mapping(
             C,
             &StageMapping { stages: [("Assessment".to_string(), "s2".to_string())].into() },
         )
+        .await
         .expect("remap");
     w.stage_changed("app1", "cand1", "s2").await;
     w.engine.run_round(w.now).await.expect("round");
-    let firing = w.firings().remove(0);
+    let firing = w.firings().await.remove(0);
     assert!(
         firing.actions[0]
             .reason
@@ -411,16 +412,16 @@ async fn an_unmapped_stage_or_a_missing_subscription_fails_with_the_fix() {
 #[tokio::test]
 async fn a_paused_connection_makes_firings_wait_or_skips_them() {
     let w = world(1).await;
-    w.automation("aut_1", invite_automation());
+    w.automation("aut_1", invite_automation()).await;
     let mut skip = invite_automation();
     skip["while_paused"] = json!("skip");
-    w.automation("aut_2", skip);
+    w.automation("aut_2", skip).await;
     let mut connection = w.engine.store.connection(C).await.expect("read").expect("there");
     connection.status = crate::store::ConnectionStatus::Paused;
     w.engine.store.put_connection(&connection, None).await.expect("pause");
     w.stage_changed("app1", "cand1", "s2").await;
     w.engine.run_round(w.now).await.expect("round");
-    let firings = w.firings();
+    let firings = w.firings().await;
     assert_eq!(firings.len(), 1, "the skipping automation fired nothing");
     assert_eq!(firings[0].status, FiringStatus::Pending);
     assert_eq!(firings[0].next_attempt_at, w.now + 300_000);
@@ -430,7 +431,7 @@ async fn a_paused_connection_makes_firings_wait_or_skips_them() {
 #[tokio::test]
 async fn a_dry_run_shows_what_would_happen_and_writes_nothing() {
     let w = world(1).await;
-    let automation = w.automation("aut_1", invite_automation());
+    let automation = w.automation("aut_1", invite_automation()).await;
     let found = w.engine.matcher().dry_run(&automation, 10, w.now).await.expect("dry run");
     let apps: Vec<_> = found.iter().map(|f| f.application_id.clone().unwrap_or_default()).collect();
     assert_eq!(apps, vec!["app1", "app3"]);
@@ -439,7 +440,7 @@ async fn a_dry_run_shows_what_would_happen_and_writes_nothing() {
     let DryRunAction::Would { effect } = &found[0].actions[2].outcome else { panic!("a move") };
     assert_eq!(effect["writes"][0]["request"]["MoveStage"]["stage_id"], "s3");
     assert!(
-        w.firings().is_empty()
+        w.firings().await.is_empty()
             && w.writes().is_empty()
             && lock(&w.engine.effects.notified).is_empty()
     );
@@ -457,7 +458,7 @@ async fn a_posted_result_fires_the_write_back_once() {
             {"type": "tag-by-score", "bands": [{"min": 80, "tag": "top"}, {"min": 50, "tag": "maybe"}]},
             {"type": "attach-result-file"}
         ]
-    }));
+    })).await;
     let order = Order::new(
         NewOrder {
             id: "ord_1".into(),
@@ -473,7 +474,7 @@ async fn a_posted_result_fires_the_write_back_once() {
         w.now,
         DEFAULT_EXPIRY,
     );
-    w.engine.automations.insert_order(&order).expect("order");
+    w.engine.automations.insert_order(&order).await.expect("order");
     let result = OrderResult {
         score: Some(86.0),
         max_score: Some(100.0),
@@ -485,11 +486,12 @@ async fn a_posted_result_fires_the_write_back_once() {
     };
     let (order, _) =
         update_order(&*w.engine.automations, "ord_1", |o| o.post_result(result.clone(), w.now))
+            .await
             .expect("post");
     let event = result_submitted(&order, w.now).expect("a result");
     w.engine.store.append_events(T, C, vec![event.clone(), event]).await.expect("append");
     w.engine.run_round(w.now).await.expect("round");
-    let firings = w.firings();
+    let firings = w.firings().await;
     assert_eq!(firings.len(), 1, "one firing per order's result");
     let firing = &firings[0];
     assert_eq!(firing.status, FiringStatus::Done);
@@ -505,11 +507,11 @@ async fn a_posted_result_fires_the_write_back_once() {
 #[tokio::test]
 async fn a_panicking_action_fails_its_firing_only() {
     let w = world(1).await;
-    w.automation("aut_1", invite_automation());
+    w.automation("aut_1", invite_automation()).await;
     w.stage_changed("app1", "cand1", "s2").await;
     *lock(&w.engine.effects.panic_next) = true;
     w.engine.run_round(w.now).await.expect("the round survives");
-    let firing = w.firings().remove(0);
+    let firing = w.firings().await.remove(0);
     assert_eq!((firing.status, firing.failed_action), (FiringStatus::Failed, Some(1)));
     assert_eq!(firing.actions[1].error.as_deref(), Some("panic"));
 }
@@ -523,7 +525,7 @@ async fn reviews_fire_by_kind_once_per_review() {
         "name": "Thumbs up", "enabled": true, "scope": {"kind": "all"},
         "trigger": {"type": "review-event", "kinds": ["thumb-up"]},
         "actions": [{"type": "add-note", "template": "{{review.author}}: {{review.comment}} ({{order.package_id}})"}]
-    }));
+    })).await;
     let order = Order::new(
         NewOrder {
             id: "ord_1".into(),
@@ -552,6 +554,6 @@ async fn reviews_fire_by_kind_once_per_review() {
     ];
     w.engine.store.append_events(T, C, events).await.expect("append");
     w.engine.run_round(w.now).await.expect("round");
-    assert_eq!(w.firings().len(), 1, "r1 once; thumb-down does not match");
+    assert_eq!(w.firings().await.len(), 1, "r1 once; thumb-down does not match");
     assert_eq!(w.writes()[0].1["AddNote"]["body"], "Eve: great (video)");
 }

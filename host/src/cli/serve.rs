@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// Data directory: store, keys, compiled-artifact cache [default: data].
     #[arg(long, env = "ATS_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Cache of compiled connectors [default: DATA_DIR/compiled]; hosts on one machine may
+    /// share one (entries are keyed by content and engine, written atomically).
+    #[arg(long, env = "ATS_COMPILED_CACHE")]
+    pub compiled_cache: Option<PathBuf>,
     /// Directory watched for connector `.wasm` files [default: DATA_DIR/connectors].
     #[arg(long, env = "ATS_CONNECTORS_DIR")]
     pub connectors_dir: Option<PathBuf>,
@@ -110,6 +114,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Stopped> {
             sync: file.sync.unwrap_or_default(),
             webhooks,
             run_scheduler: false,
+            compiled_cache: args.compiled_cache,
         },
         automations,
     )

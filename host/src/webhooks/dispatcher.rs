@@ -103,12 +103,12 @@ impl Dispatcher {
 
     /// Creates one delivery per enabled subscription of the event's tenant that wants it.
     /// Idempotent per (subscription, event).
-    pub fn offer(&self, event: &OutboundEvent) -> Result<usize, LedgerError> {
+    pub async fn offer(&self, event: &OutboundEvent) -> Result<usize, LedgerError> {
         let mut created = 0;
-        for subscription in self.ledger.subscriptions(Some(&event.tenant_id))? {
+        for subscription in self.ledger.subscriptions(Some(&event.tenant_id)).await? {
             if subscription.enabled
                 && subscription.wants(&event.event_type)
-                && self.ledger.enqueue(&subscription, event)?
+                && self.ledger.enqueue(&subscription, event).await?
             {
                 created += 1;
             }
@@ -126,7 +126,7 @@ impl Dispatcher {
 
     /// Performs every attempt due now, concurrently; returns how many were made.
     pub async fn run_due(&self) -> Result<usize, LedgerError> {
-        let due = self.ledger.due(now_ms(), 64)?;
+        let due = self.ledger.due(now_ms(), 64).await?;
         let count = due.len();
         let attempts = due.into_iter().map(|delivery| self.attempt(delivery));
         for result in futures::future::join_all(attempts).await {
@@ -151,11 +151,11 @@ impl Dispatcher {
     }
 
     async fn attempt(&self, delivery: Delivery) -> Result<(), LedgerError> {
-        let Some(subscription) = self.ledger.subscription(&delivery.subscription_id)? else {
+        let Some(subscription) = self.ledger.subscription(&delivery.subscription_id).await? else {
             let mut next = delivery.clone();
             next.status = DeliveryStatus::Cancelled;
             next.last_error = Some("subscription deleted".into());
-            return self.ledger.save(&delivery, &next);
+            return self.ledger.save(&delivery, &next).await;
         };
         let outcome = self.send(&subscription, &delivery).await;
         let mut next = delivery.clone();
@@ -169,14 +169,16 @@ impl Dispatcher {
                 "delivered"
             }
             Outcome::Gone => {
-                self.ledger.save(&delivery, &{
-                    let mut gone = next.clone();
-                    gone.status = DeliveryStatus::Cancelled;
-                    gone.last_status_code = Some(410);
-                    gone.last_error = Some("receiver answered 410 Gone".into());
-                    gone
-                })?;
-                self.ledger.disable(&subscription.id, "receiver answered 410 Gone")?;
+                self.ledger
+                    .save(&delivery, &{
+                        let mut gone = next.clone();
+                        gone.status = DeliveryStatus::Cancelled;
+                        gone.last_status_code = Some(410);
+                        gone.last_error = Some("receiver answered 410 Gone".into());
+                        gone
+                    })
+                    .await?;
+                self.ledger.disable(&subscription.id, "receiver answered 410 Gone").await?;
                 crate::metrics::global().webhook_delivery("disabled");
                 tracing::warn!(subscription = %subscription.id, "webhook subscription disabled: receiver answered 410 Gone");
                 return Ok(());
@@ -201,7 +203,7 @@ impl Dispatcher {
             }
         };
         crate::metrics::global().webhook_delivery(label);
-        self.ledger.save(&delivery, &next)
+        self.ledger.save(&delivery, &next).await
     }
 
     async fn send(&self, subscription: &Subscription, delivery: &Delivery) -> Outcome {
@@ -290,7 +292,7 @@ impl Dispatcher {
     ) -> Result<usize, FanOutError> {
         let mut offered = 0;
         loop {
-            let after = self.ledger.fan_out_cursor()?.and_then(|c| c.parse::<u64>().ok());
+            let after = self.ledger.fan_out_cursor().await?.and_then(|c| c.parse::<u64>().ok());
             let events = store.events(None, after, 500).await?;
             let Some(last) = events.last().map(|e| e.seq) else { return Ok(offered) };
             for event in &events {
@@ -304,10 +306,11 @@ impl Dispatcher {
                     event_type: event.event_type.clone(),
                     data,
                     occurred_at: event.occurred_at,
-                })?;
+                })
+                .await?;
                 offered += 1;
             }
-            self.ledger.set_fan_out_cursor(&last.to_string())?;
+            self.ledger.set_fan_out_cursor(&last.to_string()).await?;
         }
     }
 

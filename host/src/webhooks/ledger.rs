@@ -21,7 +21,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum LedgerError {
     #[error("webhook store: {0}")]
-    Storage(#[from] sled::Error),
+    Storage(String),
     #[error("webhook store holds an unreadable record under {key}: {reason}")]
     Corrupt { key: String, reason: String },
     #[error("no webhook subscription `{0}`")]
@@ -30,48 +30,57 @@ pub enum LedgerError {
     UnknownDelivery(String),
 }
 
+impl From<sled::Error> for LedgerError {
+    fn from(error: sled::Error) -> Self {
+        LedgerError::Storage(error.to_string())
+    }
+}
+
 /// What webhook delivery needs from storage (see the module doc for a networked backend).
+#[async_trait::async_trait]
 pub trait DeliveryLedger: Send + Sync {
-    fn put_subscription(&self, subscription: &Subscription) -> Result<(), LedgerError>;
-    fn subscription(&self, id: &str) -> Result<Option<Subscription>, LedgerError>;
-    fn delete_subscription(&self, id: &str) -> Result<bool, LedgerError>;
+    async fn put_subscription(&self, subscription: &Subscription) -> Result<(), LedgerError>;
+    async fn subscription(&self, id: &str) -> Result<Option<Subscription>, LedgerError>;
+    async fn delete_subscription(&self, id: &str) -> Result<bool, LedgerError>;
     /// Every subscription, optionally only one tenant's.
-    fn subscriptions(&self, tenant: Option<&str>) -> Result<Vec<Subscription>, LedgerError>;
+    async fn subscriptions(&self, tenant: Option<&str>) -> Result<Vec<Subscription>, LedgerError>;
     /// Creates the delivery of `event` to `subscription` unless it exists (fan-out is
     /// idempotent: running it twice after a crash delivers once). Returns whether it is new.
-    fn enqueue(
+    async fn enqueue(
         &self,
         subscription: &Subscription,
         event: &OutboundEvent,
     ) -> Result<bool, LedgerError>;
-    fn delivery(&self, id: &str) -> Result<Option<Delivery>, LedgerError>;
+    async fn delivery(&self, id: &str) -> Result<Option<Delivery>, LedgerError>;
     /// Deliveries, optionally of one tenant and in one status, newest first.
-    fn deliveries(
+    async fn deliveries(
         &self,
         tenant: Option<&str>,
         status: Option<DeliveryStatus>,
     ) -> Result<Vec<Delivery>, LedgerError>;
     /// Pending deliveries whose next attempt is due at `now`, oldest first.
-    fn due(&self, now: i64, limit: usize) -> Result<Vec<Delivery>, LedgerError>;
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<Delivery>, LedgerError>;
     /// Records a delivery's new state (`previous` is what was stored before), keeping the
     /// due-queue in step atomically.
-    fn save(&self, previous: &Delivery, next: &Delivery) -> Result<(), LedgerError>;
-    fn fan_out_cursor(&self) -> Result<Option<String>, LedgerError>;
-    fn set_fan_out_cursor(&self, cursor: &str) -> Result<(), LedgerError>;
+    async fn save(&self, previous: &Delivery, next: &Delivery) -> Result<(), LedgerError>;
+    async fn fan_out_cursor(&self) -> Result<Option<String>, LedgerError>;
+    async fn set_fan_out_cursor(&self, cursor: &str) -> Result<(), LedgerError>;
 
     /// Disables a subscription and cancels its pending deliveries.
-    fn disable(&self, id: &str, reason: &str) -> Result<(), LedgerError> {
-        let mut subscription =
-            self.subscription(id)?.ok_or_else(|| LedgerError::UnknownSubscription(id.into()))?;
+    async fn disable(&self, id: &str, reason: &str) -> Result<(), LedgerError> {
+        let mut subscription = self
+            .subscription(id)
+            .await?
+            .ok_or_else(|| LedgerError::UnknownSubscription(id.into()))?;
         subscription.enabled = false;
         subscription.disabled_reason = Some(reason.to_string());
-        self.put_subscription(&subscription)?;
-        for delivery in self.deliveries(Some(&subscription.tenant_id), None)? {
+        self.put_subscription(&subscription).await?;
+        for delivery in self.deliveries(Some(&subscription.tenant_id), None).await? {
             if delivery.subscription_id == id && delivery.status == DeliveryStatus::Pending {
                 let mut cancelled = delivery.clone();
                 cancelled.status = DeliveryStatus::Cancelled;
                 cancelled.last_error = Some(format!("subscription disabled: {reason}"));
-                self.save(&delivery, &cancelled)?;
+                self.save(&delivery, &cancelled).await?;
             }
         }
         Ok(())
@@ -79,14 +88,15 @@ pub trait DeliveryLedger: Send + Sync {
 
     /// Puts a dead-lettered or cancelled delivery back in the queue for one more round of
     /// attempts, with the same id.
-    fn replay(&self, id: &str) -> Result<Delivery, LedgerError> {
-        let previous = self.delivery(id)?.ok_or_else(|| LedgerError::UnknownDelivery(id.into()))?;
+    async fn replay(&self, id: &str) -> Result<Delivery, LedgerError> {
+        let previous =
+            self.delivery(id).await?.ok_or_else(|| LedgerError::UnknownDelivery(id.into()))?;
         let mut next = previous.clone();
         next.status = DeliveryStatus::Pending;
         next.attempts = 0;
         next.next_attempt_at = now_ms();
         next.updated_at = next.next_attempt_at;
-        self.save(&previous, &next)?;
+        self.save(&previous, &next).await?;
         Ok(next)
     }
 }
@@ -124,52 +134,68 @@ impl SledLedger {
     }
 
     fn seal_subscription(&self, subscription: &Subscription) -> Vec<u8> {
-        use base64::Engine as _;
-        let sealed = self.secret_box.seal_bytes(subscription.secret.as_bytes());
-        let secret =
-            format!("{SEALED}{}", base64::engine::general_purpose::STANDARD.encode(sealed));
-        encode(&Subscription { secret, ..subscription.clone() })
+        encode(&seal_signing_secret(&self.secret_box, subscription))
     }
 
     fn open_subscription(&self, key: &str, raw: &[u8]) -> Result<Subscription, LedgerError> {
-        use base64::Engine as _;
-        let mut subscription: Subscription = decode(key, raw)?;
-        if let Some(sealed) = subscription.secret.strip_prefix(SEALED) {
-            let corrupt = |reason: String| LedgerError::Corrupt { key: key.to_string(), reason };
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(sealed)
-                .map_err(|e| corrupt(format!("sealed secret: {e}")))?;
-            let plain = self
-                .secret_box
-                .open_bytes(&bytes)
-                .map_err(|e| corrupt(format!("signing secret does not open with this key: {e}")))?;
-            subscription.secret =
-                String::from_utf8(plain).map_err(|e| corrupt(format!("signing secret: {e}")))?;
-        }
-        Ok(subscription)
+        open_signing_secret(&self.secret_box, key, decode(key, raw)?)
     }
 }
 
+/// The subscription as stored: its signing secret sealed with the host's key.
+pub fn seal_signing_secret(
+    secret_box: &crate::store::SecretBox,
+    subscription: &Subscription,
+) -> Subscription {
+    use base64::Engine as _;
+    let sealed = secret_box.seal_bytes(subscription.secret.as_bytes());
+    let secret = format!("{SEALED}{}", base64::engine::general_purpose::STANDARD.encode(sealed));
+    Subscription { secret, ..subscription.clone() }
+}
+
+/// The subscription as stored (under `key`) with its signing secret opened; a secret
+/// stored before secrets were sealed reads as it is.
+pub fn open_signing_secret(
+    secret_box: &crate::store::SecretBox,
+    key: &str,
+    mut subscription: Subscription,
+) -> Result<Subscription, LedgerError> {
+    use base64::Engine as _;
+    if let Some(sealed) = subscription.secret.strip_prefix(SEALED) {
+        let corrupt = |reason: String| LedgerError::Corrupt { key: key.to_string(), reason };
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .map_err(|e| corrupt(format!("sealed secret: {e}")))?;
+        let plain = secret_box
+            .open_bytes(&bytes)
+            .map_err(|e| corrupt(format!("signing secret does not open with this key: {e}")))?;
+        subscription.secret =
+            String::from_utf8(plain).map_err(|e| corrupt(format!("signing secret: {e}")))?;
+    }
+    Ok(subscription)
+}
+
+#[async_trait::async_trait]
 impl DeliveryLedger for SledLedger {
-    fn put_subscription(&self, subscription: &Subscription) -> Result<(), LedgerError> {
+    async fn put_subscription(&self, subscription: &Subscription) -> Result<(), LedgerError> {
         self.subscriptions
             .insert(subscription.id.as_bytes(), self.seal_subscription(subscription))?;
         Ok(())
     }
 
-    fn subscription(&self, id: &str) -> Result<Option<Subscription>, LedgerError> {
+    async fn subscription(&self, id: &str) -> Result<Option<Subscription>, LedgerError> {
         self.subscriptions
             .get(id.as_bytes())?
             .map(|raw| self.open_subscription(id, &raw))
             .transpose()
     }
 
-    fn delete_subscription(&self, id: &str) -> Result<bool, LedgerError> {
+    async fn delete_subscription(&self, id: &str) -> Result<bool, LedgerError> {
         Ok(self.subscriptions.remove(id.as_bytes())?.is_some())
     }
 
     /// Every subscription, optionally only one tenant's.
-    fn subscriptions(&self, tenant: Option<&str>) -> Result<Vec<Subscription>, LedgerError> {
+    async fn subscriptions(&self, tenant: Option<&str>) -> Result<Vec<Subscription>, LedgerError> {
         let mut all = Vec::new();
         for entry in self.subscriptions.iter() {
             let (key, raw) = entry?;
@@ -183,7 +209,7 @@ impl DeliveryLedger for SledLedger {
 
     /// Creates the delivery of `event` to `subscription` unless it exists (fan-out is
     /// idempotent: running it twice after a crash delivers once). Returns whether it is new.
-    fn enqueue(
+    async fn enqueue(
         &self,
         subscription: &Subscription,
         event: &OutboundEvent,
@@ -212,12 +238,12 @@ impl DeliveryLedger for SledLedger {
         Ok(true)
     }
 
-    fn delivery(&self, id: &str) -> Result<Option<Delivery>, LedgerError> {
+    async fn delivery(&self, id: &str) -> Result<Option<Delivery>, LedgerError> {
         self.deliveries.get(id.as_bytes())?.map(|raw| decode(id, &raw)).transpose()
     }
 
     /// Deliveries, optionally of one tenant and in one status, newest first.
-    fn deliveries(
+    async fn deliveries(
         &self,
         tenant: Option<&str>,
         status: Option<DeliveryStatus>,
@@ -237,13 +263,13 @@ impl DeliveryLedger for SledLedger {
     }
 
     /// Pending deliveries whose next attempt is due at `now`, oldest first.
-    fn due(&self, now: i64, limit: usize) -> Result<Vec<Delivery>, LedgerError> {
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<Delivery>, LedgerError> {
         let mut ready = Vec::new();
         for entry in self.due.range(..due_key(now.saturating_add(1), "")) {
             let (key, _) = entry?;
             let key = String::from_utf8_lossy(&key).into_owned();
             let Some((_, id)) = key.split_once('/') else { continue };
-            if let Some(delivery) = self.delivery(id)?
+            if let Some(delivery) = self.delivery(id).await?
                 && delivery.status == DeliveryStatus::Pending
             {
                 ready.push(delivery);
@@ -257,15 +283,15 @@ impl DeliveryLedger for SledLedger {
 
     /// Records a delivery's new state (`previous` is what was stored before), keeping the
     /// due-queue in step in the same transaction.
-    fn save(&self, previous: &Delivery, next: &Delivery) -> Result<(), LedgerError> {
+    async fn save(&self, previous: &Delivery, next: &Delivery) -> Result<(), LedgerError> {
         self.write(Some(previous), next)
     }
 
-    fn fan_out_cursor(&self) -> Result<Option<String>, LedgerError> {
+    async fn fan_out_cursor(&self) -> Result<Option<String>, LedgerError> {
         Ok(self.meta.get(CURSOR_KEY)?.map(|raw| String::from_utf8_lossy(&raw).into_owned()))
     }
 
-    fn set_fan_out_cursor(&self, cursor: &str) -> Result<(), LedgerError> {
+    async fn set_fan_out_cursor(&self, cursor: &str) -> Result<(), LedgerError> {
         self.meta.insert(CURSOR_KEY, cursor.as_bytes())?;
         Ok(())
     }
@@ -291,7 +317,7 @@ impl SledLedger {
                 Ok::<(), ConflictableTransactionError<()>>(())
             })
             .map_err(|error| match error {
-                TransactionError::Storage(e) => LedgerError::Storage(e),
+                TransactionError::Storage(e) => LedgerError::from(e),
                 TransactionError::Abort(()) => LedgerError::Corrupt {
                     key: next.id.clone(),
                     reason: "transaction aborted".into(),
@@ -323,8 +349,8 @@ fn decode<T: serde::de::DeserializeOwned>(key: &str, raw: &[u8]) -> Result<T, Le
 mod tests {
     use super::*;
 
-    #[test]
-    fn signing_secrets_are_sealed_at_rest_and_read_back_whole() {
+    #[tokio::test]
+    async fn signing_secrets_are_sealed_at_rest_and_read_back_whole() {
         let db = sled::Config::new().temporary(true).open().expect("sled");
         let ledger = SledLedger::open(&db, crate::store::SecretBox::ephemeral()).expect("ledger");
         let subscription = Subscription {
@@ -337,18 +363,18 @@ mod tests {
             created_at: 0,
             secret: "whsec-very-secret-signing-key".into(),
         };
-        ledger.put_subscription(&subscription).expect("put");
+        ledger.put_subscription(&subscription).await.expect("put");
         for entry in db.open_tree("webhooks.subscriptions").expect("tree").iter() {
             let (_, raw) = entry.expect("entry");
             assert!(!String::from_utf8_lossy(&raw).contains("very-secret"), "stored in clear");
         }
-        let read = ledger.subscription("wh_1").expect("read").expect("found");
+        let read = ledger.subscription("wh_1").await.expect("read").expect("found");
         assert_eq!(read.secret, subscription.secret);
         assert_eq!(
-            ledger.subscriptions(Some("acme")).expect("list")[0].secret,
+            ledger.subscriptions(Some("acme")).await.expect("list")[0].secret,
             subscription.secret
         );
         let other = SledLedger::open(&db, crate::store::SecretBox::ephemeral()).expect("ledger");
-        assert!(other.subscription("wh_1").is_err(), "another key cannot read the secret");
+        assert!(other.subscription("wh_1").await.is_err(), "another key cannot read the secret");
     }
 }

@@ -671,7 +671,7 @@ async fn the_same_result_posted_again_appends_an_event_a_crash_left_out() {
         order.advance(to, ats_host::time::now_ms(), None).expect("forward");
     }
     order.post_result(posted, ats_host::time::now_ms()).expect("posted");
-    assert!(host.automations.automations.insert_order(&order).expect("stored"));
+    assert!(host.automations.automations.insert_order(&order).await.expect("stored"));
 
     let submitted = || async {
         let (_, log) = send(host.with_key(&key, Method::GET, "/v1/events?limit=500")).await;
@@ -704,11 +704,11 @@ async fn a_deleted_connection_takes_its_stage_mapping_and_push_defaults_along() 
     assert_eq!(send(put("stage-mappings", json!({"stages": {"Invited": "stage-2"}}))).await.0, 200);
     assert_eq!(send(put("push-defaults", json!({"source": "Robin"}))).await.0, 200);
     let stored = &host.automations.automations;
-    assert!(stored.stage_mapping(&connection).expect("read").is_some());
+    assert!(stored.stage_mapping(&connection).await.expect("read").is_some());
     let path = format!("/v1/connections/{connection}");
     assert_eq!(send(host.with_key(&key, Method::DELETE, &path)).await.0, 204);
-    assert!(stored.stage_mapping(&connection).expect("read").is_none());
-    assert!(stored.push_defaults(&connection).expect("read").is_none());
+    assert!(stored.stage_mapping(&connection).await.expect("read").is_none());
+    assert!(stored.push_defaults(&connection).await.expect("read").is_none());
 }
 
 /// A tenant keeps at most `MAX_AUTOMATIONS_PER_TENANT` automations: one more, created or
@@ -731,7 +731,7 @@ async fn a_tenant_at_its_automation_limit_cannot_create_or_duplicate_more() {
     let store = &host.automations.automations;
     for n in 1..MAX_AUTOMATIONS_PER_TENANT {
         let copy = first.duplicate(format!("aut_fill_{n}"), None, ats_host::time::now_ms());
-        store.put_automation(&copy).expect("stored");
+        store.put_automation(&copy).await.expect("stored");
     }
     let (status, refused) =
         send(host.with_key(&key, Method::POST, "/v1/automations").json(&body)).await;

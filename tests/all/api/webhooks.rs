@@ -48,11 +48,11 @@ async fn deliveries_are_signed_filtered_and_carry_a_stable_id() {
     let host = ApiHost::start().await;
     let receiver = Receiver::start().await;
     let (_, secret) = subscribe(&host, "acme", &receiver.url, json!(["application.*"])).await;
-    host.webhooks.offer(&event("acme", "ev1", "application.stage_changed")).expect("offer");
-    host.webhooks.offer(&event("acme", "ev2", "job.created")).expect("filtered out");
-    host.webhooks.offer(&event("other", "ev3", "application.created")).expect("other tenant");
+    host.webhooks.offer(&event("acme", "ev1", "application.stage_changed")).await.expect("offer");
+    host.webhooks.offer(&event("acme", "ev2", "job.created")).await.expect("filtered out");
+    host.webhooks.offer(&event("other", "ev3", "application.created")).await.expect("other tenant");
     // Offering the same event again (e.g. after a crash) does not deliver twice.
-    host.webhooks.offer(&event("acme", "ev1", "application.stage_changed")).expect("again");
+    host.webhooks.offer(&event("acme", "ev1", "application.stage_changed")).await.expect("again");
     let got = receiver.wait_for(1).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.received().len(), 1, "only the matching event of this tenant, once");
@@ -73,7 +73,7 @@ async fn receiver_down_retries_then_dead_letters_and_replay_delivers_once_with_t
     let receiver = Receiver::start().await;
     subscribe(&host, "acme", &receiver.url, json!([])).await;
     receiver.answer(503);
-    host.webhooks.offer(&event("acme", "ev-down", "job.updated")).expect("offer");
+    host.webhooks.offer(&event("acme", "ev-down", "job.updated")).await.expect("offer");
     let dead = wait_status(&host, "dead-letter", 1).await;
     let attempts = receiver.received();
     assert_eq!(attempts.len(), 4, "max_attempts attempts, then dead letter");
@@ -105,13 +105,13 @@ async fn gone_disables_the_subscription() {
     let receiver = Receiver::start().await;
     let (id, _) = subscribe(&host, "acme", &receiver.url, json!([])).await;
     receiver.answer(410);
-    host.webhooks.offer(&event("acme", "ev-gone", "job.closed")).expect("offer");
+    host.webhooks.offer(&event("acme", "ev-gone", "job.closed")).await.expect("offer");
     wait_status(&host, "cancelled", 1).await;
     let (_, sub) = send(host.op(Method::GET, &format!("/v1/webhooks/{id}"))).await;
     assert_eq!(sub["enabled"], false);
     assert!(sub["disabled_reason"].as_str().expect("reason").contains("410"));
     assert!(sub.get("secret").is_none(), "the secret is never shown again");
-    host.webhooks.offer(&event("acme", "ev-after", "job.closed")).expect("offer");
+    host.webhooks.offer(&event("acme", "ev-after", "job.closed")).await.expect("offer");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.received().len(), 1, "a disabled subscription gets nothing");
 }
@@ -142,7 +142,7 @@ async fn a_rate_limited_receiver_is_retried_and_an_unreachable_one_is_dead_lette
     let receiver = Receiver::start().await;
     subscribe(&host, "acme", &receiver.url, json!(["*"])).await;
     receiver.answer(429);
-    host.webhooks.offer(&event("acme", "ev-429", "job.created")).expect("offer");
+    host.webhooks.offer(&event("acme", "ev-429", "job.created")).await.expect("offer");
     receiver.wait_for(2).await;
     receiver.answer(200);
     let delivered = wait_status(&host, "delivered", 1).await;
@@ -158,7 +158,7 @@ async fn a_rate_limited_receiver_is_retried_and_an_unreachable_one_is_dead_lette
     let closed = listener.local_addr().expect("addr");
     drop(listener);
     subscribe(&host, "beta", &format!("http://{closed}/hook"), json!(["*"])).await;
-    host.webhooks.offer(&event("beta", "ev-down", "job.created")).expect("offer");
+    host.webhooks.offer(&event("beta", "ev-down", "job.created")).await.expect("offer");
     let dead = wait_status(&host, "dead-letter", 1).await;
     let down = dead.iter().find(|d| d["event_id"] == "ev-down").expect("dead-lettered");
     assert_eq!(down["attempts"], 4, "the fast test policy makes 4 attempts: {down}");

@@ -5,6 +5,9 @@
 //! | this file | the connection pool, versioned migrations, error mapping, row helpers |
 //! | [`store`] | [`Store`](super::Store) on PostgreSQL |
 //! | [`journal`] | the idempotency journal of writes ([`crate::writes::journal::WriteJournal`]) |
+//! | [`docs`] | JSON documents by id and the queues among them (claims with leases) |
+//! | [`automations`] | automations, mappings, defaults, orders and the outbox of firings |
+//! | [`webhooks`] | webhook subscriptions and deliveries ([`crate::webhooks::ledger::DeliveryLedger`]) |
 //!
 //! Everything lives in the schema `ats`, so the host can share an existing database with
 //! other applications. Values are JSON (`jsonb`) of the same records sled stores; the
@@ -20,11 +23,16 @@
 //! sqlx's compile-time checks would need a database at build time, and its macros cost the
 //! 2-core CI build more than the two crates do).
 
+pub mod automations;
+pub mod docs;
 pub mod journal;
 pub mod store;
+pub mod webhooks;
 
+pub use automations::PgAutomations;
 pub use journal::PgJournal;
 pub use store::PgStore;
+pub use webhooks::PgLedger;
 
 use super::StoreError;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -34,6 +42,7 @@ use std::str::FromStr;
 const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "store", include_str!("migrations/0001_store.sql")),
     (2, "write journal", include_str!("migrations/0002_write_journal.sql")),
+    (3, "documents", include_str!("migrations/0003_documents.sql")),
 ];
 
 /// Arbitrary constant naming the migration lock (`pg_advisory_xact_lock`).
