@@ -58,6 +58,7 @@ async fn run() -> anyhow::Result<()> {
             sync,
             webhooks: DeliveryPolicy::default(),
             run_scheduler: false,
+            store: Default::default(),
             compiled_cache: None,
         },
     )

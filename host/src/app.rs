@@ -1,4 +1,5 @@
-//! Assembles a running host from its parts: the sled store in the data directory, API keys,
+//! Assembles a running host from its parts: its state on one [`Backend`] (sled in the data
+//! directory, or PostgreSQL shared by several nodes), API keys,
 //! the write journal, the sync engine with its scheduler, the webhook worker and its
 //! fan-out from the event log, the automation engine, and the API router. `serve` and the
 //! end-to-end tests build the host the same way.
@@ -10,16 +11,13 @@
 use crate::api::{self, AppState};
 use crate::automations::engine::{Engine, RetryPolicy};
 use crate::automations::host_effects::{HostEffects, HostEngine};
-use crate::automations::outbox::SledOutbox;
-use crate::automations::storage::SledAutomationStore;
 use crate::runtime::registry::{DEFAULT_KEPT_VERSIONS, Phase};
 use crate::runtime::{Limits, Registry, Runtime};
-use crate::store::connector_state::SledStateStore;
-use crate::store::{SecretBox, SledStore, Store};
+use crate::store::backend::{Backend, StoreLocation};
+use crate::store::{SecretBox, Store};
 use crate::sync::{SyncConfig, SyncEngine};
 use crate::webhooks::dispatcher::{DeliveryPolicy, Dispatcher};
-use crate::webhooks::ledger::SledLedger;
-use crate::writes::journal::{Journal, SledJournal};
+
 use anyhow::Context;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,6 +37,8 @@ pub struct HostOptions {
     /// keyed by the wasm's sha256 and the engine's compatibility hash and written
     /// atomically, so hosts on one machine may share a directory.
     pub compiled_cache: Option<PathBuf>,
+    /// Where the state lives [default: sled in `DATA_DIR/store`].
+    pub store: StoreLocation,
 }
 
 /// How the automation engine runs.
@@ -60,12 +60,14 @@ impl Default for AutomationOptions {
 
 pub struct Host {
     pub state: AppState,
-    pub store: Arc<SledStore>,
+    pub store: Arc<dyn Store>,
     pub sync: Arc<SyncEngine>,
     pub webhooks: Arc<Dispatcher>,
     pub automations: Arc<HostEngine>,
     /// The operator key, when this start generated it.
     pub generated_operator_key: Option<String>,
+    /// On a shared database: the connection holding this node's lock (released with it).
+    pub node_lock: Option<Arc<tokio_postgres::Client>>,
 }
 
 impl Host {
@@ -88,22 +90,22 @@ impl Host {
         let secret_box = SecretBox::open(&options.data_dir, options.secret_key.as_deref())?;
         let compiled_cache =
             options.compiled_cache.clone().unwrap_or_else(|| options.data_dir.join("compiled"));
-        let store = Arc::new(SledStore::open(&options.data_dir.join("store"), secret_box.clone())?);
-        let db = store.db().clone();
-        let state_store = Arc::new(SledStateStore::open(&db, secret_box.clone())?);
-        let runtime = Arc::new(Runtime::new(limits, state_store, Some(compiled_cache))?);
+        let backend = Backend::open(&options.store, &options.data_dir, secret_box).await?;
+        let node_lock = backend.node_lock.map(Arc::new);
+        let store = backend.store.clone();
+        let runtime = Arc::new(Runtime::new(limits, backend.state, Some(compiled_cache))?);
         // The registry restores each connector's saved active version and history as its
         // builds are installed (bundled first, then the watched directory).
         let registry = Arc::new(Registry::with_store(DEFAULT_KEPT_VERSIONS, store.clone()).await?);
-        let (keys, generated) =
-            api::auth::KeyStore::open(&db, &options.data_dir, options.operator_key.as_deref())?;
-        let journal: Journal = Arc::new(SledJournal::open(&db)?);
+        let (keys, generated) = api::auth::KeyStore::open(
+            backend.keys,
+            &options.data_dir,
+            options.operator_key.as_deref(),
+        )?;
+        let journal = backend.journal;
         let webhook_tick =
             options.webhooks.base_delay.clamp(Duration::from_millis(10), Duration::from_secs(1));
-        let webhooks = Arc::new(Dispatcher::new(
-            Arc::new(SledLedger::open(&db, secret_box)?),
-            options.webhooks,
-        )?);
+        let webhooks = Arc::new(Dispatcher::new(backend.ledger, options.webhooks)?);
         let dyn_store: Arc<dyn Store> = store.clone();
         let sync =
             SyncEngine::new(dyn_store.clone(), runtime.clone(), registry.clone(), options.sync);
@@ -114,8 +116,8 @@ impl Host {
         webhooks.clone().spawn(webhook_tick);
         let automations: Arc<HostEngine> = Arc::new(Engine::new(
             dyn_store.clone(),
-            Arc::new(SledAutomationStore::open(&db)?),
-            Arc::new(SledOutbox::open(&db)?),
+            backend.automations,
+            backend.outbox,
             HostEffects {
                 store: dyn_store.clone(),
                 runtime: runtime.clone(),
@@ -145,7 +147,15 @@ impl Host {
             connectors_dir: options.connectors_dir,
             demo: None,
         };
-        Ok(Host { state, store, sync, webhooks, automations, generated_operator_key: generated })
+        Ok(Host {
+            state,
+            store,
+            sync,
+            webhooks,
+            automations,
+            generated_operator_key: generated,
+            node_lock,
+        })
     }
 
     /// Loads the connectors compiled into the binary, one after the other (each compiled

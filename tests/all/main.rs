@@ -9,6 +9,7 @@ mod example_connector;
 mod example_python;
 mod hostile;
 mod loading;
+mod postgres_host;
 mod process;
 mod sandbox_limits;
 mod store;

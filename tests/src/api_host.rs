@@ -4,7 +4,6 @@
 
 use ats_host::app::{Host, HostOptions};
 use ats_host::runtime::{Limits, Registry, Runtime};
-use ats_host::store::SledStore;
 use ats_host::sync::{SyncConfig, SyncEngine};
 use ats_host::webhooks::dispatcher::{DeliveryPolicy, Dispatcher};
 use std::sync::Arc;
@@ -18,7 +17,7 @@ pub struct ApiHost {
     pub registry: Arc<Registry>,
     pub runtime: Arc<Runtime>,
     pub sync: Arc<SyncEngine>,
-    pub store: Arc<SledStore>,
+    pub store: Arc<dyn ats_host::store::Store>,
     /// The automation engine (its stores), for tests that set up a state directly.
     pub automations: Arc<ats_host::automations::host_effects::HostEngine>,
     pub data_dir: tempfile::TempDir,
@@ -63,6 +62,7 @@ impl ApiHost {
                 sync,
                 webhooks: fast_delivery_policy(),
                 run_scheduler: false,
+                store: Default::default(),
                 compiled_cache: Some(crate::shared_artifact_cache()),
             },
         )

@@ -68,6 +68,7 @@ pub async fn open_host_with(
             sync: config,
             webhooks: crate::api_host::fast_delivery_policy(),
             run_scheduler: false,
+            store: Default::default(),
             compiled_cache: Some(crate::shared_artifact_cache()),
         },
     )

@@ -50,26 +50,82 @@ pub struct KeyRecord {
 #[derive(Debug, Error)]
 pub enum KeyError {
     #[error("API key store: {0}")]
-    Storage(#[from] sled::Error),
+    Storage(String),
     #[error("cannot read or write the operator key file {path}: {source}")]
     KeyFile { path: String, source: std::io::Error },
 }
 
+impl From<sled::Error> for KeyError {
+    fn from(error: sled::Error) -> Self {
+        KeyError::Storage(error.to_string())
+    }
+}
+
+/// Where tenant key records live, by the sha256 of the key (the key itself is never stored).
+#[async_trait::async_trait]
+pub trait KeyTable: Send + Sync {
+    async fn insert(&self, digest: &str, record: &KeyRecord) -> Result<(), KeyError>;
+    async fn get(&self, digest: &str) -> Result<Option<KeyRecord>, KeyError>;
+    /// Every record with its digest.
+    async fn all(&self) -> Result<Vec<(String, KeyRecord)>, KeyError>;
+    async fn remove(&self, digest: &str) -> Result<bool, KeyError>;
+}
+
+/// The key records in the sled tree `api.keys`.
+pub struct SledKeys {
+    tree: sled::Tree,
+}
+
+impl SledKeys {
+    pub fn open(db: &sled::Db) -> Result<Self, KeyError> {
+        Ok(SledKeys { tree: db.open_tree("api.keys")? })
+    }
+}
+
+#[async_trait::async_trait]
+impl KeyTable for SledKeys {
+    async fn insert(&self, digest: &str, record: &KeyRecord) -> Result<(), KeyError> {
+        self.tree.insert(digest.as_bytes(), serde_json::to_vec(record).unwrap_or_default())?;
+        Ok(())
+    }
+
+    async fn get(&self, digest: &str) -> Result<Option<KeyRecord>, KeyError> {
+        Ok(self
+            .tree
+            .get(digest.as_bytes())?
+            .and_then(|raw| serde_json::from_slice::<KeyRecord>(&raw).ok()))
+    }
+
+    async fn all(&self) -> Result<Vec<(String, KeyRecord)>, KeyError> {
+        let mut records = Vec::new();
+        for entry in self.tree.iter() {
+            let (digest, raw) = entry?;
+            if let Ok(record) = serde_json::from_slice::<KeyRecord>(&raw) {
+                records.push((String::from_utf8_lossy(&digest).into_owned(), record));
+            }
+        }
+        Ok(records)
+    }
+
+    async fn remove(&self, digest: &str) -> Result<bool, KeyError> {
+        Ok(self.tree.remove(digest.as_bytes())?.is_some())
+    }
+}
+
 #[derive(Clone)]
 pub struct KeyStore {
-    keys: sled::Tree,
+    keys: std::sync::Arc<dyn KeyTable>,
     operator_hash: String,
 }
 
 impl KeyStore {
-    /// Opens the key tree. `operator_key` wins; else `DATA_DIR/operator.key` is read, or
+    /// Keys in `keys`. `operator_key` wins; else `DATA_DIR/operator.key` is read, or
     /// created with a new key. Returns the store and, when a key was generated, the key.
     pub fn open(
-        db: &sled::Db,
+        keys: std::sync::Arc<dyn KeyTable>,
         data_dir: &Path,
         operator_key: Option<&str>,
     ) -> Result<(Self, Option<String>), KeyError> {
-        let keys = db.open_tree("api.keys")?;
         let path = data_dir.join("operator.key");
         let (key, generated) = match operator_key {
             Some(key) => (key.trim().to_string(), None),
@@ -92,7 +148,7 @@ impl KeyStore {
     }
 
     /// Mints a key for a tenant; the returned string is the only copy of the key.
-    pub fn create_tenant_key(
+    pub async fn create_tenant_key(
         &self,
         tenant_id: &str,
         label: &str,
@@ -104,47 +160,38 @@ impl KeyStore {
             caller: Caller::Tenant { tenant_id: tenant_id.to_string() },
             created_at: crate::time::now_ms(),
         };
-        self.keys.insert(hash(&key).as_bytes(), serde_json::to_vec(&record).unwrap_or_default())?;
+        self.keys.insert(&hash(&key), &record).await?;
         Ok((key, record))
     }
 
     /// Who `key` belongs to, if anyone.
-    pub fn authenticate(&self, key: &str) -> Result<Option<Caller>, KeyError> {
+    pub async fn authenticate(&self, key: &str) -> Result<Option<Caller>, KeyError> {
         let digest = hash(key.trim());
         if constant_time_eq(digest.as_bytes(), self.operator_hash.as_bytes()) {
             return Ok(Some(Caller::Operator));
         }
-        Ok(self
-            .keys
-            .get(digest.as_bytes())?
-            .and_then(|raw| serde_json::from_slice::<KeyRecord>(&raw).ok())
-            .map(|record| record.caller))
+        Ok(self.keys.get(&digest).await?.map(|record| record.caller))
     }
 
     /// Keys of one tenant (or all), without the keys themselves.
-    pub fn list(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, KeyError> {
-        let mut records = Vec::new();
-        for entry in self.keys.iter() {
-            let (_, raw) = entry?;
-            if let Ok(record) = serde_json::from_slice::<KeyRecord>(&raw)
-                && tenant.is_none_or(|t| record.caller.tenant() == Some(t))
-            {
-                records.push(record);
-            }
-        }
+    pub async fn list(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, KeyError> {
+        let mut records: Vec<KeyRecord> = self
+            .keys
+            .all()
+            .await?
+            .into_iter()
+            .map(|(_, record)| record)
+            .filter(|record| tenant.is_none_or(|t| record.caller.tenant() == Some(t)))
+            .collect();
+        records.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
         Ok(records)
     }
 
     /// Revokes a key by its id; returns whether it existed (within `tenant` if given).
-    pub fn revoke(&self, id: &str, tenant: Option<&str>) -> Result<bool, KeyError> {
-        for entry in self.keys.iter() {
-            let (digest, raw) = entry?;
-            if let Ok(record) = serde_json::from_slice::<KeyRecord>(&raw)
-                && record.id == id
-                && tenant.is_none_or(|t| record.caller.tenant() == Some(t))
-            {
-                self.keys.remove(digest)?;
-                return Ok(true);
+    pub async fn revoke(&self, id: &str, tenant: Option<&str>) -> Result<bool, KeyError> {
+        for (digest, record) in self.keys.all().await? {
+            if record.id == id && tenant.is_none_or(|t| record.caller.tenant() == Some(t)) {
+                return self.keys.remove(&digest).await;
             }
         }
         Ok(false)
@@ -196,7 +243,7 @@ impl axum::extract::FromRequestParts<super::AppState> for Caller {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .or_else(|| header("x-api-key"))
             .ok_or_else(super::problem::Problem::unauthorized)?;
-        match state.keys.authenticate(key) {
+        match state.keys.authenticate(key).await {
             Ok(Some(caller)) => Ok(caller),
             Ok(None) => Err(super::problem::Problem::unauthorized()),
             Err(error) => Err(super::problem::Problem::internal(error)),
@@ -227,19 +274,24 @@ impl axum::extract::FromRequestParts<super::AppState> for Operator {
 mod tests {
     use super::*;
 
-    #[test]
-    fn keys_are_stored_hashed_and_resolve_to_their_caller() {
+    #[tokio::test]
+    async fn keys_are_stored_hashed_and_resolve_to_their_caller() {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = sled::Config::new().temporary(true).open().expect("sled");
-        let (store, generated) = KeyStore::open(&db, dir.path(), None).expect("open");
+        let (store, generated) = KeyStore::open(
+            std::sync::Arc::new(SledKeys::open(&db).expect("keys")),
+            dir.path(),
+            None,
+        )
+        .expect("open");
         let operator = generated.expect("a first start generates the operator key");
-        assert_eq!(store.authenticate(&operator).expect("auth"), Some(Caller::Operator));
-        let (tenant_key, record) = store.create_tenant_key("acme", "sourcer").expect("mint");
+        assert_eq!(store.authenticate(&operator).await.expect("auth"), Some(Caller::Operator));
+        let (tenant_key, record) = store.create_tenant_key("acme", "sourcer").await.expect("mint");
         assert_eq!(
-            store.authenticate(&tenant_key).expect("auth"),
+            store.authenticate(&tenant_key).await.expect("auth"),
             Some(Caller::Tenant { tenant_id: "acme".into() })
         );
-        assert_eq!(store.authenticate("ats_tn_wrong").expect("auth"), None);
+        assert_eq!(store.authenticate("ats_tn_wrong").await.expect("auth"), None);
         let raw: Vec<u8> = db
             .open_tree("api.keys")
             .expect("tree")
@@ -250,12 +302,17 @@ mod tests {
             })
             .collect();
         assert!(!String::from_utf8_lossy(&raw).contains(&tenant_key), "key stored in clear");
-        assert!(!store.revoke(&record.id, Some("other")).expect("revoke"));
-        assert!(store.revoke(&record.id, Some("acme")).expect("revoke"));
-        assert_eq!(store.authenticate(&tenant_key).expect("auth"), None);
+        assert!(!store.revoke(&record.id, Some("other")).await.expect("revoke"));
+        assert!(store.revoke(&record.id, Some("acme")).await.expect("revoke"));
+        assert_eq!(store.authenticate(&tenant_key).await.expect("auth"), None);
         // A second start reads the same operator key back.
-        let (again, generated) = KeyStore::open(&db, dir.path(), None).expect("reopen");
+        let (again, generated) = KeyStore::open(
+            std::sync::Arc::new(SledKeys::open(&db).expect("keys")),
+            dir.path(),
+            None,
+        )
+        .expect("reopen");
         assert!(generated.is_none());
-        assert_eq!(again.authenticate(&operator).expect("auth"), Some(Caller::Operator));
+        assert_eq!(again.authenticate(&operator).await.expect("auth"), Some(Caller::Operator));
     }
 }

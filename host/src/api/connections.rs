@@ -413,7 +413,7 @@ async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<St
         Ok(_) => {
             // Session ids and tokens the connector kept for this connection go with it, as
             // do its stage mapping and push defaults.
-            state.runtime.clear_state(&id);
+            state.runtime.clear_state(&id).await;
             if let Err(error) = state.automations.automations.forget_connection(&id).await {
                 return Problem::internal(error).into_response();
             }

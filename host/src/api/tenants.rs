@@ -75,7 +75,7 @@ async fn list_keys(
     _op: Operator,
     Path(tenant): Path<String>,
 ) -> Response {
-    match state.keys.list(Some(&tenant)) {
+    match state.keys.list(Some(&tenant)).await {
         Ok(keys) => Json(List::of(keys)).into_response(),
         Err(error) => Problem::internal(error).into_response(),
     }
@@ -90,7 +90,7 @@ async fn create_key(
     if let Err(problem) = check_tenant_id(&tenant) {
         return problem.into_response();
     }
-    match state.keys.create_tenant_key(&tenant, &body.label) {
+    match state.keys.create_tenant_key(&tenant, &body.label).await {
         Ok((key, record)) => (StatusCode::CREATED, Json(NewKey { key, record })).into_response(),
         Err(error) => Problem::internal(error).into_response(),
     }
@@ -101,7 +101,7 @@ async fn revoke_key(
     _op: Operator,
     Path((tenant, key)): Path<(String, String)>,
 ) -> Response {
-    match state.keys.revoke(&key, Some(&tenant)) {
+    match state.keys.revoke(&key, Some(&tenant)).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => Problem::not_found("API key", &key).into_response(),
         Err(error) => Problem::internal(error).into_response(),

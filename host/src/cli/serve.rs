@@ -18,6 +18,7 @@ use super::listener::ProblemListener;
 use crate::app::{Host, HostOptions};
 use crate::runtime::watcher::DirectoryWatcher;
 use crate::runtime::{AllocatorChoice, Limits};
+use crate::store::backend::StoreLocation;
 use anyhow::Context;
 use clap::Args;
 use std::net::SocketAddr;
@@ -41,6 +42,11 @@ pub struct ServeArgs {
     /// Data directory: store, keys, compiled-artifact cache [default: data].
     #[arg(long, env = "ATS_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Where the host keeps its state: `sled` (embedded, in DATA_DIR/store) or a
+    /// `postgres://user:password@host:port/database` URL [default: sled]. On PostgreSQL,
+    /// give every start the same --secret-key (connection secrets are sealed with it).
+    #[arg(long, env = "ATS_STORE", value_parser = parse_store)]
+    pub store: Option<StoreLocation>,
     /// Cache of compiled connectors [default: DATA_DIR/compiled]; hosts on one machine may
     /// share one (entries are keyed by content and engine, written atomically).
     #[arg(long, env = "ATS_COMPILED_CACHE")]
@@ -115,6 +121,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Stopped> {
             webhooks,
             run_scheduler: false,
             compiled_cache: args.compiled_cache,
+            store: args.store.clone().unwrap_or_default(),
         },
         automations,
     )
@@ -205,36 +212,49 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Stopped> {
             tracing::warn!(signal = %again, "second signal: requests in flight are cut");
         }
     }
-    Ok(Stopped { store: host.store.clone(), signal })
+    Ok(Stopped { store: host.store.clone(), location: args.store.unwrap_or_default(), signal })
+}
+
+fn parse_store(value: &str) -> Result<StoreLocation, String> {
+    StoreLocation::parse(value)
 }
 
 /// A host whose API has stopped; [`Stopped::finish`] records the interrupted runs and
 /// flushes the store (after the tasks are stopped, when the caller owns the runtime).
 pub struct Stopped {
-    store: Arc<crate::store::SledStore>,
+    store: Arc<dyn crate::store::Store>,
+    location: StoreLocation,
     signal: &'static str,
 }
 
 impl Stopped {
     pub async fn finish(self) -> anyhow::Result<()> {
-        use crate::store::{RunFilter, RunState, Store};
+        use crate::store::{RunFilter, RunState};
+        // A PostgreSQL pool's connections ran on the runtime that has stopped: connect anew
+        // (only runs are written here, no secrets).
+        let store: Arc<dyn crate::store::Store> = match &self.location {
+            StoreLocation::Embedded => self.store.clone(),
+            StoreLocation::Postgres(url) => Arc::new(
+                crate::store::PgStore::connect(url, crate::store::SecretBox::ephemeral()).await?,
+            ),
+        };
         let now = crate::time::now_ms();
         let mut interrupted = 0;
         for state in [RunState::Running, RunState::Queued] {
             let filter =
                 RunFilter { state: Some(state), limit: usize::MAX, ..RunFilter::default() };
-            for mut run in self.store.runs(&filter).await? {
+            for mut run in store.runs(&filter).await? {
                 run.state = RunState::Cancelled;
                 run.error = Some(format!(
                     "the host shut down ({}) during this run; the next run resumes from its checkpoint",
                     self.signal
                 ));
                 run.end(now);
-                self.store.put_run(&run).await?;
+                store.put_run(&run).await?;
                 interrupted += 1;
             }
         }
-        self.store.flush().await?;
+        store.flush().await?;
         tracing::info!(signal = self.signal, interrupted, "host stopped; store flushed");
         Ok(())
     }

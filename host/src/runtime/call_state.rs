@@ -402,12 +402,12 @@ impl CallState {
         self.logs.push_line(level, LineSource::Guest, message);
     }
 
-    pub(super) fn state_get(&mut self, key: &str) -> Option<String> {
-        self.state.get(&self.identity.connection_id, key)
+    pub(super) async fn state_get(&mut self, key: &str) -> Option<String> {
+        self.state.get(&self.identity.connection_id, key).await
     }
 
     /// `state.set` under the entry size caps and the connection's quota.
-    pub(super) fn state_set(
+    pub(super) async fn state_set(
         &mut self,
         key: String,
         value: String,
@@ -420,14 +420,16 @@ impl CallState {
                 cap: self.max_state_value_bytes,
             });
         }
-        self.state_quota.admit(self.state.as_ref(), &self.identity.connection_id, &key, &value)?;
+        self.state_quota
+            .admit(self.state.as_ref(), &self.identity.connection_id, &key, &value)
+            .await?;
         let ttl = ttl_seconds.map(|s| Duration::from_secs(u64::from(s)));
-        self.state.set(&self.identity.connection_id, &key, value, ttl);
+        self.state.set(&self.identity.connection_id, &key, value, ttl).await;
         Ok(())
     }
 
-    pub(super) fn state_delete(&mut self, key: &str) {
-        self.state.delete(&self.identity.connection_id, key);
+    pub(super) async fn state_delete(&mut self, key: &str) {
+        self.state.delete(&self.identity.connection_id, key).await;
     }
 }
 

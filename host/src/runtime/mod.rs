@@ -162,9 +162,14 @@ impl Runtime {
         self.allocator
     }
 
+    /// The connectors' `state` store.
+    pub fn state_store(&self) -> &Arc<dyn StateStore> {
+        &self.state
+    }
+
     /// Forgets every `state` entry of a connection (it was deleted).
-    pub fn clear_state(&self, connection_id: &str) {
-        self.state.clear(connection_id);
+    pub async fn clear_state(&self, connection_id: &str) {
+        self.state.clear(connection_id).await;
     }
 
     /// The egress allow-list of one call: the manifest's entries rendered with the config.

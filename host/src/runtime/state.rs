@@ -8,15 +8,16 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Storage of connector state, scoped per connection.
+#[async_trait::async_trait]
 pub trait StateStore: Send + Sync {
-    fn get(&self, scope: &str, key: &str) -> Option<String>;
-    fn set(&self, scope: &str, key: &str, value: String, ttl: Option<Duration>);
-    fn delete(&self, scope: &str, key: &str);
+    async fn get(&self, scope: &str, key: &str) -> Option<String>;
+    async fn set(&self, scope: &str, key: &str, value: String, ttl: Option<Duration>);
+    async fn delete(&self, scope: &str, key: &str);
     /// Live entries of `scope` and their bytes (keys + values as stored), leaving out `key`
     /// (the entry a `set` is about to replace).
-    fn usage(&self, scope: &str, except_key: &str) -> StateUsage;
+    async fn usage(&self, scope: &str, except_key: &str) -> StateUsage;
     /// Removes every entry of `scope` (the connection was deleted).
-    fn clear(&self, scope: &str);
+    async fn clear(&self, scope: &str);
 }
 
 /// What one connection's state holds.
@@ -49,14 +50,14 @@ pub struct StateFull {
 
 impl StateQuota {
     /// Checks that `store` can take `key` = `value` for `scope`.
-    pub fn admit(
+    pub async fn admit(
         &self,
         store: &dyn StateStore,
         scope: &str,
         key: &str,
         value: &str,
     ) -> Result<(), StateFull> {
-        let usage = store.usage(scope, key);
+        let usage = store.usage(scope, key).await;
         let entries = usage.entries + 1;
         let bytes = usage.bytes + key.len() + value.len();
         if entries > self.max_entries || bytes > self.max_bytes {
@@ -83,8 +84,9 @@ pub struct MemoryStateStore {
     entries: Mutex<HashMap<EntryId, Entry>>,
 }
 
+#[async_trait::async_trait]
 impl StateStore for MemoryStateStore {
-    fn get(&self, scope: &str, key: &str) -> Option<String> {
+    async fn get(&self, scope: &str, key: &str) -> Option<String> {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let id = (scope.to_string(), key.to_string());
         match entries.get(&id) {
@@ -97,7 +99,7 @@ impl StateStore for MemoryStateStore {
         }
     }
 
-    fn set(&self, scope: &str, key: &str, value: String, ttl: Option<Duration>) {
+    async fn set(&self, scope: &str, key: &str, value: String, ttl: Option<Duration>) {
         let expiry = ttl.map(|ttl| Instant::now() + ttl);
         self.entries
             .lock()
@@ -105,14 +107,14 @@ impl StateStore for MemoryStateStore {
             .insert((scope.to_string(), key.to_string()), (value, expiry));
     }
 
-    fn delete(&self, scope: &str, key: &str) {
+    async fn delete(&self, scope: &str, key: &str) {
         self.entries
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&(scope.to_string(), key.to_string()));
     }
 
-    fn usage(&self, scope: &str, except_key: &str) -> StateUsage {
+    async fn usage(&self, scope: &str, except_key: &str) -> StateUsage {
         let now = Instant::now();
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries
@@ -126,7 +128,7 @@ impl StateStore for MemoryStateStore {
             })
     }
 
-    fn clear(&self, scope: &str) {
+    async fn clear(&self, scope: &str) {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner).retain(|(s, _), _| s != scope);
     }
 }
@@ -135,31 +137,31 @@ impl StateStore for MemoryStateStore {
 mod tests {
     use super::*;
 
-    #[test]
-    fn entries_are_scoped_and_expire() {
+    #[tokio::test]
+    async fn entries_are_scoped_and_expire() {
         let store = MemoryStateStore::default();
-        store.set("conn-a", "session", "s1".into(), None);
-        store.set("conn-a", "short", "x".into(), Some(Duration::ZERO));
-        assert_eq!(store.get("conn-a", "session").as_deref(), Some("s1"));
-        assert_eq!(store.get("conn-b", "session"), None);
-        assert_eq!(store.get("conn-a", "short"), None);
-        store.delete("conn-a", "session");
-        assert_eq!(store.get("conn-a", "session"), None);
+        store.set("conn-a", "session", "s1".into(), None).await;
+        store.set("conn-a", "short", "x".into(), Some(Duration::ZERO)).await;
+        assert_eq!(store.get("conn-a", "session").await.as_deref(), Some("s1"));
+        assert_eq!(store.get("conn-b", "session").await, None);
+        assert_eq!(store.get("conn-a", "short").await, None);
+        store.delete("conn-a", "session").await;
+        assert_eq!(store.get("conn-a", "session").await, None);
     }
 
-    #[test]
-    fn the_quota_counts_live_entries_and_a_replaced_key_once() {
+    #[tokio::test]
+    async fn the_quota_counts_live_entries_and_a_replaced_key_once() {
         let store = MemoryStateStore::default();
         let quota = StateQuota { max_entries: 2, max_bytes: 20 };
-        store.set("c", "a", "12345".into(), None);
-        assert!(quota.admit(&store, "c", "a", "1234567890").is_ok(), "replacing a key");
-        store.set("c", "b", "x".into(), None);
-        let full = quota.admit(&store, "c", "c", "x").expect_err("a third entry");
+        store.set("c", "a", "12345".into(), None).await;
+        assert!(quota.admit(&store, "c", "a", "1234567890").await.is_ok(), "replacing a key");
+        store.set("c", "b", "x".into(), None).await;
+        let full = quota.admit(&store, "c", "c", "x").await.expect_err("a third entry");
         assert_eq!((full.entries, full.max_entries), (3, 2));
-        assert!(quota.admit(&store, "other", "c", "x").is_ok(), "another connection");
-        assert!(quota.admit(&store, "c", "b", &"y".repeat(30)).is_err(), "over the bytes");
-        store.clear("c");
-        assert_eq!(store.usage("c", ""), StateUsage::default());
-        assert_eq!(store.get("c", "a"), None);
+        assert!(quota.admit(&store, "other", "c", "x").await.is_ok(), "another connection");
+        assert!(quota.admit(&store, "c", "b", &"y".repeat(30)).await.is_err(), "over the bytes");
+        store.clear("c").await;
+        assert_eq!(store.usage("c", "").await, StateUsage::default());
+        assert_eq!(store.get("c", "a").await, None);
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! | module | owns |
 //! |---|---|
+//! | [`backend`] | every piece of host state on one backend (sled or PostgreSQL) |
 //! | [`connector_state`] | the connectors' `state` import, persisted |
 //! | [`model`] | the records: tenants, connections, runs, checkpoints, jobs, stages, applications, events |
 //! | [`secrets`] | encryption at rest of connection secrets |
@@ -28,6 +29,7 @@
 //! sled-only. In one process today, the scheduler's per-(connection, sync) slot is an
 //! in-memory map: several nodes need the schedule lease above in its place.
 
+pub mod backend;
 pub mod connector_state;
 pub mod model;
 pub mod postgres;

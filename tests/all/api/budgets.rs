@@ -4,7 +4,6 @@
 //! its syncs and writes.
 
 use super::end_to_end::{connect, wait_run};
-use ats_host::store::Store;
 use ats_host::sync::SyncConfig;
 use ats_host::sync::budget::{Limit, RateBudgets};
 use ats_tests::api_host::{ApiHost, send};

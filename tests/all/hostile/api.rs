@@ -175,12 +175,12 @@ async fn state_quota_state_goes_with_its_connection() {
         misbehaving_connection(&host, "acme", json!({"behaviour": "count"})).await;
     let run = sync_jobs(&host, &connection).await;
     assert_eq!(run["state"], "success", "{run}");
-    let tree = host.store.db().open_tree("connector.state").expect("state tree");
-    let prefix = format!("{connection}\0");
-    assert_eq!(tree.scan_prefix(&prefix).count(), 1, "the connector stored its counter");
+    let state = host.runtime.state_store().clone();
+    let entries = async || state.usage(&connection, "").await.entries;
+    assert_eq!(entries().await, 1, "the connector stored its counter");
     let (status, _) = send(host.op(Method::DELETE, &format!("/v1/connections/{connection}"))).await;
     assert_eq!(status, 204);
-    assert_eq!(tree.scan_prefix(&prefix).count(), 0, "the state outlived its connection");
+    assert_eq!(entries().await, 0, "the state outlived its connection");
 }
 
 /// `error_cap`: a megabyte error is stored and served as at most 4 KiB, its size noted.

@@ -239,7 +239,7 @@ async fn state_quota_caps_entries_and_bytes_per_connection() {
             }
             other => panic!("{what}: expected the refused set, got {other:?}"),
         }
-        let usage = store.usage(connection, "");
+        let usage = store.usage(connection, "").await;
         assert!(usage.entries <= 40 && usage.bytes <= 1 << 20, "{what}: {usage:?}");
     }
     assert_eq!(

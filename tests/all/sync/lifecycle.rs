@@ -3,7 +3,7 @@
 //! their fields).
 
 use ats_host::store::RecordFilter;
-use ats_host::store::{JobFlags, RunState, Store, SyncKind};
+use ats_host::store::{JobFlags, RunState, SyncKind};
 use ats_host::sync::SyncConfig;
 use ats_tests::fakes::FakeAts;
 use ats_tests::fakes::carerix::CarerixFake;

@@ -1,7 +1,7 @@
 //! Rate limits: RT-01 (short waits inline, long waits end the run `partial` with its
 //! checkpoint), RT-03 (one budget per connection).
 
-use ats_host::store::{RunState, Store, SyncKind};
+use ats_host::store::{RunState, SyncKind};
 use ats_tests::sync_rig::{CONNECTION, SyncRig};
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! one sync), RT-16 (partial is not success), RT-19 (revoked credentials → needs-reauth,
 //! schedules paused, no retry storm), RT-04 (failures back the schedule off).
 
-use ats_host::store::{ConnectionStatus, RunFilter, RunState, Store, SyncKind};
+use ats_host::store::{ConnectionStatus, RunFilter, RunState, SyncKind};
 use ats_tests::sync_rig::{CONNECTION, SyncRig};
 use std::time::Duration;
 

@@ -92,7 +92,7 @@ impl log::Host for CallState {
 
 impl state::Host for CallState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        Ok(self.state_get(&key))
+        Ok(self.state_get(&key).await)
     }
 
     /// 0.1.0's `set` cannot answer an error: a refused entry fails the call.
@@ -102,11 +102,11 @@ impl state::Host for CallState {
         value: String,
         ttl_seconds: Option<u32>,
     ) -> wasmtime::Result<()> {
-        self.state_set(key, value, ttl_seconds).map_err(|refused| refused.into_trap())
+        self.state_set(key, value, ttl_seconds).await.map_err(|refused| refused.into_trap())
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
-        self.state_delete(&key);
+        self.state_delete(&key).await;
         Ok(())
     }
 }

@@ -152,7 +152,7 @@ impl log::Host for CallState {
 
 impl state::Host for CallState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        Ok(self.state_get(&key))
+        Ok(self.state_get(&key).await)
     }
 
     /// A refused entry (too large, quota full) is the guest's to handle.
@@ -162,11 +162,11 @@ impl state::Host for CallState {
         value: String,
         ttl_seconds: Option<u32>,
     ) -> wasmtime::Result<Result<(), String>> {
-        Ok(self.state_set(key, value, ttl_seconds).map_err(|refused| refused.to_string()))
+        Ok(self.state_set(key, value, ttl_seconds).await.map_err(|refused| refused.to_string()))
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
-        self.state_delete(&key);
+        self.state_delete(&key).await;
         Ok(())
     }
 }

@@ -7,6 +7,8 @@
 //! | [`journal`] | the idempotency journal of writes ([`crate::writes::journal::WriteJournal`]) |
 //! | [`docs`] | JSON documents by id and the queues among them (claims with leases) |
 //! | [`automations`] | automations, mappings, defaults, orders and the outbox of firings |
+//! | [`state`] | the connectors' `state` import ([`crate::runtime::state::StateStore`]) |
+//! | [`keys`] | API key hashes ([`crate::api::auth::KeyTable`]) |
 //! | [`webhooks`] | webhook subscriptions and deliveries ([`crate::webhooks::ledger::DeliveryLedger`]) |
 //!
 //! Everything lives in the schema `ats`, so the host can share an existing database with
@@ -26,11 +28,15 @@
 pub mod automations;
 pub mod docs;
 pub mod journal;
+pub mod keys;
+pub mod state;
 pub mod store;
 pub mod webhooks;
 
 pub use automations::PgAutomations;
 pub use journal::PgJournal;
+pub use keys::PgKeys;
+pub use state::PgStateStore;
 pub use store::PgStore;
 pub use webhooks::PgLedger;
 
@@ -43,6 +49,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "store", include_str!("migrations/0001_store.sql")),
     (2, "write journal", include_str!("migrations/0002_write_journal.sql")),
     (3, "documents", include_str!("migrations/0003_documents.sql")),
+    (4, "connector state and API keys", include_str!("migrations/0004_state_and_keys.sql")),
 ];
 
 /// Arbitrary constant naming the migration lock (`pg_advisory_xact_lock`).

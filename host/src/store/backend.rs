@@ -1,0 +1,158 @@
+//! Every piece of host state on one backend: the embedded sled database in the data
+//! directory (one host), or a PostgreSQL database several host nodes share
+//! (`serve --store postgres://…`). The host is built from a [`Backend`] and sees only its
+//! traits.
+
+use super::connector_state::SledStateStore;
+use super::postgres::{PgAutomations, PgJournal, PgKeys, PgLedger, PgStateStore, PgStore};
+use super::{SecretBox, SledStore, Store, StoreError};
+use crate::api::auth::{KeyTable, SledKeys};
+use crate::automations::outbox::{Outbox, SledOutbox};
+use crate::automations::storage::{AutomationStore, SledAutomationStore};
+use crate::runtime::state::StateStore;
+use crate::webhooks::ledger::{Ledger, SledLedger};
+use crate::writes::journal::{Journal, SledJournal};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Which database holds the host's state.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum StoreLocation {
+    /// sled in `DATA_DIR/store` (the default).
+    #[default]
+    Embedded,
+    /// A PostgreSQL URL (`postgres://user:password@host:port/database`).
+    Postgres(String),
+}
+
+impl StoreLocation {
+    /// `sled` (or nothing) is the embedded store; a `postgres://` or `postgresql://` URL
+    /// is PostgreSQL.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let value = value.trim();
+        if value.is_empty() || value == "sled" {
+            Ok(StoreLocation::Embedded)
+        } else if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            Ok(StoreLocation::Postgres(value.to_string()))
+        } else {
+            Err(format!(
+                "`{}` is not a store: use `sled` (the embedded store in the data directory) or a postgres://user:password@host:port/database URL",
+                super::postgres::redacted(value)
+            ))
+        }
+    }
+
+    /// Several nodes can share it.
+    pub fn is_shared(&self) -> bool {
+        matches!(self, StoreLocation::Postgres(_))
+    }
+}
+
+/// The host's state, each part behind its trait.
+pub struct Backend {
+    /// Held while the host runs on a shared database (see [`single_node_lock`]).
+    pub node_lock: Option<tokio_postgres::Client>,
+    pub store: Arc<dyn Store>,
+    pub state: Arc<dyn StateStore>,
+    pub keys: Arc<dyn KeyTable>,
+    pub journal: Journal,
+    pub ledger: Ledger,
+    pub automations: Arc<dyn AutomationStore>,
+    pub outbox: Arc<dyn Outbox>,
+}
+
+/// Why the backend could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot open the {part} in the store: {reason}")]
+    Part { part: &'static str, reason: String },
+    #[error(
+        "another ats-host node is running on the PostgreSQL store {url}. Several nodes on one database need leased sync schedules, which this build does not have yet: stop the other node, or give this one its own database"
+    )]
+    NodeRunning { url: String },
+}
+
+fn part(part: &'static str) -> impl Fn(&dyn std::fmt::Display) -> BackendError {
+    move |error| BackendError::Part { part, reason: error.to_string() }
+}
+
+impl Backend {
+    /// Opens the state at `location` (sled under `data_dir` when embedded).
+    pub async fn open(
+        location: &StoreLocation,
+        data_dir: &Path,
+        secret_box: SecretBox,
+    ) -> Result<Backend, BackendError> {
+        match location {
+            StoreLocation::Embedded => Self::sled(&data_dir.join("store"), secret_box),
+            StoreLocation::Postgres(url) => Self::postgres(url, secret_box).await,
+        }
+    }
+
+    fn sled(dir: &Path, secret_box: SecretBox) -> Result<Backend, BackendError> {
+        let store = SledStore::open(dir, secret_box.clone())?;
+        let db = store.db().clone();
+        Ok(Backend {
+            state: Arc::new(
+                SledStateStore::open(&db, secret_box.clone())
+                    .map_err(|e| part("connector state")(&e))?,
+            ),
+            keys: Arc::new(SledKeys::open(&db).map_err(|e| part("API keys")(&e))?),
+            journal: Arc::new(SledJournal::open(&db).map_err(|e| part("write journal")(&e))?),
+            ledger: Arc::new(
+                SledLedger::open(&db, secret_box).map_err(|e| part("webhook ledger")(&e))?,
+            ),
+            automations: Arc::new(
+                SledAutomationStore::open(&db).map_err(|e| part("automations")(&e))?,
+            ),
+            outbox: Arc::new(SledOutbox::open(&db).map_err(|e| part("automation outbox")(&e))?),
+            node_lock: None,
+            store: Arc::new(store),
+        })
+    }
+
+    async fn postgres(url: &str, secret_box: SecretBox) -> Result<Backend, BackendError> {
+        let store = PgStore::connect(url, secret_box.clone()).await?;
+        let node_lock = Some(single_node_lock(url).await?);
+        let pool = store.pool().clone();
+        let automations = Arc::new(PgAutomations::new(pool.clone()));
+        Ok(Backend {
+            state: Arc::new(PgStateStore::new(pool.clone(), secret_box.clone())),
+            keys: Arc::new(PgKeys::new(pool.clone())),
+            journal: Arc::new(PgJournal::new(pool.clone())),
+            ledger: Arc::new(PgLedger::new(pool, secret_box)),
+            automations: automations.clone(),
+            outbox: automations,
+            node_lock,
+            store: Arc::new(store),
+        })
+    }
+}
+
+/// The arbitrary constant naming the node lock (`pg_try_advisory_lock`).
+const NODE_LOCK: i64 = 0x4154_535f_4e4f_4445;
+
+/// Takes the session-level advisory lock that makes one host node the database's only
+/// node: the scheduler, the run recovery at start and the shutdown's run bookkeeping
+/// still assume one node (leases per sync are the next step). The lock lives as long as
+/// the returned connection, so a node that dies releases it with its connection.
+async fn single_node_lock(url: &str) -> Result<tokio_postgres::Client, BackendError> {
+    let shown = super::postgres::redacted(url);
+    let failed = |reason: String| StoreError::Connect { url: shown.clone(), reason };
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::error!(%error, "the PostgreSQL node-lock connection closed");
+        }
+    });
+    let locked: bool = client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&NODE_LOCK])
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(|e| failed(e.to_string()))?;
+    if locked { Ok(client) } else { Err(BackendError::NodeRunning { url: shown }) }
+}
