@@ -66,8 +66,6 @@ pub struct Host {
     pub automations: Arc<HostEngine>,
     /// The operator key, when this start generated it.
     pub generated_operator_key: Option<String>,
-    /// On a shared database: the connection holding this node's lock (released with it).
-    pub node_lock: Option<Arc<tokio_postgres::Client>>,
 }
 
 impl Host {
@@ -91,7 +89,6 @@ impl Host {
         let compiled_cache =
             options.compiled_cache.clone().unwrap_or_else(|| options.data_dir.join("compiled"));
         let backend = Backend::open(&options.store, &options.data_dir, secret_box).await?;
-        let node_lock = backend.node_lock.map(Arc::new);
         let store = backend.store.clone();
         let runtime = Arc::new(Runtime::new(limits, backend.state, Some(compiled_cache))?);
         // The registry restores each connector's saved active version and history as its
@@ -147,15 +144,7 @@ impl Host {
             connectors_dir: options.connectors_dir,
             demo: None,
         };
-        Ok(Host {
-            state,
-            store,
-            sync,
-            webhooks,
-            automations,
-            generated_operator_key: generated,
-            node_lock,
-        })
+        Ok(Host { state, store, sync, webhooks, automations, generated_operator_key: generated })
     }
 
     /// Loads the connectors compiled into the binary, one after the other (each compiled

@@ -50,7 +50,7 @@ async fn job_count(host: &HostProcess, connection: &str) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_host_on_postgres_syncs_pushes_and_a_new_node_on_a_fresh_data_dir_carries_on() {
+async fn a_host_on_postgres_syncs_pushes_and_other_nodes_on_fresh_data_dirs_carry_on() {
     let cluster = PgCluster::start();
     let (sandbox_url, _sandbox) = start_sandbox().await;
     let first_dir = tempfile::tempdir().expect("temp dir");
@@ -77,21 +77,11 @@ async fn a_host_on_postgres_syncs_pushes_and_a_new_node_on_a_fresh_data_dir_carr
     .await;
     assert!(pushed.0 == 201 || pushed.0 == 200, "{}", pushed.1);
 
-    // A second node on the same database is refused with what to do, while the first runs.
+    // A second node on the same database serves the same state while the first runs.
     let second_dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(second_dir.path().join("operator.key"), OPERATOR_KEY).expect("key file");
-    let mut args = sandbox_only(second_dir.path(), "");
-    args.extend(["--store".into(), cluster.url.clone(), "--secret-key".into(), SECRET_KEY.into()]);
-    args.extend(["--listen".into(), "127.0.0.1:0".into()]);
-    let mut argv = vec!["serve".to_string(), "--data-dir".into()];
-    argv.push(second_dir.path().to_str().expect("utf-8").into());
-    argv.extend(args);
-    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let refused = crate::process::ats_host(&argv).output().expect("run a second node");
-    let said = String::from_utf8_lossy(&refused.stderr).into_owned()
-        + &String::from_utf8_lossy(&refused.stdout);
-    assert!(!refused.status.success(), "a second node started:\n{said}");
-    assert!(said.contains("another ats-host node is running"), "{said}");
+    let second = start_node(second_dir.path(), &cluster.url).await;
+    assert_eq!(job_count(&second, &connection).await, synced, "one state for every node");
+    second.terminate(Duration::from_secs(30)).await;
 
     first.terminate(Duration::from_secs(30)).await;
 
@@ -121,4 +111,169 @@ async fn a_host_on_postgres_syncs_pushes_and_a_new_node_on_a_fresh_data_dir_carr
     let events = events["data"].as_array().cloned().unwrap_or_default();
     assert!(events.iter().any(|e| e["type"] == "job.created"), "the event log is there");
     third.terminate(Duration::from_secs(30)).await;
+}
+
+/// A node whose scheduler runs, with short leases so a dead node's run is taken over fast.
+async fn start_scheduling_node(dir: &std::path::Path, url: &str) -> HostProcess {
+    std::fs::write(dir.join("operator.key"), OPERATOR_KEY).expect("operator key file");
+    let config = "[sync]\ncalls_per_second = 1000.0\npage_size = 20\nfirst_run_jitter = 1500\nrun_lease = 2000\nscheduler_tick = 100\n";
+    let mut args = sandbox_only(dir, config);
+    args.extend(["--store".into(), url.to_string(), "--secret-key".into(), SECRET_KEY.into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    HostProcess::start(dir, &args).await
+}
+
+async fn runs_of(host: &HostProcess, connection: &str) -> Vec<Value> {
+    let (status, runs) =
+        send(host.op(Method::GET, &format!("/v1/runs?connection_id={connection}&limit=100"))).await;
+    assert_eq!(status, 200, "{runs}");
+    runs["data"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_run_each_scheduled_slot_once_and_take_over_the_run_of_a_killed_node() {
+    let cluster = PgCluster::start();
+    let (sandbox_url, sandbox) = start_sandbox().await;
+    sandbox.seed_jobs(288, "2026-11-20T10:00:00Z");
+    let total = sandbox.jobs().len();
+    let (dir_a, dir_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let node_a = start_scheduling_node(dir_a.path(), &cluster.url).await;
+
+    // Ten connections with hourly schedules, made on node A before node B starts: both
+    // nodes schedule each one's first run within the jitter, and the database lets one
+    // node run each slot.
+    let _ = send(node_a.op(Method::POST, "/v1/tenants").json(&json!({"id": "acme"}))).await;
+    let mut connections = Vec::new();
+    for _ in 0..10 {
+        let (status, created) = send(node_a.op(Method::POST, "/v1/connections").json(&json!({
+            "tenant_id": "acme", "connector_id": "sandbox", "config": {"base-url": sandbox_url},
+            "secrets": {"api-key": ats_tests::sync_rig::KEY}, "allow_private_networks": true,
+            "schedules": {"jobs_every_secs": 3600, "applications_every_secs": 604_800, "enabled": true},
+        })))
+        .await;
+        assert_eq!(status, 201, "{created}");
+        connections.push(created["id"].as_str().expect("id").to_string());
+    }
+    let node_b = start_scheduling_node(dir_b.path(), &cluster.url).await;
+    let mut jobs_runs = Vec::new();
+    for _ in 0..300 {
+        jobs_runs.clear();
+        for connection in &connections {
+            let runs = runs_of(&node_b, connection).await;
+            jobs_runs.push(runs.into_iter().filter(|r| r["kind"] == "jobs").collect::<Vec<_>>());
+        }
+        if jobs_runs.iter().all(|runs| runs.iter().any(|r| r["state"] == "success")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Past both nodes' first-run jitter: a slot run twice would show now.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for (connection, _) in connections.iter().zip(&jobs_runs) {
+        // Runs that started: a slot claimed just after another node ran it ends unstarted.
+        let runs: Vec<Value> = runs_of(&node_a, connection)
+            .await
+            .into_iter()
+            .filter(|r| r["kind"] == "jobs" && !r["started_at"].is_null())
+            .collect();
+        assert_eq!(
+            runs.len(),
+            1,
+            "one run of the first slot of {connection}: {runs:?}\nA:\n{}\nB:\n{}",
+            node_a.log_text(),
+            node_b.log_text()
+        );
+        assert_eq!(runs[0]["state"], "success", "{runs:?}");
+    }
+
+    // Node A runs a slow sync and is killed mid-run; node B joins the run while A's lease
+    // holds, then takes the slot over and resumes from the checkpoint: nothing lost, no
+    // record created twice.
+    let connection = &node_a.sandbox_connection("acme", &sandbox_url).await;
+    sandbox.set_delay(Duration::from_millis(250));
+    let (status, started) = send(
+        node_a
+            .op(Method::POST, &format!("/v1/connections/{connection}/sync"))
+            .json(&json!({"kind": "jobs"})),
+    )
+    .await;
+    assert!(status == 202 || status == 200, "{started}");
+    let run_a = started["run_id"].as_str().expect("run").to_string();
+    for _ in 0..400 {
+        let (_, run) = send(node_a.op(Method::GET, &format!("/v1/runs/{run_a}"))).await;
+        if run["progress"]["pages"].as_u64().unwrap_or(0) >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let mut node_a = node_a;
+    node_a.child.kill().expect("kill -9 node A");
+    let _ = node_a.child.wait();
+    let (_, joined) = send(
+        node_b
+            .op(Method::POST, &format!("/v1/connections/{connection}/sync"))
+            .json(&json!({"kind": "jobs"})),
+    )
+    .await;
+    assert_eq!(joined["run_id"], run_a.as_str(), "A's lease still holds: B joins its run");
+    sandbox.set_delay(Duration::ZERO);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (status, started) = send(
+        node_b
+            .op(Method::POST, &format!("/v1/connections/{connection}/sync"))
+            .json(&json!({"kind": "jobs"})),
+    )
+    .await;
+    assert!(status == 202 || status == 200, "{started}");
+    let run_b = started["run_id"].as_str().expect("run").to_string();
+    assert_ne!(run_b, run_a, "the lease ran out: B runs the slot");
+    let mut finished = Value::Null;
+    for _ in 0..400 {
+        let (_, run) = send(node_b.op(Method::GET, &format!("/v1/runs/{run_b}"))).await;
+        if !matches!(run["state"].as_str(), Some("queued" | "running")) {
+            finished = run;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(finished["state"], "success", "{finished}\n{}", node_b.log_text());
+    let (_, dead) = send(node_b.op(Method::GET, &format!("/v1/runs/{run_a}"))).await;
+    assert_eq!(dead["state"], "cancelled", "the dead node's run is ended: {dead}");
+    assert_eq!(job_count_all(&node_b, connection).await, total, "every job, once");
+    let mut created = 0;
+    let mut after = String::new();
+    loop {
+        let path = format!("/v1/events?limit=500&after={after}");
+        let (status, page) = send(node_b.op(Method::GET, path.trim_end_matches("&after="))).await;
+        assert_eq!(status, 200, "{page}");
+        let events = page["data"].as_array().cloned().unwrap_or_default();
+        created += events
+            .iter()
+            .filter(|e| e["type"] == "job.created" && e["connection_id"] == connection.as_str())
+            .count();
+        match (events.is_empty(), page["next_cursor"].as_str()) {
+            (false, Some(next)) => after = next.to_string(),
+            _ => break,
+        }
+    }
+    assert_eq!(created, total, "each job created once across both nodes");
+    node_b.terminate(Duration::from_secs(30)).await;
+}
+
+async fn job_count_all(host: &HostProcess, connection: &str) -> usize {
+    let mut count = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(after) => format!("/v1/jobs?connection_id={connection}&limit=100&cursor={after}"),
+            None => format!("/v1/jobs?connection_id={connection}&limit=100"),
+        };
+        let (status, page) = send(host.op(Method::GET, &path)).await;
+        assert_eq!(status, 200, "{page}");
+        count += page["data"].as_array().map_or(0, Vec::len);
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return count,
+        }
+    }
 }

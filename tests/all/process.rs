@@ -41,7 +41,11 @@ pub fn ats_host(args: &[&str]) -> Command {
         .args(["process::child_runs_ats_host", "--exact", "--test-threads=1", "--nocapture"])
         .env(ARGS_VAR, args.join(&SEPARATOR.to_string()))
         .env("NO_COLOR", "1")
-        .env("RUST_LOG", "info,wasmtime=warn,cranelift=warn");
+        .env(
+            "RUST_LOG",
+            std::env::var("ATS_TEST_CHILD_LOG")
+                .unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into()),
+        );
     command
 }
 

@@ -123,6 +123,7 @@ fn run(id: &str, tenant: &str, connection: &str, state: RunState) -> Run {
         duration_ms: None,
         error: None,
         parts: vec![],
+        node: None,
     }
 }
 
@@ -192,7 +193,8 @@ fn page(connection: &str, tenant: &str, run_id: &str, jobs: Vec<StoredJob>) -> P
             page_token: Some(format!("after-{run_id}")),
             ..Checkpoint::default()
         },
-        run: run(run_id, tenant, connection, RunState::Running),
+        // Finished: a store holds one unfinished run per (connection, sync).
+        run: run(run_id, tenant, connection, RunState::Success),
     }
 }
 
@@ -275,7 +277,7 @@ async fn pages_commit_records_events_checkpoint_and_run(store: &dyn Store) {
         Checkpoint::default(),
         "checkpoints are per sync kind"
     );
-    assert_eq!(store.run("run_010").await.expect("run").map(|r| r.state), Some(RunState::Running));
+    assert_eq!(store.run("run_010").await.expect("run").map(|r| r.state), Some(RunState::Success));
     assert_eq!(
         store.job("c-1", "j-1").await.expect("job").map(|j| j.title),
         Some("Job j-1".into())

@@ -243,7 +243,11 @@ impl Stopped {
         for state in [RunState::Running, RunState::Queued] {
             let filter =
                 RunFilter { state: Some(state), limit: usize::MAX, ..RunFilter::default() };
-            for mut run in store.runs(&filter).await? {
+            // This node's runs only: on a shared store the others belong to live nodes.
+            let mine = |run: &crate::store::Run| {
+                run.node.as_deref().is_none_or(|node| node == crate::ids::node_id())
+            };
+            for mut run in store.runs(&filter).await?.into_iter().filter(mine) {
                 run.state = RunState::Cancelled;
                 run.error = Some(format!(
                     "the host shut down ({}) during this run; the next run resumes from its checkpoint",

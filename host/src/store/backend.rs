@@ -50,8 +50,6 @@ impl StoreLocation {
 
 /// The host's state, each part behind its trait.
 pub struct Backend {
-    /// Held while the host runs on a shared database (see [`single_node_lock`]).
-    pub node_lock: Option<tokio_postgres::Client>,
     pub store: Arc<dyn Store>,
     pub state: Arc<dyn StateStore>,
     pub keys: Arc<dyn KeyTable>,
@@ -68,10 +66,6 @@ pub enum BackendError {
     Store(#[from] StoreError),
     #[error("cannot open the {part} in the store: {reason}")]
     Part { part: &'static str, reason: String },
-    #[error(
-        "another ats-host node is running on the PostgreSQL store {url}. Several nodes on one database need leased sync schedules, which this build does not have yet: stop the other node, or give this one its own database"
-    )]
-    NodeRunning { url: String },
 }
 
 fn part(part: &'static str) -> impl Fn(&dyn std::fmt::Display) -> BackendError {
@@ -108,14 +102,12 @@ impl Backend {
                 SledAutomationStore::open(&db).map_err(|e| part("automations")(&e))?,
             ),
             outbox: Arc::new(SledOutbox::open(&db).map_err(|e| part("automation outbox")(&e))?),
-            node_lock: None,
             store: Arc::new(store),
         })
     }
 
     async fn postgres(url: &str, secret_box: SecretBox) -> Result<Backend, BackendError> {
         let store = PgStore::connect(url, secret_box.clone()).await?;
-        let node_lock = Some(single_node_lock(url).await?);
         let pool = store.pool().clone();
         let automations = Arc::new(PgAutomations::new(pool.clone()));
         Ok(Backend {
@@ -125,34 +117,7 @@ impl Backend {
             ledger: Arc::new(PgLedger::new(pool, secret_box)),
             automations: automations.clone(),
             outbox: automations,
-            node_lock,
             store: Arc::new(store),
         })
     }
-}
-
-/// The arbitrary constant naming the node lock (`pg_try_advisory_lock`).
-const NODE_LOCK: i64 = 0x4154_535f_4e4f_4445;
-
-/// Takes the session-level advisory lock that makes one host node the database's only
-/// node: the scheduler, the run recovery at start and the shutdown's run bookkeeping
-/// still assume one node (leases per sync are the next step). The lock lives as long as
-/// the returned connection, so a node that dies releases it with its connection.
-async fn single_node_lock(url: &str) -> Result<tokio_postgres::Client, BackendError> {
-    let shown = super::postgres::redacted(url);
-    let failed = |reason: String| StoreError::Connect { url: shown.clone(), reason };
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-    tokio::spawn(async move {
-        if let Err(error) = connection.await {
-            tracing::error!(%error, "the PostgreSQL node-lock connection closed");
-        }
-    });
-    let locked: bool = client
-        .query_one("SELECT pg_try_advisory_lock($1)", &[&NODE_LOCK])
-        .await
-        .and_then(|row| row.try_get(0))
-        .map_err(|e| failed(e.to_string()))?;
-    if locked { Ok(client) } else { Err(BackendError::NodeRunning { url: shown }) }
 }

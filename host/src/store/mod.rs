@@ -69,6 +69,9 @@ pub enum StoreError {
     Secrets(#[from] SecretError),
     #[error("no {what} `{id}`")]
     NotFound { what: &'static str, id: String },
+    /// Another unfinished run holds the (connection, sync) slot.
+    #[error("run `{run_id}` of this sync is still unfinished")]
+    RunActive { run_id: String },
 }
 
 /// Filter of [`Store::runs`].
@@ -175,6 +178,30 @@ pub trait Store: Send + Sync {
     async fn delete_connection(&self, id: &str) -> Result<bool, StoreError>;
 
     async fn put_run(&self, run: &Run) -> Result<(), StoreError>;
+    /// Saves a new unfinished `run` as the one run of its (connection, sync) slot, held until
+    /// `lease_until` (unix ms; [`Store::renew_run`] extends it). A shared store allows one
+    /// unfinished run per slot ([`StoreError::RunActive`] names the one holding it) and ends
+    /// one whose lease ran out (its node died) before taking the slot. On an embedded store
+    /// one process owns every run and guards the slots itself: this is [`Store::put_run`].
+    async fn claim_run(&self, run: &Run, lease_until: i64) -> Result<(), StoreError> {
+        let _ = lease_until;
+        self.put_run(run).await
+    }
+    /// Extends the lease of an unfinished run (a no-op on an embedded store).
+    async fn renew_run(&self, run_id: &str, lease_until: i64) -> Result<(), StoreError> {
+        let _ = (run_id, lease_until);
+        Ok(())
+    }
+    /// Unfinished runs no live process runs: on an embedded store every one (the process
+    /// that ran them is gone when the next one opens it); on a shared one, those whose lease
+    /// ran out by `now`.
+    async fn orphaned_runs(&self, now: i64) -> Result<Vec<Run>, StoreError> {
+        let _ = now;
+        let filter = RunFilter { limit: usize::MAX, ..RunFilter::default() };
+        let mut runs = self.runs(&filter).await?;
+        runs.retain(|run| !run.state.is_finished());
+        Ok(runs)
+    }
     async fn run(&self, id: &str) -> Result<Option<Run>, StoreError>;
     /// Newest first.
     async fn runs(&self, filter: &RunFilter) -> Result<Vec<Run>, StoreError>;

@@ -220,6 +220,9 @@ pub struct Run {
     /// the main records; a failed part makes the run `partial`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<RunPart>,
+    /// The host node that runs (or ran) it, where several share a store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// An optional part of a run that did not happen as planned.

@@ -21,8 +21,8 @@ use crate::runtime::{
     CallContext, CallError, Field, Invocation, LoadedConnector, Output, Registry, Runtime,
 };
 use crate::store::{
-    Connection, ConnectionStatus, ConnectionWithSecrets, Run, RunCounts, RunFilter, RunProgress,
-    RunState, Store, StoreError, SyncKind, Trigger,
+    Connection, ConnectionStatus, ConnectionWithSecrets, Run, RunCounts, RunProgress, RunState,
+    Store, StoreError, SyncKind, Trigger,
 };
 use budget::RateBudgets;
 use futures::FutureExt;
@@ -74,6 +74,11 @@ pub struct SyncConfig {
     /// Longest delay a new connection's first syncs are spread over.
     #[serde(with = "crate::runtime::limits::millis")]
     pub first_run_jitter: Duration,
+    /// How long a run's claim on its (connection, sync) holds without renewal; the engine
+    /// renews it every third of this while the run goes on. On a shared store, a run whose
+    /// node died is taken over this long after its last renewal.
+    #[serde(with = "crate::runtime::limits::millis")]
+    pub run_lease: Duration,
 }
 
 impl Default for SyncConfig {
@@ -94,6 +99,7 @@ impl Default for SyncConfig {
             max_concurrent_runs: 16,
             scheduler_tick: Duration::from_secs(1),
             first_run_jitter: Duration::from_secs(30),
+            run_lease: Duration::from_secs(60),
         }
     }
 }
@@ -245,20 +251,36 @@ impl SyncEngine {
         }
     }
 
-    /// Marks runs a previous process left queued or running as cancelled (their
-    /// checkpoints stay, so the next run resumes), and schedules every connection.
-    pub async fn recover_and_schedule(&self) -> Result<(), SyncError> {
-        let filter = RunFilter { limit: usize::MAX, ..RunFilter::default() };
-        for mut run in self.store.runs(&filter).await? {
-            if !run.state.is_finished() {
-                run.state = RunState::Cancelled;
-                run.error = Some(
-                    "the host stopped during this run; the next run resumes from its checkpoint"
-                        .into(),
-                );
-                run.end(crate::time::now_ms());
-                self.store.put_run(&run).await?;
+    /// The lease of a run claimed or renewed at `now`.
+    fn lease_from(&self, now: i64) -> i64 {
+        now.saturating_add(i64::try_from(self.config.run_lease.as_millis()).unwrap_or(i64::MAX / 2))
+    }
+
+    /// Renews the claim of run `run_id` every third of the lease until aborted.
+    fn renew_while_unfinished(self: Arc<Self>, run_id: String) -> tokio::task::JoinHandle<()> {
+        let every = (self.config.run_lease / 3).max(Duration::from_millis(100));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let lease = self.lease_from(crate::time::now_ms());
+                if let Err(error) = self.store.renew_run(&run_id, lease).await {
+                    tracing::warn!(%error, run = %run_id, "cannot renew the run's lease");
+                }
             }
+        })
+    }
+
+    /// Marks runs no live process runs (on a shared store: whose lease ran out) as
+    /// cancelled (their checkpoints stay, so the next run resumes), and schedules every
+    /// connection.
+    pub async fn recover_and_schedule(&self) -> Result<(), SyncError> {
+        for mut run in self.store.orphaned_runs(crate::time::now_ms()).await? {
+            run.state = RunState::Cancelled;
+            run.error = Some(
+                "the host stopped during this run; the next run resumes from its checkpoint".into(),
+            );
+            run.end(crate::time::now_ms());
+            self.store.put_run(&run).await?;
         }
         for connection in self.store.connections(None).await? {
             self.schedule(&connection).await;
@@ -338,6 +360,18 @@ impl SyncEngine {
         kind: SyncKind,
         trigger: Trigger,
     ) -> Result<(String, bool), SyncError> {
+        self.start_run(connection_id, kind, trigger, None).await
+    }
+
+    /// [`SyncEngine::sync_now`]; for the scheduled slot due at `slot_due`, a run that
+    /// another node finished between the scheduler's look and this claim is not run again.
+    async fn start_run(
+        self: &Arc<Self>,
+        connection_id: &str,
+        kind: SyncKind,
+        trigger: Trigger,
+        slot_due: Option<i64>,
+    ) -> Result<(String, bool), SyncError> {
         let connection = self
             .store
             .connection(connection_id)
@@ -368,6 +402,7 @@ impl SyncEngine {
             duration_ms: None,
             error: None,
             parts: Vec::new(),
+            node: Some(crate::ids::node_id().to_string()),
         };
         // The slot is taken before the run is saved (no lock is held across the save): a
         // concurrent "sync now" finds it and joins this run.
@@ -379,12 +414,37 @@ impl SyncEngine {
             }
             slots.insert(key.clone(), (run.id.clone(), receiver));
         }
-        if let Err(error) = self.store.put_run(&run).await {
-            self.slots.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
-            return Err(error.into());
+        let lease = self.lease_from(crate::time::now_ms());
+        match self.store.claim_run(&run, lease).await {
+            Ok(()) => {
+                // A run ends by updating its checkpoint before freeing the slot, so a slot
+                // won just after another node's run ended sees that run here.
+                if let Some(due) = slot_due
+                    && self.ran_elsewhere(&connection, kind, due).await.is_some()
+                {
+                    let mut skipped = run.clone();
+                    skipped.state = RunState::Cancelled;
+                    skipped.error = Some("another node ran this scheduled slot".into());
+                    skipped.end(crate::time::now_ms());
+                    let saved = self.store.put_run(&skipped).await;
+                    self.slots.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+                    saved?;
+                    return Ok((run.id, true));
+                }
+            }
+            Err(StoreError::RunActive { run_id }) => {
+                // Another node runs this sync: join its run.
+                self.slots.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+                return Ok((run_id, true));
+            }
+            Err(error) => {
+                self.slots.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+                return Err(error.into());
+            }
         }
         let engine = self.clone();
         let run_id = run.id.clone();
+        let renewal = self.clone().renew_while_unfinished(run.id.clone());
         tokio::spawn(async move {
             let permit = engine.permits.clone().acquire_owned().await;
             let fallback = run.clone();
@@ -406,6 +466,7 @@ impl SyncEngine {
                     }
                 };
             drop(permit);
+            renewal.abort();
             engine.slots.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
             if let Ok(Some(connection)) = engine.store.connection(&finished.connection_id).await {
                 engine.reschedule_after(&connection, finished.kind, &finished).await;
@@ -504,17 +565,59 @@ impl SyncEngine {
             }
             ready
         };
-        for (_, connection_id, kind) in ready {
+        for (due, connection_id, kind) in ready {
             match self.store.connection(&connection_id).await {
                 Ok(Some(c)) if c.status == ConnectionStatus::Active && c.schedules.enabled => {
-                    if let Err(error) = self.sync_now(&connection_id, kind, Trigger::Schedule).await
-                    {
-                        tracing::error!(%error, connection = %connection_id, "cannot start a scheduled sync");
+                    if let Some(later) = self.ran_elsewhere(&c, kind, due).await {
+                        // Another node of a shared store ran this slot: the next one is due
+                        // after that run.
+                        self.due_at(later, connection_id, kind);
+                        continue;
+                    }
+                    match self.start_run(&connection_id, kind, Trigger::Schedule, Some(due)).await {
+                        Ok((_, true)) if !self.runs_here(&connection_id, kind) => {
+                            // Joined another node's run: look again once it may have ended.
+                            let interval = self.interval(&c, kind);
+                            let again = now + interval.min(30_000) + self.jitter(1_000);
+                            self.due_at(again, connection_id, kind);
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::error!(%error, connection = %connection_id, "cannot start a scheduled sync");
+                        }
                     }
                 }
                 _ => {}
             }
         }
+    }
+
+    fn due_at(&self, at: i64, connection_id: String, kind: SyncKind) {
+        self.due.lock().unwrap_or_else(PoisonError::into_inner).insert((at, connection_id, kind));
+    }
+
+    /// Whether this engine runs the sync of (connection, kind) now.
+    fn runs_here(&self, connection_id: &str, kind: SyncKind) -> bool {
+        self.slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(&(connection_id.to_string(), kind))
+    }
+
+    /// When the slot due at `due` was run since it came due (by another node of a shared
+    /// store: the checkpoint's last run is newer than the slot), the time the next slot is
+    /// due; `None` when the slot is still to run.
+    async fn ran_elsewhere(
+        &self,
+        connection: &Connection,
+        kind: SyncKind,
+        due: i64,
+    ) -> Option<i64> {
+        let checkpoint = self.store.checkpoint(&connection.id, kind).await.ok()?;
+        let last = checkpoint.last_run_at?;
+        let interval = self.interval(connection, kind);
+        let next = last + backed_off(interval, checkpoint.consecutive_failures);
+        (next > due + interval / 2).then_some(next)
     }
 
     /// Number of scheduled sync slots (for metrics and the benchmark).

@@ -158,14 +158,16 @@ impl SyncEngine {
         if let Err(error) = self.store.flush().await {
             tracing::error!(%error, run = %run.id, "cannot flush the finished run");
         }
-        if let Err(error) = self.store.put_run(run).await {
-            tracing::error!(%error, run = %run.id, "cannot save the finished run");
-        }
+        // The checkpoint first: on a shared store the saved end frees the slot, and a node
+        // that wins it next must see this run in the checkpoint.
         if let Ok(mut checkpoint) = self.store.checkpoint(&run.connection_id, run.kind).await {
             checkpoint.last_run_at = run.started_at;
             checkpoint.consecutive_failures =
                 if run.state == RunState::Failed { checkpoint.consecutive_failures + 1 } else { 0 };
             let _ = self.store.put_checkpoint(&run.connection_id, run.kind, &checkpoint).await;
+        }
+        if let Err(error) = self.store.put_run(run).await {
+            tracing::error!(%error, run = %run.id, "cannot save the finished run");
         }
         crate::metrics::global().sync_running(run.kind.as_str(), -1);
         crate::metrics::global().sync_run(run.kind.as_str(), run.state.as_str());

@@ -50,6 +50,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (2, "write journal", include_str!("migrations/0002_write_journal.sql")),
     (3, "documents", include_str!("migrations/0003_documents.sql")),
     (4, "connector state and API keys", include_str!("migrations/0004_state_and_keys.sql")),
+    (5, "run claims", include_str!("migrations/0005_run_claims.sql")),
 ];
 
 /// Arbitrary constant naming the migration lock (`pg_advisory_xact_lock`).

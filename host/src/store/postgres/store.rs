@@ -320,6 +320,75 @@ impl Store for PgStore {
         put_run_in(&client, run).await
     }
 
+    async fn claim_run(&self, run: &Run, lease_until: i64) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        let now = now_ms();
+        let kind = run.kind.as_str();
+        let ended = client
+            .execute(
+                "UPDATE ats.runs SET state = 'cancelled',
+                   doc = doc || jsonb_build_object('state', 'cancelled', 'ended_at', $3::int8, 'error', $4::text)
+                 WHERE connection_id = $1 AND kind = $2 AND state IN ('queued', 'running')
+                   AND lease_until < $3",
+                &[&run.connection_id, &kind, &now, &ORPHANED],
+            )
+            .await?;
+        if ended > 0 {
+            tracing::warn!(connection = %run.connection_id, kind, "ended a run whose node stopped; this run resumes from its checkpoint");
+        }
+        let inserted = client
+            .execute(
+                "INSERT INTO ats.runs (id, tenant_id, connection_id, kind, state, lease_until, doc)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                &[
+                    &run.id,
+                    &run.tenant_id,
+                    &run.connection_id,
+                    &kind,
+                    &json_name(&run.state),
+                    &lease_until,
+                    &Json(run),
+                ],
+            )
+            .await?;
+        if inserted == 1 {
+            return Ok(());
+        }
+        let holder = client
+            .query_opt(
+                "SELECT id FROM ats.runs WHERE connection_id = $1 AND kind = $2
+                   AND state IN ('queued', 'running')",
+                &[&run.connection_id, &kind],
+            )
+            .await?
+            .map(|row| row.try_get::<_, String>(0))
+            .transpose()?;
+        Err(StoreError::RunActive { run_id: holder.unwrap_or_default() })
+    }
+
+    async fn renew_run(&self, run_id: &str, lease_until: i64) -> Result<(), StoreError> {
+        self.pool
+            .get()
+            .await?
+            .execute(
+                "UPDATE ats.runs SET lease_until = $2 WHERE id = $1 AND state IN ('queued', 'running')",
+                &[&run_id, &lease_until],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn orphaned_runs(&self, now: i64) -> Result<Vec<Run>, StoreError> {
+        let client = self.pool.get().await?;
+        all(
+            &client,
+            "runs",
+            "SELECT doc FROM ats.runs WHERE state IN ('queued', 'running') AND lease_until < $1",
+            &[&now],
+        )
+        .await
+    }
+
     async fn run(&self, id: &str) -> Result<Option<Run>, StoreError> {
         let client = self.pool.get().await?;
         one(&client, "runs", "SELECT doc FROM ats.runs WHERE id = $1", &[&id], id).await
@@ -626,13 +695,31 @@ impl PgStore {
 async fn put_run_in(client: &impl GenericClient, run: &Run) -> Result<(), StoreError> {
     client
         .execute(
-            "INSERT INTO ats.runs (id, tenant_id, connection_id, state, doc) VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO ats.runs (id, tenant_id, connection_id, kind, state, doc)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, doc = EXCLUDED.doc",
-            &[&run.id, &run.tenant_id, &run.connection_id, &json_name(&run.state), &Json(run)],
+            &[
+                &run.id,
+                &run.tenant_id,
+                &run.connection_id,
+                &run.kind.as_str(),
+                &json_name(&run.state),
+                &Json(run),
+            ],
         )
-        .await?;
+        .await
+        .map_err(|error| match error.as_db_error().map(|db| db.code()) {
+            Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
+                StoreError::RunActive { run_id: String::new() }
+            }
+            _ => error.into(),
+        })?;
     Ok(())
 }
+
+/// What ends a run whose node died (its lease ran out).
+const ORPHANED: &str =
+    "the node running it stopped (its lease ran out); the next run resumes from its checkpoint";
 
 async fn put_checkpoint_in(
     client: &impl GenericClient,
