@@ -58,6 +58,17 @@ pub async fn open_host_with(
     config: SyncConfig,
     limits: ats_host::runtime::Limits,
 ) -> Host {
+    open_host_on(dir, sandbox_url, config, limits, Default::default()).await
+}
+
+/// [`open_host_with`] with its state at `store` (sled in `dir`, or PostgreSQL).
+pub async fn open_host_on(
+    dir: &Path,
+    sandbox_url: &str,
+    config: SyncConfig,
+    limits: ats_host::runtime::Limits,
+    store: ats_host::store::backend::StoreLocation,
+) -> Host {
     let host = Host::start(
         limits,
         HostOptions {
@@ -68,7 +79,7 @@ pub async fn open_host_with(
             sync: config,
             webhooks: crate::api_host::fast_delivery_policy(),
             run_scheduler: false,
-            store: Default::default(),
+            store,
             compiled_cache: Some(crate::shared_artifact_cache()),
         },
     )

@@ -1,11 +1,14 @@
-//! Persistent state of the host behind the [`Store`] trait, with the embedded sled
-//! implementation [`SledStore`] as the default (one data directory, nothing to install).
+//! Persistent state of the host behind async, backend-neutral traits ([`Store`] here; the
+//! write journal, webhook ledger, automation stores, connector `state` and API keys behind
+//! traits of their own), on the embedded sled database (the default: one data directory,
+//! nothing to install) or on PostgreSQL shared by several host nodes.
 //!
 //! | module | owns |
 //! |---|---|
 //! | [`backend`] | every piece of host state on one backend (sled or PostgreSQL) |
-//! | [`connector_state`] | the connectors' `state` import, persisted |
+//! | [`connector_state`] | the connectors' `state` import on sled |
 //! | [`model`] | the records: tenants, connections, runs, checkpoints, jobs, stages, applications, events |
+//! | [`postgres`] | the PostgreSQL backend: pool, migrations, every trait's SQL form |
 //! | [`secrets`] | encryption at rest of connection secrets |
 //! | [`sled_store`] | the sled implementation, its trees and key layout |
 //!
@@ -13,21 +16,12 @@
 //! the checkpoint in one transaction: a host killed at any instant either has the page or
 //! has not, so a resumed run neither loses nor duplicates records or events.
 //!
-//! **A networked backend** (several host nodes sharing the work) implements the same trait on
-//! PostgreSQL: one table per tree keyed like the sled keys; `commit_page` is one SQL
-//! transaction; the event log is a `bigserial` sequence; and the scheduler claims due syncs
-//! with `SELECT ... FROM schedules WHERE due_at <= now() ORDER BY due_at FOR UPDATE SKIP
-//! LOCKED LIMIT n` plus a lease column (`leased_until`), so each sync runs on one node at a
-//! time and a crashed node's lease simply expires.
-//!
-//! The other state beside this trait sits behind traits of its own, each with a sled
-//! implementation on the same database and a module doc sketching its SQL form:
-//! the idempotency journal of writes ([`crate::writes::journal::WriteJournal`], claims with a
-//! lease), webhook subscriptions and deliveries ([`crate::webhooks::ledger::DeliveryLedger`],
-//! due attempts claimed with `SKIP LOCKED`) and the connectors' `state`
-//! ([`crate::runtime::state::StateStore`]). API key hashes (`api::auth::KeyStore`) are still
-//! sled-only. In one process today, the scheduler's per-(connection, sync) slot is an
-//! in-memory map: several nodes need the schedule lease above in its place.
+//! **Several nodes.** On a shared store one unfinished run per (connection, sync) is the
+//! database's rule ([`Store::claim_run`]), held by a lease the running node renews
+//! ([`Store::renew_run`]); a run whose node died is ended and its slot taken over once its
+//! lease runs out ([`Store::orphaned_runs`]). On sled one process owns everything and the
+//! sync engine's in-memory slots are the guard. Cursors handed to API clients are opaque
+//! (base64 of a record position that both backends order the same way: byte order).
 
 pub mod backend;
 pub mod connector_state;
