@@ -107,6 +107,9 @@ impl Host {
         let sync =
             SyncEngine::new(dyn_store.clone(), runtime.clone(), registry.clone(), options.sync);
         sync.recover_and_schedule().await?;
+        if store.is_shared() {
+            crate::runtime::follow::spawn(store.clone(), registry.clone(), runtime.clone());
+        }
         if options.run_scheduler {
             sync.spawn_scheduler();
         }

@@ -25,21 +25,8 @@ async fn start_node(dir: &std::path::Path, url: &str) -> HostProcess {
 }
 
 async fn sync_jobs(host: &HostProcess, connection: &str) -> Value {
-    let (status, started) = send(
-        host.op(Method::POST, &format!("/v1/connections/{connection}/sync"))
-            .json(&json!({"kind": "jobs"})),
-    )
-    .await;
-    assert!(status == 202 || status == 200, "{started}");
-    let run_id = started["run_id"].as_str().expect("run id").to_string();
-    for _ in 0..400 {
-        let (_, run) = send(host.op(Method::GET, &format!("/v1/runs/{run_id}"))).await;
-        if !matches!(run["state"].as_str(), Some("queued" | "running")) {
-            return run;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the run did not end:\n{}", host.log_text());
+    let run_id = host.start_sync(connection, "jobs").await;
+    host.wait_run(&run_id).await
 }
 
 async fn job_count(host: &HostProcess, connection: &str) -> usize {
@@ -191,17 +178,9 @@ async fn two_nodes_run_each_scheduled_slot_once_and_take_over_the_run_of_a_kille
     // record created twice.
     let connection = &node_a.sandbox_connection("acme", &sandbox_url).await;
     sandbox.set_delay(Duration::from_millis(250));
-    let (status, started) = send(
-        node_a
-            .op(Method::POST, &format!("/v1/connections/{connection}/sync"))
-            .json(&json!({"kind": "jobs"})),
-    )
-    .await;
-    assert!(status == 202 || status == 200, "{started}");
-    let run_a = started["run_id"].as_str().expect("run").to_string();
+    let run_a = node_a.start_sync(connection, "jobs").await;
     for _ in 0..400 {
-        let (_, run) = send(node_a.op(Method::GET, &format!("/v1/runs/{run_a}"))).await;
-        if run["progress"]["pages"].as_u64().unwrap_or(0) >= 2 {
+        if node_a.run(&run_a).await["progress"]["pages"].as_u64().unwrap_or(0) >= 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -209,35 +188,15 @@ async fn two_nodes_run_each_scheduled_slot_once_and_take_over_the_run_of_a_kille
     let mut node_a = node_a;
     node_a.child.kill().expect("kill -9 node A");
     let _ = node_a.child.wait();
-    let (_, joined) = send(
-        node_b
-            .op(Method::POST, &format!("/v1/connections/{connection}/sync"))
-            .json(&json!({"kind": "jobs"})),
-    )
-    .await;
-    assert_eq!(joined["run_id"], run_a.as_str(), "A's lease still holds: B joins its run");
+    let joined = node_b.start_sync(connection, "jobs").await;
+    assert_eq!(joined, run_a, "A's lease still holds: B joins its run");
     sandbox.set_delay(Duration::ZERO);
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let (status, started) = send(
-        node_b
-            .op(Method::POST, &format!("/v1/connections/{connection}/sync"))
-            .json(&json!({"kind": "jobs"})),
-    )
-    .await;
-    assert!(status == 202 || status == 200, "{started}");
-    let run_b = started["run_id"].as_str().expect("run").to_string();
+    let run_b = node_b.start_sync(connection, "jobs").await;
     assert_ne!(run_b, run_a, "the lease ran out: B runs the slot");
-    let mut finished = Value::Null;
-    for _ in 0..400 {
-        let (_, run) = send(node_b.op(Method::GET, &format!("/v1/runs/{run_b}"))).await;
-        if !matches!(run["state"].as_str(), Some("queued" | "running")) {
-            finished = run;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let finished = node_b.wait_run(&run_b).await;
     assert_eq!(finished["state"], "success", "{finished}\n{}", node_b.log_text());
-    let (_, dead) = send(node_b.op(Method::GET, &format!("/v1/runs/{run_a}"))).await;
+    let dead = node_b.run(&run_a).await;
     assert_eq!(dead["state"], "cancelled", "the dead node's run is ended: {dead}");
     assert_eq!(job_count_all(&node_b, connection).await, total, "every job, once");
     let mut created = 0;
@@ -276,4 +235,59 @@ async fn job_count_all(host: &HostProcess, connection: &str) -> usize {
             None => return count,
         }
     }
+}
+
+/// The active version of connector `id` as a node lists it.
+async fn active_version(host: &HostProcess, id: &str) -> Option<String> {
+    let (_, listing) = send(host.op(Method::GET, "/v1/connectors")).await;
+    listing["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["id"] == id)
+        .and_then(|c| c["active"]["version"].as_str().map(str::to_string))
+}
+
+/// Polls node `host` until connector `id` is active at `version` (10 s at most).
+async fn until_active(host: &HostProcess, id: &str, version: &str) {
+    for _ in 0..200 {
+        if active_version(host, id).await.as_deref() == Some(version) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "`{id}` {version} is not active on the other node ({:?}):\n{}",
+        active_version(host, id).await,
+        host.log_text()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_activation_and_rollback_on_one_node_serve_on_the_other() {
+    let cluster = PgCluster::start();
+    let (dir_a, dir_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let node_a = start_node(dir_a.path(), &cluster.url).await;
+    let node_b = start_node(dir_b.path(), &cluster.url).await;
+    assert_eq!(active_version(&node_b, "echo").await, None);
+
+    for (wasm, version) in
+        [(ats_tests::guests::ECHO_V1, "1.0.0"), (ats_tests::guests::ECHO_V2, "2.0.0")]
+    {
+        let (status, body) =
+            send(node_a.op(Method::POST, "/v1/connectors").body(ats_tests::read(wasm))).await;
+        assert!(status == 201 || status == 200, "{status} {body}");
+        until_active(&node_b, "echo", version).await;
+    }
+    let (status, body) = send(node_a.op(Method::POST, "/v1/connectors/echo/rollback")).await;
+    assert_eq!(status, 200, "{body}");
+    until_active(&node_b, "echo", "1.0.0").await;
+    let (status, body) = send(
+        node_b.op(Method::POST, "/v1/connectors/echo/activate").json(&json!({"version": "2.0.0"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    until_active(&node_a, "echo", "2.0.0").await;
+    node_a.terminate(Duration::from_secs(30)).await;
+    node_b.terminate(Duration::from_secs(30)).await;
 }

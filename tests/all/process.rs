@@ -185,6 +185,40 @@ impl HostProcess {
     }
 }
 
+impl HostProcess {
+    /// `POST /v1/connections/{connection}/sync` for `kind` (`jobs`, `applications`): the
+    /// run id (of a new run, or of the one it joined).
+    pub async fn start_sync(&self, connection: &str, kind: &str) -> String {
+        let (status, started) = ats_tests::api_host::send(
+            self.op(reqwest::Method::POST, &format!("/v1/connections/{connection}/sync"))
+                .json(&serde_json::json!({"kind": kind})),
+        )
+        .await;
+        assert!(status == 202 || status == 200, "{started}");
+        started["run_id"].as_str().expect("run id").to_string()
+    }
+
+    /// The run as the API shows it now.
+    pub async fn run(&self, run_id: &str) -> serde_json::Value {
+        ats_tests::api_host::send(self.op(reqwest::Method::GET, &format!("/v1/runs/{run_id}")))
+            .await
+            .1
+    }
+
+    /// Polls a run until it ends (30 s at most); panics with the host's log otherwise.
+    pub async fn wait_run(&self, run_id: &str) -> serde_json::Value {
+        let mut run = serde_json::Value::Null;
+        for _ in 0..600 {
+            run = self.run(run_id).await;
+            if !matches!(run["state"].as_str(), Some("queued" | "running")) {
+                return run;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("run {run_id} did not finish: {run}\n{}", self.log_text());
+    }
+}
+
 impl Drop for HostProcess {
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {

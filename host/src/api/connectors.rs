@@ -9,7 +9,9 @@ use super::openapi::{Access, Routes};
 use super::problem::{Body, Problem};
 use super::schemas::List;
 use crate::runtime::loader::{ManifestView, VersionInfo};
-use crate::runtime::registry::{InstallError, Installed, Phase, RegistryError};
+use crate::runtime::registry::{
+    InstallError, Installation, Installed, Phase, Prepared, RegistryError,
+};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -149,6 +151,47 @@ async fn show(State(state): State<AppState>, _caller: Caller, Path(id): Path<Str
     .into_response()
 }
 
+/// Why an upload did not install.
+enum UploadError {
+    Install(InstallError),
+    /// Valid, but the shared store could not keep its bytes for the other nodes.
+    NotShared(crate::store::StoreError),
+}
+
+/// Validates an upload, keeps its bytes in a shared store (before any node's record can
+/// name it, so every node can load it), then installs it.
+async fn share_and_install(state: &AppState, wasm: Vec<u8>) -> Result<Installation, UploadError> {
+    let prepared = state.registry.prepare(&state.runtime, wasm.clone(), "upload").await.map_err(
+        |error| {
+            tracing::error!(%error, "connector rejected; the version already serving (if any) keeps serving");
+            UploadError::Install(InstallError::Rejected(error))
+        },
+    )?;
+    if let Prepared::New(build) = &prepared {
+        state
+            .store
+            .put_connector_build(&build.sha256, &wasm)
+            .await
+            .map_err(UploadError::NotShared)?;
+    }
+    state.registry.commit(prepared, "upload", Phase::Live).await.map_err(UploadError::Install)
+}
+
+fn install_problem(error: InstallError) -> Response {
+    match error {
+        InstallError::Rejected(error) => {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "connector rejected", error.to_string())
+                .into_response()
+        }
+        InstallError::Refused { source: error @ RegistryError::Persist { .. }, .. } => {
+            Problem::internal(error).into_response()
+        }
+        InstallError::Refused { source, .. } => {
+            Problem::conflict(source.to_string()).into_response()
+        }
+    }
+}
+
 async fn upload(State(state): State<AppState>, _operator: Operator, body: Bytes) -> Response {
     if body.is_empty() {
         return Problem::bad_request(
@@ -156,27 +199,17 @@ async fn upload(State(state): State<AppState>, _operator: Operator, body: Bytes)
         )
         .into_response();
     }
-    let installation = match state
-        .registry
-        .load_and_install(&state.runtime, body.to_vec(), "upload", Phase::Live)
-        .await
-    {
+    let installation = match share_and_install(&state, body.to_vec()).await {
         Ok(installation) => installation,
-        Err(InstallError::Rejected(error)) => {
-            return Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "connector rejected",
-                error.to_string(),
-            )
+        Err(UploadError::NotShared(error)) => {
+            return Problem::internal(format!(
+                "the build is valid but could not be stored for the other nodes, so it was not installed: {error}; upload it again"
+            ))
             .into_response();
         }
-        Err(InstallError::Refused { source: error @ RegistryError::Persist { .. }, .. }) => {
-            return Problem::internal(error).into_response();
-        }
-        Err(InstallError::Refused { source, .. }) => {
-            return Problem::conflict(source.to_string()).into_response();
-        }
+        Err(UploadError::Install(error)) => return install_problem(error),
     };
+
     let info = installation.build.info();
     let replaced = match installation.installed {
         // The same bytes are loaded already: nothing changed, nothing is saved again.

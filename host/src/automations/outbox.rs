@@ -114,6 +114,24 @@ pub struct FiringFilter {
     pub limit: usize,
 }
 
+impl FiringFilter {
+    pub fn admits(&self, firing: &Firing) -> bool {
+        self.tenant_id.as_ref().is_none_or(|t| *t == firing.tenant_id)
+            && self.automation_id.as_ref().is_none_or(|a| *a == firing.automation_id)
+            && self.connection_id.as_ref().is_none_or(|c| *c == firing.connection_id)
+            && self.status.is_none_or(|s| s == firing.status)
+    }
+
+    /// Newest first, at most `limit` (0: all): the order [`Outbox::firings`] answers in.
+    pub fn arrange(&self, mut firings: Vec<Firing>) -> Vec<Firing> {
+        firings.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.id.cmp(&b.id)));
+        if self.limit > 0 {
+            firings.truncate(self.limit);
+        }
+        firings
+    }
+}
+
 /// Why an operator retry was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum RetryError {
@@ -235,19 +253,11 @@ impl Outbox for SledOutbox {
         for entry in self.firings.iter() {
             let (key, raw) = entry?;
             let firing: Firing = decode(&key, &raw)?;
-            if filter.tenant_id.as_ref().is_none_or(|t| *t == firing.tenant_id)
-                && filter.automation_id.as_ref().is_none_or(|a| *a == firing.automation_id)
-                && filter.connection_id.as_ref().is_none_or(|c| *c == firing.connection_id)
-                && filter.status.is_none_or(|s| s == firing.status)
-            {
+            if filter.admits(&firing) {
                 found.push(firing);
             }
         }
-        found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.id.cmp(&b.id)));
-        if filter.limit > 0 {
-            found.truncate(filter.limit);
-        }
-        Ok(found)
+        Ok(filter.arrange(found))
     }
 
     async fn due(&self, now: i64, limit: usize) -> Result<Vec<Firing>, StorageError> {

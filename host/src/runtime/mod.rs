@@ -27,6 +27,7 @@ pub mod call_state;
 pub mod contract;
 pub mod egress;
 pub mod engine;
+pub mod follow;
 pub mod gate;
 pub mod http;
 pub mod limits;

@@ -316,6 +316,34 @@ impl Registry {
         self.connectors.write().unwrap_or_else(PoisonError::into_inner).insert(id, versions);
     }
 
+    /// Adopts the record another node of a shared store saved for a connector (the order
+    /// of its builds and which one is active) without saving it again; returns whether the
+    /// active build changed. Builds of the record this registry has not loaded are then
+    /// installed with [`Phase::Start`], which puts them at their place (see
+    /// `runtime::follow`).
+    pub async fn follow(&self, record: ConnectorVersions) -> bool {
+        let _turn = self.changes.lock().await;
+        let id = record.connector_id.clone();
+        let mut versions = self.current(&id).unwrap_or_else(|| Versions::new(&id));
+        if versions.record.active_sha256 == record.active_sha256
+            && versions.record.builds == record.builds
+        {
+            return false;
+        }
+        let before = versions.active_build().map(|b| b.sha256.clone());
+        versions.record = record;
+        for build in std::mem::take(&mut versions.loaded) {
+            versions.insert_in_order(build);
+        }
+        versions.settle();
+        let after = versions.active_build().map(|b| b.sha256.clone());
+        if before != after {
+            tracing::info!(connector = %id, active = ?after, "following the active version another node chose");
+        }
+        self.publish(id, versions);
+        before != after
+    }
+
     /// The version new calls of `id` should use.
     pub fn active(&self, id: &str) -> Option<Arc<LoadedConnector>> {
         let all = self.connectors.read().unwrap_or_else(PoisonError::into_inner);

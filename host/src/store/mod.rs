@@ -305,6 +305,23 @@ pub trait Store: Send + Sync {
     async fn connector_versions(&self) -> Result<Vec<ConnectorVersions>, StoreError>;
     /// Saves (replaces) the registry's record of one connector.
     async fn put_connector_versions(&self, record: &ConnectorVersions) -> Result<(), StoreError>;
+
+    /// Whether several nodes share this store (they then share uploads and follow each
+    /// other's connector versions).
+    fn is_shared(&self) -> bool {
+        false
+    }
+    /// Keeps an uploaded build's bytes for the other nodes of a shared store, by sha256 (a
+    /// no-op on an embedded store, whose one process has them).
+    async fn put_connector_build(&self, sha256: &str, wasm: &[u8]) -> Result<(), StoreError> {
+        let _ = (sha256, wasm);
+        Ok(())
+    }
+    /// The bytes of a build some node uploaded.
+    async fn connector_build(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let _ = sha256;
+        Ok(None)
+    }
 }
 
 #[cfg(test)]

@@ -218,23 +218,7 @@ impl DeliveryLedger for SledLedger {
         if self.deliveries.contains_key(id.as_bytes())? {
             return Ok(false);
         }
-        let now = now_ms();
-        let delivery = Delivery {
-            id,
-            subscription_id: subscription.id.clone(),
-            tenant_id: subscription.tenant_id.clone(),
-            event_id: event.id.clone(),
-            event_type: event.event_type.clone(),
-            payload: serde_json::to_value(event).unwrap_or_default(),
-            status: DeliveryStatus::Pending,
-            attempts: 0,
-            next_attempt_at: now,
-            last_status_code: None,
-            last_error: None,
-            created_at: now,
-            updated_at: now,
-        };
-        self.write(None, &delivery)?;
+        self.write(None, &Delivery::first(subscription, event, now_ms()))?;
         Ok(true)
     }
 

@@ -104,6 +104,26 @@ pub struct Delivery {
     pub created_at: i64,
     pub updated_at: i64,
 }
+impl Delivery {
+    /// The delivery of `event` to `subscription` before its first attempt, due `now`.
+    pub fn first(subscription: &Subscription, event: &OutboundEvent, now: i64) -> Delivery {
+        Delivery {
+            id: ledger::delivery_id(&subscription.id, &event.id),
+            subscription_id: subscription.id.clone(),
+            tenant_id: subscription.tenant_id.clone(),
+            event_id: event.id.clone(),
+            event_type: event.event_type.clone(),
+            payload: serde_json::to_value(event).unwrap_or_default(),
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            next_attempt_at: now,
+            last_status_code: None,
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
 
 /// An event offered for delivery.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -49,6 +49,14 @@ pub struct JournalRecord {
     pub owner: String,
 }
 
+impl JournalRecord {
+    /// Records a finished part and extends the claim's lease.
+    pub fn part_done(&mut self, part: &str, result: &serde_json::Value) {
+        self.parts.push((part.to_string(), result.clone()));
+        self.lease_until = crate::time::now_ms() + ms(LEASE);
+    }
+}
+
 /// The final answer of a journaled request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -222,10 +230,7 @@ impl WriteJournal for SledJournal {
         part: &str,
         result: &serde_json::Value,
     ) -> Result<(), JournalError> {
-        self.update(key, |record| {
-            record.parts.push((part.to_string(), result.clone()));
-            record.lease_until = crate::time::now_ms() + ms(LEASE);
-        })
+        self.update(key, |record| record.part_done(part, result))
     }
 
     /// Stores the final answer.

@@ -42,29 +42,6 @@ async fn new_application(http: &reqwest::Client, ats: &str, n: usize) -> String 
     application["id"].as_str().expect("application id").to_string()
 }
 
-/// Starts an applications sync; returns its run id.
-async fn sync_applications(host: &HostProcess, connection: &str) -> String {
-    let (status, started) = send(
-        host.op(Method::POST, &format!("/v1/connections/{connection}/sync"))
-            .json(&json!({"kind": "applications"})),
-    )
-    .await;
-    assert!(status == 202 || status == 200, "{started}");
-    started["run_id"].as_str().expect("run id").to_string()
-}
-
-async fn wait_run(host: &HostProcess, run_id: &str) -> Value {
-    let mut run = Value::Null;
-    for _ in 0..600 {
-        run = send(host.op(Method::GET, &format!("/v1/runs/{run_id}"))).await.1;
-        if !matches!(run["state"].as_str(), Some("queued" | "running")) {
-            return run;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("run {run_id} did not finish: {run}\n{}", host.log_text());
-}
-
 /// The automation's firings, by status.
 async fn firing_statuses(host: &HostProcess, automation: &str) -> BTreeMap<String, usize> {
     let (_, page) =
@@ -103,8 +80,8 @@ async fn sigkill_at_random_points_during_firings_leaves_every_action_done_exactl
     })))
     .await;
     assert_eq!(status, 201, "{sub}");
-    let first = sync_applications(&host, &connection).await;
-    assert_eq!(wait_run(&host, &first).await["state"], "success");
+    let first = host.start_sync(&connection, "applications").await;
+    assert_eq!(host.wait_run(&first).await["state"], "success");
     let (status, automation) = send(host.op(Method::POST, "/v1/automations").json(&json!({
         "tenant_id": "acme", "name": "Invite and note", "enabled": true,
         "scope": {"kind": "connection", "connection_id": connection},
@@ -126,7 +103,7 @@ async fn sigkill_at_random_points_during_firings_leaves_every_action_done_exactl
         sandbox.move_application(id, "stage-2");
     }
     sandbox.set_answer_delay(Duration::from_millis(40));
-    sync_applications(&host, &connection).await;
+    host.start_sync(&connection, "applications").await;
 
     let notes_of = |sandbox: &ats_host::sandbox_ats::SandboxHandle| {
         sandbox
@@ -153,7 +130,7 @@ async fn sigkill_at_random_points_during_firings_leaves_every_action_done_exactl
         host.child.wait().expect("reap the host");
         host = HostProcess::start(dir.path(), &args).await;
         // A sync the kill cut short runs again (what it already stored is not news).
-        sync_applications(&host, &connection).await;
+        host.start_sync(&connection, "applications").await;
     }
     assert!(mid_firing_kills >= 2, "kills landed while firings ran: {mid_firing_kills}");
 

@@ -16,20 +16,6 @@ use std::time::Duration;
 /// The documented bound (10 s drain + 5 s to stop tasks) and time for the flush.
 const EXIT_BOUND: Duration = Duration::from_secs(20);
 
-async fn run_state(host: &HostProcess, run_id: &str) -> Value {
-    send(host.op(Method::GET, &format!("/v1/runs/{run_id}"))).await.1
-}
-
-async fn start_sync(host: &HostProcess, connection: &str) -> String {
-    let (status, started) = send(
-        host.op(Method::POST, &format!("/v1/connections/{connection}/sync"))
-            .json(&json!({"kind": "jobs"})),
-    )
-    .await;
-    assert!(status == 202 || status == 200, "{started}");
-    started["run_id"].as_str().expect("run id").to_string()
-}
-
 fn open_store(dir: &Path) -> SledStore {
     SledStore::open(&dir.join("store"), SecretBox::open(dir, None).expect("secret key"))
         .expect("the store opens after the host stopped")
@@ -49,9 +35,9 @@ async fn sigterm_mid_sync_drains_checkpoints_exits_and_a_restart_resumes_without
 
     // A slow ATS: every request waits, so the sync is mid-pass when the signal comes.
     sandbox.set_delay(Duration::from_millis(600));
-    let run_id = start_sync(&host, &connection).await;
+    let run_id = host.start_sync(&connection, "jobs").await;
     for _ in 0..600 {
-        let run = run_state(&host, &run_id).await;
+        let run = host.run(&run_id).await;
         if run["progress"]["pages"].as_u64().unwrap_or(0) >= 2 {
             break;
         }
@@ -86,10 +72,10 @@ async fn sigterm_mid_sync_drains_checkpoints_exits_and_a_restart_resumes_without
     // The restart resumes from the checkpoint and finishes.
     sandbox.set_delay(Duration::ZERO);
     let host = HostProcess::start(dir.path(), &args).await;
-    let run_id = start_sync(&host, &connection).await;
+    let run_id = host.start_sync(&connection, "jobs").await;
     let mut run = Value::Null;
     for _ in 0..1200 {
-        run = run_state(&host, &run_id).await;
+        run = host.run(&run_id).await;
         if !matches!(run["state"].as_str(), Some("queued" | "running")) {
             break;
         }

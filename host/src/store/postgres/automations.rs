@@ -142,16 +142,8 @@ impl Outbox for PgAutomations {
 
     async fn firings(&self, filter: &FiringFilter) -> Result<Vec<Firing>, StorageError> {
         let mut found: Vec<Firing> = self.docs.list("firings", filter.tenant_id.as_deref()).await?;
-        found.retain(|firing| {
-            filter.automation_id.as_ref().is_none_or(|a| *a == firing.automation_id)
-                && filter.connection_id.as_ref().is_none_or(|c| *c == firing.connection_id)
-                && filter.status.is_none_or(|s| s == firing.status)
-        });
-        found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.id.cmp(&b.id)));
-        if filter.limit > 0 {
-            found.truncate(filter.limit);
-        }
-        Ok(found)
+        found.retain(|firing| filter.admits(firing));
+        Ok(filter.arrange(found))
     }
 
     async fn due(&self, now: i64, limit: usize) -> Result<Vec<Firing>, StorageError> {

@@ -93,12 +93,7 @@ impl WriteJournal for PgJournal {
         result: &serde_json::Value,
     ) -> Result<(), JournalError> {
         let (part, result) = (part.to_string(), result.clone());
-        self.update(key, move |record| {
-            record.parts.push((part, result));
-            record.lease_until =
-                crate::time::now_ms() + crate::writes::journal::ms(crate::writes::journal::LEASE);
-        })
-        .await
+        self.update(key, move |record| record.part_done(&part, &result)).await
     }
 
     async fn finish(&self, key: &JournalKey, answer: &Answer) -> Result<(), JournalError> {

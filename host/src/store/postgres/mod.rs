@@ -51,6 +51,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (3, "documents", include_str!("migrations/0003_documents.sql")),
     (4, "connector state and API keys", include_str!("migrations/0004_state_and_keys.sql")),
     (5, "run claims", include_str!("migrations/0005_run_claims.sql")),
+    (6, "connector builds", include_str!("migrations/0006_connector_builds.sql")),
 ];
 
 /// Arbitrary constant naming the migration lock (`pg_advisory_xact_lock`).

@@ -659,6 +659,33 @@ impl Store for PgStore {
         .await
     }
 
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    async fn put_connector_build(&self, sha256: &str, wasm: &[u8]) -> Result<(), StoreError> {
+        self.pool
+            .get()
+            .await?
+            .execute(
+                "INSERT INTO ats.connector_builds (sha256, wasm, stored_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (sha256) DO NOTHING",
+                &[&sha256, &wasm, &now_ms()],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn connector_build(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = self
+            .pool
+            .get()
+            .await?
+            .query_opt("SELECT wasm FROM ats.connector_builds WHERE sha256 = $1", &[&sha256])
+            .await?;
+        Ok(row.map(|row| row.try_get(0)).transpose()?)
+    }
+
     async fn put_connector_versions(&self, record: &ConnectorVersions) -> Result<(), StoreError> {
         self.pool
             .get()

@@ -7,7 +7,7 @@ use super::docs::{Docs, Queued};
 use crate::store::{SecretBox, StoreError};
 use crate::time::now_ms;
 use crate::webhooks::ledger::{
-    DeliveryLedger, LedgerError, delivery_id, open_signing_secret, seal_signing_secret,
+    DeliveryLedger, LedgerError, open_signing_secret, seal_signing_secret,
 };
 use crate::webhooks::{Delivery, DeliveryStatus, OutboundEvent, Subscription};
 
@@ -87,22 +87,7 @@ impl DeliveryLedger for PgLedger {
         subscription: &Subscription,
         event: &OutboundEvent,
     ) -> Result<bool, LedgerError> {
-        let now = now_ms();
-        let delivery = Delivery {
-            id: delivery_id(&subscription.id, &event.id),
-            subscription_id: subscription.id.clone(),
-            tenant_id: subscription.tenant_id.clone(),
-            event_id: event.id.clone(),
-            event_type: event.event_type.clone(),
-            payload: serde_json::to_value(event).unwrap_or_default(),
-            status: DeliveryStatus::Pending,
-            attempts: 0,
-            next_attempt_at: now,
-            last_status_code: None,
-            last_error: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let delivery = Delivery::first(subscription, event, now_ms());
         Ok(self.docs.put_queued("webhook_deliveries", queued(&delivery), &delivery, true).await?)
     }
 
