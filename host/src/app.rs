@@ -109,6 +109,7 @@ impl Host {
         sync.recover_and_schedule().await?;
         if store.is_shared() {
             crate::runtime::follow::spawn(store.clone(), registry.clone(), runtime.clone());
+            store.wake_on_changes(sync.events_appended.clone());
         }
         if options.run_scheduler {
             sync.spawn_scheduler();

@@ -779,3 +779,33 @@ mod queues {
         assert!(store.orders(&other).await.expect("list").is_empty());
     }
 }
+
+/// A node is woken when another node commits events (`LISTEN`/`NOTIFY`), not only at its
+/// next tick.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_wakes_a_node_when_another_commits_events() {
+    let cluster = PgCluster::start();
+    let listening = PgStore::connect(&cluster.url, SecretBox::ephemeral()).await.expect("node a");
+    let writing = PgStore::connect(&cluster.url, SecretBox::ephemeral()).await.expect("node b");
+    let wake = Arc::new(tokio::sync::Notify::new());
+    listening.wake_on_changes(wake.clone());
+    // The listener connects in the background: append until it hears one.
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let event = NewEvent {
+                event_type: "job.created",
+                subject_id: "j".into(),
+                data: serde_json::json!({}),
+            };
+            writing.append_events("t", "c", vec![event]).await.expect("append");
+            if tokio::time::timeout(std::time::Duration::from_millis(200), wake.notified())
+                .await
+                .is_ok()
+            {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(heard.is_ok(), "no notification reached the other node");
+}

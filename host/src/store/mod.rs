@@ -311,6 +311,11 @@ pub trait Store: Send + Sync {
     fn is_shared(&self) -> bool {
         false
     }
+    /// Wakes `wake` when another node of a shared store commits new events (nothing to do
+    /// on an embedded store: its one process raises the signal itself).
+    fn wake_on_changes(&self, wake: std::sync::Arc<tokio::sync::Notify>) {
+        let _ = wake;
+    }
     /// Keeps an uploaded build's bytes for the other nodes of a shared store, by sha256 (a
     /// no-op on an embedded store, whose one process has them).
     async fn put_connector_build(&self, sha256: &str, wasm: &[u8]) -> Result<(), StoreError> {

@@ -7,6 +7,7 @@
 //! | [`journal`] | the idempotency journal of writes ([`crate::writes::journal::WriteJournal`]) |
 //! | [`docs`] | JSON documents by id and the queues among them (claims with leases) |
 //! | [`automations`] | automations, mappings, defaults, orders and the outbox of firings |
+//! | [`listen`] | `LISTEN`/`NOTIFY`: other nodes' new events wake this node |
 //! | [`state`] | the connectors' `state` import ([`crate::runtime::state::StateStore`]) |
 //! | [`keys`] | API key hashes ([`crate::api::auth::KeyTable`]) |
 //! | [`webhooks`] | webhook subscriptions and deliveries ([`crate::webhooks::ledger::DeliveryLedger`]) |
@@ -29,6 +30,7 @@ pub mod automations;
 pub mod docs;
 pub mod journal;
 pub mod keys;
+pub mod listen;
 pub mod state;
 pub mod store;
 pub mod webhooks;

@@ -18,6 +18,8 @@ use tokio_postgres::types::{Json, ToSql};
 pub struct PgStore {
     pool: Pool,
     secret_box: SecretBox,
+    /// For the change listener's own connection.
+    url: String,
 }
 
 /// Rows read per round trip while a filtered scan fills its page.
@@ -26,7 +28,7 @@ const SCAN_BATCH: i64 = 500;
 impl PgStore {
     /// Connects to `url` and applies the migrations this build knows.
     pub async fn connect(url: &str, secret_box: SecretBox) -> Result<PgStore, StoreError> {
-        Ok(PgStore { pool: super::connect(url).await?, secret_box })
+        Ok(PgStore { pool: super::connect(url).await?, secret_box, url: url.to_string() })
     }
 
     /// The pool, for the other state that lives in the same database.
@@ -144,6 +146,8 @@ async fn append_events_in(
         .collect();
     let seqs: Vec<i64> = stored.iter().map(|e| e.seq as i64).collect();
     let docs: Vec<Json<&Event>> = stored.iter().map(Json).collect();
+    // Delivered on commit: the other nodes' fan-out and automations look at once.
+    tx.execute("SELECT pg_notify($1, 'events')", &[&super::listen::CHANGES]).await?;
     tx.execute(
         "INSERT INTO ats.events (seq, tenant_id, doc)
          SELECT s, $2, d FROM UNNEST($1::int8[], $3::jsonb[]) AS u(s, d)",
@@ -661,6 +665,10 @@ impl Store for PgStore {
 
     fn is_shared(&self) -> bool {
         true
+    }
+
+    fn wake_on_changes(&self, wake: std::sync::Arc<tokio::sync::Notify>) {
+        super::listen::spawn_listener(self.url.clone(), wake);
     }
 
     async fn put_connector_build(&self, sha256: &str, wasm: &[u8]) -> Result<(), StoreError> {
