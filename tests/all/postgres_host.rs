@@ -110,68 +110,83 @@ async fn start_scheduling_node(dir: &std::path::Path, url: &str) -> HostProcess 
     HostProcess::start(dir, &args).await
 }
 
-async fn runs_of(host: &HostProcess, connection: &str) -> Vec<Value> {
-    let (status, runs) =
-        send(host.op(Method::GET, &format!("/v1/runs?connection_id={connection}&limit=100"))).await;
-    assert_eq!(status, 200, "{runs}");
-    runs["data"].as_array().cloned().unwrap_or_default()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_nodes_run_each_scheduled_slot_once_and_take_over_the_run_of_a_killed_node() {
+async fn three_nodes_run_each_of_300_connections_first_slots_once_and_take_over_a_killed_nodes_run()
+{
     let cluster = PgCluster::start();
+    let (small_url, _small) = start_sandbox().await;
     let (sandbox_url, sandbox) = start_sandbox().await;
     sandbox.seed_jobs(288, "2026-11-20T10:00:00Z");
     let total = sandbox.jobs().len();
-    let (dir_a, dir_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
-    let node_a = start_scheduling_node(dir_a.path(), &cluster.url).await;
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().expect("dir")).collect();
+    let node_a = start_scheduling_node(dirs[0].path(), &cluster.url).await;
 
-    // Ten connections with hourly schedules, made on node A before node B starts: both
-    // nodes schedule each one's first run within the jitter, and the database lets one
-    // node run each slot.
+    // 300 connections (jobs and applications schedules), made on node A before the other
+    // nodes start: all three schedule each one's first slots within the jitter, and the
+    // database lets one node run each slot.
     let _ = send(node_a.op(Method::POST, "/v1/tenants").json(&json!({"id": "acme"}))).await;
-    let mut connections = Vec::new();
-    for _ in 0..10 {
+    for _ in 0..300 {
         let (status, created) = send(node_a.op(Method::POST, "/v1/connections").json(&json!({
-            "tenant_id": "acme", "connector_id": "sandbox", "config": {"base-url": sandbox_url},
+            "tenant_id": "acme", "connector_id": "sandbox", "config": {"base-url": small_url},
             "secrets": {"api-key": ats_tests::sync_rig::KEY}, "allow_private_networks": true,
-            "schedules": {"jobs_every_secs": 3600, "applications_every_secs": 604_800, "enabled": true},
+            "schedules": {"jobs_every_secs": 3600, "applications_every_secs": 3600, "enabled": true},
         })))
         .await;
         assert_eq!(status, 201, "{created}");
-        connections.push(created["id"].as_str().expect("id").to_string());
     }
-    let node_b = start_scheduling_node(dir_b.path(), &cluster.url).await;
-    let mut jobs_runs = Vec::new();
-    for _ in 0..300 {
-        jobs_runs.clear();
-        for connection in &connections {
-            let runs = runs_of(&node_b, connection).await;
-            jobs_runs.push(runs.into_iter().filter(|r| r["kind"] == "jobs").collect::<Vec<_>>());
-        }
-        if jobs_runs.iter().all(|runs| runs.iter().any(|r| r["state"] == "success")) {
+    let node_b = start_scheduling_node(dirs[1].path(), &cluster.url).await;
+    let node_c = start_scheduling_node(dirs[2].path(), &cluster.url).await;
+    let (db, connection) =
+        tokio_postgres::connect(&cluster.url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    // Runs that started, per node and per slot (a slot claimed just after another node ran
+    // it ends unstarted).
+    let started = async || -> Vec<(String, String, i64)> {
+        db.query(
+            "SELECT connection_id, kind, count(*) FROM ats.runs
+             WHERE doc->>'started_at' IS NOT NULL AND doc->>'trigger' = 'schedule'
+             GROUP BY 1, 2",
+            &[],
+        )
+        .await
+        .expect("count runs")
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect()
+    };
+    for _ in 0..600 {
+        let finished: i64 = db
+            .query_one(
+                "SELECT count(*) FROM ats.runs WHERE state = 'success' AND doc->>'trigger' = 'schedule'",
+                &[],
+            )
+            .await
+            .expect("count")
+            .get(0);
+        if finished >= 600 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // Past both nodes' first-run jitter: a slot run twice would show now.
+    // Past every node's first-run jitter: a slot run twice would show now.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    for (connection, _) in connections.iter().zip(&jobs_runs) {
-        // Runs that started: a slot claimed just after another node ran it ends unstarted.
-        let runs: Vec<Value> = runs_of(&node_a, connection)
-            .await
-            .into_iter()
-            .filter(|r| r["kind"] == "jobs" && !r["started_at"].is_null())
-            .collect();
-        assert_eq!(
-            runs.len(),
-            1,
-            "one run of the first slot of {connection}: {runs:?}\nA:\n{}\nB:\n{}",
-            node_a.log_text(),
-            node_b.log_text()
-        );
-        assert_eq!(runs[0]["state"], "success", "{runs:?}");
-    }
+    let slots = started().await;
+    assert_eq!(slots.len(), 600, "every first slot of 300 connections ran");
+    let twice: Vec<_> = slots.iter().filter(|(_, _, runs)| *runs != 1).collect();
+    assert!(
+        twice.is_empty(),
+        "slots run more than once: {twice:?}\nA:\n{}\nB:\n{}\nC:\n{}",
+        node_a.log_text(),
+        node_b.log_text(),
+        node_c.log_text()
+    );
+    let nodes: i64 = db
+        .query_one("SELECT count(DISTINCT doc->>'node') FROM ats.runs", &[])
+        .await
+        .expect("count nodes")
+        .get(0);
+    assert!(nodes >= 2, "the work was shared ({nodes} node ran every slot)");
+    node_c.terminate(Duration::from_secs(30)).await;
 
     // Node A runs a slow sync and is killed mid-run; node B joins the run while A's lease
     // holds, then takes the slot over and resumes from the checkpoint: nothing lost, no
