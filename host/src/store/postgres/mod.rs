@@ -4,6 +4,7 @@
 //! |---|---|
 //! | this file | the connection pool, versioned migrations, error mapping, row helpers |
 //! | [`store`] | [`Store`](super::Store) on PostgreSQL |
+//! | `rows` | the row helpers and shared statements of [`store`] |
 //! | [`journal`] | the idempotency journal of writes ([`crate::writes::journal::WriteJournal`]) |
 //! | [`docs`] | JSON documents by id and the queues among them (claims with leases) |
 //! | [`automations`] | automations, mappings, defaults, orders and the outbox of firings |
@@ -31,6 +32,7 @@ pub mod docs;
 pub mod journal;
 pub mod keys;
 pub mod listen;
+mod rows;
 pub mod state;
 pub mod store;
 pub mod webhooks;
