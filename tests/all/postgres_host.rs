@@ -10,6 +10,7 @@ use ats_tests::postgres::PgCluster;
 use ats_tests::sync_rig::start_sandbox;
 use reqwest::Method;
 use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// 32 bytes, base64: the secret key every node of one database shares.
@@ -304,5 +305,110 @@ async fn an_upload_activation_and_rollback_on_one_node_serve_on_the_other() {
     assert_eq!(status, 200, "{body}");
     until_active(&node_a, "echo", "2.0.0").await;
     node_a.terminate(Duration::from_secs(30)).await;
+    node_b.terminate(Duration::from_secs(30)).await;
+}
+
+/// A receiver of webhooks on 127.0.0.1 that records each delivery's `webhook-id`.
+async fn webhook_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let record = record.clone();
+            async move {
+                let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+                record
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(id.to_string());
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let addr = ats_tests::serve(app).await;
+    (format!("http://{addr}/hook"), seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_deliveries_survive_a_killed_node_once_each() {
+    let cluster = PgCluster::start();
+    let (sandbox_url, sandbox) = start_sandbox().await;
+    sandbox.seed_jobs(188, "2026-11-20T10:00:00Z");
+    let (hook_url, received) = webhook_receiver().await;
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().expect("dir")).collect();
+    let start = async |dir: &std::path::Path| {
+        std::fs::write(dir.join("operator.key"), OPERATOR_KEY).expect("operator key file");
+        let config = "[sync]\ncalls_per_second = 1000.0\npage_size = 20\nrun_lease = 2000\n";
+        let mut args = sandbox_only(dir, config);
+        args.extend(["--store".into(), cluster.url.clone(), "--secret-key".into()]);
+        args.extend([SECRET_KEY.into(), "--webhooks-allow-private-networks".into()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        HostProcess::start(dir, &args).await
+    };
+    let mut node_a = start(dirs[0].path()).await;
+    let node_b = start(dirs[1].path()).await;
+    let connection = node_a.sandbox_connection("acme", &sandbox_url).await;
+    let (status, created) = send(node_a.op(Method::POST, "/v1/webhooks").json(&json!({
+        "url": hook_url, "event_types": ["job.created"], "tenant_id": "acme",
+    })))
+    .await;
+    assert_eq!(status, 201, "{created}");
+
+    // Node A syncs slowly and dies mid-run, with deliveries made and others pending.
+    sandbox.set_delay(Duration::from_millis(250));
+    let run_a = node_a.start_sync(&connection, "jobs").await;
+    for _ in 0..400 {
+        if node_a.run(&run_a).await["progress"]["pages"].as_u64().unwrap_or(0) >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    node_a.child.kill().expect("kill -9 node A");
+    let _ = node_a.child.wait();
+    sandbox.set_delay(Duration::ZERO);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let run_b = node_b.start_sync(&connection, "jobs").await;
+    assert_eq!(node_b.wait_run(&run_b).await["state"], "success", "{}", node_b.log_text());
+
+    // One delivery per job.created event, every one delivered; the receiver saw each
+    // (a send cut off by the kill may be repeated: receivers dedupe on webhook-id).
+    let (db, connection_task) =
+        tokio_postgres::connect(&cluster.url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(connection_task);
+    let events: i64 = db
+        .query_one("SELECT count(*) FROM ats.events WHERE doc->>'type' = 'job.created'", &[])
+        .await
+        .expect("count events")
+        .get(0);
+    assert_eq!(events, 200, "every job created once across both nodes");
+    let mut delivered = 0;
+    for _ in 0..200 {
+        delivered = db
+            .query_one(
+                "SELECT count(*) FROM ats.webhook_deliveries WHERE status = 'delivered'",
+                &[],
+            )
+            .await
+            .expect("count deliveries")
+            .get::<_, i64>(0);
+        if delivered >= events {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rows: i64 = db
+        .query_one("SELECT count(*) FROM ats.webhook_deliveries", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!((rows, delivered), (events, events), "{}", node_b.log_text());
+    let seen: std::collections::HashSet<String> = received
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .cloned()
+        .collect();
+    assert_eq!(seen.len() as i64, events, "the receiver got every delivery");
     node_b.terminate(Duration::from_secs(30)).await;
 }
