@@ -339,7 +339,7 @@ async fn webhook_deliveries_survive_a_killed_node_once_each() {
     let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().expect("dir")).collect();
     let start = async |dir: &std::path::Path| {
         std::fs::write(dir.join("operator.key"), OPERATOR_KEY).expect("operator key file");
-        let config = "[sync]\ncalls_per_second = 1000.0\npage_size = 20\nrun_lease = 2000\n";
+        let config = "[sync]\ncalls_per_second = 1000.0\npage_size = 20\nrun_lease = 2000\n[webhooks]\ntimeout = 1000\n";
         let mut args = sandbox_only(dir, config);
         args.extend(["--store".into(), cluster.url.clone(), "--secret-key".into()]);
         args.extend([SECRET_KEY.into(), "--webhooks-allow-private-networks".into()]);
@@ -382,8 +382,10 @@ async fn webhook_deliveries_survive_a_killed_node_once_each() {
         .expect("count events")
         .get(0);
     assert_eq!(events, 200, "every job created once across both nodes");
+    // Deliveries node A claimed before it died come due again after their lease (2 x the
+    // 1 s attempt timeout + 5 s).
     let mut delivered = 0;
-    for _ in 0..200 {
+    for _ in 0..300 {
         delivered = db
             .query_one(
                 "SELECT count(*) FROM ats.webhook_deliveries WHERE status = 'delivered'",

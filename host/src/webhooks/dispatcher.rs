@@ -126,7 +126,9 @@ impl Dispatcher {
 
     /// Performs every attempt due now, concurrently; returns how many were made.
     pub async fn run_due(&self) -> Result<usize, LedgerError> {
-        let due = self.ledger.due(now_ms(), 64).await?;
+        // A claim outlasts one attempt (its timeout) with room for the save after it.
+        let lease = self.policy.timeout * 2 + Duration::from_secs(5);
+        let due = self.ledger.due(now_ms(), 64, lease).await?;
         let count = due.len();
         let attempts = due.into_iter().map(|delivery| self.attempt(delivery));
         for result in futures::future::join_all(attempts).await {

@@ -59,7 +59,14 @@ pub trait DeliveryLedger: Send + Sync {
         status: Option<DeliveryStatus>,
     ) -> Result<Vec<Delivery>, LedgerError>;
     /// Pending deliveries whose next attempt is due at `now`, oldest first.
-    async fn due(&self, now: i64, limit: usize) -> Result<Vec<Delivery>, LedgerError>;
+    /// On a shared store each is claimed for `lease` (longer than one attempt), so no other
+    /// node attempts it meanwhile; a dead node's claims come due again after it.
+    async fn due(
+        &self,
+        now: i64,
+        limit: usize,
+        lease: std::time::Duration,
+    ) -> Result<Vec<Delivery>, LedgerError>;
     /// Records a delivery's new state (`previous` is what was stored before), keeping the
     /// due-queue in step atomically.
     async fn save(&self, previous: &Delivery, next: &Delivery) -> Result<(), LedgerError>;
@@ -247,7 +254,12 @@ impl DeliveryLedger for SledLedger {
     }
 
     /// Pending deliveries whose next attempt is due at `now`, oldest first.
-    async fn due(&self, now: i64, limit: usize) -> Result<Vec<Delivery>, LedgerError> {
+    async fn due(
+        &self,
+        now: i64,
+        limit: usize,
+        _lease: std::time::Duration,
+    ) -> Result<Vec<Delivery>, LedgerError> {
         let mut ready = Vec::new();
         for entry in self.due.range(..due_key(now.saturating_add(1), "")) {
             let (key, _) = entry?;

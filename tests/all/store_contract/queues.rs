@@ -78,7 +78,8 @@ async fn ledger_contract(ledger: &dyn DeliveryLedger) {
     assert!(!ledger.enqueue(&read, &event("ev1")).await.expect("again"), "idempotent");
     assert!(ledger.enqueue(&read, &event("ev2")).await.expect("enqueue"));
     let now = ats_host::time::now_ms();
-    let due = ledger.due(now + 1000, 10).await.expect("due");
+    let lease = Duration::from_secs(60);
+    let due = ledger.due(now + 1000, 10, lease).await.expect("due");
     assert_eq!(due.len(), 2);
     let mut delivered = due[0].clone();
     delivered.status = DeliveryStatus::Delivered;
@@ -87,8 +88,9 @@ async fn ledger_contract(ledger: &dyn DeliveryLedger) {
     later.next_attempt_at = now + 60_000;
     later.attempts = 1;
     ledger.save(&due[1], &later).await.expect("save");
-    assert!(ledger.due(now + 1000, 10).await.expect("due").is_empty(), "moved in the queue");
-    assert_eq!(ledger.due(now + 61_000, 10).await.expect("due").len(), 1);
+    let pending = ledger.due(now + 1000, 10, lease).await.expect("due");
+    assert!(pending.is_empty(), "moved in the queue");
+    assert_eq!(ledger.due(now + 61_000, 10, lease).await.expect("due").len(), 1);
     let delivered_list = ledger.deliveries(Some("t-a"), Some(DeliveryStatus::Delivered)).await;
     assert_eq!(delivered_list.expect("list").len(), 1);
     ledger.disable("wh_1", "gone").await.expect("disable");

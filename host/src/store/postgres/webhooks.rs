@@ -11,10 +11,6 @@ use crate::webhooks::ledger::{
 };
 use crate::webhooks::{Delivery, DeliveryStatus, OutboundEvent, Subscription};
 
-/// How long a claimed delivery is held before another node may attempt it: longer than
-/// one attempt (its HTTP timeout).
-pub const DELIVERY_LEASE_MS: i64 = 2 * 60 * 1000;
-
 const CURSOR_KEY: &str = "webhooks.fan-out-cursor";
 
 pub struct PgLedger {
@@ -106,8 +102,14 @@ impl DeliveryLedger for PgLedger {
         Ok(found)
     }
 
-    async fn due(&self, now: i64, limit: usize) -> Result<Vec<Delivery>, LedgerError> {
-        Ok(self.docs.claim_due("webhook_deliveries", now, limit, DELIVERY_LEASE_MS).await?)
+    async fn due(
+        &self,
+        now: i64,
+        limit: usize,
+        lease: std::time::Duration,
+    ) -> Result<Vec<Delivery>, LedgerError> {
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
+        Ok(self.docs.claim_due("webhook_deliveries", now, limit, lease_ms).await?)
     }
 
     async fn save(&self, _previous: &Delivery, next: &Delivery) -> Result<(), LedgerError> {
