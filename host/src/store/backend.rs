@@ -68,7 +68,8 @@ pub enum BackendError {
     Part { part: &'static str, reason: String },
 }
 
-fn part(part: &'static str) -> impl Fn(&dyn std::fmt::Display) -> BackendError {
+/// The error of opening `part` of the state, for `map_err`.
+fn part<E: std::fmt::Display>(part: &'static str) -> impl Fn(E) -> BackendError {
     move |error| BackendError::Part { part, reason: error.to_string() }
 }
 
@@ -90,18 +91,13 @@ impl Backend {
         let db = store.db().clone();
         Ok(Backend {
             state: Arc::new(
-                SledStateStore::open(&db, secret_box.clone())
-                    .map_err(|e| part("connector state")(&e))?,
+                SledStateStore::open(&db, secret_box.clone()).map_err(part("connector state"))?,
             ),
-            keys: Arc::new(SledKeys::open(&db).map_err(|e| part("API keys")(&e))?),
-            journal: Arc::new(SledJournal::open(&db).map_err(|e| part("write journal")(&e))?),
-            ledger: Arc::new(
-                SledLedger::open(&db, secret_box).map_err(|e| part("webhook ledger")(&e))?,
-            ),
-            automations: Arc::new(
-                SledAutomationStore::open(&db).map_err(|e| part("automations")(&e))?,
-            ),
-            outbox: Arc::new(SledOutbox::open(&db).map_err(|e| part("automation outbox")(&e))?),
+            keys: Arc::new(SledKeys::open(&db).map_err(part("API keys"))?),
+            journal: Arc::new(SledJournal::open(&db).map_err(part("write journal"))?),
+            ledger: Arc::new(SledLedger::open(&db, secret_box).map_err(part("webhook ledger"))?),
+            automations: Arc::new(SledAutomationStore::open(&db).map_err(part("automations"))?),
+            outbox: Arc::new(SledOutbox::open(&db).map_err(part("automation outbox"))?),
             store: Arc::new(store),
         })
     }
