@@ -386,6 +386,22 @@ pub struct NewEvent {
     pub data: serde_json::Value,
 }
 
+impl NewEvent {
+    /// The event at place `seq` of the log (the backends number it).
+    pub fn into_event(self, seq: u64, tenant_id: &str, connection_id: &str, now: i64) -> Event {
+        Event {
+            seq,
+            id: format!("evt_{seq:016}"),
+            tenant_id: tenant_id.to_string(),
+            connection_id: connection_id.to_string(),
+            event_type: self.event_type.to_string(),
+            subject_id: self.subject_id,
+            data: self.data,
+            occurred_at: now,
+        }
+    }
+}
+
 /// Everything one synced page changes, written atomically with the checkpoint.
 #[derive(Debug, Clone)]
 pub struct PageCommit {

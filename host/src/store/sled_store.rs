@@ -173,16 +173,7 @@ fn append_event(
     event: NewEvent,
 ) -> TxResult<Event> {
     let seq = events.generate_id()? + 1;
-    let stored = Event {
-        seq,
-        id: format!("evt_{seq:016}"),
-        tenant_id: tenant_id.to_string(),
-        connection_id: connection_id.to_string(),
-        event_type: event.event_type.to_string(),
-        subject_id: event.subject_id,
-        data: event.data,
-        occurred_at: now_ms(),
-    };
+    let stored = event.into_event(seq, tenant_id, connection_id, now_ms());
     events.insert(&seq.to_be_bytes(), encode(&stored))?;
     Ok(stored)
 }

@@ -113,17 +113,7 @@ pub(super) async fn append_events_in(
         .into_iter()
         .zip(1u64..)
         .map(|(event, offset)| {
-            let seq = last as u64 + offset;
-            Event {
-                seq,
-                id: format!("evt_{seq:016}"),
-                tenant_id: tenant_id.to_string(),
-                connection_id: connection_id.to_string(),
-                event_type: event.event_type.to_string(),
-                subject_id: event.subject_id,
-                data: event.data,
-                occurred_at,
-            }
+            event.into_event(last as u64 + offset, tenant_id, connection_id, occurred_at)
         })
         .collect();
     let seqs: Vec<i64> = stored.iter().map(|e| e.seq as i64).collect();
