@@ -444,7 +444,9 @@ impl SyncEngine {
         }
         let engine = self.clone();
         let run_id = run.id.clone();
-        let renewal = self.clone().renew_while_unfinished(run.id.clone());
+        // Only a shared store has leases to renew (on sled `renew_run` does nothing).
+        let renewal =
+            self.store.is_shared().then(|| self.clone().renew_while_unfinished(run.id.clone()));
         tokio::spawn(async move {
             let permit = engine.permits.clone().acquire_owned().await;
             let fallback = run.clone();
@@ -466,7 +468,9 @@ impl SyncEngine {
                     }
                 };
             drop(permit);
-            renewal.abort();
+            if let Some(renewal) = renewal {
+                renewal.abort();
+            }
             engine.slots.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
             if let Ok(Some(connection)) = engine.store.connection(&finished.connection_id).await {
                 engine.reschedule_after(&connection, finished.kind, &finished).await;
