@@ -88,7 +88,13 @@ impl Host {
         let secret_box = SecretBox::open(&options.data_dir, options.secret_key.as_deref())?;
         let compiled_cache =
             options.compiled_cache.clone().unwrap_or_else(|| options.data_dir.join("compiled"));
-        let backend = Backend::open(&options.store, &options.data_dir, secret_box).await?;
+        let backend = Backend::open(
+            &options.store,
+            &options.data_dir,
+            secret_box,
+            options.sync.write_claim_lease,
+        )
+        .await?;
         let store = backend.store.clone();
         let runtime = Arc::new(Runtime::new(limits, backend.state, Some(compiled_cache))?);
         // The registry restores each connector's saved active version and history as its

@@ -4,25 +4,37 @@
 //! events, keys, the write journal) lives in the database: a host started on a fresh data
 //! directory with the same database and secret key carries on where the first stopped.
 
+use crate::api::receiver::Receiver;
 use crate::process::{HostProcess, sandbox_only};
 use ats_tests::api_host::send;
 use ats_tests::postgres::PgCluster;
 use ats_tests::sync_rig::start_sandbox;
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// 32 bytes, base64: the secret key every node of one database shares.
-const SECRET_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
-const OPERATOR_KEY: &str = "ats_op_postgres_test_operator_key_0123456789";
+pub(crate) const SECRET_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+pub(crate) const OPERATOR_KEY: &str = "ats_op_postgres_test_operator_key_0123456789";
 
-async fn start_node(dir: &std::path::Path, url: &str) -> HostProcess {
+/// A node on the database at `url` with the sandbox connector only, the shared secret and
+/// operator keys, `config` as its config file and `extra` arguments.
+pub(crate) async fn start_on(
+    dir: &std::path::Path,
+    url: &str,
+    config: &str,
+    extra: &[&str],
+) -> HostProcess {
     std::fs::write(dir.join("operator.key"), OPERATOR_KEY).expect("operator key file");
-    let mut args = sandbox_only(dir, "[sync]\ncalls_per_second = 1000.0\n");
+    let mut args = sandbox_only(dir, config);
     args.extend(["--store".into(), url.to_string(), "--secret-key".into(), SECRET_KEY.into()]);
+    args.extend(extra.iter().map(|arg| arg.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     HostProcess::start(dir, &args).await
+}
+
+async fn start_node(dir: &std::path::Path, url: &str) -> HostProcess {
+    start_on(dir, url, "[sync]\ncalls_per_second = 1000.0\n", &[]).await
 }
 
 async fn sync_jobs(host: &HostProcess, connection: &str) -> Value {
@@ -103,12 +115,8 @@ async fn a_host_on_postgres_syncs_pushes_and_other_nodes_on_fresh_data_dirs_carr
 
 /// A node whose scheduler runs, with short leases so a dead node's run is taken over fast.
 async fn start_scheduling_node(dir: &std::path::Path, url: &str) -> HostProcess {
-    std::fs::write(dir.join("operator.key"), OPERATOR_KEY).expect("operator key file");
     let config = "[sync]\ncalls_per_second = 1000.0\npage_size = 20\nfirst_run_jitter = 1500\nrun_lease = 2000\nscheduler_tick = 100\n";
-    let mut args = sandbox_only(dir, config);
-    args.extend(["--store".into(), url.to_string(), "--secret-key".into(), SECRET_KEY.into()]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    HostProcess::start(dir, &args).await
+    start_on(dir, url, config, &[]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -308,49 +316,22 @@ async fn an_upload_activation_and_rollback_on_one_node_serve_on_the_other() {
     node_b.terminate(Duration::from_secs(30)).await;
 }
 
-/// A receiver of webhooks on 127.0.0.1 that records each delivery's `webhook-id`.
-async fn webhook_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let record = seen.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: axum::http::HeaderMap| {
-            let record = record.clone();
-            async move {
-                let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-                record
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .push(id.to_string());
-                axum::http::StatusCode::OK
-            }
-        }),
-    );
-    let addr = ats_tests::serve(app).await;
-    (format!("http://{addr}/hook"), seen)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_deliveries_survive_a_killed_node_once_each() {
     let cluster = PgCluster::start();
     let (sandbox_url, sandbox) = start_sandbox().await;
     sandbox.seed_jobs(188, "2026-11-20T10:00:00Z");
-    let (hook_url, received) = webhook_receiver().await;
+    let receiver = Receiver::start().await;
     let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().expect("dir")).collect();
     let start = async |dir: &std::path::Path| {
-        std::fs::write(dir.join("operator.key"), OPERATOR_KEY).expect("operator key file");
         let config = "[sync]\ncalls_per_second = 1000.0\npage_size = 20\nrun_lease = 2000\n[webhooks]\ntimeout = 1000\n";
-        let mut args = sandbox_only(dir, config);
-        args.extend(["--store".into(), cluster.url.clone(), "--secret-key".into()]);
-        args.extend([SECRET_KEY.into(), "--webhooks-allow-private-networks".into()]);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        HostProcess::start(dir, &args).await
+        start_on(dir, &cluster.url, config, &["--webhooks-allow-private-networks"]).await
     };
     let mut node_a = start(dirs[0].path()).await;
     let node_b = start(dirs[1].path()).await;
     let connection = node_a.sandbox_connection("acme", &sandbox_url).await;
     let (status, created) = send(node_a.op(Method::POST, "/v1/webhooks").json(&json!({
-        "url": hook_url, "event_types": ["job.created"], "tenant_id": "acme",
+        "url": receiver.url, "event_types": ["job.created"], "tenant_id": "acme",
     })))
     .await;
     assert_eq!(status, 201, "{created}");
@@ -405,11 +386,10 @@ async fn webhook_deliveries_survive_a_killed_node_once_each() {
         .expect("count")
         .get(0);
     assert_eq!((rows, delivered), (events, events), "{}", node_b.log_text());
-    let seen: std::collections::HashSet<String> = received
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    let seen: std::collections::HashSet<String> = receiver
+        .received()
         .iter()
-        .cloned()
+        .filter_map(|delivery| delivery.headers.get("webhook-id")?.to_str().ok().map(String::from))
         .collect();
     assert_eq!(seen.len() as i64, events, "the receiver got every delivery");
     node_b.terminate(Duration::from_secs(30)).await;

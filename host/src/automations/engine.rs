@@ -57,7 +57,7 @@ pub trait Effects: Send + Sync {
     ) -> impl Future<Output = Result<usize, ActionError>> + Send;
 }
 
-/// Retries of actions.
+/// Retries of actions, and how long a node holds a firing it runs.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
     /// Attempts of one action before the firing fails (the first counts).
@@ -66,6 +66,10 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// How long a firing waits for a paused connection before looking again.
     pub paused_wait: Duration,
+    /// On a shared store, how long a node's claim on a due firing holds: a firing whose
+    /// node died comes due on another node this long after it was claimed. Longer than
+    /// the slowest firing (its actions' calls and rate-budget waits together).
+    pub firing_lease: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -76,6 +80,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_secs(30),
             max_delay: Duration::from_secs(3600),
             paused_wait: Duration::from_secs(300),
+            firing_lease: Duration::from_secs(300),
         }
     }
 }
@@ -166,7 +171,7 @@ impl<E: Effects> Engine<E> {
                 }),
             })?
             .len();
-        let due = self.outbox.due(now, FIRINGS_PER_ROUND).await?;
+        let due = self.outbox.due(now, FIRINGS_PER_ROUND, self.policy.firing_lease).await?;
         let firings = due.len();
         for firing in due {
             let id = firing.id.clone();

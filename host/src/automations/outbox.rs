@@ -19,6 +19,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -151,8 +152,15 @@ pub trait Outbox: Send + Sync {
     async fn firing(&self, id: &str) -> Result<Option<Firing>, StorageError>;
     /// Firings matching `filter`, newest first.
     async fn firings(&self, filter: &FiringFilter) -> Result<Vec<Firing>, StorageError>;
-    /// Pending firings due at `now`, oldest first.
-    async fn due(&self, now: i64, limit: usize) -> Result<Vec<Firing>, StorageError>;
+    /// Pending firings due at `now`, oldest first, claimed for `lease`: on a store several
+    /// nodes share, another node is not handed them until the lease runs out (or the
+    /// firing is saved).
+    async fn due(
+        &self,
+        now: i64,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<Firing>, StorageError>;
     /// Records a firing's new state (`previous` as stored before), keeping the due-queue
     /// in step atomically.
     async fn save(&self, previous: &Firing, next: &Firing) -> Result<(), StorageError>;
@@ -260,7 +268,12 @@ impl Outbox for SledOutbox {
         Ok(filter.arrange(found))
     }
 
-    async fn due(&self, now: i64, limit: usize) -> Result<Vec<Firing>, StorageError> {
+    async fn due(
+        &self,
+        now: i64,
+        limit: usize,
+        _lease: Duration, // one process holds sled: no other node to hold a firing against
+    ) -> Result<Vec<Firing>, StorageError> {
         let mut ready = Vec::new();
         for entry in self.due.range(..due_key(now.saturating_add(1), "").into_bytes()) {
             let (key, _) = entry?;
@@ -299,6 +312,8 @@ impl Outbox for SledOutbox {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    const LEASE: Duration = Duration::from_secs(300);
 
     pub(crate) fn firing(id: &str, at: i64) -> Firing {
         Firing {
@@ -345,18 +360,18 @@ mod tests {
         assert!(o.enqueue(&firing("f1", 10)).await.expect("enqueue"));
         assert!(!o.enqueue(&firing("f1", 99)).await.expect("again"), "same id: not enqueued twice");
         let due: Vec<String> =
-            o.due(20, 10).await.expect("due").into_iter().map(|f| f.id).collect();
+            o.due(20, 10, LEASE).await.expect("due").into_iter().map(|f| f.id).collect();
         assert_eq!(due, vec!["f1", "f2"]);
-        assert!(o.due(5, 10).await.expect("due").is_empty());
+        assert!(o.due(5, 10, LEASE).await.expect("due").is_empty());
         let before = o.firing("f1").await.expect("read").expect("there");
         let mut later = before.clone();
         later.next_attempt_at = 50;
         o.save(&before, &later).await.expect("save");
-        assert_eq!(o.due(20, 10).await.expect("due").len(), 1, "moved out of the window");
+        assert_eq!(o.due(20, 10, LEASE).await.expect("due").len(), 1, "moved out of the window");
         let mut done = later.clone();
         done.status = FiringStatus::Done;
         o.save(&later, &done).await.expect("save");
-        assert!(o.due(i64::MAX - 1, 10).await.expect("due").iter().all(|f| f.id != "f1"));
+        assert!(o.due(i64::MAX - 1, 10, LEASE).await.expect("due").iter().all(|f| f.id != "f1"));
     }
 
     #[tokio::test]
@@ -368,13 +383,13 @@ mod tests {
         failed.actions[0].status = ActionStatus::Failed;
         failed.actions[0].attempts = 3;
         o.enqueue(&failed).await.expect("enqueue");
-        assert!(o.due(100, 10).await.expect("due").is_empty());
+        assert!(o.due(100, 10, LEASE).await.expect("due").is_empty());
         let retried = o.retry("f1", 100).await.expect("retry");
         assert_eq!(
             (retried.status, retried.actions[0].status, retried.actions[0].attempts),
             (FiringStatus::Pending, ActionStatus::Pending, 0)
         );
-        assert_eq!(o.due(100, 10).await.expect("due").len(), 1);
+        assert_eq!(o.due(100, 10, LEASE).await.expect("due").len(), 1);
         assert!(matches!(o.retry("f1", 100).await, Err(RetryError::NotFailed { .. })));
         assert!(matches!(o.retry("nope", 100).await, Err(RetryError::NotFound(_))));
     }

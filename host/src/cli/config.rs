@@ -53,6 +53,8 @@ max_pages_per_run = 10000
 overlap = 300000                 # milliseconds
 calls_per_second = 10.0          # per connection, unless it sets its own (PUT /v1/connections/{id}/rate-budget)
 write_budget_wait = 10000        # ms a write waits for its turn in that budget, then 429 + Retry-After
+run_lease = 60000                # ms; several nodes: a run whose node died is taken over after this
+write_claim_lease = 120000       # ms; a write whose node died mid-way is resumed by a retry after this
 
 [webhooks]
 max_attempts = 8
@@ -67,6 +69,7 @@ max_attempts = 8                 # attempts of a failing action (transient, rate
 retry_base_ms = 30000            # delay before the second attempt; doubles with each further one
 retry_max_ms = 3600000
 paused_wait_ms = 300000          # how often a firing on a paused connection looks again
+firing_lease_ms = 300000         # several nodes: a firing whose node died runs elsewhere after this
 ";
 
 #[derive(Debug, Default, Deserialize)]
@@ -96,6 +99,7 @@ pub struct AutomationsSection {
     pub retry_base_ms: Option<u64>,
     pub retry_max_ms: Option<u64>,
     pub paused_wait_ms: Option<u64>,
+    pub firing_lease_ms: Option<u64>,
 }
 
 impl AutomationsSection {
@@ -122,6 +126,7 @@ impl AutomationsSection {
                 base_delay: ms("retry_base_ms", self.retry_base_ms, retry.base_delay)?,
                 max_delay: ms("retry_max_ms", self.retry_max_ms, retry.max_delay)?,
                 paused_wait: ms("paused_wait_ms", self.paused_wait_ms, retry.paused_wait)?,
+                firing_lease: ms("firing_lease_ms", self.firing_lease_ms, retry.firing_lease)?,
             },
         })
     }

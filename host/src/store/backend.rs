@@ -14,6 +14,7 @@ use crate::webhooks::ledger::{Ledger, SledLedger};
 use crate::writes::journal::{Journal, SledJournal};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Which database holds the host's state.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -75,18 +76,28 @@ fn part<E: std::fmt::Display>(part: &'static str) -> impl Fn(E) -> BackendError 
 
 impl Backend {
     /// Opens the state at `location` (sled under `data_dir` when embedded).
+    /// Claims in the write journal hold for `write_claim_lease` without progress.
     pub async fn open(
         location: &StoreLocation,
         data_dir: &Path,
         secret_box: SecretBox,
+        write_claim_lease: Duration,
     ) -> Result<Backend, BackendError> {
         match location {
-            StoreLocation::Embedded => Self::sled(&data_dir.join("store"), secret_box),
-            StoreLocation::Postgres(url) => Self::postgres(url, secret_box).await,
+            StoreLocation::Embedded => {
+                Self::sled(&data_dir.join("store"), secret_box, write_claim_lease)
+            }
+            StoreLocation::Postgres(url) => {
+                Self::postgres(url, secret_box, write_claim_lease).await
+            }
         }
     }
 
-    fn sled(dir: &Path, secret_box: SecretBox) -> Result<Backend, BackendError> {
+    fn sled(
+        dir: &Path,
+        secret_box: SecretBox,
+        write_claim_lease: Duration,
+    ) -> Result<Backend, BackendError> {
         let store = SledStore::open(dir, secret_box.clone())?;
         let db = store.db().clone();
         Ok(Backend {
@@ -94,7 +105,11 @@ impl Backend {
                 SledStateStore::open(&db, secret_box.clone()).map_err(part("connector state"))?,
             ),
             keys: Arc::new(SledKeys::open(&db).map_err(part("API keys"))?),
-            journal: Arc::new(SledJournal::open(&db).map_err(part("write journal"))?),
+            journal: Arc::new(
+                SledJournal::open(&db)
+                    .map_err(part("write journal"))?
+                    .with_lease(write_claim_lease),
+            ),
             ledger: Arc::new(SledLedger::open(&db, secret_box).map_err(part("webhook ledger"))?),
             automations: Arc::new(SledAutomationStore::open(&db).map_err(part("automations"))?),
             outbox: Arc::new(SledOutbox::open(&db).map_err(part("automation outbox"))?),
@@ -102,14 +117,18 @@ impl Backend {
         })
     }
 
-    async fn postgres(url: &str, secret_box: SecretBox) -> Result<Backend, BackendError> {
+    async fn postgres(
+        url: &str,
+        secret_box: SecretBox,
+        write_claim_lease: Duration,
+    ) -> Result<Backend, BackendError> {
         let store = PgStore::connect(url, secret_box.clone()).await?;
         let pool = store.pool().clone();
         let automations = Arc::new(PgAutomations::new(pool.clone()));
         Ok(Backend {
             state: Arc::new(PgStateStore::new(pool.clone(), secret_box.clone())),
             keys: Arc::new(PgKeys::new(pool.clone())),
-            journal: Arc::new(PgJournal::new(pool.clone())),
+            journal: Arc::new(PgJournal::new(pool.clone()).with_lease(write_claim_lease)),
             ledger: Arc::new(PgLedger::new(pool, secret_box)),
             automations: automations.clone(),
             outbox: automations,

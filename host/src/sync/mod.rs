@@ -66,6 +66,11 @@ pub struct SyncConfig {
     /// refused (HTTP 429 with `Retry-After`); nothing is written then.
     #[serde(with = "crate::runtime::limits::millis")]
     pub write_budget_wait: Duration,
+    /// How long a write's claim on its `Idempotency-Key` holds without progress (each
+    /// finished part renews it). A retry of a write whose node died mid-way waits this long,
+    /// then resumes after the last part done; meanwhile it answers 409 `in progress`.
+    #[serde(with = "crate::runtime::limits::millis")]
+    pub write_claim_lease: Duration,
     /// Runs executing at once, over all connections.
     pub max_concurrent_runs: usize,
     /// How often the scheduler looks for due syncs.
@@ -96,6 +101,7 @@ impl Default for SyncConfig {
             retry_max: Duration::from_secs(30),
             calls_per_second: 10.0,
             write_budget_wait: Duration::from_secs(10),
+            write_claim_lease: crate::writes::journal::DEFAULT_LEASE,
             max_concurrent_runs: 16,
             scheduler_tick: Duration::from_secs(1),
             first_run_jitter: Duration::from_secs(30),

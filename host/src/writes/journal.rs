@@ -8,11 +8,10 @@
 //! request); records from before typed answers hold `[status, body]` and are read into the
 //! same types (see [`StoredAnswer`]).
 //!
-//! Writes reach it through [`WriteJournal`]; [`SledJournal`] is the embedded store. A
-//! record is claimed with a lease ([`LEASE`]), so a networked backend for several nodes is
-//! one table keyed like [`JournalKey::storage_key`] where `begin` is an `INSERT … ON
-//! CONFLICT DO UPDATE … WHERE lease_until < now() OR answer IS NULL AND fingerprint = $2`
-//! (one node wins a key; an orphaned claim is taken over after its lease).
+//! Writes reach it through [`WriteJournal`]; [`SledJournal`] is the embedded store and
+//! `store::postgres::PgJournal` the shared one. A record is claimed with a lease
+//! ([`DEFAULT_LEASE`], `[sync] write_claim_lease`) that each finished part extends: one node
+//! wins a key, and a claim whose node stopped making progress is taken over after its lease.
 //!
 //! **Crashes.** A part is journaled done and made durable ([`WriteJournal::persist`]) before
 //! the next part starts, so a host killed at any point repeats at most the part it was in.
@@ -31,8 +30,9 @@ use thiserror::Error;
 
 /// How long a key is remembered.
 pub const RETENTION: Duration = Duration::from_secs(24 * 3600);
-/// After this long, an unfinished record is presumed orphaned by a crash and may be resumed.
-pub const LEASE: Duration = Duration::from_secs(120);
+/// After this long without progress, an unfinished record is presumed orphaned by a crash
+/// and may be resumed (unless the journal is given another lease).
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(120);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JournalRecord {
@@ -50,10 +50,10 @@ pub struct JournalRecord {
 }
 
 impl JournalRecord {
-    /// Records a finished part and extends the claim's lease.
-    pub fn part_done(&mut self, part: &str, result: &serde_json::Value) {
+    /// Records a finished part and extends the claim's lease to `lease` from now.
+    pub fn part_done(&mut self, part: &str, result: &serde_json::Value, lease: Duration) {
         self.parts.push((part.to_string(), result.clone()));
-        self.lease_until = crate::time::now_ms() + ms(LEASE);
+        self.lease_until = crate::time::now_ms() + ms(lease);
     }
 }
 
@@ -171,10 +171,11 @@ pub type Journal = std::sync::Arc<dyn WriteJournal>;
 ///
 /// A claim names the process that made it ([`process_id`]): the database is locked by one
 /// process at a time, so a claim of another process was left by one that is gone, and is
-/// resumed at once rather than after [`LEASE`].
+/// resumed at once rather than after its lease.
 #[derive(Clone)]
 pub struct SledJournal {
     tree: sled::Tree,
+    lease: Duration,
 }
 
 /// This process's name in the claims it makes: random, fixed for the process's life.
@@ -184,8 +185,14 @@ fn process_id() -> &'static str {
 }
 
 impl SledJournal {
+    /// The journal in `db`, its claims leased for [`DEFAULT_LEASE`].
     pub fn open(db: &sled::Db) -> Result<Self, JournalError> {
-        Ok(SledJournal { tree: db.open_tree("writes.journal")? })
+        Ok(SledJournal { tree: db.open_tree("writes.journal")?, lease: DEFAULT_LEASE })
+    }
+
+    /// The same journal with claims leased for `lease`.
+    pub fn with_lease(self, lease: Duration) -> Self {
+        SledJournal { lease, ..self }
     }
 
     fn update(
@@ -211,7 +218,7 @@ impl WriteJournal for SledJournal {
             let existing: Option<JournalRecord> =
                 current.as_ref().and_then(|raw| serde_json::from_slice(raw).ok());
             // sled is held by one process at a time: a claim of another process is orphaned.
-            let (claimed, done) = match claim(existing, key, fingerprint, true)? {
+            let (claimed, done) = match claim(existing, key, fingerprint, true, self.lease)? {
                 Claim::Replay(answer) => return Ok(Begin::Replay(answer)),
                 Claim::Take { record, done } => (record, done),
             };
@@ -230,7 +237,7 @@ impl WriteJournal for SledJournal {
         part: &str,
         result: &serde_json::Value,
     ) -> Result<(), JournalError> {
-        self.update(key, |record| record.part_done(part, result))
+        self.update(key, |record| record.part_done(part, result, self.lease))
     }
 
     /// Stores the final answer.
@@ -270,12 +277,13 @@ pub enum Claim {
 /// record is claimed afresh; the same key with another fingerprint is refused; a finished
 /// one replays; a live claim is in progress unless it is orphaned: its lease ran out, or
 /// (`foreign_claims_are_orphans`, a store one process holds at a time) another process
-/// made it.
+/// made it. The new claim holds for `lease`.
 pub fn claim(
     existing: Option<JournalRecord>,
     key: &JournalKey,
     fingerprint: &str,
     foreign_claims_are_orphans: bool,
+    lease: Duration,
 ) -> Result<Claim, JournalError> {
     let now = crate::time::now_ms();
     let expired = existing.as_ref().is_some_and(|r| now - r.started_at > ms(RETENTION));
@@ -300,7 +308,7 @@ pub fn claim(
         parts: done.clone(),
         answer: None,
         started_at: now,
-        lease_until: now + ms(LEASE),
+        lease_until: now + ms(lease),
         owner: process_id().to_string(),
     };
     Ok(Claim::Take { record, done })

@@ -17,14 +17,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 /// Applications that enter the trigger stage.
-const APPLICATIONS: usize = 16;
+pub(crate) const APPLICATIONS: usize = 16;
 /// SIGKILLs while the firings run.
 const KILLS: usize = 8;
-const NOTE: &str = "Invited to the assessment";
+pub(crate) const NOTE: &str = "Invited to the assessment";
 
 /// A candidate and an application on job-2 in "Applied", made through the ATS's own API as
 /// a recruiter's tool would; returns the application id.
-async fn new_application(http: &reqwest::Client, ats: &str, n: usize) -> String {
+pub(crate) async fn new_application(http: &reqwest::Client, ats: &str, n: usize) -> String {
     let (status, candidate) = send(
         http.post(format!("{ats}/api/candidates"))
             .bearer_auth(KEY)
@@ -43,7 +43,10 @@ async fn new_application(http: &reqwest::Client, ats: &str, n: usize) -> String 
 }
 
 /// The automation's firings, by status.
-async fn firing_statuses(host: &HostProcess, automation: &str) -> BTreeMap<String, usize> {
+pub(crate) async fn firing_statuses(
+    host: &HostProcess,
+    automation: &str,
+) -> BTreeMap<String, usize> {
     let (_, page) =
         send(host.op(Method::GET, &format!("/v1/firings?automation_id={automation}&limit=200")))
             .await;
@@ -82,6 +85,45 @@ async fn sigkill_at_random_points_during_firings_leaves_every_action_done_exactl
     assert_eq!(status, 201, "{sub}");
     let first = host.start_sync(&connection, "applications").await;
     assert_eq!(host.wait_run(&first).await["state"], "success");
+    let automation = invite_automation(&host, &connection).await;
+
+    // The recruiter moves every application to "Screening"; the ATS gets slow on the way
+    // back; the host syncs and the firings start.
+    for id in &applications {
+        sandbox.move_application(id, "stage-2");
+    }
+    sandbox.set_answer_delay(Duration::from_millis(40));
+    host.start_sync(&connection, "applications").await;
+
+    let mut mid_firing_kills = 0;
+    for _ in 0..KILLS {
+        let pause = rand::rng().random_range(150..900);
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        let written: usize = notes_of(&sandbox, &applications).values().sum();
+        if written < APPLICATIONS {
+            mid_firing_kills += 1;
+        }
+        host.child.kill().expect("SIGKILL the host");
+        host.child.wait().expect("reap the host");
+        host = HostProcess::start(dir.path(), &args).await;
+        // A sync the kill cut short runs again (what it already stored is not news).
+        host.start_sync(&connection, "applications").await;
+    }
+    assert!(mid_firing_kills >= 2, "kills landed while firings ran: {mid_firing_kills}");
+
+    wait_for_every_firing_done(&host, &automation).await;
+    let invites = assert_each_action_done_once(&sandbox, &applications, &receiver);
+    println!(
+        "{KILLS} kills ({mid_firing_kills} mid-firing); {} writes absorbed by the ATS's \
+         Idempotency-Key; {} invite deliveries for {APPLICATIONS} invites",
+        sandbox.idempotent_replays(),
+        invites
+    );
+}
+
+/// The automation both kill tests run: on entering "Screening" (stage-2), an invite
+/// webhook, a note, a tag and a move to stage-3. Returns its id.
+pub(crate) async fn invite_automation(host: &HostProcess, connection: &str) -> String {
     let (status, automation) = send(host.op(Method::POST, "/v1/automations").json(&json!({
         "tenant_id": "acme", "name": "Invite and note", "enabled": true,
         "scope": {"kind": "connection", "connection_id": connection},
@@ -95,49 +137,16 @@ async fn sigkill_at_random_points_during_firings_leaves_every_action_done_exactl
     })))
     .await;
     assert_eq!(status, 201, "{automation}");
-    let automation = automation["id"].as_str().expect("automation id").to_string();
+    automation["id"].as_str().expect("automation id").to_string()
+}
 
-    // The recruiter moves every application to "Screening"; the ATS gets slow on the way
-    // back; the host syncs and the firings start.
-    for id in &applications {
-        sandbox.move_application(id, "stage-2");
-    }
-    sandbox.set_answer_delay(Duration::from_millis(40));
-    host.start_sync(&connection, "applications").await;
-
-    let notes_of = |sandbox: &ats_host::sandbox_ats::SandboxHandle| {
-        sandbox
-            .applications()
-            .into_iter()
-            .filter(|a| applications.contains(a["id"].as_str().unwrap_or_default()))
-            .map(|a| {
-                let notes = a["notes"]
-                    .as_array()
-                    .map_or(0, |n| n.iter().filter(|note| note["body"] == NOTE).count());
-                (a["id"].as_str().unwrap_or_default().to_string(), notes)
-            })
-            .collect::<BTreeMap<_, _>>()
-    };
-    let mut mid_firing_kills = 0;
-    for _ in 0..KILLS {
-        let pause = rand::rng().random_range(150..900);
-        tokio::time::sleep(Duration::from_millis(pause)).await;
-        let written: usize = notes_of(&sandbox).values().sum();
-        if written < APPLICATIONS {
-            mid_firing_kills += 1;
-        }
-        host.child.kill().expect("SIGKILL the host");
-        host.child.wait().expect("reap the host");
-        host = HostProcess::start(dir.path(), &args).await;
-        // A sync the kill cut short runs again (what it already stored is not news).
-        host.start_sync(&connection, "applications").await;
-    }
-    assert!(mid_firing_kills >= 2, "kills landed while firings ran: {mid_firing_kills}");
-
+/// Waits (two minutes at most) until all [`APPLICATIONS`] firings of `automation` are
+/// done, and fails naming the statuses otherwise.
+pub(crate) async fn wait_for_every_firing_done(host: &HostProcess, automation: &str) {
     let started = Instant::now();
     let mut statuses = BTreeMap::new();
     while started.elapsed() < Duration::from_secs(120) {
-        statuses = firing_statuses(&host, &automation).await;
+        statuses = firing_statuses(host, automation).await;
         if statuses.get("done") == Some(&APPLICATIONS) {
             break;
         }
@@ -149,9 +158,36 @@ async fn sigkill_at_random_points_during_firings_leaves_every_action_done_exactl
         "every firing succeeded, once:\n{}",
         host.log_text()
     );
+}
 
+/// Notes with the automation's text, per application of `applications`.
+pub(crate) fn notes_of(
+    sandbox: &ats_host::sandbox_ats::SandboxHandle,
+    applications: &BTreeSet<String>,
+) -> BTreeMap<String, usize> {
+    sandbox
+        .applications()
+        .into_iter()
+        .filter(|a| applications.contains(a["id"].as_str().unwrap_or_default()))
+        .map(|a| {
+            let notes = a["notes"]
+                .as_array()
+                .map_or(0, |n| n.iter().filter(|note| note["body"] == NOTE).count());
+            (a["id"].as_str().unwrap_or_default().to_string(), notes)
+        })
+        .collect()
+}
+
+/// The ATS holds one note, the tag and the new stage for each application, and the product
+/// received one invite per application (a redelivery carries the same event id). Returns
+/// the number of invite deliveries.
+pub(crate) fn assert_each_action_done_once(
+    sandbox: &ats_host::sandbox_ats::SandboxHandle,
+    applications: &BTreeSet<String>,
+    receiver: &Receiver,
+) -> usize {
     // The ATS: one note, the tag and the new stage for each application.
-    let notes = notes_of(&sandbox);
+    let notes = notes_of(sandbox, applications);
     assert_eq!(notes.len(), APPLICATIONS);
     let repeated: Vec<_> = notes.iter().filter(|(_, count)| **count != 1).collect();
     assert!(repeated.is_empty(), "applications without exactly one note: {repeated:?}");
@@ -165,7 +201,7 @@ async fn sigkill_at_random_points_during_firings_leaves_every_action_done_exactl
         .into_iter()
         .map(|c| (c["id"].as_str().unwrap_or_default().to_string(), c))
         .collect();
-    for id in &applications {
+    for id in applications {
         let application = &by_id[id];
         assert_eq!(application["stage_id"], "stage-3", "{application}");
         let candidate = &candidates[application["candidate_id"].as_str().unwrap_or_default()];
@@ -188,10 +224,5 @@ async fn sigkill_at_random_points_during_firings_leaves_every_action_done_exactl
         invited.insert(event["data"]["firing_id"].as_str().unwrap_or_default().to_string());
     }
     assert_eq!((events.len(), invited.len()), (APPLICATIONS, APPLICATIONS), "{invites:?}");
-    println!(
-        "{KILLS} kills ({mid_firing_kills} mid-firing); {} writes absorbed by the ATS's \
-         Idempotency-Key; {} invite deliveries for {APPLICATIONS} invites",
-        sandbox.idempotent_replays(),
-        invites.len()
-    );
+    invites.len()
 }

@@ -1,7 +1,7 @@
 //! The HTTP API end to end: routes and errors, API keys and tenancy, connector upload,
 //! outbound webhooks, automations.
 
-mod automation_kills;
+pub(crate) mod automation_kills;
 mod automations;
 mod budgets;
 mod carerix_over_http;
@@ -14,7 +14,7 @@ mod observability;
 mod openapi;
 mod optional_parts;
 mod product_reads;
-mod receiver;
+pub(crate) mod receiver;
 mod requests;
 mod seed_workflows;
 pub(crate) mod through_the_host;

@@ -14,6 +14,9 @@ use ats_host::webhooks::ledger::{DeliveryLedger, SledLedger};
 use ats_host::webhooks::{DeliveryStatus, OutboundEvent, Subscription};
 use std::time::Duration;
 
+/// The lease the contract claims firings with.
+const FIRING_LEASE: Duration = Duration::from_secs(300);
+
 #[tokio::test]
 async fn sled_keeps_the_queue_contracts() {
     let db = sled::Config::new().temporary(true).open().expect("sled");
@@ -38,10 +41,13 @@ async fn postgres_keeps_the_queue_contracts() {
     node_a.enqueue(&firing("fir_lease", 5)).await.expect("enqueue");
     let now = ats_host::time::now_ms();
     let ids = |firings: Vec<Firing>| firings.into_iter().map(|f| f.id).collect::<Vec<_>>();
-    assert!(ids(node_a.due(now, 10).await.expect("due")).contains(&"fir_lease".to_string()));
-    assert!(node_b.due(now, 10).await.expect("due").is_empty(), "claimed by node A");
-    let later = now + ats_host::store::postgres::automations::FIRING_LEASE_MS + 1;
-    let after_lease = ids(node_b.due(later, 10).await.expect("due"));
+    assert!(
+        ids(node_a.due(now, 10, FIRING_LEASE).await.expect("due"))
+            .contains(&"fir_lease".to_string())
+    );
+    assert!(node_b.due(now, 10, FIRING_LEASE).await.expect("due").is_empty(), "claimed by node A");
+    let later = now + i64::try_from(FIRING_LEASE.as_millis()).expect("lease in ms") + 1;
+    let after_lease = ids(node_b.due(later, 10, FIRING_LEASE).await.expect("due"));
     assert!(after_lease.contains(&"fir_lease".to_string()), "the lease ran out");
 }
 
@@ -141,9 +147,9 @@ async fn outbox_contract(outbox: &dyn Outbox) {
     assert!(outbox.enqueue(&firing("fir_a", 10)).await.expect("enqueue"));
     assert!(!outbox.enqueue(&firing("fir_a", 10)).await.expect("again"), "idempotent");
     let due: Vec<String> =
-        outbox.due(15, 10).await.expect("due").into_iter().map(|f| f.id).collect();
+        outbox.due(15, 10, FIRING_LEASE).await.expect("due").into_iter().map(|f| f.id).collect();
     assert_eq!(due, ["fir_a"], "only what is due");
-    let due = outbox.due(25, 10).await.expect("due");
+    let due = outbox.due(25, 10, FIRING_LEASE).await.expect("due");
     let ids: Vec<&str> = due.iter().map(|f| f.id.as_str()).collect();
     assert!(ids.contains(&"fir_b"), "{ids:?}");
     let previous = outbox.firing("fir_b").await.expect("read").expect("exists");

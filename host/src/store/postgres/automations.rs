@@ -10,10 +10,7 @@ use crate::automations::orders::Order;
 use crate::automations::outbox::{Firing, FiringFilter, FiringStatus, Outbox};
 use crate::automations::storage::{AutomationStore, OrderFilter, StorageError};
 use crate::store::StoreError;
-
-/// How long a claimed firing is held before another node may take it: longer than one
-/// action's attempt (a write with its retries within the call deadline).
-pub const FIRING_LEASE_MS: i64 = 5 * 60 * 1000;
+use std::time::Duration;
 
 const CURSOR_KEY: &str = "automations.event-cursor";
 
@@ -146,8 +143,14 @@ impl Outbox for PgAutomations {
         Ok(filter.arrange(found))
     }
 
-    async fn due(&self, now: i64, limit: usize) -> Result<Vec<Firing>, StorageError> {
-        Ok(self.docs.claim_due("firings", now, limit, FIRING_LEASE_MS).await?)
+    async fn due(
+        &self,
+        now: i64,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<Firing>, StorageError> {
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        Ok(self.docs.claim_due("firings", now, limit, lease_ms).await?)
     }
 
     async fn save(&self, _previous: &Firing, next: &Firing) -> Result<(), StorageError> {

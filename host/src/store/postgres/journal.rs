@@ -5,20 +5,29 @@
 //! A committed transaction is durable: [`WriteJournal::persist`] has nothing left to do.
 
 use crate::writes::journal::{
-    Answer, Begin, Claim, JournalError, JournalKey, JournalRecord, StoredAnswer, WriteJournal,
-    claim,
+    Answer, Begin, Claim, DEFAULT_LEASE, JournalError, JournalKey, JournalRecord, StoredAnswer,
+    WriteJournal, claim,
 };
 use deadpool_postgres::Pool;
+use std::time::Duration;
 use tokio_postgres::types::Json;
 
 pub struct PgJournal {
     pool: Pool,
+    lease: Duration,
 }
 
 impl PgJournal {
-    /// The journal in the database of `pool` (its table comes with the migrations).
+    /// The journal in the database of `pool` (its table comes with the migrations), its
+    /// claims leased for [`DEFAULT_LEASE`].
     pub fn new(pool: Pool) -> Self {
-        PgJournal { pool }
+        PgJournal { pool, lease: DEFAULT_LEASE }
+    }
+
+    /// The same journal with claims leased for `lease`: how long a write another node
+    /// started and stopped making progress on waits before a retry takes it over.
+    pub fn with_lease(self, lease: Duration) -> Self {
+        PgJournal { lease, ..self }
     }
 
     /// Changes the stored record of `key` (if any) under its row lock.
@@ -61,7 +70,7 @@ impl WriteJournal for PgJournal {
             let existing = row
                 .and_then(|r| r.try_get::<_, Json<JournalRecord>>(0).ok())
                 .map(|Json(record)| record);
-            let (record, done) = match claim(existing, key, fingerprint, false)? {
+            let (record, done) = match claim(existing, key, fingerprint, false, self.lease)? {
                 Claim::Replay(answer) => return Ok(Begin::Replay(answer)),
                 Claim::Take { record, done } => (record, done),
             };
@@ -92,8 +101,8 @@ impl WriteJournal for PgJournal {
         part: &str,
         result: &serde_json::Value,
     ) -> Result<(), JournalError> {
-        let (part, result) = (part.to_string(), result.clone());
-        self.update(key, move |record| record.part_done(&part, &result)).await
+        let (part, result, lease) = (part.to_string(), result.clone(), self.lease);
+        self.update(key, move |record| record.part_done(&part, &result, lease)).await
     }
 
     async fn finish(&self, key: &JournalKey, answer: &Answer) -> Result<(), JournalError> {
