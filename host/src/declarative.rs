@@ -55,13 +55,7 @@ pub fn pack_into(template: &[u8], file: &str, text: &str) -> Result<Vec<u8>, Pac
     if size > CAPACITY {
         return Err(PackError::TooLarge { file: file.to_string(), size });
     }
-    let found: Vec<usize> = template
-        .windows(MAGIC.len())
-        .enumerate()
-        .filter(|(_, window)| *window == MAGIC)
-        .map(|(at, _)| at)
-        .collect();
-    let [at] = found[..] else { return Err(PackError::Slot { found: found.len() }) };
+    let at = slot_at(template)?;
     let lengths_at = at + MAGIC.len();
     let bytes_at = lengths_at + 8;
     if template.len() < bytes_at + CAPACITY {
@@ -77,6 +71,39 @@ pub fn pack_into(template: &[u8], file: &str, text: &str) -> Result<Vec<u8>, Pac
     let compact_at = bytes_at + text.len();
     packed[compact_at..compact_at + compact.len()].copy_from_slice(compact.as_bytes());
     Ok(packed)
+}
+
+/// Where the slot's marker is in `component`: exactly once, or the component is not the
+/// generic one.
+fn slot_at(component: &[u8]) -> Result<usize, PackError> {
+    let found: Vec<usize> = component
+        .windows(MAGIC.len())
+        .enumerate()
+        .filter(|(_, window)| *window == MAGIC)
+        .map(|(at, _)| at)
+        .collect();
+    match found[..] {
+        [at] => Ok(at),
+        _ => Err(PackError::Slot { found: found.len() }),
+    }
+}
+
+/// The manifest text packed into `component`, when it is a packed manifest connector.
+pub fn embedded_manifest(component: &[u8]) -> Option<&str> {
+    let lengths_at = slot_at(component).ok()? + MAGIC.len();
+    let length = u32::from_le_bytes(component.get(lengths_at..lengths_at + 4)?.try_into().ok()?);
+    let text_at = lengths_at + 8;
+    let text = component.get(text_at..text_at.checked_add(usize::try_from(length).ok()?)?)?;
+    std::str::from_utf8(text).ok().filter(|text| !text.is_empty())
+}
+
+/// What a packed manifest connector declares its ATS cannot do (`[gaps]`); none for any
+/// other component (or a manifest that does not parse: such a component does not load).
+pub fn declared_gaps(component: &[u8]) -> ats_declarative::Gaps {
+    embedded_manifest(component)
+        .and_then(|text| ats_declarative::Manifest::parse(text).ok())
+        .map(|manifest| manifest.gaps().clone())
+        .unwrap_or_default()
 }
 
 /// Packs `text` into this build's generic component.

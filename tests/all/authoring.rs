@@ -124,6 +124,47 @@ async fn a_broken_connector_fails_with_the_check_that_caught_it() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_the_manifest_declares_is_reported_as_known_and_one_that_closed_fails() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let example = std::fs::read_to_string(example_path()).expect("example");
+    let gap = "\n[gaps]\njob_since_filter = \"this ATS lists every job on each read\"\n";
+    // Without its `since` parameter the jobs read is a full read: the declared gap is true.
+    let without_since = example.replacen(
+        "incremental = { param = \"updated_since\", format = \"rfc3339\" }\n",
+        "",
+        1,
+    );
+    assert_ne!(without_since, example, "the example reads jobs incrementally");
+    let true_gap = dir.path().join("true-gap.toml");
+    std::fs::write(&true_gap, format!("{without_since}{gap}")).expect("write");
+    let (ok, stdout) = ats_host_process(
+        &["connector", "test", true_gap.to_str().expect("utf-8"), "--sandbox"],
+        None,
+    )
+    .await;
+    assert!(ok, "a known gap does not fail the kit: {stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("since returns only changed jobs"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(line.contains("gap ") && line.contains("lists every job on each read"), "{line}");
+    assert!(stdout.contains("1 known gaps"), "{stdout}");
+
+    // The same gap declared on a manifest that reads incrementally: the check passes, so the
+    // declaration is out of date and the kit fails, saying what to remove.
+    let stale_gap = dir.path().join("stale-gap.toml");
+    std::fs::write(&stale_gap, format!("{example}{gap}")).expect("write");
+    let (ok, stdout) = ats_host_process(
+        &["connector", "test", stale_gap.to_str().expect("utf-8"), "--sandbox"],
+        None,
+    )
+    .await;
+    assert!(!ok, "{stdout}");
+    let line = stdout.lines().find(|l| l.contains("FAIL")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(line.contains("job_since_filter") && line.contains("remove the gap"), "{line}");
+}
+
 /// The shared target directory of the guest components (`target/wasm-guests`, see
 /// `host/guest-build`): a scaffolded crate built there reuses the compiled dependencies.
 fn guest_target_dir() -> std::path::PathBuf {

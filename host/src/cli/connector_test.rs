@@ -66,6 +66,7 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
     };
     let runtime = Runtime::new(args.limits.limits(), Arc::new(MemoryStateStore::default()), None)?;
     let origin = args.file.display().to_string();
+    let gaps = crate::declarative::declared_gaps(&wasm);
     let connector = runtime.load(wasm, &origin).await?;
     let missing: Vec<&str> = connector
         .manifest
@@ -85,6 +86,7 @@ pub async fn run(args: TestArgs) -> anyhow::Result<()> {
     let options = crate::kit::KitOptions {
         read_only: args.read_only,
         max_pages: args.max_pages.max(1),
+        gaps,
         ..Default::default()
     };
     let report = crate::kit::run(&runtime, &connector, &context, options).await;

@@ -18,6 +18,7 @@ pub fn render(report: &KitReport) -> String {
             Verdict::Failed => "FAIL",
             Verdict::Skipped => "skip",
             Verdict::NotDeclared => " -- ",
+            Verdict::KnownGap => "gap ",
         };
         let _ = writeln!(
             text,
@@ -28,11 +29,12 @@ pub fn render(report: &KitReport) -> String {
     let count = |verdict| report.results.iter().filter(|r| r.verdict == verdict).count();
     let _ = writeln!(
         text,
-        "{} passed, {} failed, {} skipped, {} not declared",
+        "{} passed, {} failed, {} skipped, {} not declared, {} known gaps",
         count(Verdict::Passed),
         count(Verdict::Failed),
         count(Verdict::Skipped),
-        count(Verdict::NotDeclared)
+        count(Verdict::NotDeclared),
+        count(Verdict::KnownGap)
     );
     text
 }

@@ -18,6 +18,7 @@ mod body;
 mod de;
 mod error;
 mod execute;
+mod gaps;
 pub mod limits;
 mod manifest;
 mod memo;
@@ -41,6 +42,7 @@ mod webhook;
 
 pub use error::{DeclError, ManifestError, ManifestErrors, TransportError};
 pub use execute::{Executor, Page};
+pub use gaps::Gaps;
 pub use manifest::{ConfigField, Describe, Manifest};
 pub use time::{civil_from_days, days_from_civil};
 pub use transport::{HttpRequest, HttpResponse, Transport};

@@ -4,6 +4,7 @@
 
 use crate::de::from_node;
 use crate::error::{ManifestError, ManifestErrors};
+use crate::gaps::Gaps;
 use crate::limits::MAX_MANIFEST_BYTES;
 use crate::schema::OPERATIONS;
 use crate::spec::{
@@ -26,6 +27,7 @@ pub struct Manifest {
     pub(crate) errors: Vec<ErrorRule>,
     pub(crate) operations: BTreeMap<String, OperationSpec>,
     pub(crate) webhook: Option<WebhookSpec>,
+    pub(crate) gaps: Gaps,
 }
 
 /// The compiled form of a validated manifest ([`Manifest::to_compact`]): its sections as
@@ -40,6 +42,8 @@ struct Compact {
     errors: Vec<ErrorRule>,
     operations: BTreeMap<String, OperationSpec>,
     webhook: Option<WebhookSpec>,
+    #[serde(default)]
+    gaps: Gaps,
 }
 
 /// What `describe()` answers: the contract's manifest record, names in kebab-case.
@@ -75,7 +79,7 @@ pub(crate) struct Problem {
 }
 
 const SECTIONS: &[&str] =
-    &["connector", "config", "defaults", "auth", "errors", "operations", "webhook"];
+    &["connector", "config", "defaults", "auth", "errors", "operations", "webhook", "gaps"];
 
 impl Manifest {
     /// Parses and validates a manifest; every problem found is reported with its line,
@@ -125,6 +129,7 @@ impl Manifest {
             errors: self.errors.clone(),
             operations: self.operations.clone(),
             webhook: self.webhook.clone(),
+            gaps: self.gaps.clone(),
         };
         serde_json::to_string(&compact).map_err(|e| format!("the manifest does not compile: {e}"))
     }
@@ -142,6 +147,7 @@ impl Manifest {
             errors: compact.errors,
             operations: compact.operations,
             webhook: compact.webhook,
+            gaps: compact.gaps,
         })
     }
 
@@ -158,6 +164,11 @@ impl Manifest {
             }
         }
         names
+    }
+
+    /// What the ATS's API cannot do that the conformance kit checks (`[gaps]`).
+    pub fn gaps(&self) -> &Gaps {
+        &self.gaps
     }
 
     /// The operations declared `unsupported`, with the manifest's reason.
@@ -201,7 +212,7 @@ fn sections(root: &Node, problems: &mut Vec<Problem>) -> Option<Manifest> {
                 path: top.key(&entry.key),
                 span: entry.key_span.clone(),
                 message: format!(
-                    "unknown section `{}`; a manifest has [connector], [[config]], [defaults], [auth], [[errors]], [operations.<name>] and [webhook]",
+                    "unknown section `{}`; a manifest has [connector], [[config]], [defaults], [auth], [[errors]], [operations.<name>], [webhook] and [gaps]",
                     entry.key
                 ),
             });
@@ -248,7 +259,23 @@ fn sections(root: &Node, problems: &mut Vec<Problem>) -> Option<Manifest> {
     let webhook = root
         .get("webhook")
         .and_then(|node| read::<WebhookSpec>(node, &top.key("webhook"), problems));
-    Some(Manifest { connector: connector?, config, defaults, auth, errors, operations, webhook })
+    let gaps = root
+        .get("gaps")
+        .and_then(|node| read::<Gaps>(node, &top.key("gaps"), problems))
+        .unwrap_or_default();
+    for (key, message) in gaps.problems() {
+        problems.push(Problem { path: top.key("gaps").key(key), span: None, message });
+    }
+    Some(Manifest {
+        connector: connector?,
+        config,
+        defaults,
+        auth,
+        errors,
+        operations,
+        webhook,
+        gaps,
+    })
 }
 
 fn read<T: DeserializeOwned>(

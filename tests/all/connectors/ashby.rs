@@ -7,7 +7,7 @@
 use super::greenhouse::panic_of;
 use ats_host::model::*;
 use ats_host::runtime::{CallError, Invocation, Output};
-use ats_tests::conformance::{self, Gaps};
+use ats_tests::conformance;
 use ats_tests::fakes::FakeAts;
 use ats_tests::fakes::ashby::AshbyFake;
 use ats_tests::harness::{Harness, page, with};
@@ -16,14 +16,7 @@ use std::collections::HashSet;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_kit_and_seed_scenario() {
     let fake = AshbyFake::start().await;
-    // job.list has no updated-since filter (only Ashby's own syncToken); candidate.search
-    // has no phone search.
-    let gaps = Gaps {
-        no_job_since_filter: true,
-        no_phone_lookup: true,
-        authors_kit_fails: &[("since returns only changed jobs", "")],
-    };
-    conformance::run_kit_with_gaps(&fake, &gaps).await;
+    conformance::run_kit(&fake).await;
 
     // Known gap: application.create takes no screening answers.
     let message = panic_of(async {

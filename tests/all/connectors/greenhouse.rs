@@ -6,7 +6,7 @@
 
 use ats_host::model::*;
 use ats_host::runtime::{CallError, Invocation, Output};
-use ats_tests::conformance::{self, Gaps};
+use ats_tests::conformance;
 use ats_tests::fakes::FakeAts;
 use ats_tests::fakes::greenhouse::{GreenhouseFake, USER_ID};
 use ats_tests::harness::{Harness, page, with};
@@ -61,15 +61,7 @@ impl FakeAts for FakeRef<'_> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_kit_and_seed_scenario() {
     let fake = GreenhouseFake::start().await;
-    // Harvest lists the jobless prospect application every upsert creates (a candidate
-    // needs a job application, a prospect does not) and cannot filter it out.
-    // No phone look-up; a prospect application (from upsert) has no job.
-    let gaps = Gaps {
-        no_phone_lookup: true,
-        authors_kit_fails: &[("pages through applications", "names no candidate or no job")],
-        ..Gaps::default()
-    };
-    conformance::run_kit_with_gaps(&fake, &gaps).await;
+    conformance::run_kit(&fake).await;
     let report = conformance::seed_scenario(&fake).await;
     assert_eq!(report.unsupported, vec!["add-tag"], "tags need a second request in Greenhouse");
 }

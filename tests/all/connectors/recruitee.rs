@@ -6,7 +6,7 @@
 
 use ats_host::model::*;
 use ats_host::runtime::{CallError, Invocation, Output};
-use ats_tests::conformance::{self, Gaps, SAMPLE_PDF};
+use ats_tests::conformance::{self, SAMPLE_PDF};
 use ats_tests::fakes::FakeAts;
 use ats_tests::fakes::recruitee::RecruiteeFake;
 use ats_tests::harness::{Harness, page, with};
@@ -15,13 +15,7 @@ use std::sync::Arc;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_kit_and_seed_scenario() {
     let fake = Arc::new(RecruiteeFake::start().await);
-    // No change filter on offers; the authors' kit fails its `since` check for it too.
-    let gaps = Gaps {
-        no_job_since_filter: true,
-        authors_kit_fails: &[("since returns only changed jobs", "")],
-        ..Gaps::default()
-    };
-    conformance::run_kit_with_gaps(&*fake, &gaps).await;
+    conformance::run_kit(&*fake).await;
     // The seed scenario runs to its answers check, which must fail and nothing before it.
     let message = conformance::panic_message(async {
         conformance::seed_scenario(&*fake).await;

@@ -7,7 +7,7 @@
 
 use ats_host::model::*;
 use ats_host::runtime::{CallError, Invocation, Output};
-use ats_tests::conformance::{self, Gaps};
+use ats_tests::conformance;
 use ats_tests::fakes::FakeAts;
 use ats_tests::fakes::teamtailor::TeamtailorFake;
 use ats_tests::harness::{Harness, page, with};
@@ -16,9 +16,7 @@ use std::collections::HashSet;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_kit_and_seed_scenario() {
     let fake = TeamtailorFake::start().await;
-    // Only `filter[email]` exists: no phone look-up.
-    let gaps = Gaps { no_phone_lookup: true, ..Gaps::default() };
-    conformance::run_kit_with_gaps(&fake, &gaps).await;
+    conformance::run_kit(&fake).await;
     let report = conformance::seed_scenario(&fake).await;
     assert_eq!(report.unsupported, ["add-attachment", "add-tag"]);
 }

@@ -6,7 +6,7 @@
 
 use ats_host::model::*;
 use ats_host::runtime::{CallError, Invocation, Output};
-use ats_tests::conformance::{self, Gaps, SAMPLE_PDF};
+use ats_tests::conformance::{self, SAMPLE_PDF};
 use ats_tests::fakes::FakeAts;
 use ats_tests::fakes::workable::{REASONS, WorkableFake};
 use ats_tests::harness::{Harness, page, with};
@@ -16,14 +16,7 @@ use std::sync::Arc;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_kit_and_seed_scenario() {
     let fake = Arc::new(WorkableFake::start().await);
-    // No phone filter; a talent-pool person is a candidate record without a job, which the
-    // authors' kit refuses as an application.
-    let gaps = Gaps {
-        no_phone_lookup: true,
-        authors_kit_fails: &[("pages through applications", "")],
-        ..Gaps::default()
-    };
-    conformance::run_kit_with_gaps(&*fake, &gaps).await;
+    conformance::run_kit(&*fake).await;
     let message = conformance::panic_message(async {
         conformance::seed_scenario(&*fake).await;
     })

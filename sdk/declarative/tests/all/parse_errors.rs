@@ -196,3 +196,26 @@ fn a_missing_connector_table_and_unknown_sections() {
     assert!(find(&errors, "conector").message.contains("unknown section"));
     assert!(find(&errors, "connector").message.contains("missing"));
 }
+
+#[test]
+fn gaps_are_read_with_their_reasons_and_an_unknown_or_unexplained_gap_is_refused() {
+    let text = manifest_text(
+        "[gaps]\nphone_lookup = \"filters by e-mail only\"\njob_since_filter = \"no filter\"\n",
+    );
+    let manifest = Manifest::parse(&text).expect("valid");
+    assert_eq!(
+        manifest.gaps().declared(),
+        vec![("job_since_filter", "no filter"), ("phone_lookup", "filters by e-mail only")]
+    );
+    let compact = Manifest::from_compact(&manifest.to_compact().expect("compiles")).expect("reads");
+    assert_eq!(compact.gaps(), manifest.gaps(), "the compiled form keeps the gaps");
+
+    let text = manifest_text("[gaps]\nphone_lookups = \"typo\"\nphone_lookup = \" \"\n");
+    let found = errors(&text);
+    let unknown = find(&found, "gaps.phone_lookups");
+    assert_eq!(unknown.line, line_of(&text, "phone_lookups"));
+    assert!(unknown.message.contains("phone_lookup"), "names the known keys: {}", unknown.message);
+    let text = manifest_text("[gaps]\nphone_lookup = \" \"\n");
+    let found = errors(&text);
+    assert!(find(&found, "gaps.phone_lookup").message.contains("say why"), "{found:#?}");
+}
