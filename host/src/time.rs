@@ -1,4 +1,5 @@
-//! Time for the whole host: the clock (`now_ms`), and RFC 3339 timestamps as ATSs send
+//! Time for the whole host: the clock (`now_ms`), the background workers' wait between
+//! rounds (`until_woken_or`), and RFC 3339 timestamps as ATSs send
 //! them (`2026-11-24T09:00:00Z`, with fractions or an offset, or a bare date) to unix
 //! milliseconds and back, for watermarks and overlap windows. Unparseable values are treated
 //! as "unknown", never as a panic. The civil-calendar arithmetic lives here for the host
@@ -10,6 +11,20 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// How long a background worker lets a burst of wake-ups settle before its round.
+pub const WAKE_SETTLE: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// A background worker's wait between rounds: until `wake` is notified or `tick` passed.
+/// After a notification it waits [`WAKE_SETTLE`] more, so a burst of notifications (every
+/// committed page or write notifies, on every node of a shared store) makes one round,
+/// not one each.
+pub async fn until_woken_or(wake: &tokio::sync::Notify, tick: std::time::Duration) {
+    tokio::select! {
+        _ = wake.notified() => tokio::time::sleep(WAKE_SETTLE).await,
+        _ = tokio::time::sleep(tick) => {}
+    }
 }
 
 /// Unix milliseconds of an RFC 3339 timestamp or `YYYY-MM-DD` date.

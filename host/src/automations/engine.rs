@@ -415,10 +415,7 @@ impl<E: Effects + 'static> Engine<E> {
                     Ok(_) => {}
                     Err(error) => tracing::error!(%error, "automation round failed"),
                 }
-                tokio::select! {
-                    _ = self.wake.notified() => {}
-                    _ = tokio::time::sleep(tick) => {}
-                }
+                crate::time::until_woken_or(&self.wake, tick).await;
             }
         })
     }

@@ -35,6 +35,7 @@ pub use postgres::PgStore;
 pub use secrets::{SecretBox, SecretError, Secrets};
 pub use sled_store::SledStore;
 
+use std::collections::HashMap;
 use thiserror::Error;
 
 /// The on-disk format this build reads and writes.
@@ -217,6 +218,21 @@ pub trait Store: Send + Sync {
         connection_id: &str,
         remote_id: &str,
     ) -> Result<Option<StoredJob>, StoreError>;
+    /// The stored jobs among `remote_ids`, by remote id: what a sync page compares against,
+    /// in one read where the backend allows (one query on PostgreSQL).
+    async fn jobs_by_id(
+        &self,
+        connection_id: &str,
+        remote_ids: &[&str],
+    ) -> Result<HashMap<String, StoredJob>, StoreError> {
+        let mut found = HashMap::new();
+        for id in remote_ids {
+            if let Some(job) = self.job(connection_id, id).await? {
+                found.insert(id.to_string(), job);
+            }
+        }
+        Ok(found)
+    }
     /// Sets the customer-owned flags of a stored job atomically (the sync never changes
     /// them, and a page commit keeps what is stored); `None` when there is no such job.
     async fn set_job_flags(
@@ -249,6 +265,20 @@ pub trait Store: Send + Sync {
         connection_id: &str,
         remote_id: &str,
     ) -> Result<Option<StoredApplication>, StoreError>;
+    /// The stored applications among `remote_ids`, by remote id (see [`Store::jobs_by_id`]).
+    async fn applications_by_id(
+        &self,
+        connection_id: &str,
+        remote_ids: &[&str],
+    ) -> Result<HashMap<String, StoredApplication>, StoreError> {
+        let mut found = HashMap::new();
+        for id in remote_ids {
+            if let Some(application) = self.application(connection_id, id).await? {
+                found.insert(id.to_string(), application);
+            }
+        }
+        Ok(found)
+    }
     async fn applications(
         &self,
         filter: &RecordFilter,

@@ -433,8 +433,10 @@ impl SyncEngine {
                 let scan_id = checkpoint
                     .pass_full_scan
                     .then(|| checkpoint.run_id.clone().unwrap_or_default());
+                let ids: Vec<&str> = page.items.iter().map(|job| job.id.as_str()).collect();
+                let stored_jobs = self.store.jobs_by_id(&run.connection_id, &ids).await?;
                 for job in &page.items {
-                    let existing = self.store.job(&run.connection_id, &job.id).await?;
+                    let existing = stored_jobs.get(&job.id).cloned();
                     let (stored, events) =
                         detect::job(&scope, existing, job, scan_id.as_deref(), &mut counts);
                     max_updated = max_timestamp(max_updated, job.updated_at.clone());
@@ -448,9 +450,11 @@ impl SyncEngine {
                 let stages = self.store.stages(&run.connection_id).await?;
                 let stage_name =
                     |id: &str| stages.iter().find(|s| s.remote_id == id).map(|s| s.name.clone());
+                let ids: Vec<&str> = page.items.iter().map(|a| a.id.as_str()).collect();
+                let stored_applications =
+                    self.store.applications_by_id(&run.connection_id, &ids).await?;
                 for application in &page.items {
-                    let existing =
-                        self.store.application(&run.connection_id, &application.id).await?;
+                    let existing = stored_applications.get(&application.id).cloned();
                     let (stored, events) =
                         detect::application(&scope, existing, application, stage_name, &mut counts);
                     max_updated = max_timestamp(max_updated, application.updated_at.clone());

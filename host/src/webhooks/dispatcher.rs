@@ -10,6 +10,7 @@ use crate::runtime::egress::is_private;
 use crate::time::now_ms;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -104,11 +105,21 @@ impl Dispatcher {
     /// Creates one delivery per enabled subscription of the event's tenant that wants it.
     /// Idempotent per (subscription, event).
     pub async fn offer(&self, event: &OutboundEvent) -> Result<usize, LedgerError> {
+        let subscriptions = self.ledger.subscriptions(Some(&event.tenant_id)).await?;
+        self.offer_to(&subscriptions, event).await
+    }
+
+    /// [`Dispatcher::offer`] to `subscriptions`, the tenant's as read for a batch of events.
+    async fn offer_to(
+        &self,
+        subscriptions: &[Subscription],
+        event: &OutboundEvent,
+    ) -> Result<usize, LedgerError> {
         let mut created = 0;
-        for subscription in self.ledger.subscriptions(Some(&event.tenant_id)).await? {
+        for subscription in subscriptions {
             if subscription.enabled
                 && subscription.wants(&event.event_type)
-                && self.ledger.enqueue(&subscription, event).await?
+                && self.ledger.enqueue(subscription, event).await?
             {
                 created += 1;
             }
@@ -297,19 +308,26 @@ impl Dispatcher {
             let after = self.ledger.fan_out_cursor().await?.and_then(|c| c.parse::<u64>().ok());
             let events = store.events(None, after, 500).await?;
             let Some(last) = events.last().map(|e| e.seq) else { return Ok(offered) };
+            // Each tenant's subscriptions are read once per batch, not once per event.
+            let mut subscriptions: HashMap<String, Vec<Subscription>> = HashMap::new();
             for event in &events {
+                if !subscriptions.contains_key(&event.tenant_id) {
+                    let of_tenant = self.ledger.subscriptions(Some(&event.tenant_id)).await?;
+                    subscriptions.insert(event.tenant_id.clone(), of_tenant);
+                }
+                let of_tenant = subscriptions.get(&event.tenant_id).map_or(&[][..], Vec::as_slice);
                 let mut data = event.data.clone();
                 if let Some(map) = data.as_object_mut() {
                     map.insert("connection_id".into(), serde_json::json!(event.connection_id));
                 }
-                self.offer(&OutboundEvent {
+                let outbound = OutboundEvent {
                     id: event.id.clone(),
                     tenant_id: event.tenant_id.clone(),
                     event_type: event.event_type.clone(),
                     data,
                     occurred_at: event.occurred_at,
-                })
-                .await?;
+                };
+                self.offer_to(of_tenant, &outbound).await?;
                 offered += 1;
             }
             self.ledger.set_fan_out_cursor(&last.to_string()).await?;
@@ -328,10 +346,7 @@ impl Dispatcher {
                 if let Err(error) = self.fan_out_from(store.as_ref()).await {
                     tracing::error!(%error, "webhook fan-out failed");
                 }
-                tokio::select! {
-                    _ = appended.notified() => {}
-                    _ = tokio::time::sleep(tick) => {}
-                }
+                crate::time::until_woken_or(&appended, tick).await;
             }
         })
     }

@@ -29,30 +29,6 @@ impl PgJournal {
     pub fn with_lease(self, lease: Duration) -> Self {
         PgJournal { lease, ..self }
     }
-
-    /// Changes the stored record of `key` (if any) under its row lock.
-    async fn update(
-        &self,
-        key: &JournalKey,
-        change: impl FnOnce(&mut JournalRecord) + Send,
-    ) -> Result<(), JournalError> {
-        let id = key.storage_key();
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let row = tx
-            .query_opt("SELECT doc FROM ats.write_journal WHERE key = $1 FOR UPDATE", &[&id])
-            .await?;
-        let Some(Json(mut record)) =
-            row.map(|r| r.try_get::<_, Json<JournalRecord>>(0)).transpose()?
-        else {
-            return Ok(());
-        };
-        change(&mut record);
-        tx.execute("UPDATE ats.write_journal SET doc = $2 WHERE key = $1", &[&id, &Json(&record)])
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
 }
 
 #[async_trait::async_trait]
@@ -95,19 +71,41 @@ impl WriteJournal for PgJournal {
         }
     }
 
+    /// One statement: the part is appended and the lease extended in place.
     async fn part_done(
         &self,
         key: &JournalKey,
         part: &str,
         result: &serde_json::Value,
     ) -> Result<(), JournalError> {
-        let (part, result, lease) = (part.to_string(), result.clone(), self.lease);
-        self.update(key, move |record| record.part_done(&part, &result, lease)).await
+        let lease_until = crate::time::now_ms()
+            .saturating_add(i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX));
+        self.pool
+            .get()
+            .await?
+            .execute(
+                "UPDATE ats.write_journal SET doc = jsonb_set(jsonb_set(doc, '{parts}',
+                     COALESCE(doc->'parts', '[]'::jsonb) || jsonb_build_array(jsonb_build_array($2::text, $3::jsonb))),
+                     '{lease_until}', to_jsonb($4::bigint))
+                 WHERE key = $1",
+                &[&key.storage_key(), &part, &Json(result), &lease_until],
+            )
+            .await?;
+        Ok(())
     }
 
+    /// One statement: the answer is set in place.
     async fn finish(&self, key: &JournalKey, answer: &Answer) -> Result<(), JournalError> {
-        let answer = answer.clone();
-        self.update(key, move |record| record.answer = Some(StoredAnswer::Typed(answer))).await
+        let answer = StoredAnswer::Typed(answer.clone());
+        self.pool
+            .get()
+            .await?
+            .execute(
+                "UPDATE ats.write_journal SET doc = jsonb_set(doc, '{answer}', $2::jsonb) WHERE key = $1",
+                &[&key.storage_key(), &Json(&answer)],
+            )
+            .await?;
+        Ok(())
     }
 
     async fn abandon(&self, key: &JournalKey) -> Result<(), JournalError> {

@@ -213,6 +213,32 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// The records of `table` among `remote_ids`, by remote id, in one query.
+    pub(super) async fn records_by_id<T: DeserializeOwned>(
+        &self,
+        table: &'static str,
+        connection_id: &str,
+        remote_ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, T>, StoreError> {
+        if remote_ids.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        let client = self.pool.get().await?;
+        let sql = format!(
+            "SELECT remote_id, doc FROM ats.{table} WHERE connection_id = $1 AND remote_id = ANY($2)"
+        );
+        let rows = client.query(&sql, &[&connection_id, &remote_ids]).await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("remote_id")?;
+                let record = doc(row, table, &id)?;
+                Ok((id, record))
+            })
+            .collect()
+    }
+}
+
 pub(super) async fn put_run_in(client: &impl GenericClient, run: &Run) -> Result<(), StoreError> {
     client
         .execute(

@@ -10,6 +10,7 @@ use super::rows::*;
 use crate::store::*;
 use crate::time::now_ms;
 use deadpool_postgres::Pool;
+use std::collections::HashMap;
 use tokio_postgres::types::Json;
 
 pub struct PgStore {
@@ -265,6 +266,14 @@ impl Store for PgStore {
         self.record("jobs", connection_id, remote_id).await
     }
 
+    async fn jobs_by_id(
+        &self,
+        connection_id: &str,
+        remote_ids: &[&str],
+    ) -> Result<HashMap<String, StoredJob>, StoreError> {
+        self.records_by_id("jobs", connection_id, remote_ids).await
+    }
+
     async fn set_job_flags(
         &self,
         connection_id: &str,
@@ -337,6 +346,14 @@ impl Store for PgStore {
         remote_id: &str,
     ) -> Result<Option<StoredApplication>, StoreError> {
         self.record("applications", connection_id, remote_id).await
+    }
+
+    async fn applications_by_id(
+        &self,
+        connection_id: &str,
+        remote_ids: &[&str],
+    ) -> Result<HashMap<String, StoredApplication>, StoreError> {
+        self.records_by_id("applications", connection_id, remote_ids).await
     }
 
     async fn applications(
