@@ -358,6 +358,19 @@ async fn pages_commit_records_events_checkpoint_and_run(store: &dyn Store) {
         store.candidate("c-1", "p-2").await.expect("read").map(|c| c.last_name),
         Some("p-2".into())
     );
+
+    // A page's stored records in one read: those that exist, by remote id, of that
+    // connection only.
+    let jobs = store.jobs_by_id("c-1", &["j-2", "j-1", "nope"]).await.expect("read");
+    let mut found: Vec<(&str, &str)> =
+        jobs.iter().map(|(id, job)| (id.as_str(), job.title.as_str())).collect();
+    found.sort_unstable();
+    assert_eq!(found, [("j-1", "Renamed"), ("j-2", "Job j-2")]);
+    assert!(store.jobs_by_id("c-2", &["j-1"]).await.expect("read").is_empty());
+    assert!(store.jobs_by_id("c-1", &[]).await.expect("read").is_empty());
+    let applications = store.applications_by_id("c-1", &["a-1", "a-9"]).await.expect("read");
+    assert_eq!(applications.keys().collect::<Vec<_>>(), ["a-1"]);
+    assert_eq!(applications["a-1"].candidate_id, "p-1");
 }
 
 async fn record_reads_filter_and_page_by_cursor(store: &dyn Store) {
