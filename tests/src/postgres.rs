@@ -38,11 +38,22 @@ impl PgCluster {
     pub fn start() -> PgCluster {
         match std::env::var("DATABASE_URL") {
             Ok(admin) if !admin.trim().is_empty() => Self::on_shared_server(admin),
-            _ => Self::own_cluster().unwrap_or_else(|problem| panic!("{problem}")),
+            _ => Self::own_cluster(false).unwrap_or_else(|problem| panic!("{problem}")).0,
         }
     }
 
-    fn own_cluster() -> Result<PgCluster, String> {
+    /// A cluster of its own (also with `DATABASE_URL` set) that serves TLS with a server
+    /// certificate for 127.0.0.1 from a throwaway CA (made with the `openssl` tool); returns
+    /// it and the CA's PEM file.
+    pub fn start_with_tls() -> (PgCluster, PathBuf) {
+        match Self::own_cluster(true) {
+            Ok((cluster, Some(ca))) => (cluster, ca),
+            Ok((_, None)) => panic!("the TLS cluster has no CA"),
+            Err(problem) => panic!("{problem}"),
+        }
+    }
+
+    fn own_cluster(tls: bool) -> Result<(PgCluster, Option<PathBuf>), String> {
         let bin = server_binaries().ok_or_else(|| INSTALL_HINT.to_string())?;
         let run_as_postgres = is_root();
         let dir = tempfile::Builder::new()
@@ -69,10 +80,21 @@ impl PgCluster {
             ],
         )?;
         let port = free_port()?;
-        let options = format!(
+        let mut options = format!(
             "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
             cluster.dir.path().display()
         );
+        let ca = if tls {
+            let (ca, certificate, key) = cluster.certificates()?;
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                certificate.display(),
+                key.display()
+            ));
+            Some(ca)
+        } else {
+            None
+        };
         let log = cluster.dir.path().join("server.log");
         cluster.run_tool(
             "pg_ctl",
@@ -89,11 +111,12 @@ impl PgCluster {
                 "start".as_ref(),
             ],
         )?;
-        Ok(PgCluster {
+        let cluster = PgCluster {
             url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
             owned: Some(cluster),
             shared: None,
-        })
+        };
+        Ok((cluster, ca))
     }
 
     fn on_shared_server(admin: String) -> PgCluster {
@@ -141,6 +164,72 @@ impl Drop for PgCluster {
 }
 
 impl OwnedCluster {
+    /// A throwaway CA and a server certificate for 127.0.0.1 signed by it, in `tls/`:
+    /// (CA PEM, server certificate, server key), readable by the server.
+    fn certificates(&self) -> Result<(PathBuf, PathBuf, PathBuf), String> {
+        let tls = self.dir.path().join("tls");
+        std::fs::create_dir_all(&tls)
+            .map_err(|e| format!("cannot create {}: {e}", tls.display()))?;
+        std::fs::write(tls.join("san.ext"), "subjectAltName=IP:127.0.0.1\n")
+            .map_err(|e| format!("cannot write the certificate extensions: {e}"))?;
+        let openssl = |args: &[&str]| {
+            run(
+                Command::new("openssl").args(args).current_dir(&tls),
+                "openssl (to make test certificates)",
+            )
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=ats test CA",
+        ])?;
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])?;
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ])?;
+        let key = tls.join("server.key");
+        run(Command::new("chmod").arg("600").arg(&key), "chmod")?;
+        if self.run_as_postgres {
+            run(Command::new("chown").arg("-R").arg("postgres:").arg(&tls), "chown")?;
+        }
+        Ok((tls.join("ca.pem"), tls.join("server.crt"), key))
+    }
+
     fn run_tool(&self, tool: &str, args: &[&std::ffi::OsStr]) -> Result<(), String> {
         let program = self.bin.join(tool);
         let mut command = if self.run_as_postgres {

@@ -153,7 +153,7 @@ fn classify(error: reqwest::Error) -> HttpError {
         }
         source = e.source();
     }
-    let detail = error_chain(&error);
+    let detail = crate::error_chain(&error);
     if error.is_timeout() {
         HttpError::Timeout(detail)
     } else if error.is_builder() || error.is_request() && !error.is_connect() {
@@ -161,17 +161,6 @@ fn classify(error: reqwest::Error) -> HttpError {
     } else {
         HttpError::Connect(detail)
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        source = e.source();
-    }
-    text
 }
 
 /// DNS resolution that removes blocked addresses from the answer.

@@ -263,7 +263,7 @@ impl Dispatcher {
                 error: if error.is_timeout() {
                     format!("receiver did not answer within {:?}", self.policy.timeout)
                 } else {
-                    format!("cannot reach the receiver: {}", error_chain(&error))
+                    format!("cannot reach the receiver: {}", crate::error_chain(&error))
                 },
                 retry_after: Duration::ZERO,
             },
@@ -283,17 +283,6 @@ enum Outcome {
     Gone,
     Retry { code: Option<u16>, error: String, retry_after: Duration },
     Refused { code: Option<u16>, error: String },
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 impl Dispatcher {

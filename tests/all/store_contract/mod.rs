@@ -77,6 +77,31 @@ async fn a_bad_postgres_url_says_what_is_wrong_without_the_password() {
     assert!(error.to_string().contains("postgres://"), "{error}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_over_tls_verifies_the_server_against_sslrootcert() {
+    let (cluster, ca) = PgCluster::start_with_tls();
+    let uses_tls = async |url: &str| -> Result<bool, StoreError> {
+        let store = PgStore::connect(url, SecretBox::ephemeral()).await?;
+        let client = store
+            .pool()
+            .get()
+            .await
+            .map_err(|e| StoreError::Backend { backend: "postgres", message: e.to_string() })?;
+        let row = client
+            .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
+            .await
+            .map_err(StoreError::from)?;
+        Ok(row.get::<_, bool>(0))
+    };
+    let verified = format!("{}?sslmode=verify-full&sslrootcert={}", cluster.url, ca.display());
+    assert!(uses_tls(&verified).await.expect("TLS with the test CA"), "the connection is TLS");
+    assert!(!uses_tls(&cluster.url).await.expect("plain"), "no sslmode: plain, as before");
+    // `require` verifies too: the throwaway CA is not among the public roots.
+    let unverified = format!("{}?sslmode=require", cluster.url);
+    let error = uses_tls(&unverified).await.expect_err("an unknown CA is refused");
+    assert!(error.to_string().contains("certificate"), "{error}");
+}
+
 async fn keeps_the_contract(store: Arc<dyn Store>) {
     tenants_and_connections(&*store).await;
     runs_newest_first_with_filters_and_a_cursor(&*store).await;

@@ -30,9 +30,10 @@ pub fn spawn_listener(url: String, wake: Arc<Notify>) {
 }
 
 /// One listening connection, until it closes.
-async fn listen(url: &str, wake: &Notify) -> Result<(), tokio_postgres::Error> {
+async fn listen(url: &str, wake: &Notify) -> Result<(), crate::store::StoreError> {
     use futures::StreamExt;
-    let (client, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    let target = super::tls::target(url)?;
+    let (client, mut connection) = target.config.connect(target.tls).await?;
     let (sender, mut notifications) = tokio::sync::mpsc::unbounded_channel();
     let driver = tokio::spawn(async move {
         let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
@@ -44,7 +45,7 @@ async fn listen(url: &str, wake: &Notify) -> Result<(), tokio_postgres::Error> {
                     }
                 }
                 Ok(_) => {}
-                Err(error) => return Err(error),
+                Err(error) => return Err(crate::store::StoreError::from(error)),
             }
         }
         Ok(())

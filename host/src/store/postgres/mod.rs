@@ -11,6 +11,7 @@
 //! | [`listen`] | `LISTEN`/`NOTIFY`: other nodes' new events wake this node |
 //! | [`state`] | the connectors' `state` import ([`crate::runtime::state::StateStore`]) |
 //! | [`keys`] | API key hashes ([`crate::api::auth::KeyTable`]) |
+//! | `tls` | the URL's `sslmode` / `sslrootcert`: plain or verified TLS (rustls) |
 //! | [`webhooks`] | webhook subscriptions and deliveries ([`crate::webhooks::ledger::DeliveryLedger`]) |
 //!
 //! Everything lives in the schema `ats`, so the host can share an existing database with
@@ -35,6 +36,7 @@ pub mod listen;
 mod rows;
 pub mod state;
 pub mod store;
+mod tls;
 pub mod webhooks;
 
 pub use automations::PgAutomations;
@@ -46,7 +48,6 @@ pub use webhooks::PgLedger;
 
 use super::StoreError;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use std::str::FromStr;
 
 /// The migrations this build knows, in order: (version, name, SQL).
 const MIGRATIONS: &[(i32, &str, &str)] = &[
@@ -80,15 +81,10 @@ pub fn redacted(url: &str) -> String {
 /// Opens a pool on `url` and brings the schema to this build's version.
 pub async fn connect(url: &str) -> Result<Pool, StoreError> {
     let shown = redacted(url);
-    let config = tokio_postgres::Config::from_str(url).map_err(|e| StoreError::Connect {
-        url: shown.clone(),
-        reason: format!(
-            "not a PostgreSQL URL ({e}); expected postgres://user:password@host:port/database"
-        ),
-    })?;
+    let target = tls::target(url)?;
     let manager = Manager::from_config(
-        config,
-        tokio_postgres::NoTls,
+        target.config,
+        target.tls,
         ManagerConfig { recycling_method: RecyclingMethod::Fast },
     );
     let pool = Pool::builder(manager)
@@ -98,7 +94,7 @@ pub async fn connect(url: &str) -> Result<Pool, StoreError> {
     let mut client = pool
         .get()
         .await
-        .map_err(|e| StoreError::Connect { url: shown.clone(), reason: e.to_string() })?;
+        .map_err(|e| StoreError::Connect { url: shown.clone(), reason: crate::error_chain(&e) })?;
     migrate(&mut client, &shown).await?;
     Ok(pool)
 }
