@@ -13,6 +13,8 @@
 //! database's, CPU-bound) and answering after 100 ms (a real ATS's latency, where a node's
 //! concurrency limits bind: 16 runs at once per node, 64 calls at once per connector).
 //!
+//! The cluster is the tests' (fsync and synchronous commit off, so the figures measure the
+//! nodes' and the database's work, not this machine's disk).
 //! Every process (nodes, PostgreSQL, the fake ATS, the clients) shares this machine's cores:
 //! on 2 cores the CPU-bound figures measure what coordinating through the database costs,
 //! not how far more machines would carry.
