@@ -49,8 +49,17 @@ fn base_config(_limits: &Limits) -> Config {
     config.wasm_backtrace_max_frames(std::num::NonZeroUsize::new(BACKTRACE_FRAMES));
     // Connectors use neither component-model async nor threads: keep stores lean.
     config.concurrency_support(false);
+    // For profiling guests with `perf` (`/tmp/perf-PID.map` names their compiled code).
+    if std::env::var_os(PERFMAP_VAR).is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     config
 }
+
+/// Set (to anything) to write a perf map of the compiled guest code, so `perf report` names
+/// guest functions (`ATS_WASM_PERFMAP=1 perf record -g ...`). A diagnostic: it costs a
+/// little at every compile.
+pub const PERFMAP_VAR: &str = "ATS_WASM_PERFMAP";
 
 fn pooling_config(limits: &Limits) -> Config {
     let instances = limits.pooling_instances.max(1);
