@@ -49,6 +49,37 @@ async fn postgres_keeps_the_queue_contracts() {
     let later = now + i64::try_from(FIRING_LEASE.as_millis()).expect("lease in ms") + 1;
     let after_lease = ids(node_b.due(later, 10, FIRING_LEASE).await.expect("due"));
     assert!(after_lease.contains(&"fir_lease".to_string()), "the lease ran out");
+
+    // Fencing: node B, which took the firing over, saves its progress; node A's late save
+    // (from the state it claimed) does not undo it.
+    let claimed = node_b.firing("fir_lease").await.expect("read").expect("exists");
+    let mut progressed = claimed.clone();
+    progressed.actions[0].status = ActionStatus::Done;
+    progressed.status = FiringStatus::Done;
+    node_b.save(&claimed, &progressed).await.expect("B saves");
+    let mut stale = claimed.clone();
+    stale.actions[0].attempts = 1;
+    stale.next_attempt_at = later + 60_000;
+    node_a.save(&claimed, &stale).await.expect("A's late save is dropped, not an error");
+    let stored = node_b.firing("fir_lease").await.expect("read").expect("exists");
+    assert_eq!(stored.status, FiringStatus::Done, "node B's progress stands: {stored:?}");
+
+    // A save that leaves a firing pending and due (one action done, the next to run) keeps
+    // the claim: no other node is handed it meanwhile.
+    let mut two = firing("fir_steps", 5);
+    two.actions.push(two.actions[0].clone());
+    node_a.enqueue(&two).await.expect("enqueue");
+    let now = ats_host::time::now_ms();
+    let claimed = node_a.due(now, 10, FIRING_LEASE).await.expect("due");
+    let claimed = claimed.into_iter().find(|f| f.id == "fir_steps").expect("claimed by A");
+    let mut step = claimed.clone();
+    step.actions[0].status = ActionStatus::Done;
+    node_a.save(&claimed, &step).await.expect("save a step");
+    assert!(
+        !ids(node_b.due(now, 10, FIRING_LEASE).await.expect("due"))
+            .contains(&"fir_steps".to_string()),
+        "node A still holds the firing between its steps"
+    );
 }
 
 fn subscription(id: &str, tenant: &str) -> Subscription {

@@ -181,6 +181,47 @@ impl Docs {
         Ok(written == 1)
     }
 
+    /// Saves a queued document this node claimed (or loaded) as `previous`, fenced: only
+    /// while the stored document is still `previous`. When another node took the document
+    /// over (this node's lease ran out) and saved it since, nothing is written and `false`
+    /// is returned: this node's late result must not undo the other's progress. A save that
+    /// leaves the document pending and due keeps this node's lease (it goes on with the
+    /// next step); any other save releases it.
+    pub async fn save_claimed<T: Serialize + Sync + std::fmt::Debug>(
+        &self,
+        table: &'static str,
+        at: Queued<'_>,
+        doc: &T,
+        previous: &T,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE ats.{table} SET tenant_id = $2, status = $3::text, next_attempt_at = $4::bigint,
+                 lease_until = CASE WHEN $3::text = 'pending' AND $4::bigint <= $7::bigint
+                     THEN lease_until ELSE 0 END,
+                 doc = $5
+             WHERE id = $1 AND doc = $6"
+        );
+        let now = crate::time::now_ms();
+        let written = self
+            .pool
+            .get()
+            .await?
+            .execute(
+                &sql,
+                &[
+                    &at.id,
+                    &at.tenant_id,
+                    &at.status,
+                    &at.next_attempt_at,
+                    &Json(doc),
+                    &Json(previous),
+                    &now,
+                ],
+            )
+            .await?;
+        Ok(written == 1)
+    }
+
     /// Claims up to `limit` pending documents due at `now` that no live lease holds, for
     /// `lease_ms`; oldest due first. A node that dies holding them lets them come due again
     /// when the lease runs out; saving a document ([`Docs::put_queued`]) releases it.

@@ -112,8 +112,16 @@ impl DeliveryLedger for PgLedger {
         Ok(self.docs.claim_due("webhook_deliveries", now, limit, lease_ms).await?)
     }
 
-    async fn save(&self, _previous: &Delivery, next: &Delivery) -> Result<(), LedgerError> {
-        self.docs.put_queued("webhook_deliveries", queued(next), next, false).await?;
+    /// Fenced ([`Docs::save_claimed`]): an attempt whose claim ran out does not overwrite
+    /// the node that took the delivery over (the receiver may see the event twice, with one
+    /// `webhook-id`, as after any retry).
+    async fn save(&self, previous: &Delivery, next: &Delivery) -> Result<(), LedgerError> {
+        if !self.docs.save_claimed("webhook_deliveries", queued(next), next, previous).await? {
+            tracing::warn!(
+                delivery = %next.id,
+                "another node took this delivery over (its claim ran out): this attempt's result is dropped"
+            );
+        }
         Ok(())
     }
 
