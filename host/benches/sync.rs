@@ -16,7 +16,8 @@
 //!    its ratio to the hand-written Rust connector.
 //!
 //! `cargo bench -p ats-host --bench sync`; `ATS_BENCH_SYNC_ONLY=1` skips the idle figures,
-//! `ATS_BENCH_ROUNDS` sets the runs per connector (default 5; the median is printed).
+//! `ATS_BENCH_ROUNDS` sets the runs per connector (default 5; the median is printed),
+//! `ATS_BENCH_VARIANTS` (e.g. `manifest` or `wasm,manifest`) runs only those.
 
 use ats_host::model::{Job, JobPage, JobStatus, Stage, StagePage};
 use ats_host::runtime::state::MemoryStateStore;
@@ -153,6 +154,9 @@ async fn wasm_vs_native() -> anyhow::Result<()> {
 
     let rounds: usize =
         std::env::var("ATS_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5).max(1);
+    // `ATS_BENCH_VARIANTS=manifest` (a comma list) runs only those, e.g. under `perf`.
+    let variants = std::env::var("ATS_BENCH_VARIANTS").unwrap_or_default();
+    let wanted = |name: &str| variants.is_empty() || variants.split(',').any(|v| v == name);
     let mut figures: BTreeMap<&str, Vec<Split>> = BTreeMap::new();
     for _ in 0..rounds {
         for (name, transport) in [
@@ -160,6 +164,9 @@ async fn wasm_vs_native() -> anyhow::Result<()> {
             ("native", native.clone()),
             ("manifest", wasm_transport.clone()),
         ] {
+            if !wanted(name) {
+                continue;
+            }
             let connector = if name == "manifest" { "sandbox-declarative" } else { "sandbox" };
             let split =
                 sync_once(name, connector, transport, &registry, &base_url, &sandbox).await?;

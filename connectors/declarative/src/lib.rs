@@ -15,9 +15,13 @@ use ats_declarative::Manifest as Declared;
 struct ManifestConnector;
 
 /// The packed manifest for a call: its compiled form, read without the TOML parser.
-fn declared() -> Result<Declarative, AtsError> {
+/// The packed manifest as a call of `operation` needs it: its compiled form, with only that
+/// operation read (a fresh instance per call reads it afresh).
+fn declared(operation: &str) -> Result<Declarative, AtsError> {
     let compact = packed(slot::Part::Compact)?;
-    Declared::from_compact(&compact).map(Declarative::new).map_err(AtsError::InvalidInput)
+    Declared::from_compact_for(&compact, operation)
+        .map(Declarative::new)
+        .map_err(AtsError::InvalidInput)
 }
 
 /// The packed manifest as `describe()` (once, at load) sees it: the text parsed and
@@ -58,7 +62,7 @@ impl Connector for ManifestConnector {
     }
 
     fn list_jobs(config: Config, page: PageRequest) -> Result<JobPage, AtsError> {
-        declared()?.list_jobs(&config, &page)
+        declared("list-jobs")?.list_jobs(&config, &page)
     }
 
     fn list_stages(
@@ -66,15 +70,15 @@ impl Connector for ManifestConnector {
         job_id: Option<String>,
         page: PageRequest,
     ) -> Result<StagePage, AtsError> {
-        declared()?.list_stages(&config, job_id, &page)
+        declared("list-stages")?.list_stages(&config, job_id, &page)
     }
 
     fn list_applications(config: Config, page: PageRequest) -> Result<ApplicationPage, AtsError> {
-        declared()?.list_applications(&config, &page)
+        declared("list-applications")?.list_applications(&config, &page)
     }
 
     fn get_candidate(config: Config, candidate_id: String) -> Result<Candidate, AtsError> {
-        declared()?.get_candidate(&config, &candidate_id)
+        declared("get-candidate")?.get_candidate(&config, &candidate_id)
     }
 
     fn find_candidates(
@@ -82,18 +86,18 @@ impl Connector for ManifestConnector {
         lookup: CandidateLookup,
         page: PageRequest,
     ) -> Result<CandidatePage, AtsError> {
-        declared()?.find_candidates(&config, &lookup, &page)
+        declared("find-candidates")?.find_candidates(&config, &lookup, &page)
     }
 
     fn upsert_candidate(config: Config, input: CandidateInput) -> Result<UpsertResult, AtsError> {
-        declared()?.upsert_candidate(&config, &input)
+        declared("upsert-candidate")?.upsert_candidate(&config, &input)
     }
 
     fn create_application(
         config: Config,
         input: ApplicationInput,
     ) -> Result<Application, AtsError> {
-        declared()?.create_application(&config, &input)
+        declared("create-application")?.create_application(&config, &input)
     }
 
     fn move_application(
@@ -101,76 +105,76 @@ impl Connector for ManifestConnector {
         application_id: String,
         stage_id: String,
     ) -> Result<WriteReceipt, AtsError> {
-        declared()?.move_application(&config, &application_id, &stage_id)
+        declared("move-application")?.move_application(&config, &application_id, &stage_id)
     }
 
     fn add_note(config: Config, input: NoteInput) -> Result<WriteReceipt, AtsError> {
-        declared()?.add_note(&config, &input)
+        declared("add-note")?.add_note(&config, &input)
     }
 
     fn add_tag(config: Config, input: TagInput) -> Result<WriteReceipt, AtsError> {
-        declared()?.add_tag(&config, &input)
+        declared("add-tag")?.add_tag(&config, &input)
     }
 
     fn remove_tag(config: Config, input: TagInput) -> Result<WriteReceipt, AtsError> {
-        declared()?.remove_tag(&config, &input)
+        declared("remove-tag")?.remove_tag(&config, &input)
     }
 
     fn add_attachment(config: Config, input: AttachmentInput) -> Result<WriteReceipt, AtsError> {
-        declared()?.add_attachment(&config, &input)
+        declared("add-attachment")?.add_attachment(&config, &input)
     }
 
     fn reject_application(config: Config, input: RejectInput) -> Result<WriteReceipt, AtsError> {
-        declared()?.reject_application(&config, &input)
+        declared("reject-application")?.reject_application(&config, &input)
     }
 
     fn write_result(config: Config, input: ResultInput) -> Result<WriteReceipt, AtsError> {
-        declared()?.write_result(&config, &input)
+        declared("write-result")?.write_result(&config, &input)
     }
 
     fn parse_webhook(
         config: Config,
         request: WebhookRequest,
     ) -> Result<Vec<ChangeEvent>, AtsError> {
-        declared()?.parse_webhook(&config, &request)
+        declared("parse-webhook")?.parse_webhook(&config, &request)
     }
 
     fn webhook_reply(_config: &Config, _request: &WebhookRequest) -> Option<WebhookReply> {
-        declared().ok()?.webhook_reply()
+        declared("parse-webhook").ok()?.webhook_reply()
     }
 
     fn check(config: Config) -> Result<Account, AtsError> {
-        declared()?.check(&config)
+        declared("check")?.check(&config)
     }
 
     fn list_tags(config: Config, page: PageRequest) -> Result<TagPage, AtsError> {
-        declared()?.list_tags(&config, &page)
+        declared("list-tags")?.list_tags(&config, &page)
     }
 
     fn list_rejection_reasons(
         config: Config,
         page: PageRequest,
     ) -> Result<RejectionReasonPage, AtsError> {
-        declared()?.list_rejection_reasons(&config, &page)
+        declared("list-rejection-reasons")?.list_rejection_reasons(&config, &page)
     }
 
     fn list_users(config: Config, page: PageRequest) -> Result<UserPage, AtsError> {
-        declared()?.list_users(&config, &page)
+        declared("list-users")?.list_users(&config, &page)
     }
 
     fn get_application(config: Config, application_id: String) -> Result<Application, AtsError> {
-        declared()?.get_application(&config, &application_id)
+        declared("get-application")?.get_application(&config, &application_id)
     }
 
     fn register_webhook(
         config: Config,
         subscription: WebhookSubscription,
     ) -> Result<WriteReceipt, AtsError> {
-        declared()?.register_webhook(&config, &subscription)
+        declared("register-webhook")?.register_webhook(&config, &subscription)
     }
 
     fn unregister_webhook(config: Config, remote_id: String) -> Result<WriteReceipt, AtsError> {
-        declared()?.unregister_webhook(&config, &remote_id)
+        declared("unregister-webhook")?.unregister_webhook(&config, &remote_id)
     }
 }
 

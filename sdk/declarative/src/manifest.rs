@@ -151,6 +151,62 @@ impl Manifest {
         })
     }
 
+    /// [`Manifest::from_compact`] for one call of `operation`: only that operation (and the
+    /// look-up operation its dedupe names) is read, the others are skipped over unread, and
+    /// `[webhook]` only for `parse-webhook`. A call of the generic component reads the
+    /// manifest afresh (a fresh instance per call), so this is what it pays per page.
+    /// [`Manifest::operations`] of the result lists only what was read: use the whole form
+    /// for `describe()`.
+    pub fn from_compact_for(text: &str, operation: &str) -> Result<Manifest, String> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Lazy<'a> {
+            connector: ConnectorSpec,
+            config: Vec<ConfigFieldSpec>,
+            defaults: DefaultsSpec,
+            auth: AuthSpec,
+            errors: Vec<ErrorRule>,
+            #[serde(borrow)]
+            operations: BTreeMap<String, &'a serde_json::value::RawValue>,
+            #[serde(borrow)]
+            webhook: Option<&'a serde_json::value::RawValue>,
+            #[serde(default)]
+            gaps: Gaps,
+        }
+        let unreadable =
+            |e: serde_json::Error| format!("the compiled manifest does not read back: {e}");
+        let lazy: Lazy<'_> = serde_json::from_str(text).map_err(unreadable)?;
+        let mut operations = BTreeMap::new();
+        let mut wanted = vec![operation.to_string()];
+        while let Some(name) = wanted.pop() {
+            let Some(raw) = lazy.operations.get(&name) else { continue };
+            if operations.contains_key(&name) {
+                continue;
+            }
+            let spec: OperationSpec = serde_json::from_str(raw.get()).map_err(unreadable)?;
+            if let Some(dedupe) = &spec.dedupe {
+                wanted.push(dedupe.lookup.clone());
+            }
+            operations.insert(name, spec);
+        }
+        let webhook = match lazy.webhook {
+            Some(raw) if operation == "parse-webhook" => {
+                Some(serde_json::from_str(raw.get()).map_err(unreadable)?)
+            }
+            _ => None,
+        };
+        Ok(Manifest {
+            connector: lazy.connector,
+            config: lazy.config,
+            defaults: lazy.defaults,
+            auth: lazy.auth,
+            errors: lazy.errors,
+            operations,
+            webhook,
+            gaps: lazy.gaps,
+        })
+    }
+
     /// The operations declared and not `unsupported`, in the contract's order;
     /// `parse-webhook` (after `write-result`) when `[webhook]` is declared.
     pub fn operations(&self) -> Vec<String> {

@@ -7,7 +7,7 @@ use crate::error::DeclError;
 use crate::schema::{FieldType, RecordDef};
 use crate::spec::FieldSpec;
 use crate::template::{Context, Template, stringify};
-use crate::transform::{Transform, map_value, to_bool};
+use crate::transform::{map_value, to_bool};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -26,15 +26,12 @@ pub(crate) fn map_record(
             Some((top, nested)) => (top, Some(nested)),
             None => (name.as_str(), None),
         };
-        let Some(kind) = def.field(top) else { continue };
-        let field_kind = match (nested, kind) {
-            (Some(nested), FieldType::Record(sub)) => match sub.field(nested) {
-                Some(kind) => kind,
-                None => continue,
-            },
-            (Some(_), _) => continue,
-            (None, kind) => kind,
-        };
+        let target = spec.target.get_or_init(|| match (nested, def.field(top)?) {
+            (Some(nested), FieldType::Record(sub)) => sub.field(nested),
+            (Some(_), _) => None,
+            (None, kind) => Some(kind),
+        });
+        let Some(field_kind) = *target else { continue };
         let Some(value) = evaluate(record, spec, field_kind, &ctx)? else { continue };
         let Some(value) = coerce(value, field_kind) else { continue };
         match nested {
@@ -50,7 +47,7 @@ pub(crate) fn map_record(
         }
     }
     if def.has_raw {
-        out.insert("raw".into(), Value::String(record.to_string()));
+        out.insert("raw".into(), Value::String(serde_json::to_string(record).unwrap_or_default()));
     }
     Ok(out)
 }
@@ -69,9 +66,10 @@ fn evaluate(
     } else {
         spec.value.clone()
     };
-    for transform in &spec.transform {
-        let transform = Transform::parse(transform)
-            .map_err(|e| DeclError::InvalidInput(format!("manifest transform: {e}")))?;
+    let transforms = spec
+        .transforms()
+        .map_err(|e| DeclError::InvalidInput(format!("manifest transform: {e}")))?;
+    for transform in transforms {
         value = transform.apply(value);
     }
     if let Some(table) = &spec.map {
@@ -129,6 +127,11 @@ pub(crate) fn coerce(value: Value, kind: FieldType) -> Option<Value> {
         }
         FieldType::Bool => to_bool(&value).map(Value::Bool),
         FieldType::Enum(allowed) => {
+            if let Value::String(text) = &value
+                && allowed.contains(&text.as_str())
+            {
+                return Some(value);
+            }
             let text = stringify(&value).trim().to_ascii_lowercase().replace(['_', ' '], "-");
             allowed.contains(&text.as_str()).then_some(Value::String(text))
         }

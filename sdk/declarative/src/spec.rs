@@ -360,9 +360,24 @@ pub(crate) struct FieldSpec {
     /// `path` parsed, on first use (a manifest lives for one call; its fields map every
     /// record of a page).
     pub selector: std::cell::OnceCell<Option<crate::select::Selector>>,
+    /// `transform` parsed, on first use (each entry was checked at parse).
+    pub transforms: std::cell::OnceCell<Result<Vec<crate::transform::Transform>, String>>,
+    /// The contract type of the field this spec fills (`None`: a field the record does
+    /// not have), found on first use: a spec maps one field of one record kind.
+    pub target: std::cell::OnceCell<Option<crate::schema::FieldType>>,
 }
 
 impl FieldSpec {
+    /// The parsed transforms.
+    pub fn transforms(&self) -> Result<&[crate::transform::Transform], String> {
+        self.transforms
+            .get_or_init(|| {
+                self.transform.iter().map(|t| crate::transform::Transform::parse(t)).collect()
+            })
+            .as_deref()
+            .map_err(Clone::clone)
+    }
+
     /// The parsed `path` (validated at parse; `None` when there is none).
     pub fn selector(&self) -> Option<&crate::select::Selector> {
         let path = self.path.as_deref()?;
@@ -435,6 +450,8 @@ impl<'de> Deserialize<'de> for FieldSpec {
                     transform: table.transform.0,
                     each: table.each,
                     selector: std::cell::OnceCell::new(),
+                    transforms: std::cell::OnceCell::new(),
+                    target: std::cell::OnceCell::new(),
                 })
             }
         }

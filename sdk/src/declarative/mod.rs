@@ -193,7 +193,7 @@ impl Declarative {
         operation: &str,
         page: &PageRequest,
         input: Value,
-        read: impl Fn(usize, &Value) -> Result<T, AtsError>,
+        read: impl Fn(usize, Value) -> Result<T, AtsError>,
     ) -> Result<(Vec<T>, Option<String>), AtsError> {
         let found = self
             .executor(config)?
@@ -207,7 +207,7 @@ impl Declarative {
             .map_err(ats_error)?;
         let items = found
             .items
-            .iter()
+            .into_iter()
             .enumerate()
             .map(|(i, item)| read(i, item))
             .collect::<Result<_, _>>()?;
@@ -254,7 +254,7 @@ impl Declarative {
         config: &Config,
         candidate_id: &str,
     ) -> Result<Candidate, AtsError> {
-        records::candidate(&self.one(
+        records::candidate(self.one(
             config,
             "get-candidate",
             json!({"candidate_id": candidate_id}),
@@ -281,7 +281,7 @@ impl Declarative {
         config: &Config,
         input: &CandidateInput,
     ) -> Result<UpsertResult, AtsError> {
-        records::upsert(&self.one(config, "upsert-candidate", records::candidate_input(input))?)
+        records::upsert(self.one(config, "upsert-candidate", records::candidate_input(input))?)
     }
 
     pub fn create_application(
@@ -289,7 +289,7 @@ impl Declarative {
         config: &Config,
         input: &ApplicationInput,
     ) -> Result<Application, AtsError> {
-        records::application(&self.one(
+        records::application(self.one(
             config,
             "create-application",
             records::application_input(input),
@@ -303,22 +303,22 @@ impl Declarative {
         stage_id: &str,
     ) -> Result<WriteReceipt, AtsError> {
         let input = json!({"application_id": application_id, "stage_id": stage_id});
-        Ok(records::receipt(&self.one(config, "move-application", input)?))
+        Ok(records::receipt(self.one(config, "move-application", input)?))
     }
 
     pub fn add_note(&self, config: &Config, input: &NoteInput) -> Result<WriteReceipt, AtsError> {
         let input = json!({"target": records::target(&input.target), "body": input.body});
-        Ok(records::receipt(&self.one(config, "add-note", input)?))
+        Ok(records::receipt(self.one(config, "add-note", input)?))
     }
 
     pub fn add_tag(&self, config: &Config, input: &TagInput) -> Result<WriteReceipt, AtsError> {
         let input = json!({"target": records::target(&input.target), "tag": input.tag});
-        Ok(records::receipt(&self.one(config, "add-tag", input)?))
+        Ok(records::receipt(self.one(config, "add-tag", input)?))
     }
 
     pub fn remove_tag(&self, config: &Config, input: &TagInput) -> Result<WriteReceipt, AtsError> {
         let input = json!({"target": records::target(&input.target), "tag": input.tag});
-        Ok(records::receipt(&self.one(config, "remove-tag", input)?))
+        Ok(records::receipt(self.one(config, "remove-tag", input)?))
     }
 
     pub fn add_attachment(
@@ -327,7 +327,7 @@ impl Declarative {
         input: &AttachmentInput,
     ) -> Result<WriteReceipt, AtsError> {
         let input = records::attachment_input(input);
-        Ok(records::receipt(&self.one(config, "add-attachment", input)?))
+        Ok(records::receipt(self.one(config, "add-attachment", input)?))
     }
 
     pub fn reject_application(
@@ -336,7 +336,7 @@ impl Declarative {
         input: &RejectInput,
     ) -> Result<WriteReceipt, AtsError> {
         let input = records::reject_input(input);
-        Ok(records::receipt(&self.one(config, "reject-application", input)?))
+        Ok(records::receipt(self.one(config, "reject-application", input)?))
     }
 
     pub fn write_result(
@@ -345,11 +345,11 @@ impl Declarative {
         input: &ResultInput,
     ) -> Result<WriteReceipt, AtsError> {
         let input = records::result_input(input);
-        Ok(records::receipt(&self.one(config, "write-result", input)?))
+        Ok(records::receipt(self.one(config, "write-result", input)?))
     }
 
     pub fn check(&self, config: &Config) -> Result<Account, AtsError> {
-        records::account(&self.one(config, "check", json!({}))?)
+        records::account(self.one(config, "check", json!({}))?)
     }
 
     pub fn list_tags(&self, config: &Config, page: &PageRequest) -> Result<TagPage, AtsError> {
@@ -382,7 +382,7 @@ impl Declarative {
         application_id: &str,
     ) -> Result<Application, AtsError> {
         let input = json!({"application_id": application_id});
-        records::application(&self.one(config, "get-application", input)?)
+        records::application(self.one(config, "get-application", input)?)
     }
 
     pub fn register_webhook(
@@ -391,7 +391,7 @@ impl Declarative {
         subscription: &WebhookSubscription,
     ) -> Result<WriteReceipt, AtsError> {
         let input = records::webhook_subscription(subscription);
-        Ok(records::receipt(&self.one(config, "register-webhook", input)?))
+        Ok(records::receipt(self.one(config, "register-webhook", input)?))
     }
 
     pub fn unregister_webhook(
@@ -400,7 +400,7 @@ impl Declarative {
         remote_id: &str,
     ) -> Result<WriteReceipt, AtsError> {
         let input = json!({"remote_id": remote_id});
-        Ok(records::receipt(&self.one(config, "unregister-webhook", input)?))
+        Ok(records::receipt(self.one(config, "unregister-webhook", input)?))
     }
 
     /// `[webhook]`: the delivery's change events, its signature checked where declared.
@@ -413,7 +413,7 @@ impl Declarative {
             request.headers.iter().map(|f| (f.name.clone(), f.value.clone())).collect();
         let parsed =
             self.executor(config)?.parse_webhook(&headers, &request.body).map_err(ats_error)?;
-        parsed.events.iter().map(records::change_event).collect()
+        parsed.events.into_iter().map(records::change_event).collect()
     }
 
     /// The manifest's `[webhook] reply`, when it gives one.

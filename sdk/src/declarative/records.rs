@@ -9,53 +9,57 @@
 use crate::prelude::*;
 use serde_json::{Map, Value, json};
 
-/// One mapped record.
-struct Fields<'a>(&'a Map<String, Value>);
+/// One mapped record, its fields taken out as they are read (each is read once: the
+/// strings move into the contract's record instead of being copied).
+struct Fields(Map<String, Value>);
 
-impl<'a> Fields<'a> {
-    fn of(value: &'a Value, what: &str) -> Result<Self, AtsError> {
-        value.as_object().map(Fields).ok_or_else(|| {
-            AtsError::InvalidInput(format!(
-                "the manifest mapped a {what} to {value}, not an object"
-            ))
-        })
+impl Fields {
+    fn of(value: Value, what: &str) -> Result<Self, AtsError> {
+        match value {
+            Value::Object(map) => Ok(Fields(map)),
+            other => Err(AtsError::InvalidInput(format!(
+                "the manifest mapped a {what} to {other}, not an object"
+            ))),
+        }
     }
 
     /// A text field: strings as they are, numbers and booleans as text.
-    fn text(&self, key: &str) -> Option<String> {
-        match self.0.get(key)? {
-            Value::String(text) => Some(text.clone()),
+    fn text(&mut self, key: &str) -> Option<String> {
+        match self.0.remove(key)? {
+            Value::String(text) => Some(text),
             Value::Number(number) => Some(number.to_string()),
             Value::Bool(flag) => Some(flag.to_string()),
             _ => None,
         }
     }
 
-    fn required(&self, key: &str) -> String {
+    fn required(&mut self, key: &str) -> String {
         self.text(key).unwrap_or_default()
     }
 
-    fn texts(&self, key: &str) -> Vec<String> {
-        match self.0.get(key) {
-            Some(Value::Array(items)) => {
-                items.iter().filter_map(Fields::scalar).filter(|text| !text.is_empty()).collect()
-            }
-            Some(Value::String(text)) if !text.is_empty() => vec![text.clone()],
+    fn texts(&mut self, key: &str) -> Vec<String> {
+        match self.0.remove(key) {
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .filter_map(Fields::scalar)
+                .filter(|text| !text.is_empty())
+                .collect(),
+            Some(Value::String(text)) if !text.is_empty() => vec![text],
             _ => Vec::new(),
         }
     }
 
-    fn scalar(value: &Value) -> Option<String> {
+    fn scalar(value: Value) -> Option<String> {
         match value {
-            Value::String(text) => Some(text.clone()),
+            Value::String(text) => Some(text),
             Value::Number(number) => Some(number.to_string()),
             _ => None,
         }
     }
 
-    fn flag(&self, key: &str) -> Option<bool> {
-        match self.0.get(key)? {
-            Value::Bool(flag) => Some(*flag),
+    fn flag(&mut self, key: &str) -> Option<bool> {
+        match self.0.remove(key)? {
+            Value::Bool(flag) => Some(flag),
             Value::String(text) => match text.to_ascii_lowercase().as_str() {
                 "true" | "yes" | "1" => Some(true),
                 "false" | "no" | "0" => Some(false),
@@ -65,8 +69,8 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn number(&self, key: &str) -> Option<f64> {
-        match self.0.get(key)? {
+    fn number(&mut self, key: &str) -> Option<f64> {
+        match self.0.remove(key)? {
             Value::Number(number) => number.as_f64(),
             Value::String(text) => text.trim().parse().ok(),
             _ => None,
@@ -74,11 +78,11 @@ impl<'a> Fields<'a> {
     }
 
     /// A location: an object of the contract's location fields, or free text.
-    fn location(&self, key: &str) -> Option<Location> {
-        match self.0.get(key)? {
-            Value::String(text) if !text.trim().is_empty() => Some(location(text.clone())),
+    fn location(&mut self, key: &str) -> Option<Location> {
+        match self.0.remove(key)? {
+            Value::String(text) if !text.trim().is_empty() => Some(location(text)),
             Value::Object(parts) => {
-                let parts = Fields(parts);
+                let mut parts = Fields(parts);
                 Some(Location {
                     text: parts.text("text"),
                     city: parts.text("city"),
@@ -93,29 +97,36 @@ impl<'a> Fields<'a> {
     }
 
     /// Custom fields: an object of name → value.
-    fn custom_fields(&self) -> Vec<Field> {
-        let Some(Value::Object(fields)) = self.0.get("custom_fields") else { return Vec::new() };
+    fn custom_fields(&mut self) -> Vec<Field> {
+        let Some(Value::Object(fields)) = self.0.remove("custom_fields") else { return Vec::new() };
         fields
-            .iter()
-            .map(|(name, value)| Field {
-                name: name.clone(),
-                value: Fields::scalar(value).unwrap_or_else(|| value.to_string()),
+            .into_iter()
+            .map(|(name, value)| {
+                let value = match value {
+                    Value::String(text) => text,
+                    Value::Number(number) => number.to_string(),
+                    other => other.to_string(),
+                };
+                Field { name, value }
             })
             .collect()
     }
 
-    fn raw(&self) -> String {
+    fn raw(&mut self) -> String {
         self.text("raw").unwrap_or_default()
     }
 
     /// An enum field by its kebab-case name (`_` and spaces read as `-`).
     fn choice<T: Copy>(
-        &self,
+        &mut self,
         key: &str,
         record: &str,
         cases: &[(&str, T)],
     ) -> Result<Option<T>, AtsError> {
         let Some(text) = self.text(key) else { return Ok(None) };
+        if let Some((_, case)) = cases.iter().find(|(name, _)| *name == text) {
+            return Ok(Some(*case));
+        }
         let wanted = text.trim().to_ascii_lowercase().replace(['_', ' '], "-");
         match cases.iter().find(|(name, _)| *name == wanted) {
             Some((_, case)) => Ok(Some(*case)),
@@ -151,8 +162,8 @@ const APPLICATION_STATUSES: [(&str, ApplicationStatus); 4] = [
     ("withdrawn", ApplicationStatus::Withdrawn),
 ];
 
-pub fn job(value: &Value) -> Result<Job, AtsError> {
-    let f = Fields::of(value, "job")?;
+pub fn job(value: Value) -> Result<Job, AtsError> {
+    let mut f = Fields::of(value, "job")?;
     Ok(Job {
         id: f.required("id"),
         code: f.text("code"),
@@ -174,8 +185,8 @@ pub fn job(value: &Value) -> Result<Job, AtsError> {
     })
 }
 
-pub fn stage(value: &Value, position: usize) -> Result<Stage, AtsError> {
-    let f = Fields::of(value, "stage")?;
+pub fn stage(value: Value, position: usize) -> Result<Stage, AtsError> {
+    let mut f = Fields::of(value, "stage")?;
     let fallback = u32::try_from(position).unwrap_or(u32::MAX);
     Ok(Stage {
         id: f.required("id"),
@@ -189,16 +200,17 @@ pub fn stage(value: &Value, position: usize) -> Result<Stage, AtsError> {
     })
 }
 
-pub fn candidate(value: &Value) -> Result<Candidate, AtsError> {
-    let f = Fields::of(value, "candidate")?;
-    let links = match f.0.get("links") {
+pub fn candidate(value: Value) -> Result<Candidate, AtsError> {
+    let mut f = Fields::of(value, "candidate")?;
+    let links = match f.0.remove("links") {
         Some(Value::Array(items)) => items
-            .iter()
+            .into_iter()
             .filter_map(|item| match item {
-                Value::String(url) => Some(ProfileLink { kind: None, url: url.clone() }),
+                Value::String(url) => Some(ProfileLink { kind: None, url }),
                 Value::Object(link) => {
-                    let link = Fields(link);
-                    link.text("url").map(|url| ProfileLink { kind: link.text("kind"), url })
+                    let mut link = Fields(link);
+                    let url = link.text("url")?;
+                    Some(ProfileLink { kind: link.text("kind"), url })
                 }
                 _ => None,
             })
@@ -223,14 +235,17 @@ pub fn candidate(value: &Value) -> Result<Candidate, AtsError> {
     })
 }
 
-pub fn application(value: &Value) -> Result<Application, AtsError> {
-    let f = Fields::of(value, "application")?;
-    let answers = match f.0.get("answers") {
+pub fn application(value: Value) -> Result<Application, AtsError> {
+    let mut f = Fields::of(value, "application")?;
+    let answers = match f.0.remove("answers") {
         Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(Value::as_object)
+            .into_iter()
+            .filter_map(|answer| match answer {
+                Value::Object(answer) => Some(answer),
+                _ => None,
+            })
             .map(|answer| {
-                let answer = Fields(answer);
+                let mut answer = Fields(answer);
                 Answer {
                     question_id: answer.text("question_id"),
                     question: answer.required("question"),
@@ -261,19 +276,19 @@ pub fn application(value: &Value) -> Result<Application, AtsError> {
     })
 }
 
-pub fn tag(value: &Value) -> Result<Tag, AtsError> {
-    let f = Fields::of(value, "tag")?;
+pub fn tag(value: Value) -> Result<Tag, AtsError> {
+    let mut f = Fields::of(value, "tag")?;
     let name = f.required("name");
     Ok(Tag { id: f.text("id").unwrap_or_else(|| name.clone()), name })
 }
 
-pub fn rejection_reason(value: &Value) -> Result<RejectionReason, AtsError> {
-    let f = Fields::of(value, "rejection reason")?;
+pub fn rejection_reason(value: Value) -> Result<RejectionReason, AtsError> {
+    let mut f = Fields::of(value, "rejection reason")?;
     Ok(RejectionReason { id: f.required("id"), name: f.required("name") })
 }
 
-pub fn user(value: &Value) -> Result<User, AtsError> {
-    let f = Fields::of(value, "user")?;
+pub fn user(value: Value) -> Result<User, AtsError> {
+    let mut f = Fields::of(value, "user")?;
     Ok(User {
         id: f.required("id"),
         first_name: f.required("first_name"),
@@ -283,13 +298,13 @@ pub fn user(value: &Value) -> Result<User, AtsError> {
     })
 }
 
-pub fn account(value: &Value) -> Result<Account, AtsError> {
-    let f = Fields::of(value, "account")?;
+pub fn account(value: Value) -> Result<Account, AtsError> {
+    let mut f = Fields::of(value, "account")?;
     Ok(Account { display_name: f.text("display_name").unwrap_or_else(|| "connected".into()) })
 }
 
-pub fn upsert(value: &Value) -> Result<UpsertResult, AtsError> {
-    let f = Fields::of(value, "upsert result")?;
+pub fn upsert(value: Value) -> Result<UpsertResult, AtsError> {
+    let mut f = Fields::of(value, "upsert result")?;
     let candidate_id = f.required("candidate_id");
     if candidate_id.is_empty() {
         return Err(AtsError::InvalidInput(
@@ -304,8 +319,8 @@ pub fn upsert(value: &Value) -> Result<UpsertResult, AtsError> {
 }
 
 /// A change event from `[webhook] fields` (`kind` already one of the contract's kinds).
-pub fn change_event(value: &Value) -> Result<ChangeEvent, AtsError> {
-    let f = Fields::of(value, "change event")?;
+pub fn change_event(value: Value) -> Result<ChangeEvent, AtsError> {
+    let mut f = Fields::of(value, "change event")?;
     let kind = match f.required("kind").as_str() {
         "job-changed" => ChangeKind::JobChanged,
         "job-deleted" => ChangeKind::JobDeleted,
@@ -326,13 +341,13 @@ pub fn change_event(value: &Value) -> Result<ChangeEvent, AtsError> {
     })
 }
 
-pub fn receipt(value: &Value) -> WriteReceipt {
-    match value.as_object() {
-        Some(fields) => {
-            let f = Fields(fields);
+pub fn receipt(value: Value) -> WriteReceipt {
+    match value {
+        Value::Object(fields) => {
+            let mut f = Fields(fields);
             WriteReceipt { remote_id: f.text("remote_id"), remark: f.text("remark") }
         }
-        None => WriteReceipt { remote_id: None, remark: None },
+        _ => WriteReceipt { remote_id: None, remark: None },
     }
 }
 
