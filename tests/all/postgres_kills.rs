@@ -12,7 +12,7 @@
 //! application, one CV and one note.
 
 use crate::api::automation_kills::{
-    APPLICATIONS, assert_each_action_done_once, invite_automation, new_application, notes_of,
+    APPLICATIONS, assert_each_action_done_once, connect_and_automate, new_application, notes_of,
     wait_for_every_firing_done,
 };
 use crate::api::receiver::Receiver;
@@ -62,15 +62,7 @@ async fn firings_and_a_push_survive_killed_nodes_on_postgres_exactly_once() {
     let mut node_a = start_on(dir_a.path(), &cluster.url, CONFIG, &[]).await;
     let node_b = start_on(dir_b.path(), &cluster.url, CONFIG, &[]).await;
 
-    let connection = node_a.sandbox_connection("acme", &url).await;
-    let (status, sub) = send(node_a.op(Method::POST, "/v1/webhooks").json(&json!({
-        "tenant_id": "acme", "url": receiver.url, "event_types": ["automation.invite"]
-    })))
-    .await;
-    assert_eq!(status, 201, "{sub}");
-    let first = node_a.start_sync(&connection, "applications").await;
-    assert_eq!(node_a.wait_run(&first).await["state"], "success");
-    let automation = invite_automation(&node_a, &connection).await;
+    let (connection, automation) = connect_and_automate(&node_a, &url, &receiver).await;
 
     // The recruiter moves every application to "Screening"; the ATS gets slow on the way
     // back; node B syncs and both nodes run the firings.

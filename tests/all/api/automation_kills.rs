@@ -77,15 +77,7 @@ async fn sigkill_at_random_points_during_firings_leaves_every_action_done_exactl
     let receiver = Receiver::start().await;
 
     let mut host = HostProcess::start(dir.path(), &args).await;
-    let connection = host.sandbox_connection("acme", &url).await;
-    let (status, sub) = send(host.op(Method::POST, "/v1/webhooks").json(&json!({
-        "tenant_id": "acme", "url": receiver.url, "event_types": ["automation.invite"]
-    })))
-    .await;
-    assert_eq!(status, 201, "{sub}");
-    let first = host.start_sync(&connection, "applications").await;
-    assert_eq!(host.wait_run(&first).await["state"], "success");
-    let automation = invite_automation(&host, &connection).await;
+    let (connection, automation) = connect_and_automate(&host, &url, &receiver).await;
 
     // The recruiter moves every application to "Screening"; the ATS gets slow on the way
     // back; the host syncs and the firings start.
@@ -121,9 +113,29 @@ async fn sigkill_at_random_points_during_firings_leaves_every_action_done_exactl
     );
 }
 
+/// What both kill tests set up on `host`: a connection to the sandbox ATS at `url`, the
+/// product's subscription to invites at `receiver`, a first applications sync, and
+/// [`invite_automation`]. Returns the connection and automation ids.
+pub(crate) async fn connect_and_automate(
+    host: &HostProcess,
+    url: &str,
+    receiver: &Receiver,
+) -> (String, String) {
+    let connection = host.sandbox_connection("acme", url).await;
+    let (status, sub) = send(host.op(Method::POST, "/v1/webhooks").json(&json!({
+        "tenant_id": "acme", "url": receiver.url, "event_types": ["automation.invite"]
+    })))
+    .await;
+    assert_eq!(status, 201, "{sub}");
+    let first = host.start_sync(&connection, "applications").await;
+    assert_eq!(host.wait_run(&first).await["state"], "success");
+    let automation = invite_automation(host, &connection).await;
+    (connection, automation)
+}
+
 /// The automation both kill tests run: on entering "Screening" (stage-2), an invite
 /// webhook, a note, a tag and a move to stage-3. Returns its id.
-pub(crate) async fn invite_automation(host: &HostProcess, connection: &str) -> String {
+async fn invite_automation(host: &HostProcess, connection: &str) -> String {
     let (status, automation) = send(host.op(Method::POST, "/v1/automations").json(&json!({
         "tenant_id": "acme", "name": "Invite and note", "enabled": true,
         "scope": {"kind": "connection", "connection_id": connection},
