@@ -224,7 +224,8 @@ impl Docs {
 
     /// Claims up to `limit` pending documents due at `now` that no live lease holds, for
     /// `lease_ms`; oldest due first. A node that dies holding them lets them come due again
-    /// when the lease runs out; saving a document ([`Docs::put_queued`]) releases it.
+    /// when the lease runs out; saving a document ([`Docs::save_claimed`]) releases it unless
+    /// it stays pending and due (the node goes on with it).
     pub async fn claim_due<T: DeserializeOwned>(
         &self,
         table: &'static str,
