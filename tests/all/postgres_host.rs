@@ -145,9 +145,7 @@ async fn three_nodes_run_each_of_300_connections_first_slots_once_and_take_over_
     }
     let node_b = start_scheduling_node(dirs[1].path(), &cluster.url).await;
     let node_c = start_scheduling_node(dirs[2].path(), &cluster.url).await;
-    let (db, connection) =
-        tokio_postgres::connect(&cluster.url, tokio_postgres::NoTls).await.expect("connect");
-    tokio::spawn(connection);
+    let db = cluster.client().await;
     // Runs that started, per node and per slot (a slot claimed just after another node ran
     // it ends unstarted).
     let started = async || -> Vec<(String, String, i64)> {
@@ -354,9 +352,7 @@ async fn webhook_deliveries_survive_a_killed_node_once_each() {
 
     // One delivery per job.created event, every one delivered; the receiver saw each
     // (a send cut off by the kill may be repeated: receivers dedupe on webhook-id).
-    let (db, connection_task) =
-        tokio_postgres::connect(&cluster.url, tokio_postgres::NoTls).await.expect("connect");
-    tokio::spawn(connection_task);
+    let db = cluster.client().await;
     let events: i64 = db
         .query_one("SELECT count(*) FROM ats.events WHERE doc->>'type' = 'job.created'", &[])
         .await

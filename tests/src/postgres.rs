@@ -133,6 +133,15 @@ impl PgCluster {
         PgCluster { url, owned: None, shared: Some((admin, name)) }
     }
 
+    /// A client of the test's database, its connection driven on the current runtime.
+    pub async fn client(&self) -> tokio_postgres::Client {
+        let (client, connection) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", self.url));
+        tokio::spawn(connection);
+        client
+    }
+
     /// The server's log (own clusters only), for failure messages.
     pub fn server_log(&self) -> String {
         self.owned

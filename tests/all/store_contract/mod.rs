@@ -36,9 +36,7 @@ async fn postgres_migrations_apply_once_when_nodes_start_together_and_a_newer_sc
     for node in &nodes {
         assert!(node.is_ok(), "{:?}", node.as_ref().err().map(ToString::to_string));
     }
-    let (client, connection) =
-        tokio_postgres::connect(&cluster.url, tokio_postgres::NoTls).await.expect("connect");
-    tokio::spawn(connection);
+    let client = cluster.client().await;
     let applied: i64 = client
         .query_one("SELECT count(*) FROM ats.schema_migrations", &[])
         .await

@@ -80,6 +80,12 @@ async fn postgres_keeps_the_queue_contracts() {
             .contains(&"fir_steps".to_string()),
         "node A still holds the firing between its steps"
     );
+
+    // A lease longer than the column can count (a huge `firing_lease_ms`) saturates instead
+    // of failing the claim.
+    node_a.enqueue(&firing("fir_forever", 5)).await.expect("enqueue");
+    let forever = node_a.due(now, 10, Duration::MAX).await.expect("claimed");
+    assert!(ids(forever).contains(&"fir_forever".to_string()));
 }
 
 fn subscription(id: &str, tenant: &str) -> Subscription {

@@ -149,21 +149,14 @@ impl Outbox for PgAutomations {
         limit: usize,
         lease: Duration,
     ) -> Result<Vec<Firing>, StorageError> {
-        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-        Ok(self.docs.claim_due("firings", now, limit, lease_ms).await?)
+        Ok(self.docs.claim_due("firings", now, limit, lease).await?)
     }
 
     /// Fenced ([`Docs::save_claimed`]): a node whose claim ran out while it worked does not
     /// overwrite the node that took the firing over (what the late node wrote to the ATS
     /// is journaled under the action's key, so the other node's run of it replays).
     async fn save(&self, previous: &Firing, next: &Firing) -> Result<(), StorageError> {
-        if !self.docs.save_claimed("firings", queued(next), next, previous).await? {
-            tracing::warn!(
-                firing = %next.id,
-                "another node took this firing over (its claim ran out): this node's result is dropped"
-            );
-        }
-        Ok(())
+        Ok(self.docs.save_claimed("firings", queued(next), next, previous).await?)
     }
 
     async fn cursor(&self) -> Result<Option<u64>, StorageError> {

@@ -183,8 +183,8 @@ impl Docs {
 
     /// Saves a queued document this node claimed (or loaded) as `previous`, fenced: only
     /// while the stored document is still `previous`. When another node took the document
-    /// over (this node's lease ran out) and saved it since, nothing is written and `false`
-    /// is returned: this node's late result must not undo the other's progress. A save that
+    /// over (this node's lease ran out) and saved it since, nothing is written (a WARN says
+    /// so): this node's late result must not undo the other's progress. A save that
     /// leaves the document pending and due keeps this node's lease (it goes on with the
     /// next step); any other save releases it.
     pub async fn save_claimed<T: Serialize + Sync + std::fmt::Debug>(
@@ -193,7 +193,7 @@ impl Docs {
         at: Queued<'_>,
         doc: &T,
         previous: &T,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<(), StoreError> {
         let sql = format!(
             "UPDATE ats.{table} SET tenant_id = $2, status = $3::text, next_attempt_at = $4::bigint,
                  lease_until = CASE WHEN $3::text = 'pending' AND $4::bigint <= $7::bigint
@@ -219,11 +219,18 @@ impl Docs {
                 ],
             )
             .await?;
-        Ok(written == 1)
+        if written == 0 {
+            tracing::warn!(
+                table,
+                id = %at.id,
+                "another node took this over (this node's claim ran out): this node's result is dropped"
+            );
+        }
+        Ok(())
     }
 
     /// Claims up to `limit` pending documents due at `now` that no live lease holds, for
-    /// `lease_ms`; oldest due first. A node that dies holding them lets them come due again
+    /// `lease` (its end saturates rather than overflowing the column); oldest due first. A node that dies holding them lets them come due again
     /// when the lease runs out; saving a document ([`Docs::save_claimed`]) releases it unless
     /// it stays pending and due (the node goes on with it).
     pub async fn claim_due<T: DeserializeOwned>(
@@ -231,10 +238,11 @@ impl Docs {
         table: &'static str,
         now: i64,
         limit: usize,
-        lease_ms: i64,
+        lease: std::time::Duration,
     ) -> Result<Vec<T>, StoreError> {
+        let lease_until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
         let sql = format!(
-            "UPDATE ats.{table} SET lease_until = $1 + $3
+            "UPDATE ats.{table} SET lease_until = $3
              WHERE id IN (
                  SELECT id FROM ats.{table}
                  WHERE status = 'pending' AND next_attempt_at <= $1 AND lease_until <= $1
@@ -243,7 +251,7 @@ impl Docs {
              RETURNING id, next_attempt_at, doc"
         );
         let limit = limit.clamp(1, i64::MAX as usize) as i64;
-        let mut rows = self.pool.get().await?.query(&sql, &[&now, &limit, &lease_ms]).await?;
+        let mut rows = self.pool.get().await?.query(&sql, &[&now, &limit, &lease_until]).await?;
         rows.sort_by_key(|row| {
             (
                 row.try_get::<_, i64>("next_attempt_at").unwrap_or(0),

@@ -108,21 +108,14 @@ impl DeliveryLedger for PgLedger {
         limit: usize,
         lease: std::time::Duration,
     ) -> Result<Vec<Delivery>, LedgerError> {
-        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
-        Ok(self.docs.claim_due("webhook_deliveries", now, limit, lease_ms).await?)
+        Ok(self.docs.claim_due("webhook_deliveries", now, limit, lease).await?)
     }
 
     /// Fenced ([`Docs::save_claimed`]): an attempt whose claim ran out does not overwrite
     /// the node that took the delivery over (the receiver may see the event twice, with one
     /// `webhook-id`, as after any retry).
     async fn save(&self, previous: &Delivery, next: &Delivery) -> Result<(), LedgerError> {
-        if !self.docs.save_claimed("webhook_deliveries", queued(next), next, previous).await? {
-            tracing::warn!(
-                delivery = %next.id,
-                "another node took this delivery over (its claim ran out): this attempt's result is dropped"
-            );
-        }
-        Ok(())
+        Ok(self.docs.save_claimed("webhook_deliveries", queued(next), next, previous).await?)
     }
 
     async fn fan_out_cursor(&self) -> Result<Option<String>, LedgerError> {
