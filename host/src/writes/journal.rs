@@ -53,7 +53,7 @@ impl JournalRecord {
     /// Records a finished part and extends the claim's lease to `lease` from now.
     pub fn part_done(&mut self, part: &str, result: &serde_json::Value, lease: Duration) {
         self.parts.push((part.to_string(), result.clone()));
-        self.lease_until = crate::time::now_ms() + ms(lease);
+        self.lease_until = crate::time::now_ms().saturating_add(ms(lease));
     }
 }
 
@@ -308,7 +308,7 @@ pub fn claim(
         parts: done.clone(),
         answer: None,
         started_at: now,
-        lease_until: now + ms(lease),
+        lease_until: now.saturating_add(ms(lease)),
         owner: process_id().to_string(),
     };
     Ok(Claim::Take { record, done })
@@ -383,6 +383,22 @@ mod tests {
         let other = fingerprint("push", &json!({"a": 2}));
         assert!(matches!(journal.begin(&key("k1"), &other).await, Err(JournalError::KeyReused(_))));
         journal.abandon(&key("k2")).await.expect("abandon of nothing is fine");
+    }
+
+    /// A lease longer than the clock can count (a huge `write_claim_lease`) holds: it
+    /// saturates instead of wrapping into the past.
+    #[tokio::test]
+    async fn a_huge_lease_saturates_and_holds() {
+        let db = sled::Config::new().temporary(true).open().expect("sled");
+        let journal = SledJournal::open(&db).expect("journal").with_lease(Duration::MAX);
+        let print = fingerprint("push", &json!({}));
+        journal.begin(&key("k"), &print).await.expect("claim");
+        journal.part_done(&key("k"), "candidate", &json!("c1")).await.expect("part");
+        let record: JournalRecord = serde_json::from_slice(
+            &journal.tree.get(key("k").storage_key()).expect("read").expect("stored"),
+        )
+        .expect("record");
+        assert_eq!(record.lease_until, i64::MAX);
     }
 
     #[tokio::test]
