@@ -30,8 +30,8 @@ pub enum Part {
     Compact,
 }
 
-/// One part of the packed manifest; `None` in the unpacked template.
-pub fn read(part: Part) -> Result<Option<String>, String> {
+/// One part of the packed manifest, read in place; `None` in the unpacked template.
+pub fn read(part: Part) -> Result<Option<&'static str>, String> {
     // The static's initializer says "empty", and the compiler must not conclude so, since
     // `pack` changes the bytes after compilation: the lengths are read with volatile loads
     // and the bytes through a pointer `black_box` hides the origin of.
@@ -64,7 +64,7 @@ pub fn read(part: Part) -> Result<Option<String>, String> {
             length,
         )
     };
-    String::from_utf8(bytes.to_vec())
+    core::str::from_utf8(bytes)
         .map(Some)
         .map_err(|e| format!("the packed {what} is not UTF-8: {e}"))
 }

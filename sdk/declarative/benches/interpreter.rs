@@ -52,8 +52,9 @@ fn main() {
         // As the generic component does per call: the compiled manifest, then the read.
         let manifest = Manifest::from_compact_for(&compact, "list-jobs").expect("compact");
         let executor = Executor::new(&manifest, &config).expect("executor");
-        let page =
-            executor.list(&mut transport, "list-jobs", None, None, &json!({})).expect("a page");
+        let page = executor
+            .list_records(&mut transport, "list-jobs", None, None, &json!({}))
+            .expect("a page");
         records += page.items.len();
     }
     let took = started.elapsed();

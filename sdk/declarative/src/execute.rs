@@ -8,23 +8,24 @@ use crate::error::DeclError;
 use crate::limits::{DEFAULT_PAGE_SIZE, MAX_DEDUPE_LOOKUPS, MAX_RECORDS_PER_PAGE};
 use crate::manifest::{Describe, Manifest};
 use crate::paginate::{self, Answer, PageState};
-use crate::records::map_record;
+use crate::records::{Record, map_record};
 use crate::request::{self, RequestParts};
 use crate::rules::{self, Redactor};
 use crate::schema::{self, CallKind, Mapping, OperationDef};
-use crate::select::select;
+use crate::select::{Document, select};
 use crate::spec::{IncrementalSpec, Method, OperationSpec, RequestSpec, TimeFormat};
 use crate::template::{Context, PageVars};
 use crate::time;
 use crate::transport::{HttpResponse, Transport};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::borrow::Cow;
 
 /// One page of a list operation.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Page {
-    /// Mapped records (JSON objects with the contract's snake_case field names, `raw` set).
-    pub items: Vec<Value>,
+pub struct Page<T = Value> {
+    /// Mapped records (JSON objects, or [`Record`]s, with the contract's snake_case field
+    /// names, `raw` set).
+    pub items: Vec<T>,
     /// Opaque; pass it back for the next page. `None` after the last page.
     pub next_page_token: Option<String>,
 }
@@ -127,6 +128,22 @@ impl<'m> Executor<'m> {
         since: Option<&str>,
         input: &Value,
     ) -> Result<Page, DeclError> {
+        let page = self.list_records(t, operation, page_token, since, input)?;
+        Ok(Page {
+            items: page.items.into_iter().map(Record::into_value).collect(),
+            next_page_token: page.next_page_token,
+        })
+    }
+
+    /// [`Executor::list`] with the records as [`Record`]s (no JSON object built per record).
+    pub fn list_records(
+        &self,
+        t: &mut dyn Transport,
+        operation: &str,
+        page_token: Option<&str>,
+        since: Option<&str>,
+        input: &Value,
+    ) -> Result<Page<Record>, DeclError> {
         let (def, spec) = self.operation(operation, CallKind::List)?;
         let state = PageState::decode(page_token)?;
         let page_size =
@@ -151,10 +168,10 @@ impl<'m> Executor<'m> {
             self.exchange(t, &parts, &ctx, &extra, state.url.as_deref(), &credentials)?;
         let body = parse_json(&response, &self.redactor)?;
         let selector = spec.records.as_deref().unwrap_or_default();
-        let records: Cow<'_, [Value]> = match select(&body, selector) {
+        let records: Cow<'_, [Document<'_>]> = match select(&body, selector) {
             None => Cow::Owned(Vec::new()),
-            Some(Cow::Borrowed(Value::Array(items))) => Cow::Borrowed(items.as_slice()),
-            Some(Cow::Owned(Value::Array(items))) => Cow::Owned(items),
+            Some(Cow::Borrowed(Document::Array(items))) => Cow::Borrowed(items.as_slice()),
+            Some(Cow::Owned(Document::Array(items))) => Cow::Owned(items),
             Some(other) => {
                 return Err(DeclError::Remote {
                     status: response.status,
@@ -176,7 +193,7 @@ impl<'m> Executor<'m> {
         }
         let items = records
             .iter()
-            .map(|record| map_record(record, &spec.fields, def.output, &ctx).map(Value::Object))
+            .map(|record| map_record(record, &spec.fields, def.output, &ctx))
             .collect::<Result<Vec<_>, _>>()?;
         let answer =
             Answer { response: &response, body: &body, items: records.len(), page_size, url: &url };
@@ -228,16 +245,16 @@ impl<'m> Executor<'m> {
             Mapping::Result => (&spec.result, true),
         };
         let body = if mapping.is_empty() {
-            Value::Null
+            Document::Null
         } else {
             match parse_json(&response, &self.redactor) {
                 Ok(body) => body,
-                Err(_) if lenient => Value::Null,
+                Err(_) if lenient => Document::Null,
                 Err(error) => return Err(error),
             }
         };
         let selector = spec.record.as_deref().unwrap_or_default();
-        let record = select(&body, selector).map_or(Value::Null, Cow::into_owned);
+        let record = select(&body, selector).unwrap_or(Cow::Owned(Document::Null));
         if def.mapped_with == Mapping::Fields && !record.is_object() {
             return Err(DeclError::Remote {
                 status: response.status,
@@ -251,7 +268,7 @@ impl<'m> Executor<'m> {
         if operation == "upsert-candidate" {
             fill_upsert(&mut out, matched.as_ref());
         }
-        Ok(Value::Object(out))
+        Ok(out.into_value())
     }
 
     fn context<'a>(
@@ -320,9 +337,9 @@ impl<'m> Executor<'m> {
             .into_iter()
             .map(|p| json!({"email": null, "phone": p, "lookup": {"phone": p}}));
         for query in emails.chain(phones).take(MAX_DEDUPE_LOOKUPS) {
-            let page = self.list(t, lookup, None, None, &query)?;
+            let page = self.list_records(t, lookup, None, None, &query)?;
             if let Some(found) = page.items.into_iter().find(|item| item.get("id").is_some()) {
-                return Ok(Some(found));
+                return Ok(Some(found.into_value()));
             }
         }
         Ok(None)
@@ -343,11 +360,11 @@ fn operation_parts<'a>(name: &'a str, spec: &'a OperationSpec) -> RequestParts<'
 
 /// `outcome` is `matched` when the dedupe look-up found the candidate, else `created`,
 /// unless the manifest mapped it; `candidate_id` falls back to the match's id.
-fn fill_upsert(out: &mut Map<String, Value>, matched: Option<&Value>) {
+fn fill_upsert(out: &mut Record, matched: Option<&Value>) {
     let outcome = if matched.is_some() { "matched" } else { "created" };
-    out.entry("outcome").or_insert_with(|| Value::String(outcome.into()));
+    out.set_default("outcome", || Value::String(outcome.into()));
     if let Some(id) = matched.and_then(|m| m.get("id")) {
-        out.entry("candidate_id").or_insert_with(|| id.clone());
+        out.set_default("candidate_id", || id.clone());
     }
 }
 
@@ -368,9 +385,12 @@ fn format_since(since: &str, spec: Option<&IncrementalSpec>) -> Result<String, D
 }
 
 /// The body as JSON (empty → null); anything else is a remote failure.
-fn parse_json(response: &HttpResponse, redactor: &Redactor) -> Result<Value, DeclError> {
+fn parse_json<'body>(
+    response: &'body HttpResponse,
+    redactor: &Redactor,
+) -> Result<Document<'body>, DeclError> {
     if response.body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Null);
+        return Ok(Document::Null);
     }
     serde_json::from_slice(&response.body).map_err(|e| DeclError::Remote {
         status: response.status,
@@ -381,13 +401,13 @@ fn parse_json(response: &HttpResponse, redactor: &Redactor) -> Result<Value, Dec
     })
 }
 
-fn kind_of(value: &Value) -> &'static str {
+fn kind_of(value: &Document<'_>) -> &'static str {
     match value {
-        Value::Null => "nothing",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
+        Document::Null => "nothing",
+        Document::Bool(_) => "a boolean",
+        Document::Number(_) => "a number",
+        Document::Str(_) => "a string",
+        Document::Array(_) => "a list",
+        Document::Object(_) => "an object",
     }
 }

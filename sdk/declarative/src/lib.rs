@@ -44,6 +44,7 @@ pub use error::{DeclError, ManifestError, ManifestErrors, TransportError};
 pub use execute::{Executor, Page};
 pub use gaps::Gaps;
 pub use manifest::{ConfigField, Describe, Manifest};
+pub use records::Record;
 pub use time::{civil_from_days, days_from_civil};
 pub use transport::{HttpRequest, HttpResponse, Transport};
 pub use webhook::{ParsedWebhook, WebhookReply};

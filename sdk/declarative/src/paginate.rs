@@ -6,7 +6,7 @@
 
 use crate::error::DeclError;
 use crate::limits::{DEFAULT_MAX_PAGES, MAX_PAGE_TOKEN_BYTES};
-use crate::select::select;
+use crate::select::{Document, Json as _, select};
 use crate::spec::{PaginateKind, PaginateSpec};
 use crate::template::stringify;
 use crate::transport::HttpResponse;
@@ -109,7 +109,7 @@ pub(crate) fn query(
 /// What one page's answer says about the next.
 pub(crate) struct Answer<'a> {
     pub response: &'a HttpResponse,
-    pub body: &'a Value,
+    pub body: &'a Document<'a>,
     pub items: usize,
     pub page_size: u32,
     /// The URL this page was fetched from (to resolve relative links, and the guard).
@@ -137,7 +137,8 @@ pub(crate) fn next(
         PaginateKind::Offset => next.offset = offset.map(|o| o.saturating_add(answer.items as u64)),
         PaginateKind::Cursor => {
             let found = spec.token_path.as_deref().and_then(|path| select(answer.body, path));
-            let Some(cursor) = found.map(|v| stringify(&v)).filter(|c| !c.is_empty()) else {
+            let Some(cursor) = found.map(|v| stringify(&v.to_value())).filter(|c| !c.is_empty())
+            else {
                 return Ok(None);
             };
             if state.cursor.as_deref() == Some(cursor.as_str()) {
@@ -152,7 +153,7 @@ pub(crate) fn next(
                     .path
                     .as_deref()
                     .and_then(|path| select(answer.body, path))
-                    .map(|v| stringify(&v))
+                    .map(|v| stringify(&v.to_value()))
                     .filter(|u| !u.is_empty()),
             };
             let Some(link) = link else { return Ok(None) };
@@ -176,9 +177,9 @@ pub(crate) fn next(
 }
 
 /// `more_path` must be truthy and `done_path` must not be, where they are declared.
-fn flags_say_go_on(spec: &PaginateSpec, body: &Value) -> bool {
+fn flags_say_go_on(spec: &PaginateSpec, body: &Document<'_>) -> bool {
     let flag = |path: &Option<String>| {
-        path.as_deref().map(|p| select(body, p).is_some_and(|v| truthy(&v)))
+        path.as_deref().map(|p| select(body, p).is_some_and(|v| truthy(&v.to_value())))
     };
     flag(&spec.more_path) != Some(false) && flag(&spec.done_path) != Some(true)
 }

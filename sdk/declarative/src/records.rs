@@ -2,9 +2,11 @@
 //! (path, template or constant → transforms → map → default), nested names
 //! (`location.city`) and `each` build sub-records, and every value is coerced to the type
 //! the contract gives the field, or left out. `raw` is the remote record's JSON text.
+//! A mapped record is a [`Record`]: the contract's field names with their values.
 
 use crate::error::DeclError;
 use crate::schema::{FieldType, RecordDef};
+use crate::select::{Document, Json as _};
 use crate::spec::FieldSpec;
 use crate::template::{Context, Template, stringify};
 use crate::transform::{map_value, to_bool};
@@ -12,55 +14,133 @@ use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+/// A mapped record: the contract's field names (snake_case) with their values, in the
+/// order the manifest maps them; a nested record (`location`) is a JSON object. Reads as
+/// a JSON object ([`Record::into_value`]) without building one per record.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Record(Vec<(Cow<'static, str>, Value)>);
+
+impl Record {
+    /// A JSON object's fields as a record; anything else comes back as it is.
+    pub fn from_object(value: Value) -> Result<Record, Value> {
+        match value {
+            Value::Object(map) => Ok(Record::from_map(map)),
+            other => Err(other),
+        }
+    }
+
+    /// A JSON object's fields as a record.
+    pub fn from_map(map: Map<String, Value>) -> Record {
+        Record(map.into_iter().map(|(name, value)| (Cow::Owned(name), value)).collect())
+    }
+
+    /// The value of the field `name`.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.iter().find(|(field, _)| *field == name).map(|(_, value)| value)
+    }
+
+    /// Takes the field `name` out.
+    pub fn remove(&mut self, name: &str) -> Option<Value> {
+        let at = self.0.iter().position(|(field, _)| *field == name)?;
+        Some(self.0.swap_remove(at).1)
+    }
+
+    /// Sets `name` to `value` unless it is set already.
+    pub(crate) fn set_default(&mut self, name: &'static str, value: impl FnOnce() -> Value) {
+        if self.get(name).is_none() {
+            self.0.push((Cow::Borrowed(name), value()));
+        }
+    }
+
+    /// The record as a JSON object.
+    pub fn into_value(self) -> Value {
+        Value::Object(self.0.into_iter().map(|(name, value)| (name.into_owned(), value)).collect())
+    }
+
+    /// The slot of `name`, added (as `make()`) when missing.
+    fn slot(&mut self, name: &'static str, make: impl FnOnce() -> Value) -> &mut Value {
+        let at = match self.0.iter().position(|(field, _)| *field == name) {
+            Some(at) => at,
+            None => {
+                self.0.push((Cow::Borrowed(name), make()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[at].1
+    }
+}
+
+impl From<Record> for Value {
+    fn from(record: Record) -> Value {
+        record.into_value()
+    }
+}
+
+/// The contract field a `fields` entry fills: `title`, or `city` of `location`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Target {
+    top: &'static str,
+    nested: Option<&'static str>,
+    kind: FieldType,
+}
+
+impl Target {
+    /// The field `name` (`top` or `top.nested`) of `def`; `None` when it has none.
+    fn of(name: &str, def: &RecordDef) -> Option<Target> {
+        let (top, nested) = match name.split_once('.') {
+            Some((top, nested)) => (top, Some(nested)),
+            None => (name, None),
+        };
+        let (top, kind) = def.entry(top)?;
+        match (nested, kind) {
+            (None, kind) => Some(Target { top, nested: None, kind }),
+            (Some(nested), FieldType::Record(sub)) => {
+                let (nested, kind) = sub.entry(nested)?;
+                Some(Target { top, nested: Some(nested), kind })
+            }
+            (Some(_), _) => None,
+        }
+    }
+}
+
 /// Maps `record` with `fields` onto `def`'s fields. `ctx.record` is set to `record`.
 pub(crate) fn map_record(
-    record: &Value,
+    record: &Document<'_>,
     fields: &BTreeMap<String, FieldSpec>,
     def: &RecordDef,
     ctx: &Context<'_>,
-) -> Result<Map<String, Value>, DeclError> {
+) -> Result<Record, DeclError> {
     let ctx = Context { record: Some(record), ..*ctx };
-    let mut out = Map::new();
+    let mut out = Record(Vec::with_capacity(fields.len() + 1));
     for (name, spec) in fields {
-        let (top, nested) = match name.split_once('.') {
-            Some((top, nested)) => (top, Some(nested)),
-            None => (name.as_str(), None),
-        };
-        let target = spec.target.get_or_init(|| match (nested, def.field(top)?) {
-            (Some(nested), FieldType::Record(sub)) => sub.field(nested),
-            (Some(_), _) => None,
-            (None, kind) => Some(kind),
-        });
-        let Some(field_kind) = *target else { continue };
-        let Some(value) = evaluate(record, spec, field_kind, &ctx)? else { continue };
-        let Some(value) = coerce(value, field_kind) else { continue };
-        match nested {
-            None => {
-                out.insert(top.to_string(), value);
-            }
+        let Some(target) = *spec.target.get_or_init(|| Target::of(name, def)) else { continue };
+        let Some(value) = evaluate(record, spec, target.kind, &ctx)? else { continue };
+        let Some(value) = coerce(value, target.kind) else { continue };
+        match target.nested {
+            None => out.0.push((Cow::Borrowed(target.top), value)),
             Some(nested) => {
-                let slot = out.entry(top.to_string()).or_insert_with(|| Value::Object(Map::new()));
-                if let Value::Object(sub) = slot {
+                if let Value::Object(sub) = out.slot(target.top, || Value::Object(Map::new())) {
                     sub.insert(nested.to_string(), value);
                 }
             }
         }
     }
     if def.has_raw {
-        out.insert("raw".into(), Value::String(serde_json::to_string(record).unwrap_or_default()));
+        *out.slot("raw", || Value::Null) =
+            Value::String(serde_json::to_string(record).unwrap_or_default());
     }
     Ok(out)
 }
 
 /// The value of one field before coercion; `None` when missing.
 fn evaluate(
-    record: &Value,
+    record: &Document<'_>,
     spec: &FieldSpec,
     kind: FieldType,
     ctx: &Context<'_>,
 ) -> Result<Option<Value>, DeclError> {
     let mut value = if spec.path.is_some() {
-        spec.selector().and_then(|selector| selector.select(record)).map(Cow::into_owned)
+        spec.selector().and_then(|selector| selector.select(record)).map(|found| found.to_value())
     } else if let Some(template) = &spec.template {
         Some(Template::checked(template)?.render_value(ctx)?)
     } else {
@@ -86,9 +166,9 @@ fn evaluate(
         };
         let mut mapped = Vec::with_capacity(items.len());
         for item in &items {
-            let mut sub_record = map_record(item, each, sub, ctx)?;
+            let mut sub_record = map_record(&Document::from(item), each, sub, ctx)?;
             sub_record.remove("raw");
-            mapped.push(Value::Object(sub_record));
+            mapped.push(sub_record.into_value());
         }
         value = Some(Value::Array(mapped));
     }

@@ -326,7 +326,12 @@ pub(crate) fn operation(name: &str) -> Option<&'static OperationDef> {
 
 impl RecordDef {
     pub fn field(&self, name: &str) -> Option<FieldType> {
-        self.fields.iter().find(|(field, _)| *field == name).map(|(_, kind)| *kind)
+        self.entry(name).map(|(_, kind)| kind)
+    }
+
+    /// The field called `name`, with its name as the contract spells it.
+    pub fn entry(&self, name: &str) -> Option<(&'static str, FieldType)> {
+        self.fields.iter().find(|(field, _)| *field == name).copied()
     }
 
     pub fn field_names(&self) -> Vec<&'static str> {

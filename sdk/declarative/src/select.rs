@@ -1,12 +1,96 @@
 //! Selector paths into JSON: `data.jobs`, `items[0].id`, `labels[*].name`, `["odd.key"]`,
 //! and `""` for the value itself. A `[*]` collects every element (of a list, or every value
 //! of an object) into a list, skipping missing values and nulls.
+//!
+//! Selectors walk either JSON tree ([`Json`]): `serde_json::Value` (inputs, matched records,
+//! webhook bodies) and the borrowed [`Document`] tree an ATS's answer is parsed into, whose
+//! strings point into the response body and whose objects are vectors (a page of records
+//! is read without a map or a string allocation per field).
 
 use crate::limits::MAX_SELECTOR_DEPTH;
 use crate::memo::Memo;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::cell::RefCell;
+
+/// An ATS's answer as a borrowed tree (see the module doc).
+pub(crate) type Document<'body> = serde_json_borrow::Value<'body>;
+
+/// A JSON tree a selector can walk.
+pub(crate) trait Json: Clone {
+    /// The value of `key`, when `self` is an object that has it.
+    fn key(&self, key: &str) -> Option<&Self>;
+    /// The element at `index`, when `self` is a list that long.
+    fn index(&self, index: usize) -> Option<&Self>;
+    /// The elements of a list or the values of an object, else nothing.
+    fn children(&self) -> Vec<&Self>;
+    fn is_null(&self) -> bool;
+    /// A list of `items`.
+    fn list(items: Vec<Self>) -> Self;
+    /// The value as an owned `serde_json::Value`.
+    fn to_value(&self) -> Value;
+}
+
+impl Json for Value {
+    fn key(&self, key: &str) -> Option<&Self> {
+        self.get(key)
+    }
+    fn index(&self, index: usize) -> Option<&Self> {
+        self.get(index)
+    }
+    fn children(&self) -> Vec<&Self> {
+        match self {
+            Value::Array(items) => items.iter().collect(),
+            Value::Object(map) => map.values().collect(),
+            _ => Vec::new(),
+        }
+    }
+    fn is_null(&self) -> bool {
+        Value::is_null(self)
+    }
+    fn list(items: Vec<Self>) -> Self {
+        Value::Array(items)
+    }
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+}
+
+impl Json for Document<'_> {
+    /// Of repeated keys the last counts, as in `serde_json`.
+    fn key(&self, key: &str) -> Option<&Self> {
+        match self {
+            Document::Object(map) => map
+                .as_vec()
+                .iter()
+                .rev()
+                .find_map(|(name, value)| (&**name == key).then_some(value)),
+            _ => None,
+        }
+    }
+    fn index(&self, index: usize) -> Option<&Self> {
+        match self {
+            Document::Array(items) => items.get(index),
+            _ => None,
+        }
+    }
+    fn children(&self) -> Vec<&Self> {
+        match self {
+            Document::Array(items) => items.iter().collect(),
+            Document::Object(map) => map.values().collect(),
+            _ => Vec::new(),
+        }
+    }
+    fn is_null(&self) -> bool {
+        matches!(self, Document::Null)
+    }
+    fn list(items: Vec<Self>) -> Self {
+        Document::Array(items)
+    }
+    fn to_value(&self) -> Value {
+        self.into()
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {
@@ -79,17 +163,17 @@ impl Selector {
     }
 
     /// The value at the selector, `None` when missing (or null).
-    pub fn select<'a>(&self, root: &'a Value) -> Option<Cow<'a, Value>> {
+    pub fn select<'a, T: Json>(&self, root: &'a T) -> Option<Cow<'a, T>> {
         if self.steps.contains(&Step::Each) {
             let mut found = Vec::new();
             collect(root, &self.steps, &mut found);
-            return Some(Cow::Owned(Value::Array(found.into_iter().cloned().collect())));
+            return Some(Cow::Owned(T::list(found.into_iter().cloned().collect())));
         }
         let mut value = root;
         for step in &self.steps {
             value = match step {
-                Step::Key(key) => value.get(key.as_str())?,
-                Step::Index(index) => value.get(*index)?,
+                Step::Key(key) => value.key(key)?,
+                Step::Index(index) => value.index(*index)?,
                 Step::Each => return None,
             };
         }
@@ -97,7 +181,7 @@ impl Selector {
     }
 }
 
-fn collect<'a>(value: &'a Value, steps: &[Step], found: &mut Vec<&'a Value>) {
+fn collect<'a, T: Json>(value: &'a T, steps: &[Step], found: &mut Vec<&'a T>) {
     let Some((step, rest)) = steps.split_first() else {
         if !value.is_null() {
             found.push(value);
@@ -106,26 +190,22 @@ fn collect<'a>(value: &'a Value, steps: &[Step], found: &mut Vec<&'a Value>) {
     };
     match step {
         Step::Key(key) => {
-            if let Some(next) = value.get(key.as_str()) {
+            if let Some(next) = value.key(key) {
                 collect(next, rest, found);
             }
         }
         Step::Index(index) => {
-            if let Some(next) = value.get(*index) {
+            if let Some(next) = value.index(*index) {
                 collect(next, rest, found);
             }
         }
-        Step::Each => match value {
-            Value::Array(items) => items.iter().for_each(|item| collect(item, rest, found)),
-            Value::Object(map) => map.values().for_each(|item| collect(item, rest, found)),
-            _ => {}
-        },
+        Step::Each => value.children().into_iter().for_each(|item| collect(item, rest, found)),
     }
 }
 
 /// Selects `text` from `root`; a selector that does not parse selects nothing (manifests are
 /// validated before they run).
-pub(crate) fn select<'a>(root: &'a Value, text: &str) -> Option<Cow<'a, Value>> {
+pub(crate) fn select<'a, T: Json>(root: &'a T, text: &str) -> Option<Cow<'a, T>> {
     thread_local! {
         static PARSED: RefCell<Memo<Selector>> = RefCell::default();
     }

@@ -364,7 +364,7 @@ pub(crate) struct FieldSpec {
     pub transforms: std::cell::OnceCell<Result<Vec<crate::transform::Transform>, String>>,
     /// The contract type of the field this spec fills (`None`: a field the record does
     /// not have), found on first use: a spec maps one field of one record kind.
-    pub target: std::cell::OnceCell<Option<crate::schema::FieldType>>,
+    pub target: std::cell::OnceCell<Option<crate::records::Target>>,
 }
 
 impl FieldSpec {

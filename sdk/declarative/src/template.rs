@@ -7,7 +7,7 @@
 use crate::error::DeclError;
 use crate::limits::MAX_TEMPLATE_OUTPUT_BYTES;
 use crate::memo::Memo;
-use crate::select::Selector;
+use crate::select::{Document, Json as _, Selector};
 use base64::Engine as _;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -92,7 +92,8 @@ pub(crate) struct Context<'a> {
     pub page: &'a PageVars,
     pub since: Option<&'a str>,
     pub session: Option<&'a str>,
-    pub record: Option<&'a Value>,
+    /// The ATS's record being mapped (in `fields` and `result`).
+    pub record: Option<&'a Document<'a>>,
     pub matched: Option<&'a Value>,
 }
 
@@ -285,7 +286,7 @@ impl Variable {
                 owned(Value::String(found.1.clone()))
             }
             Variable::Input(selector) => selector.select(ctx.input),
-            Variable::Record(selector) => selector.select(ctx.record?),
+            Variable::Record(selector) => owned(selector.select(ctx.record?)?.to_value()),
             Variable::Match(selector) => selector.select(ctx.matched?),
             Variable::Page(PageVar::Size) => owned(ctx.page.size?.into()),
             Variable::Page(PageVar::Token) => owned(ctx.page.token.clone()?.into()),

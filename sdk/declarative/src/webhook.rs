@@ -12,7 +12,7 @@ use crate::limits::MAX_RECORDS_PER_PAGE;
 use crate::manifest::Manifest;
 use crate::records::map_record;
 use crate::schema::CHANGE_EVENT;
-use crate::select::select;
+use crate::select::{Document, select};
 use crate::spec::FieldSpec;
 use crate::template::{Context, Template};
 use crate::tree::KeyPath;
@@ -180,16 +180,16 @@ impl Executor<'_> {
         if let Some(signature) = &spec.signature {
             verify(signature, &ctx, headers, body)?;
         }
-        let document: Value = serde_json::from_slice(body)
+        let document: Document<'_> = serde_json::from_slice(body)
             .map_err(|e| DeclError::InvalidInput(format!("the webhook body is not JSON: {e}")))?;
         let found = if spec.events.is_empty() {
             Some(document)
         } else {
             select(&document, &spec.events).map(std::borrow::Cow::into_owned)
         };
-        let items: Vec<Value> = match found {
-            Some(Value::Array(items)) => items,
-            Some(Value::Null) | None => Vec::new(),
+        let items: Vec<Document<'_>> = match found {
+            Some(Document::Array(items)) => items,
+            Some(Document::Null) | None => Vec::new(),
             Some(one) => vec![one],
         };
         if items.len() > MAX_RECORDS_PER_PAGE {
@@ -204,7 +204,7 @@ impl Executor<'_> {
             let has =
                 |key: &str| mapped.get(key).and_then(Value::as_str).is_some_and(|v| !v.is_empty());
             if has("kind") && has("remote_id") {
-                events.push(Value::Object(mapped));
+                events.push(mapped.into_value());
             }
         }
         Ok(ParsedWebhook { events, reply: self.manifest.webhook_reply() })

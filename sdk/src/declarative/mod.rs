@@ -22,7 +22,8 @@ pub mod records;
 use crate::bindings::ats::connector::http as host_http;
 use crate::prelude::*;
 use ats_declarative::{
-    DeclError, Executor, HttpRequest, HttpResponse, Manifest as Declared, Transport, TransportError,
+    DeclError, Executor, HttpRequest, HttpResponse, Manifest as Declared, Record, Transport,
+    TransportError,
 };
 use serde_json::{Value, json};
 
@@ -193,11 +194,11 @@ impl Declarative {
         operation: &str,
         page: &PageRequest,
         input: Value,
-        read: impl Fn(usize, Value) -> Result<T, AtsError>,
+        read: impl Fn(usize, Record) -> Result<T, AtsError>,
     ) -> Result<(Vec<T>, Option<String>), AtsError> {
         let found = self
             .executor(config)?
-            .list(
+            .list_records(
                 &mut HostTransport,
                 operation,
                 page.page_token.as_deref(),

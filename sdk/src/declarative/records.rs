@@ -7,20 +7,43 @@
 //! JSON object the manifest's templates see as `input`.
 
 use crate::prelude::*;
+use ats_declarative::Record;
 use serde_json::{Map, Value, json};
+
+/// What a contract record is read from: a [`Record`] the interpreter mapped (a page of a
+/// list), or the JSON object of a single call's answer or a webhook event.
+pub trait Mapped {
+    fn into_record(self, what: &str) -> Result<Record, AtsError>;
+}
+
+impl Mapped for Record {
+    fn into_record(self, _what: &str) -> Result<Record, AtsError> {
+        Ok(self)
+    }
+}
+
+impl Mapped for Value {
+    fn into_record(self, what: &str) -> Result<Record, AtsError> {
+        Record::from_object(self).map_err(|other| {
+            AtsError::InvalidInput(format!(
+                "the manifest mapped a {what} to {other}, not an object"
+            ))
+        })
+    }
+}
 
 /// One mapped record, its fields taken out as they are read (each is read once: the
 /// strings move into the contract's record instead of being copied).
-struct Fields(Map<String, Value>);
+struct Fields(Record);
 
 impl Fields {
-    fn of(value: Value, what: &str) -> Result<Self, AtsError> {
-        match value {
-            Value::Object(map) => Ok(Fields(map)),
-            other => Err(AtsError::InvalidInput(format!(
-                "the manifest mapped a {what} to {other}, not an object"
-            ))),
-        }
+    fn of(value: impl Mapped, what: &str) -> Result<Self, AtsError> {
+        value.into_record(what).map(Fields)
+    }
+
+    /// The fields of a nested JSON object.
+    fn nested(map: Map<String, Value>) -> Self {
+        Fields(Record::from_map(map))
     }
 
     /// A text field: strings as they are, numbers and booleans as text.
@@ -82,7 +105,7 @@ impl Fields {
         match self.0.remove(key)? {
             Value::String(text) if !text.trim().is_empty() => Some(location(text)),
             Value::Object(parts) => {
-                let mut parts = Fields(parts);
+                let mut parts = Fields::nested(parts);
                 Some(Location {
                     text: parts.text("text"),
                     city: parts.text("city"),
@@ -162,7 +185,7 @@ const APPLICATION_STATUSES: [(&str, ApplicationStatus); 4] = [
     ("withdrawn", ApplicationStatus::Withdrawn),
 ];
 
-pub fn job(value: Value) -> Result<Job, AtsError> {
+pub fn job(value: impl Mapped) -> Result<Job, AtsError> {
     let mut f = Fields::of(value, "job")?;
     Ok(Job {
         id: f.required("id"),
@@ -185,7 +208,7 @@ pub fn job(value: Value) -> Result<Job, AtsError> {
     })
 }
 
-pub fn stage(value: Value, position: usize) -> Result<Stage, AtsError> {
+pub fn stage(value: impl Mapped, position: usize) -> Result<Stage, AtsError> {
     let mut f = Fields::of(value, "stage")?;
     let fallback = u32::try_from(position).unwrap_or(u32::MAX);
     Ok(Stage {
@@ -200,7 +223,7 @@ pub fn stage(value: Value, position: usize) -> Result<Stage, AtsError> {
     })
 }
 
-pub fn candidate(value: Value) -> Result<Candidate, AtsError> {
+pub fn candidate(value: impl Mapped) -> Result<Candidate, AtsError> {
     let mut f = Fields::of(value, "candidate")?;
     let links = match f.0.remove("links") {
         Some(Value::Array(items)) => items
@@ -208,7 +231,7 @@ pub fn candidate(value: Value) -> Result<Candidate, AtsError> {
             .filter_map(|item| match item {
                 Value::String(url) => Some(ProfileLink { kind: None, url }),
                 Value::Object(link) => {
-                    let mut link = Fields(link);
+                    let mut link = Fields::nested(link);
                     let url = link.text("url")?;
                     Some(ProfileLink { kind: link.text("kind"), url })
                 }
@@ -235,7 +258,7 @@ pub fn candidate(value: Value) -> Result<Candidate, AtsError> {
     })
 }
 
-pub fn application(value: Value) -> Result<Application, AtsError> {
+pub fn application(value: impl Mapped) -> Result<Application, AtsError> {
     let mut f = Fields::of(value, "application")?;
     let answers = match f.0.remove("answers") {
         Some(Value::Array(items)) => items
@@ -245,7 +268,7 @@ pub fn application(value: Value) -> Result<Application, AtsError> {
                 _ => None,
             })
             .map(|answer| {
-                let mut answer = Fields(answer);
+                let mut answer = Fields::nested(answer);
                 Answer {
                     question_id: answer.text("question_id"),
                     question: answer.required("question"),
@@ -276,18 +299,18 @@ pub fn application(value: Value) -> Result<Application, AtsError> {
     })
 }
 
-pub fn tag(value: Value) -> Result<Tag, AtsError> {
+pub fn tag(value: impl Mapped) -> Result<Tag, AtsError> {
     let mut f = Fields::of(value, "tag")?;
     let name = f.required("name");
     Ok(Tag { id: f.text("id").unwrap_or_else(|| name.clone()), name })
 }
 
-pub fn rejection_reason(value: Value) -> Result<RejectionReason, AtsError> {
+pub fn rejection_reason(value: impl Mapped) -> Result<RejectionReason, AtsError> {
     let mut f = Fields::of(value, "rejection reason")?;
     Ok(RejectionReason { id: f.required("id"), name: f.required("name") })
 }
 
-pub fn user(value: Value) -> Result<User, AtsError> {
+pub fn user(value: impl Mapped) -> Result<User, AtsError> {
     let mut f = Fields::of(value, "user")?;
     Ok(User {
         id: f.required("id"),
@@ -298,12 +321,12 @@ pub fn user(value: Value) -> Result<User, AtsError> {
     })
 }
 
-pub fn account(value: Value) -> Result<Account, AtsError> {
+pub fn account(value: impl Mapped) -> Result<Account, AtsError> {
     let mut f = Fields::of(value, "account")?;
     Ok(Account { display_name: f.text("display_name").unwrap_or_else(|| "connected".into()) })
 }
 
-pub fn upsert(value: Value) -> Result<UpsertResult, AtsError> {
+pub fn upsert(value: impl Mapped) -> Result<UpsertResult, AtsError> {
     let mut f = Fields::of(value, "upsert result")?;
     let candidate_id = f.required("candidate_id");
     if candidate_id.is_empty() {
@@ -319,7 +342,7 @@ pub fn upsert(value: Value) -> Result<UpsertResult, AtsError> {
 }
 
 /// A change event from `[webhook] fields` (`kind` already one of the contract's kinds).
-pub fn change_event(value: Value) -> Result<ChangeEvent, AtsError> {
+pub fn change_event(value: impl Mapped) -> Result<ChangeEvent, AtsError> {
     let mut f = Fields::of(value, "change event")?;
     let kind = match f.required("kind").as_str() {
         "job-changed" => ChangeKind::JobChanged,
@@ -344,7 +367,7 @@ pub fn change_event(value: Value) -> Result<ChangeEvent, AtsError> {
 pub fn receipt(value: Value) -> WriteReceipt {
     match value {
         Value::Object(fields) => {
-            let mut f = Fields(fields);
+            let mut f = Fields::nested(fields);
             WriteReceipt { remote_id: f.text("remote_id"), remark: f.text("remark") }
         }
         _ => WriteReceipt { remote_id: None, remark: None },
