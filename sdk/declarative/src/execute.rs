@@ -168,7 +168,8 @@ impl<'m> Executor<'m> {
             self.exchange(t, &parts, &ctx, &extra, state.url.as_deref(), &credentials)?;
         let body = parse_json(&response, &self.redactor)?;
         let selector = spec.records.as_deref().unwrap_or_default();
-        let records: Cow<'_, [Document<'_>]> = match select(&body, selector) {
+        let parsed = crate::select::parsed(selector);
+        let records: Cow<'_, [Document<'_>]> = match parsed.as_ref().and_then(|s| s.select(&body)) {
             None => Cow::Owned(Vec::new()),
             Some(Cow::Borrowed(Document::Array(items))) => Cow::Borrowed(items.as_slice()),
             Some(Cow::Owned(Document::Array(items))) => Cow::Owned(items),
@@ -191,9 +192,20 @@ impl<'m> Executor<'m> {
                 ),
             });
         }
+        // Each record's source text for `raw`, when the selector allows a second pass.
+        let sources = parsed
+            .as_ref()
+            .filter(|_| def.output.has_raw)
+            .and_then(|selector| selector.keys())
+            .and_then(|keys| crate::raw::records(&response.body, &keys))
+            .filter(|sources| sources.len() == records.len());
         let items = records
             .iter()
-            .map(|record| map_record(record, &spec.fields, def.output, &ctx))
+            .enumerate()
+            .map(|(at, record)| {
+                let source = sources.as_ref().map(|sources| sources[at].get());
+                map_record(record, source, &spec.fields, def.output, &ctx)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let answer =
             Answer { response: &response, body: &body, items: records.len(), page_size, url: &url };
@@ -264,7 +276,7 @@ impl<'m> Executor<'m> {
                 ),
             });
         }
-        let mut out = map_record(&record, mapping, def.output, &ctx)?;
+        let mut out = map_record(&record, None, mapping, def.output, &ctx)?;
         if operation == "upsert-candidate" {
             fill_upsert(&mut out, matched.as_ref());
         }

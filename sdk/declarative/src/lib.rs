@@ -23,6 +23,7 @@ pub mod limits;
 mod manifest;
 mod memo;
 mod paginate;
+mod raw;
 mod records;
 mod request;
 mod rules;

@@ -30,20 +30,58 @@ pub struct Manifest {
     pub(crate) gaps: Gaps,
 }
 
-/// The compiled form of a validated manifest ([`Manifest::to_compact`]): its sections as
-/// JSON, read back without the TOML parser, the key-path tree or validation.
+/// The first line of the compiled form of a validated manifest ([`Manifest::to_compact`]):
+/// its sections but operations and webhook, as JSON.
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Compact {
+struct CompactHeader {
     connector: ConnectorSpec,
     config: Vec<ConfigFieldSpec>,
     defaults: DefaultsSpec,
     auth: AuthSpec,
     errors: Vec<ErrorRule>,
-    operations: BTreeMap<String, OperationSpec>,
-    webhook: Option<WebhookSpec>,
     #[serde(default)]
     gaps: Gaps,
+}
+
+/// Line prefixes of the compiled form after its header line.
+const COMPACT_OPERATION: &str = "op ";
+const COMPACT_WEBHOOK: &str = "webhook ";
+
+/// The lines of a compiled form: its header, each operation's (name, JSON), the webhook's.
+struct CompactLines<'a> {
+    header: &'a str,
+    operations: Vec<(&'a str, &'a str)>,
+    webhook: Option<&'a str>,
+}
+
+impl<'a> CompactLines<'a> {
+    fn split(text: &'a str) -> Result<Self, String> {
+        let mut lines = text.lines();
+        let header = lines.next().unwrap_or_default();
+        let mut operations = Vec::new();
+        let mut webhook = None;
+        for line in lines {
+            if let Some(rest) = line.strip_prefix(COMPACT_OPERATION)
+                && let Some((name, json)) = rest.split_once(' ')
+            {
+                operations.push((name, json));
+            } else if let Some(json) = line.strip_prefix(COMPACT_WEBHOOK) {
+                webhook = Some(json);
+            } else {
+                return Err(unreadable(format!("unexpected line `{}`", short(line))));
+            }
+        }
+        Ok(Self { header, operations, webhook })
+    }
+}
+
+fn unreadable(reason: impl std::fmt::Display) -> String {
+    format!("the compiled manifest does not read back: {reason}")
+}
+
+fn short(line: &str) -> &str {
+    line.char_indices().nth(40).map_or(line, |(at, _)| &line[..at])
 }
 
 /// What `describe()` answers: the contract's manifest record, names in kebab-case.
@@ -116,94 +154,93 @@ impl Manifest {
         Err(ManifestErrors { errors })
     }
 
-    /// The compiled form: a JSON text that [`Manifest::from_compact`] reads back several
-    /// times faster than [`Manifest::parse`] reads the TOML (it is neither parsed with spans
-    /// nor validated again). `ats-host connector pack` stores it beside the text; the generic
-    /// connector checks once, at load, that it is the text's own.
+    /// The compiled form: JSON that [`Manifest::from_compact`] reads back several times
+    /// faster than [`Manifest::parse`] reads the TOML (it is neither parsed with spans nor
+    /// validated again). One line each: the sections but operations and webhook, then
+    /// `op NAME JSON` per operation and `webhook JSON`, so a call reads only its own
+    /// operation's line ([`Manifest::from_compact_for`]). `ats-host connector pack` stores
+    /// it beside the text; the generic connector checks once, at load, that it is the
+    /// text's own.
     pub fn to_compact(&self) -> Result<String, String> {
-        let compact = Compact {
+        let failed = |e: serde_json::Error| format!("the manifest does not compile: {e}");
+        let header = CompactHeader {
             connector: self.connector.clone(),
             config: self.config.clone(),
             defaults: self.defaults.clone(),
             auth: self.auth.clone(),
             errors: self.errors.clone(),
-            operations: self.operations.clone(),
-            webhook: self.webhook.clone(),
             gaps: self.gaps.clone(),
         };
-        serde_json::to_string(&compact).map_err(|e| format!("the manifest does not compile: {e}"))
+        let mut text = serde_json::to_string(&header).map_err(failed)?;
+        for (name, spec) in &self.operations {
+            let json = serde_json::to_string(spec).map_err(failed)?;
+            text.push_str(&format!("\n{COMPACT_OPERATION}{name} {json}"));
+        }
+        if let Some(webhook) = &self.webhook {
+            let json = serde_json::to_string(webhook).map_err(failed)?;
+            text.push_str(&format!("\n{COMPACT_WEBHOOK}{json}"));
+        }
+        Ok(text)
     }
 
     /// Reads [`Manifest::to_compact`]'s form. Trusts it: use it only for a form made from a
     /// manifest that [`Manifest::parse`] accepted.
     pub fn from_compact(text: &str) -> Result<Manifest, String> {
-        let compact: Compact = serde_json::from_str(text)
-            .map_err(|e| format!("the compiled manifest does not read back: {e}"))?;
-        Ok(Manifest {
-            connector: compact.connector,
-            config: compact.config,
-            defaults: compact.defaults,
-            auth: compact.auth,
-            errors: compact.errors,
-            operations: compact.operations,
-            webhook: compact.webhook,
-            gaps: compact.gaps,
-        })
+        let lines = CompactLines::split(text)?;
+        let mut operations = BTreeMap::new();
+        for (name, json) in &lines.operations {
+            operations.insert(name.to_string(), serde_json::from_str(json).map_err(unreadable)?);
+        }
+        let webhook = lines.webhook.map(serde_json::from_str).transpose().map_err(unreadable)?;
+        Self::from_header(lines.header, operations, webhook)
     }
 
-    /// [`Manifest::from_compact`] for one call of `operation`: only that operation (and the
-    /// look-up operation its dedupe names) is read, the others are skipped over unread, and
-    /// `[webhook]` only for `parse-webhook`. A call of the generic component reads the
-    /// manifest afresh (a fresh instance per call), so this is what it pays per page.
-    /// [`Manifest::operations`] of the result lists only what was read: use the whole form
-    /// for `describe()`.
+    /// [`Manifest::from_compact`] for one call of `operation`: only that operation's line
+    /// (and that of the look-up operation its dedupe names) is read, and `[webhook]` only
+    /// for `parse-webhook`. A call of the generic component reads the manifest afresh (a
+    /// fresh instance per call), so this is what it pays per page. [`Manifest::operations`]
+    /// of the result lists only what was read: use the whole form for `describe()`.
     pub fn from_compact_for(text: &str, operation: &str) -> Result<Manifest, String> {
-        #[derive(serde::Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Lazy<'a> {
-            connector: ConnectorSpec,
-            config: Vec<ConfigFieldSpec>,
-            defaults: DefaultsSpec,
-            auth: AuthSpec,
-            errors: Vec<ErrorRule>,
-            #[serde(borrow)]
-            operations: BTreeMap<String, &'a serde_json::value::RawValue>,
-            #[serde(borrow)]
-            webhook: Option<&'a serde_json::value::RawValue>,
-            #[serde(default)]
-            gaps: Gaps,
-        }
-        let unreadable =
-            |e: serde_json::Error| format!("the compiled manifest does not read back: {e}");
-        let lazy: Lazy<'_> = serde_json::from_str(text).map_err(unreadable)?;
+        let lines = CompactLines::split(text)?;
         let mut operations = BTreeMap::new();
         let mut wanted = vec![operation.to_string()];
         while let Some(name) = wanted.pop() {
-            let Some(raw) = lazy.operations.get(&name) else { continue };
             if operations.contains_key(&name) {
                 continue;
             }
-            let spec: OperationSpec = serde_json::from_str(raw.get()).map_err(unreadable)?;
+            let Some((_, json)) = lines.operations.iter().find(|(op, _)| *op == name) else {
+                continue;
+            };
+            let spec: OperationSpec = serde_json::from_str(json).map_err(unreadable)?;
             if let Some(dedupe) = &spec.dedupe {
                 wanted.push(dedupe.lookup.clone());
             }
             operations.insert(name, spec);
         }
-        let webhook = match lazy.webhook {
-            Some(raw) if operation == "parse-webhook" => {
-                Some(serde_json::from_str(raw.get()).map_err(unreadable)?)
+        let webhook = match lines.webhook {
+            Some(json) if operation == "parse-webhook" => {
+                Some(serde_json::from_str(json).map_err(unreadable)?)
             }
             _ => None,
         };
+        Self::from_header(lines.header, operations, webhook)
+    }
+
+    fn from_header(
+        header: &str,
+        operations: BTreeMap<String, OperationSpec>,
+        webhook: Option<WebhookSpec>,
+    ) -> Result<Manifest, String> {
+        let header: CompactHeader = serde_json::from_str(header).map_err(unreadable)?;
         Ok(Manifest {
-            connector: lazy.connector,
-            config: lazy.config,
-            defaults: lazy.defaults,
-            auth: lazy.auth,
-            errors: lazy.errors,
+            connector: header.connector,
+            config: header.config,
+            defaults: header.defaults,
+            auth: header.auth,
+            errors: header.errors,
             operations,
             webhook,
-            gaps: lazy.gaps,
+            gaps: header.gaps,
         })
     }
 

@@ -104,8 +104,10 @@ impl Target {
 }
 
 /// Maps `record` with `fields` onto `def`'s fields. `ctx.record` is set to `record`.
+/// `raw` is `source` (the record's text in the answer) when given, else `record` written out.
 pub(crate) fn map_record(
     record: &Document<'_>,
+    source: Option<&str>,
     fields: &BTreeMap<String, FieldSpec>,
     def: &RecordDef,
     ctx: &Context<'_>,
@@ -126,8 +128,11 @@ pub(crate) fn map_record(
         }
     }
     if def.has_raw {
-        *out.slot("raw", || Value::Null) =
-            Value::String(serde_json::to_string(record).unwrap_or_default());
+        let raw = match source {
+            Some(text) => text.to_string(),
+            None => serde_json::to_string(record).unwrap_or_default(),
+        };
+        *out.slot("raw", || Value::Null) = Value::String(raw);
     }
     Ok(out)
 }
@@ -166,7 +171,7 @@ fn evaluate(
         };
         let mut mapped = Vec::with_capacity(items.len());
         for item in &items {
-            let mut sub_record = map_record(&Document::from(item), each, sub, ctx)?;
+            let mut sub_record = map_record(&Document::from(item), None, each, sub, ctx)?;
             sub_record.remove("raw");
             mapped.push(sub_record.into_value());
         }

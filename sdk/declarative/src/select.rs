@@ -12,6 +12,7 @@ use crate::memo::Memo;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::rc::Rc;
 
 /// An ATS's answer as a borrowed tree (see the module doc).
 pub(crate) type Document<'body> = serde_json_borrow::Value<'body>;
@@ -162,6 +163,17 @@ impl Selector {
         Ok(Self { steps })
     }
 
+    /// The selector's keys, when it is keys only (`data.jobs`; `""` has none).
+    pub fn keys(&self) -> Option<Vec<&str>> {
+        self.steps
+            .iter()
+            .map(|step| match step {
+                Step::Key(key) => Some(key.as_str()),
+                Step::Index(_) | Step::Each => None,
+            })
+            .collect()
+    }
+
     /// The value at the selector, `None` when missing (or null).
     pub fn select<'a, T: Json>(&self, root: &'a T) -> Option<Cow<'a, T>> {
         if self.steps.contains(&Step::Each) {
@@ -206,10 +218,15 @@ fn collect<'a, T: Json>(value: &'a T, steps: &[Step], found: &mut Vec<&'a T>) {
 /// Selects `text` from `root`; a selector that does not parse selects nothing (manifests are
 /// validated before they run).
 pub(crate) fn select<'a, T: Json>(root: &'a T, text: &str) -> Option<Cow<'a, T>> {
+    parsed(text)?.select(root)
+}
+
+/// `text` parsed (once per thread); `None` when it does not parse.
+pub(crate) fn parsed(text: &str) -> Option<Rc<Selector>> {
     thread_local! {
         static PARSED: RefCell<Memo<Selector>> = RefCell::default();
     }
-    Memo::get_or_parse(&PARSED, text, Selector::parse).ok()?.select(root)
+    Memo::get_or_parse(&PARSED, text, Selector::parse).ok()
 }
 
 #[cfg(test)]

@@ -200,7 +200,7 @@ impl Executor<'_> {
         }
         let mut events = Vec::new();
         for item in &items {
-            let mapped = map_record(item, &spec.fields, &CHANGE_EVENT, &ctx)?;
+            let mapped = map_record(item, None, &spec.fields, &CHANGE_EVENT, &ctx)?;
             let has =
                 |key: &str| mapped.get(key).and_then(Value::as_str).is_some_and(|v| !v.is_empty());
             if has("kind") && has("remote_id") {
