@@ -7,10 +7,12 @@
 //! | module | owns |
 //! |---|---|
 //! | [`journal`] | idempotency keys, part-by-part progress, stored answers |
+//! | `group_flush` | the sled journal's flushes, one per round of parts done |
 //! | [`outcome`] | what a write did (push report, receipt, result report), typed |
 //! | [`requests`] | the JSON bodies of write requests and their validation |
 //! | [`results`] | `write-result`: native, the report as an attachment, or a note |
 
+mod group_flush;
 pub mod journal;
 pub mod outcome;
 pub mod requests;
