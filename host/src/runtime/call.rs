@@ -383,7 +383,7 @@ impl CallRunner {
             Ok(Ok(Ok(output))) => Ok(output),
         };
         let mut output = result?;
-        let size = json_size(&output);
+        let size = super::json_size::json_size(&output);
         if size > limits.max_output_bytes {
             return Err(CallError::OutputTooLarge { size, limit: limits.max_output_bytes });
         }
@@ -495,23 +495,4 @@ pub struct CallPhases {
     pub instantiate: Duration,
     pub call: Duration,
     pub drop: Duration,
-}
-
-/// Size of the value's JSON encoding, without allocating it.
-pub(super) fn json_size<T: Serialize>(value: &T) -> u64 {
-    struct Counter(u64);
-    impl std::io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len() as u64;
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    match serde_json::to_writer(&mut counter, value) {
-        Ok(()) => counter.0,
-        Err(_) => u64::MAX,
-    }
 }

@@ -366,7 +366,7 @@ pub mod manifest_limits {
 /// Checks a manifest in time linear in its size; the first problem is the answer.
 fn validate_manifest(manifest: &Manifest) -> Result<(), String> {
     use manifest_limits::*;
-    let size = super::call::json_size(manifest);
+    let size = super::json_size::json_size(manifest);
     if size > MAX_BYTES {
         return Err(format!("is {size} bytes as JSON, over the limit of {MAX_BYTES}"));
     }

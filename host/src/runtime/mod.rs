@@ -15,6 +15,7 @@
 //! | [`pool`] | the threads guest code runs on, apart from the API's |
 //! | [`outcome`] | how a call ended → `CallError`; guest log lines forwarded, escaped |
 //! | [`bounds`] | caps on error text and `raw` fields; guest log text escaped |
+//! | `json_size` | an output's JSON size for the output cap, counted without writing it |
 //! | [`call_state`] | per-call store data and the `http`/`log`/`state` imports |
 //! | [`egress`] | the egress allow-list and private-network block |
 //! | [`http`] | outbound HTTP for guests (reqwest), size caps, timeouts |
@@ -30,6 +31,7 @@ pub mod engine;
 pub mod follow;
 pub mod gate;
 pub mod http;
+mod json_size;
 pub mod limits;
 pub mod loader;
 pub mod outcome;
