@@ -260,48 +260,27 @@ impl<'a> ser::Serializer for &'a mut Counter {
     }
 }
 
-impl ser::SerializeSeq for Compound<'_> {
-    type Ok = ();
-    type Error = NotJson;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NotJson> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), NotJson> {
-        self.close(1)
-    }
+/// The list-like compounds: elements, then `]` (and `}` for a variant's).
+macro_rules! list_like {
+    ($($compound:ident :: $method:ident closes $close:literal;)*) => {$(
+        impl ser::$compound for Compound<'_> {
+            type Ok = ();
+            type Error = NotJson;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NotJson> {
+                self.element(value)
+            }
+            fn end(self) -> Result<(), NotJson> {
+                self.close($close)
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Compound<'_> {
-    type Ok = ();
-    type Error = NotJson;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NotJson> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), NotJson> {
-        self.close(1)
-    }
-}
-
-impl ser::SerializeTupleStruct for Compound<'_> {
-    type Ok = ();
-    type Error = NotJson;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NotJson> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), NotJson> {
-        self.close(1)
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_> {
-    type Ok = ();
-    type Error = NotJson;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NotJson> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), NotJson> {
-        self.close(2)
-    }
+list_like! {
+    SerializeSeq::serialize_element closes 1;
+    SerializeTuple::serialize_element closes 1;
+    SerializeTupleStruct::serialize_field closes 1;
+    SerializeTupleVariant::serialize_field closes 2;
 }
 
 impl ser::SerializeMap for Compound<'_> {
@@ -329,34 +308,29 @@ impl ser::SerializeMap for Compound<'_> {
     }
 }
 
-impl ser::SerializeStruct for Compound<'_> {
-    type Ok = ();
-    type Error = NotJson;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), NotJson> {
-        self.field(key, value)
-    }
-    fn end(self) -> Result<(), NotJson> {
-        self.close(1)
-    }
+/// The struct-like compounds: named fields, then `}` (and another for a variant's).
+macro_rules! struct_like {
+    ($($compound:ident closes $close:literal;)*) => {$(
+        impl ser::$compound for Compound<'_> {
+            type Ok = ();
+            type Error = NotJson;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), NotJson> {
+                self.field(key, value)
+            }
+            fn end(self) -> Result<(), NotJson> {
+                self.close($close)
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeStructVariant for Compound<'_> {
-    type Ok = ();
-    type Error = NotJson;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), NotJson> {
-        self.field(key, value)
-    }
-    fn end(self) -> Result<(), NotJson> {
-        self.close(2)
-    }
+struct_like! {
+    SerializeStruct closes 1;
+    SerializeStructVariant closes 2;
 }
 
 #[cfg(test)]
