@@ -15,10 +15,14 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// A mapped record: the contract's field names (snake_case) with their values, in the
-/// order the manifest maps them; a nested record (`location`) is a JSON object. Reads as
-/// a JSON object ([`Record::into_value`]) without building one per record.
+/// order the manifest maps them, and the records mapped into nested fields
+/// (`location.city`). Reads as a JSON object ([`Record::into_value`]) without building one
+/// per record.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Record(Vec<(Cow<'static, str>, Value)>);
+pub struct Record {
+    fields: Vec<(Cow<'static, str>, Value)>,
+    nested: Vec<(&'static str, Record)>,
+}
 
 impl Record {
     /// A JSON object's fields as a record; anything else comes back as it is.
@@ -31,42 +35,87 @@ impl Record {
 
     /// A JSON object's fields as a record.
     pub fn from_map(map: Map<String, Value>) -> Record {
-        Record(map.into_iter().map(|(name, value)| (Cow::Owned(name), value)).collect())
+        let fields = map.into_iter().map(|(name, value)| (Cow::Owned(name), value)).collect();
+        Record { fields, nested: Vec::new() }
     }
 
     /// The value of the field `name`.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.iter().find(|(field, _)| *field == name).map(|(_, value)| value)
+        self.fields.iter().find(|(field, _)| *field == name).map(|(_, value)| value)
     }
 
     /// Takes the field `name` out.
     pub fn remove(&mut self, name: &str) -> Option<Value> {
-        let at = self.0.iter().position(|(field, _)| *field == name)?;
-        Some(self.0.swap_remove(at).1)
+        let at = self.fields.iter().position(|(field, _)| *field == name)?;
+        Some(self.fields.swap_remove(at).1)
+    }
+
+    /// Takes the field `name` out as a record: the fields mapped into it (`location.city`,
+    /// which win) and those of a JSON object mapped to it whole. A whole value that is not
+    /// an object (a location as text) comes back as it is, when nothing was mapped into it.
+    pub fn take_nested(&mut self, name: &str) -> Option<Result<Record, Value>> {
+        let mapped = self
+            .nested
+            .iter()
+            .position(|(field, _)| *field == name)
+            .map(|at| self.nested.swap_remove(at).1);
+        match (mapped, self.remove(name)) {
+            (None, None) => None,
+            (mapped, Some(Value::Object(whole))) => {
+                let mut record = mapped.unwrap_or_default();
+                record.fields.extend(Record::from_map(whole).fields);
+                Some(Ok(record))
+            }
+            (Some(mapped), _) => Some(Ok(mapped)),
+            (None, Some(other)) => Some(Err(other)),
+        }
     }
 
     /// Sets `name` to `value` unless it is set already.
     pub(crate) fn set_default(&mut self, name: &'static str, value: impl FnOnce() -> Value) {
         if self.get(name).is_none() {
-            self.0.push((Cow::Borrowed(name), value()));
+            self.fields.push((Cow::Borrowed(name), value()));
         }
     }
 
-    /// The record as a JSON object.
-    pub fn into_value(self) -> Value {
-        Value::Object(self.0.into_iter().map(|(name, value)| (name.into_owned(), value)).collect())
+    /// Sets `name` to `value`.
+    fn set(&mut self, name: &'static str, value: Value) {
+        match self.fields.iter_mut().find(|(field, _)| *field == name) {
+            Some((_, slot)) => *slot = value,
+            None => self.fields.push((Cow::Borrowed(name), value)),
+        }
     }
 
-    /// The slot of `name`, added (as `make()`) when missing.
-    fn slot(&mut self, name: &'static str, make: impl FnOnce() -> Value) -> &mut Value {
-        let at = match self.0.iter().position(|(field, _)| *field == name) {
+    /// The nested record `name`, added when missing.
+    fn nested(&mut self, name: &'static str) -> &mut Record {
+        let at = match self.nested.iter().position(|(field, _)| *field == name) {
             Some(at) => at,
             None => {
-                self.0.push((Cow::Borrowed(name), make()));
-                self.0.len() - 1
+                self.nested.push((name, Record::default()));
+                self.nested.len() - 1
             }
         };
-        &mut self.0[at].1
+        &mut self.nested[at].1
+    }
+
+    /// The record as a JSON object (a nested record's fields go into the object of its
+    /// name, over those mapped to it whole).
+    pub fn into_value(self) -> Value {
+        let mut object: Map<String, Value> =
+            self.fields.into_iter().map(|(name, value)| (name.into_owned(), value)).collect();
+        for (name, record) in self.nested {
+            let Value::Object(parts) = record.into_value() else { continue };
+            match object.entry(name) {
+                serde_json::map::Entry::Occupied(mut whole) => match whole.get_mut() {
+                    Value::Object(fields) => fields.extend(parts),
+                    other => *other = Value::Object(parts),
+                },
+                serde_json::map::Entry::Vacant(slot) => {
+                    slot.insert(Value::Object(parts));
+                }
+            }
+        }
+        Value::Object(object)
     }
 }
 
@@ -113,18 +162,14 @@ pub(crate) fn map_record(
     ctx: &Context<'_>,
 ) -> Result<Record, DeclError> {
     let ctx = Context { record: Some(record), ..*ctx };
-    let mut out = Record(Vec::with_capacity(fields.len() + 1));
+    let mut out = Record { fields: Vec::with_capacity(fields.len() + 1), nested: Vec::new() };
     for (name, spec) in fields {
         let Some(target) = *spec.target.get_or_init(|| Target::of(name, def)) else { continue };
         let Some(value) = evaluate(record, spec, target.kind, &ctx)? else { continue };
         let Some(value) = coerce(value, target.kind) else { continue };
         match target.nested {
-            None => out.0.push((Cow::Borrowed(target.top), value)),
-            Some(nested) => {
-                if let Value::Object(sub) = out.slot(target.top, || Value::Object(Map::new())) {
-                    sub.insert(nested.to_string(), value);
-                }
-            }
+            None => out.fields.push((Cow::Borrowed(target.top), value)),
+            Some(nested) => out.nested(target.top).fields.push((Cow::Borrowed(nested), value)),
         }
     }
     if def.has_raw {
@@ -132,7 +177,7 @@ pub(crate) fn map_record(
             Some(text) => text.to_string(),
             None => serde_json::to_string(record).unwrap_or_default(),
         };
-        *out.slot("raw", || Value::Null) = Value::String(raw);
+        out.set("raw", Value::String(raw));
     }
     Ok(out)
 }

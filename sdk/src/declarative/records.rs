@@ -100,12 +100,13 @@ impl Fields {
         }
     }
 
-    /// A location: an object of the contract's location fields, or free text.
+    /// A location: the contract's location fields (mapped one by one or as an object), or
+    /// free text.
     fn location(&mut self, key: &str) -> Option<Location> {
-        match self.0.remove(key)? {
-            Value::String(text) if !text.trim().is_empty() => Some(location(text)),
-            Value::Object(parts) => {
-                let mut parts = Fields::nested(parts);
+        match self.0.take_nested(key)? {
+            Err(Value::String(text)) if !text.trim().is_empty() => Some(location(text)),
+            Ok(parts) => {
+                let mut parts = Fields(parts);
                 Some(Location {
                     text: parts.text("text"),
                     city: parts.text("city"),
@@ -115,7 +116,7 @@ impl Fields {
                     remote: parts.flag("remote"),
                 })
             }
-            _ => None,
+            Err(_) => None,
         }
     }
 
