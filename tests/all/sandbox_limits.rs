@@ -93,6 +93,37 @@ async fn oversized_output_is_refused_at_the_cap() {
     );
 }
 
+/// A result whose strings all point at the same guest bytes: copying it would cost the host
+/// `size × count` bytes although the guest holds `size`. The copy stops at the transfer
+/// fuel, long before the JSON size check could see the result.
+#[tokio::test]
+async fn repeated_strings_in_a_result_stop_the_copy_at_the_transfer_limit() {
+    let limits = Limits { max_request_body_bytes: 64 << 10, ..test_limits() };
+    let fuel = limits.transfer_fuel();
+    assert_eq!(fuel, 2 * (256 << 10), "twice the output cap, the largest transfer here");
+    let runtime = runtime(limits);
+    let guest = load(&runtime, guests::MISBEHAVE).await;
+    // 64 × 1 MiB = 64 MiB to copy out of a guest holding 1 MiB of it.
+    let aliased = context("a", &[("behaviour", "alias-raw"), ("size", "1048576"), ("count", "64")]);
+    let error = runtime.call(&guest, &aliased, list_jobs()).await.expect_err("the copy is refused");
+    match &error {
+        CallError::TransferTooLarge { limit } => assert_eq!(*limit, fuel as u64),
+        other => panic!("expected the transfer limit, got {other:?}"),
+    }
+    assert_eq!(error.kind(), "output-too-large");
+    assert!(error.to_string().contains("max_output_bytes"), "says what to do: {error}");
+    // Under the limit, the same shape passes the copy and meets the JSON cap as before.
+    let small = context("a", &[("behaviour", "alias-raw"), ("size", "1000"), ("count", "4")]);
+    let page = runtime.call(&guest, &small, list_jobs()).await.expect("a small aliased page");
+    match page {
+        ats_host::runtime::Output::Jobs(page) => {
+            assert_eq!(page.items.len(), 4);
+            assert!(page.items.iter().all(|job| job.raw.len() == 1000));
+        }
+        other => panic!("expected jobs, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn log_floods_and_stderr_are_capped_not_fatal() {
     ats_tests::log_capture::install();

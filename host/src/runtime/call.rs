@@ -139,6 +139,12 @@ pub enum CallError {
     MemoryLimit { limit: u64 },
     #[error("connector output of {size} bytes exceeds the cap of {limit} bytes")]
     OutputTooLarge { size: u64, limit: u64 },
+    /// The guest handed the host more than [`super::Limits::transfer_fuel`] bytes in one
+    /// crossing (a result or an import's arguments); the copy stopped there.
+    #[error(
+        "connector tried to hand the host more than {limit} bytes at once (results repeating the same bytes count each time); return results in pages under limits.max_output_bytes"
+    )]
+    TransferTooLarge { limit: u64 },
     #[error("connector trapped: {message}")]
     Trap { message: String },
     #[error(
@@ -175,7 +181,9 @@ impl CallError {
             CallError::Connector(AtsError::Remote(_)) => "remote",
             CallError::Timeout { .. } => "timeout",
             CallError::MemoryLimit { .. } => "memory-limit",
-            CallError::OutputTooLarge { .. } => "output-too-large",
+            CallError::OutputTooLarge { .. } | CallError::TransferTooLarge { .. } => {
+                "output-too-large"
+            }
             CallError::Trap { .. } => "trap",
             CallError::StackOverflow { .. } => "stack-overflow",
             CallError::StateFull(_) => "state-full",
@@ -421,6 +429,7 @@ impl CallRunner {
         let logs = state.logs.clone();
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
+        store.set_hostcall_fuel(limits.transfer_fuel());
         // Guest code yields to the async runtime at every epoch tick (and says so in
         // `cpu_yielded`, which moves the call to the guest threads), and traps once it has
         // run for its whole CPU budget.

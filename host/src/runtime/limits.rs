@@ -131,6 +131,26 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// Bytes the host may copy out of the sandbox in one crossing: a call's result, or the
+    /// arguments of one import call (an outbound request, a `state` value, a log line).
+    /// It becomes wasmtime's hostcall fuel, which is counted *while* the values are copied,
+    /// before the host owns them. That matters because the canonical ABI lets a guest point
+    /// many strings of its result at the same bytes: a guest with 1 MiB of memory can ask
+    /// the host to copy a 1 MiB string ten thousand times. The JSON size check of
+    /// [`Limits::max_output_bytes`] runs only after that copy.
+    ///
+    /// Twice the largest legitimate transfer (the output cap, or the largest outbound request
+    /// with its headers): the copied form of a record (pointers, lengths, fixed-size option
+    /// and number slots) can be larger than its JSON, whose cap stays the exact one.
+    pub fn transfer_fuel(&self) -> usize {
+        let request =
+            self.max_request_body_bytes.saturating_add(self.max_request_header_bytes as u64);
+        let largest = self.max_output_bytes.max(request).max(self.max_state_value_bytes as u64);
+        usize::try_from(largest.saturating_mul(2)).unwrap_or(usize::MAX)
+    }
+}
+
 /// Serde form of a `Duration` as whole milliseconds.
 pub mod millis {
     use serde::{Deserialize, Deserializer, Serializer};

@@ -43,6 +43,9 @@ pub(super) fn classify_trap(
             ),
         };
     }
+    if trap.is_none() && is_transfer_fuel_exhausted(&error) {
+        return CallError::TransferTooLarge { limit: limits.transfer_fuel() as u64 };
+    }
     if trap == Some(wasmtime::Trap::AllocationTooLarge) {
         return CallError::Host(format!("{error:#}"));
     }
@@ -68,6 +71,17 @@ pub(super) fn classify_trap(
         message.push_str(&format!(" (guest stderr: {tail})"));
     }
     CallError::Trap { message: super::bounds::cap_text(message, limits.max_error_bytes) }
+}
+
+/// Whether wasmtime stopped copying values out of the guest because the store's hostcall
+/// fuel ([`super::Limits::transfer_fuel`]) ran out. wasmtime 48 keeps that error's type
+/// private, so its text is matched; `tests/all/sandbox_limits.rs` pins it against the real engine.
+fn is_transfer_fuel_exhausted(error: &wasmtime::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .to_string()
+            .starts_with("too much data is being copied between the host and the guest")
+    })
 }
 
 /// Whether the wasm call stack of a trap is one function calling itself most of the time

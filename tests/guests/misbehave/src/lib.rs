@@ -113,6 +113,9 @@ impl Connector for Misbehave {
                 job.raw = format!("\"{}\"", "r".repeat(number("size", 1 << 20)));
                 return Ok(JobPage { items: vec![job], next_page_token: None });
             }
+            "alias-raw" => {
+                return Ok(aliased_raw_page(number("size", 1 << 20), number("count", 64)));
+            }
             "hold" => {
                 let mut hoard = vec![0u8; number("mb", 4) << 20];
                 for (i, byte) in hoard.iter_mut().enumerate().step_by(4096) {
@@ -158,6 +161,25 @@ fn spin_forever() -> String {
 fn recurse(depth: u64) -> u64 {
     let buffer = std::hint::black_box([depth; 16]);
     recurse(depth + 1) + buffer[(depth % 16) as usize]
+}
+
+/// `count` jobs whose `raw` strings all point at the same `size` bytes of guest memory: the
+/// canonical ABI allows it, and a host that copies each string would copy `size × count`
+/// bytes out of a guest that holds `size`.
+fn aliased_raw_page(size: usize, count: usize) -> JobPage {
+    let shared = std::mem::ManuallyDrop::new("r".repeat(size));
+    let items = (0..count)
+        .map(|_| {
+            let mut job = job("aliased raw".into());
+            // Unsound on purpose: every `raw` claims the same buffer, which is the attack.
+            // Only this guest's own heap can suffer (a double free once the page is freed).
+            job.raw = unsafe {
+                String::from_raw_parts(shared.as_ptr().cast_mut(), shared.len(), shared.capacity())
+            };
+            job
+        })
+        .collect();
+    JobPage { items, next_page_token: None }
 }
 
 fn job(title: String) -> Job {
