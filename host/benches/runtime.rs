@@ -7,7 +7,8 @@
 //! - peak RSS of the process.
 //!
 //! `ATS_BENCH_ITERATIONS` sets the number of calls per figure (default 20000);
-//! `ATS_BENCH_POOLING_ONLY=1` skips the on-demand figures (for profiling).
+//! `ATS_BENCH_POOLING_ONLY=1` skips the on-demand figures (for profiling);
+//! `ATS_BENCH_WASM=<file>` measures that component instead of the bundled example.
 //! The pooling allocator's settings can be overridden to compare them:
 //! `ATS_BENCH_KEEP_RESIDENT_KIB` (linear memory), `ATS_BENCH_TABLE_KEEP_RESIDENT_KIB`,
 //! `ATS_BENCH_PAGEMAP_SCAN` (0 or 1), `ATS_BENCH_DECOMMIT_BATCH`, `ATS_BENCH_WARM_SLOTS`.
@@ -43,14 +44,18 @@ fn main() -> anyhow::Result<()> {
     let iterations: u32 = env("ATS_BENCH_ITERATIONS").unwrap_or(20_000);
     let base = limits();
     let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let (_, wasm) = ats_host::bundled::BUNDLED
-        .iter()
-        .find(|(package, _)| *package == "minimal-connector")
-        .ok_or_else(|| anyhow::anyhow!("the example connector is not bundled"))?;
-    println!(
-        "connector: examples/minimal-connector, {} KiB of wasm; {iterations} calls per figure",
-        wasm.len() / 1024
-    );
+    let (name, wasm) = match std::env::var("ATS_BENCH_WASM") {
+        Ok(path) => (path.clone(), std::fs::read(&path)?),
+        Err(_) => {
+            let (_, wasm) = ats_host::bundled::BUNDLED
+                .iter()
+                .find(|(package, _)| *package == "minimal-connector")
+                .ok_or_else(|| anyhow::anyhow!("the example connector is not bundled"))?;
+            ("examples/minimal-connector".to_string(), wasm.to_vec())
+        }
+    };
+    let wasm = &wasm;
+    println!("connector: {name}, {} KiB of wasm; {iterations} calls per figure", wasm.len() / 1024);
     println!(
         "pooling: memory keep-resident {} KiB, table keep-resident {} KiB, pagemap scan {}, decommit batch {}, warm slots {}\n",
         base.pooling_memory_keep_resident >> 10,
@@ -84,6 +89,7 @@ fn main() -> anyhow::Result<()> {
             println!("fresh-instance call, describe(), {allocator:?}: {micros:.1} µs/call");
             per_call.push(micros);
 
+            if std::env::var("ATS_BENCH_CALLS_ONLY").is_ok() { return Ok(()); }
             let breakdown = runtime.measure_call_phases(&connector, iterations).await?;
             println!(
                 "    phases: store + WASI ctx {:.1} µs, instantiate {:.1} µs, first call {:.1} µs, drop {:.1} µs",

@@ -11,6 +11,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use std::borrow::Cow;
 use std::sync::OnceLock;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
@@ -20,7 +21,14 @@ const LATENCY_BUCKETS: [f64; 12] =
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
 
 /// Label pairs, in the order they are rendered.
-type Labels = Vec<(&'static str, String)>;
+/// A label value the caller does not keep.
+fn owned(value: &str) -> Cow<'static, str> {
+    Cow::Owned(value.to_string())
+}
+
+/// Label values: borrowed where they are the host's own names (operations, outcomes), so
+/// the per-call counters allocate only for the connector's id.
+type Labels = Vec<(&'static str, Cow<'static, str>)>;
 
 fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
@@ -128,56 +136,58 @@ pub fn global() -> &'static Metrics {
 impl Metrics {
     /// A sync run of `kind` started (`+1`) or ended (`-1`).
     pub fn sync_running(&self, kind: &str, by: i64) {
-        self.sync_running.get_or_create(&vec![("kind", kind.to_string())]).inc_by(by);
+        self.sync_running.get_or_create(&vec![("kind", owned(kind))]).inc_by(by);
     }
 
     pub fn sync_run(&self, kind: &str, state: &str) {
-        self.sync_runs
-            .get_or_create(&vec![("kind", kind.to_string()), ("state", state.to_string())])
-            .inc();
+        self.sync_runs.get_or_create(&vec![("kind", owned(kind)), ("state", owned(state))]).inc();
     }
 
-    pub fn connector_call(&self, connector: &str, operation: &str, outcome: &str, took: Duration) {
-        let labels =
-            vec![("connector", connector.to_string()), ("operation", operation.to_string())];
+    pub fn connector_call(
+        &self,
+        connector: &str,
+        operation: &'static str,
+        outcome: &'static str,
+        took: Duration,
+    ) {
+        let labels = vec![("connector", owned(connector)), ("operation", Cow::Borrowed(operation))];
         self.call_seconds.get_or_create(&labels).observe(took.as_secs_f64());
         let mut with_outcome = labels;
-        with_outcome.push(("outcome", outcome.to_string()));
+        with_outcome.push(("outcome", Cow::Borrowed(outcome)));
         self.calls.get_or_create(&with_outcome).inc();
     }
 
     pub fn egress_request(&self, connector: &str, status: &str) {
         self.egress_requests
-            .get_or_create(&vec![
-                ("connector", connector.to_string()),
-                ("status", status.to_string()),
-            ])
+            .get_or_create(&vec![("connector", owned(connector)), ("status", owned(status))])
             .inc();
     }
 
     pub fn rate_limit_wait(&self, connector: &str, waited: Duration) {
-        let labels = vec![("connector", connector.to_string())];
+        let labels = vec![("connector", owned(connector))];
         self.rate_limit_waits.get_or_create(&labels).inc();
         self.rate_limit_wait_seconds.get_or_create(&labels).inc_by(waited.as_secs_f64());
     }
 
     pub fn webhook_delivery(&self, outcome: &str) {
-        self.webhook_deliveries.get_or_create(&vec![("outcome", outcome.to_string())]).inc();
+        self.webhook_deliveries.get_or_create(&vec![("outcome", owned(outcome))]).inc();
     }
 
     pub fn api_request(&self, status: u16) {
-        self.api_requests.get_or_create(&vec![("status", format!("{}xx", status / 100))]).inc();
+        self.api_requests
+            .get_or_create(&vec![("status", Cow::Owned(format!("{}xx", status / 100)))])
+            .inc();
     }
 
     /// A firing ended a run (`done`, `failed`, `skipped`) or will retry an action (`retrying`).
     pub fn automation_firing(&self, outcome: &str) {
-        self.automation_firings.get_or_create(&vec![("outcome", outcome.to_string())]).inc();
+        self.automation_firings.get_or_create(&vec![("outcome", owned(outcome))]).inc();
     }
 
     /// One attempt of an automation action ended with `outcome`.
     pub fn automation_action(&self, action: &str, outcome: &str) {
         self.automation_actions
-            .get_or_create(&vec![("action", action.to_string()), ("outcome", outcome.to_string())])
+            .get_or_create(&vec![("action", owned(action)), ("outcome", owned(outcome))])
             .inc();
     }
 

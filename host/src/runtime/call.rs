@@ -391,8 +391,7 @@ impl CallRunner {
             Ok(Ok(Ok(output))) => Ok(output),
         };
         let mut output = result?;
-        let size = super::json_size::json_size(&output);
-        if size > limits.max_output_bytes {
+        if let Some(size) = super::json_size::json_size_over(&output, limits.max_output_bytes) {
             return Err(CallError::OutputTooLarge { size, limit: limits.max_output_bytes });
         }
         super::bounds::cap_raw_fields(&mut output, limits.max_raw_bytes);

@@ -33,7 +33,10 @@ pub struct CallIdentity {
 
 /// The data of one call's `Store`.
 pub struct CallState {
-    wasi: WasiCtx,
+    /// Built at the guest's first WASI call: most calls make none (a connector reaches out
+    /// through the `http` import), and building the context (its random sources, stdio,
+    /// clocks) was a twentieth of a small call.
+    wasi: Option<WasiCtx>,
     table: ResourceTable,
     pub(super) limiter: CallLimiter,
     pub(super) logs: LogBuffer,
@@ -70,9 +73,8 @@ pub(super) struct CallSetup {
 impl CallState {
     pub(super) fn new(setup: CallSetup) -> Self {
         let logs = LogBuffer::new(setup.max_log_bytes);
-        let wasi = WasiCtx::builder().stderr(logs.clone()).build();
         Self {
-            wasi,
+            wasi: None,
             table: ResourceTable::new(),
             limiter: CallLimiter::new(setup.memory_bytes, setup.max_memories, setup.max_tables),
             logs,
@@ -91,7 +93,9 @@ impl CallState {
 
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        let logs = &self.logs;
+        let ctx = self.wasi.get_or_insert_with(|| WasiCtx::builder().stderr(logs.clone()).build());
+        WasiCtxView { ctx, table: &mut self.table }
     }
 }
 

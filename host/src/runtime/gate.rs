@@ -94,6 +94,12 @@ impl CallGates {
         let started = tokio::time::Instant::now();
         let deadline = started + self.queue_timeout;
         let wait = |semaphore: Arc<Semaphore>, scope: BusyScope, limit: usize| async move {
+            // A free slot is taken at once (no timer is set up); otherwise the call queues.
+            // A free slot while others queue cannot happen: tokio's semaphore hands released
+            // permits to its queue first, so `try_acquire` never overtakes a waiter.
+            if let Ok(permit) = semaphore.clone().try_acquire_owned() {
+                return Ok(permit);
+            }
             match tokio::time::timeout_at(deadline, semaphore.acquire_owned()).await {
                 Ok(Ok(permit)) => Ok(permit),
                 // A closed semaphore cannot happen (they are never closed); treat as busy.
