@@ -6,7 +6,9 @@
 //! - cold compile vs cached load of that connector;
 //! - peak RSS of the process.
 //!
-//! `ATS_BENCH_ITERATIONS` sets the number of calls per figure (default 20000);
+//! `ATS_BENCH_ITERATIONS` sets the number of calls per round (default 20000) and
+//! `ATS_BENCH_ROUNDS` the rounds whose median is the figure (default 5);
+//! `ATS_BENCH_CALLS_ONLY=1` skips the phase breakdown (for profiling the whole call);
 //! `ATS_BENCH_POOLING_ONLY=1` skips the on-demand figures (for profiling);
 //! `ATS_BENCH_WASM=<file>` measures that component instead of the bundled example.
 //! The pooling allocator's settings can be overridden to compare them:
@@ -42,6 +44,7 @@ fn limits() -> Limits {
 
 fn main() -> anyhow::Result<()> {
     let iterations: u32 = env("ATS_BENCH_ITERATIONS").unwrap_or(20_000);
+    let rounds_per_figure: usize = env::<usize>("ATS_BENCH_ROUNDS").unwrap_or(5).max(1);
     let base = limits();
     let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let (name, wasm) = match std::env::var("ATS_BENCH_WASM") {
@@ -55,7 +58,10 @@ fn main() -> anyhow::Result<()> {
         }
     };
     let wasm = &wasm;
-    println!("connector: {name}, {} KiB of wasm; {iterations} calls per figure", wasm.len() / 1024);
+    println!(
+        "connector: {name}, {} KiB of wasm; {rounds_per_figure} rounds of {iterations} calls per figure",
+        wasm.len() / 1024
+    );
     println!(
         "pooling: memory keep-resident {} KiB, table keep-resident {} KiB, pagemap scan {}, decommit batch {}, warm slots {}\n",
         base.pooling_memory_keep_resident >> 10,
@@ -81,15 +87,28 @@ fn main() -> anyhow::Result<()> {
             for _ in 0..500 {
                 runtime.call(&connector, &context, Invocation::Describe).await?;
             }
-            let started = Instant::now();
-            for _ in 0..iterations {
-                runtime.call(&connector, &context, Invocation::Describe).await?;
+            // Rounds, so one noisy stretch of a shared machine shows as an outlier.
+            let mut rounds = Vec::new();
+            for _ in 0..rounds_per_figure {
+                let started = Instant::now();
+                for _ in 0..iterations {
+                    runtime.call(&connector, &context, Invocation::Describe).await?;
+                }
+                rounds.push(started.elapsed().as_secs_f64() * 1e6 / f64::from(iterations));
             }
-            let micros = started.elapsed().as_secs_f64() * 1e6 / f64::from(iterations);
-            println!("fresh-instance call, describe(), {allocator:?}: {micros:.1} µs/call");
+            rounds.sort_by(f64::total_cmp);
+            let micros = rounds[rounds.len() / 2];
+            println!(
+                "fresh-instance call, describe(), {allocator:?}: {micros:.1} µs/call (median of {} rounds; fastest {:.1}, slowest {:.1})",
+                rounds.len(),
+                rounds[0],
+                rounds[rounds.len() - 1],
+            );
             per_call.push(micros);
 
-            if std::env::var("ATS_BENCH_CALLS_ONLY").is_ok() { return Ok(()); }
+            if std::env::var("ATS_BENCH_CALLS_ONLY").is_ok() {
+                continue;
+            }
             let breakdown = runtime.measure_call_phases(&connector, iterations).await?;
             println!(
                 "    phases: store + WASI ctx {:.1} µs, instantiate {:.1} µs, first call {:.1} µs, drop {:.1} µs",

@@ -150,7 +150,9 @@ impl Metrics {
         outcome: &'static str,
         took: Duration,
     ) {
-        let labels = vec![("connector", owned(connector)), ("operation", Cow::Borrowed(operation))];
+        let mut labels = Vec::with_capacity(3);
+        labels.push(("connector", owned(connector)));
+        labels.push(("operation", Cow::Borrowed(operation)));
         self.call_seconds.get_or_create(&labels).observe(took.as_secs_f64());
         let mut with_outcome = labels;
         with_outcome.push(("outcome", Cow::Borrowed(outcome)));
