@@ -241,3 +241,24 @@ async fn on_demand_and_pooling_allocators_run_the_same_guest() {
         );
     }
 }
+
+/// Every WASI handle a guest keeps is host memory the linear-memory cap does not see; a
+/// call holds at most `max_handles_per_call` of them, and one that wants more fails typed.
+#[tokio::test]
+async fn a_guest_hoarding_resource_handles_is_stopped_at_the_handle_limit() {
+    // 5,000 handles: over this limit, well under wasmtime's own default of 100,000.
+    let limits = Limits { max_handles_per_call: 500, ..test_limits() };
+    let runtime = runtime(limits);
+    let guest = load(&runtime, guests::MISBEHAVE).await;
+    let flood = context("a", &[("behaviour", "handle-flood"), ("count", "5000")]);
+    let error = runtime.call(&guest, &flood, list_jobs()).await.expect_err("the flood is stopped");
+    assert!(matches!(error, CallError::TooManyHandles { limit: 500 }), "{error:?}");
+    assert_eq!(error.kind(), "handle-limit");
+    assert!(error.to_string().contains("drop the handles"), "says what to do: {error}");
+    // Under the limit the same guest works, and the host carries on.
+    let few = context("a", &[("behaviour", "handle-flood"), ("count", "100")]);
+    assert_eq!(
+        title(runtime.call(&guest, &few, list_jobs()).await.expect("100 handles")),
+        "flooded handles"
+    );
+}

@@ -45,6 +45,7 @@ call_queue_timeout_ms = 10000      # wait for a free slot, then the call fails `
 describe_timeout_ms = 10000        # deadline of describe() while a connector loads
 max_state_entries_per_connection = 1000
 max_state_kb_per_connection = 1024
+max_handles_per_call = 4096        # resource handles (streams, pollables) one call holds at once
 max_compiled_cache_mb = 2048       # compiled-artifact cache on disk; oldest evicted
 
 [sync]
@@ -162,6 +163,7 @@ pub struct LimitsSection {
     pub max_state_entries_per_connection: Option<usize>,
     pub max_state_kb_per_connection: Option<usize>,
     pub max_compiled_cache_mb: Option<u64>,
+    pub max_handles_per_call: Option<usize>,
 }
 
 impl LimitsSection {
@@ -292,6 +294,12 @@ impl LimitsSection {
                 self.max_compiled_cache_mb,
                 defaults.max_compiled_cache_bytes,
             )?,
+            max_handles_per_call: size(
+                "max_handles_per_call",
+                self.max_handles_per_call,
+                defaults.max_handles_per_call,
+                1,
+            )?,
             ..defaults
         })
     }
@@ -361,7 +369,7 @@ mod tests {
     #[test]
     fn every_limit_can_be_set_and_zero_is_refused_by_name() {
         let config = FileConfig::parse(
-            "[limits]\nmax_output_mb = 4\nhttp_request_timeout_ms = 5000\npooling_instances = 16\nmax_log_kb_per_call = 8\n",
+            "[limits]\nmax_output_mb = 4\nhttp_request_timeout_ms = 5000\npooling_instances = 16\nmax_log_kb_per_call = 8\nmax_handles_per_call = 64\n",
         )
         .expect("parses");
         let limits = config.limits.limits().expect("valid");
@@ -369,6 +377,7 @@ mod tests {
         assert_eq!(limits.http_request_timeout, Duration::from_secs(5));
         assert_eq!(limits.pooling_instances, 16);
         assert_eq!(limits.max_log_bytes_per_call, 8 << 10);
+        assert_eq!(limits.max_handles_per_call, 64);
         assert_eq!(limits.memory_bytes, Limits::default().memory_bytes, "defaults fill the rest");
         let zero = FileConfig::parse("[limits]\nhttp_connect_timeout_ms = 0\n").expect("parses");
         let error = zero.limits.limits().expect_err("zero is refused").to_string();

@@ -145,6 +145,11 @@ pub enum CallError {
         "connector tried to hand the host more than {limit} bytes at once (results repeating the same bytes count each time); return results in pages under limits.max_output_bytes"
     )]
     TransferTooLarge { limit: u64 },
+    /// The guest held more resource handles at once than `limits.max_handles_per_call`.
+    #[error(
+        "connector held more than {limit} resource handles at once (streams, pollables ...); a connector must drop the handles it no longer uses"
+    )]
+    TooManyHandles { limit: u64 },
     #[error("connector trapped: {message}")]
     Trap { message: String },
     #[error(
@@ -184,6 +189,7 @@ impl CallError {
             CallError::OutputTooLarge { .. } | CallError::TransferTooLarge { .. } => {
                 "output-too-large"
             }
+            CallError::TooManyHandles { .. } => "handle-limit",
             CallError::Trap { .. } => "trap",
             CallError::StackOverflow { .. } => "stack-overflow",
             CallError::StateFull(_) => "state-full",
@@ -424,11 +430,13 @@ impl CallRunner {
                 max_bytes: limits.max_state_bytes_per_connection,
             },
             max_http_requests: limits.max_http_requests_per_call,
+            max_handles: limits.max_handles_per_call,
         });
         let logs = state.logs.clone();
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.set_hostcall_fuel(limits.transfer_fuel());
+        store.set_max_component_handles(limits.max_handles_per_call);
         // Guest code yields to the async runtime at every epoch tick (and says so in
         // `cpu_yielded`, which moves the call to the guest threads), and traps once it has
         // run for its whole CPU budget.

@@ -68,6 +68,8 @@ pub(super) struct CallSetup {
     pub max_state_value_bytes: usize,
     pub state_quota: StateQuota,
     pub max_http_requests: u32,
+    /// Entries of the host's resource table (see `Limits::max_handles_per_call`).
+    pub max_handles: usize,
 }
 
 impl CallState {
@@ -75,7 +77,11 @@ impl CallState {
         let logs = LogBuffer::new(setup.max_log_bytes);
         Self {
             wasi: None,
-            table: ResourceTable::new(),
+            table: {
+                let mut table = ResourceTable::new();
+                table.set_max_capacity(setup.max_handles);
+                table
+            },
             limiter: CallLimiter::new(setup.memory_bytes, setup.max_memories, setup.max_tables),
             logs,
             identity: setup.identity,

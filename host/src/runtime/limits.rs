@@ -53,6 +53,10 @@ pub struct Limits {
     pub max_request_headers: usize,
     /// Total bytes of one outbound request's header names and values.
     pub max_request_header_bytes: usize,
+    /// Resource handles (WASI streams, pollables, ...) one call may hold at once, in the
+    /// host's table and in the guest's. Each costs host memory the linear-memory cap does
+    /// not see: wasmtime's own default (100,000) let one call hold about 70 MiB this way.
+    pub max_handles_per_call: usize,
     /// Linear memories one connector component may define (a connector needs one).
     pub max_memories_per_component: u32,
     /// Tables one connector component may define.
@@ -111,6 +115,7 @@ impl Default for Limits {
             epoch_tick: Duration::from_millis(10),
             max_request_headers: 100,
             max_request_header_bytes: 64 << 10,
+            max_handles_per_call: 4096,
             max_memories_per_component: 2,
             max_tables_per_component: 8,
             max_concurrent_calls_per_connector: 64,

@@ -43,6 +43,9 @@ pub(super) fn classify_trap(
             ),
         };
     }
+    if trap.is_none() && is_handle_limit(&error) {
+        return CallError::TooManyHandles { limit: limits.max_handles_per_call as u64 };
+    }
     if trap.is_none() && is_transfer_fuel_exhausted(&error) {
         return CallError::TransferTooLarge { limit: limits.transfer_fuel() as u64 };
     }
@@ -71,6 +74,18 @@ pub(super) fn classify_trap(
         message.push_str(&format!(" (guest stderr: {tail})"));
     }
     CallError::Trap { message: super::bounds::cap_text(message, limits.max_error_bytes) }
+}
+
+/// Whether the call ran out of resource handles: the host's table is full (a typed error)
+/// or the guest's handle table reached the store's limit (wasmtime 48 says so only in text;
+/// `tests/all/sandbox_limits.rs` pins it).
+fn is_handle_limit(error: &wasmtime::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<wasmtime::component::ResourceTableError>(),
+            Some(wasmtime::component::ResourceTableError::Full)
+        ) || cause.to_string().ends_with("store handle limit exceeded")
+    })
 }
 
 /// Whether wasmtime stopped copying values out of the guest because the store's hostcall

@@ -116,6 +116,15 @@ impl Connector for Misbehave {
             "alias-raw" => {
                 return Ok(aliased_raw_page(number("size", 1 << 20), number("count", 64)));
             }
+            "handle-flood" => {
+                // Every `get-stderr` hands the guest a new stream: a host-side table entry
+                // that lives until the guest drops it, which this guest never does.
+                for _ in 0..number("count", 1_000_000) {
+                    // SAFETY: a WASI import without arguments; the handle is left alive.
+                    std::hint::black_box(unsafe { wasi_get_stderr() });
+                }
+                "flooded handles".into()
+            }
             "hold" => {
                 let mut hoard = vec![0u8; number("mb", 4) << 20];
                 for (i, byte) in hoard.iter_mut().enumerate().step_by(4096) {
@@ -147,6 +156,13 @@ impl Connector for Misbehave {
 }
 
 ats_connector_sdk::export_connector!(Misbehave);
+
+#[link(wasm_import_module = "wasi:cli/stderr@0.2.6")]
+unsafe extern "C" {
+    /// `wasi:cli/stderr.get-stderr`, called raw so each call makes a new stream handle.
+    #[link_name = "get-stderr"]
+    fn wasi_get_stderr() -> i32;
+}
 
 #[allow(clippy::empty_loop, reason = "the point of this guest is to spin forever")]
 fn spin_forever() -> String {
