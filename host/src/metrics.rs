@@ -20,15 +20,15 @@ use std::time::Duration;
 const LATENCY_BUCKETS: [f64; 12] =
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
 
-/// Label pairs, in the order they are rendered.
+/// Label pairs, in the order they are rendered. Values are borrowed where they are the
+/// host's own names (operations, outcomes), so the per-call counters allocate only for the
+/// connector's id.
+type Labels = Vec<(&'static str, Cow<'static, str>)>;
+
 /// A label value the caller does not keep.
 fn owned(value: &str) -> Cow<'static, str> {
     Cow::Owned(value.to_string())
 }
-
-/// Label values: borrowed where they are the host's own names (operations, outcomes), so
-/// the per-call counters allocate only for the connector's id.
-type Labels = Vec<(&'static str, Cow<'static, str>)>;
 
 fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
